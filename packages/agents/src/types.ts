@@ -1,0 +1,42 @@
+import type { EventDraft } from "@threadline/protocol";
+import type { Logger } from "pino";
+import type { z } from "zod";
+
+/** What an agent may emit. The worker adds `status running`/`retrying`, ids, seq and ts. */
+export type AgentEvent = Exclude<EventDraft, { type: "error" }>;
+
+export interface AgentContext {
+  threadId: string;
+  runId: string;
+  /** 1 on the first try, 2 on the first retry, … */
+  attempt: number;
+  /** Aborted on cancel or worker shutdown: stop promptly, emit nothing more. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/**
+ * An agent turns a validated input into a stream of events. It ends with a `done` event or by
+ * throwing (`AgentError` says whether a retry could help).
+ */
+export interface Agent<I = unknown> {
+  name: string;
+  description: string;
+  /** Validates input at the API (400 on failure) and again in the worker. */
+  inputSchema: z.ZodType<I>;
+  run(input: I, ctx: AgentContext): AsyncIterable<AgentEvent>;
+}
+
+/** A failure with an honest `retryable` flag, published as the run's `error` event. */
+export class AgentError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable: boolean,
+    /** Milliseconds the provider asked us to wait (retry-after), when it did. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "AgentError";
+  }
+}

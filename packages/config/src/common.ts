@@ -1,0 +1,105 @@
+import { z } from "zod";
+import { bool, hostPorts, int, list, oneOf, optionalText, port, text, url } from "./fields.js";
+import { ConfigError, type Env, parseEnv } from "./load-config.js";
+
+/** The secret `pnpm start` and tests use; refused when NODE_ENV=production. */
+export const DEV_JWT_SECRET = "threadline-dev-secret-do-not-use-in-production";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export const commonEnv = {
+  NODE_ENV: text("development"),
+  HOST: text("127.0.0.1"),
+  LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
+  REDIS_URL: url("redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+  REDIS_CLUSTER_NODES: hostPorts(),
+  QUEUE_PREFIX: text("{tl}"),
+  JWT_SECRET: optionalText(),
+  JWT_PUBLIC_KEY: optionalText(),
+  JWT_AUDIENCE: optionalText(),
+  JWT_ISSUER: optionalText(),
+  JWT_CLOCK_TOLERANCE_S: int(0, 5, 5),
+  LOG_MAXLEN: int(1, 10_000_000, 10_000),
+  LOG_TTL_SECONDS: int(1, 365 * 24 * 3600, 24 * 3600),
+  MAX_EVENT_BYTES: int(1024, 16 * 1024 * 1024, 1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
+  CORS_ORIGINS: list(),
+  METRICS: bool(true),
+};
+
+export interface RedisConfig {
+  url: string;
+  /** Set when REDIS_CLUSTER_NODES is: switches every connection to Redis Cluster. */
+  clusterNodes?: { host: string; port: number }[];
+  queuePrefix: string;
+  logMaxLen: number;
+  logTtlSeconds: number;
+}
+
+export interface JwtConfig {
+  secret?: string;
+  publicKey?: string;
+  audience?: string;
+  issuer?: string;
+  clockToleranceSeconds: number;
+}
+
+export interface CommonConfig {
+  env: string;
+  host: string;
+  port: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  redis: RedisConfig;
+  jwt: JwtConfig;
+  maxEventBytes: number;
+  shutdownTimeoutMs: number;
+  corsOrigins: string[];
+}
+
+type CommonEnv = z.output<z.ZodObject<typeof commonEnv>>;
+
+/** Parses the common variables plus `extra`, then applies the rules that span variables. */
+export function loadWith<E extends z.ZodRawShape>(env: Env, defaultPort: number, extra: E) {
+  const schema = z.object({ ...commonEnv, PORT: port(defaultPort), ...extra });
+  const parsed = parseEnv(schema, env) as CommonEnv & { PORT: number } & z.output<z.ZodObject<E>>;
+  const problems: string[] = [];
+  const secret = parsed.JWT_SECRET ?? (parsed.JWT_PUBLIC_KEY ? undefined : DEV_JWT_SECRET);
+  if (parsed.JWT_SECRET && parsed.JWT_PUBLIC_KEY) {
+    problems.push("JWT_SECRET: set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256), not both");
+  }
+  if (parsed.NODE_ENV === "production" && secret === DEV_JWT_SECRET) {
+    problems.push("JWT_SECRET: the development secret is refused when NODE_ENV=production; set a real secret");
+  }
+  if (secret !== undefined && secret.length < 16) {
+    problems.push(`JWT_SECRET: expected at least 16 characters, got ${secret.length}`);
+  }
+  if (parsed.REDIS_CLUSTER_NODES && !/^\{[^{}]+\}/.test(parsed.QUEUE_PREFIX)) {
+    problems.push(`QUEUE_PREFIX: expected a hash tag like {tl} in cluster mode, got "${parsed.QUEUE_PREFIX}"`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const common: CommonConfig = {
+    env: parsed.NODE_ENV,
+    host: parsed.HOST,
+    port: parsed.PORT,
+    logLevel: parsed.LOG_LEVEL,
+    redis: {
+      url: parsed.REDIS_URL,
+      ...(parsed.REDIS_CLUSTER_NODES ? { clusterNodes: parsed.REDIS_CLUSTER_NODES } : {}),
+      queuePrefix: parsed.QUEUE_PREFIX,
+      logMaxLen: parsed.LOG_MAXLEN,
+      logTtlSeconds: parsed.LOG_TTL_SECONDS,
+    },
+    jwt: {
+      ...(secret ? { secret } : {}),
+      ...(parsed.JWT_PUBLIC_KEY ? { publicKey: parsed.JWT_PUBLIC_KEY.replace(/\\n/g, "\n") } : {}),
+      ...(parsed.JWT_AUDIENCE ? { audience: parsed.JWT_AUDIENCE } : {}),
+      ...(parsed.JWT_ISSUER ? { issuer: parsed.JWT_ISSUER } : {}),
+      clockToleranceSeconds: parsed.JWT_CLOCK_TOLERANCE_S,
+    },
+    maxEventBytes: parsed.MAX_EVENT_BYTES,
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    corsOrigins: parsed.CORS_ORIGINS,
+  };
+  return { common, parsed };
+}

@@ -1,0 +1,35 @@
+import { int } from "./fields.js";
+import type { CommonConfig } from "./common.js";
+import { loadWith } from "./common.js";
+import type { Env } from "./load-config.js";
+
+export interface WorkerConfig extends CommonConfig {
+  concurrency: number;
+  /** Must be the same on every worker: BullMQ throttles the stalled check queue-wide. */
+  stalledIntervalMs: number;
+  lockDurationMs: number;
+  maxStalledCount: number;
+  graceMs: number;
+  tokenCoalesceMs: number;
+}
+
+/** The worker listens only for /healthz, /readyz and /metrics (default port 3002). */
+export function loadWorkerConfig(env: Env): WorkerConfig {
+  const { common, parsed } = loadWith(env, 3002, {
+    WORKER_CONCURRENCY: int(1, 10_000, 8),
+    STALLED_INTERVAL_MS: int(100, 3_600_000, 30_000),
+    LOCK_DURATION_MS: int(100, 3_600_000, 30_000),
+    MAX_STALLED_COUNT: int(0, 100, 1),
+    WORKER_GRACE_MS: int(0, 600_000, 8_000),
+    TOKEN_COALESCE_MS: int(0, 10_000, 5),
+  });
+  return {
+    ...common,
+    concurrency: parsed.WORKER_CONCURRENCY,
+    stalledIntervalMs: parsed.STALLED_INTERVAL_MS,
+    lockDurationMs: parsed.LOCK_DURATION_MS,
+    maxStalledCount: parsed.MAX_STALLED_COUNT,
+    graceMs: parsed.WORKER_GRACE_MS,
+    tokenCoalesceMs: parsed.TOKEN_COALESCE_MS,
+  };
+}

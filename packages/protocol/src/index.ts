@@ -1,0 +1,45 @@
+export { EventId, EVENT_ID_PATTERN, ID_PATTERN, isThreadId, RunId, ThreadId } from "./ids.js";
+export {
+  CONTENT_SCHEMAS,
+  DeltaContent,
+  DeltaEvent,
+  DoneContent,
+  DoneEvent,
+  Envelope,
+  ErrorContent,
+  ErrorEvent,
+  EVENT_TYPES,
+  type EventDraft,
+  EventType,
+  FINISH_REASONS,
+  FinishReason,
+  isTerminal,
+  RUN_STATES,
+  RunState,
+  StatusContent,
+  StatusEvent,
+  ThreadEvent,
+  TokenContent,
+  TokenEvent,
+  Usage,
+} from "./events.js";
+export { encodeSse, encodeSseComment, encodeSseRetry, SSE_KEEPALIVE } from "./sse.js";
+export {
+  CHANNEL_PREFIX,
+  DEFAULT_MAX_EVENT_BYTES,
+  type ParsedMessage,
+  type ParseOptions,
+  parseChannelMessage,
+  preview,
+  type RejectReason,
+} from "./parse-channel-message.js";
+export { ErrorBody, STREAM_ERROR_CODES } from "./errors.js";
+export {
+  ControlMessage,
+  OnDisconnect,
+  RUN_STATUSES,
+  RunJobData,
+  RunRequest,
+  RunStatus,
+  RunView,
+} from "./runs.js";

@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { ThreadId, RunId } from "./ids.js";
+
+/** `onDisconnect`: cancel the run when no SSE client has watched its thread for this long. */
+export const OnDisconnect = z.object({ cancelAfterMs: z.number().int().min(1_000).max(86_400_000) });
+export type OnDisconnect = z.infer<typeof OnDisconnect>;
+
+/** Body of `POST /v1/threads/:threadId/runs`. */
+export const RunRequest = z.object({
+  agent: z.string().min(1).max(64).optional(),
+  input: z.record(z.string(), z.unknown()),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  onDisconnect: OnDisconnect.optional(),
+});
+export type RunRequest = z.infer<typeof RunRequest>;
+
+export const RUN_STATUSES = ["queued", "running", "retrying", "cancelling", "cancelled", "completed", "failed"] as const;
+export const RunStatus = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+/** `GET /v1/threads/:threadId/runs/:runId`. Timestamps are ISO 8601. */
+export const RunView = z.object({
+  runId: RunId,
+  threadId: ThreadId,
+  agent: z.string(),
+  status: RunStatus,
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  attempts: z.number().int().min(0),
+  output: z.unknown().optional(),
+  error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+});
+export type RunView = z.infer<typeof RunView>;
+
+/** The BullMQ job data of a run on the `runs` queue (validated again by the worker). */
+export const RunJobData = z.object({
+  runId: RunId,
+  threadId: ThreadId,
+  agent: z.string().min(1),
+  input: z.record(z.string(), z.unknown()),
+  owner: z.string(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  onDisconnect: OnDisconnect.optional(),
+});
+export type RunJobData = z.infer<typeof RunJobData>;
+
+/** Messages on the control channel (`threadline:control`), read by every worker. */
+export const ControlMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("cancel"), threadId: ThreadId, runId: RunId, reason: z.string().max(200).optional() }),
+]);
+export type ControlMessage = z.infer<typeof ControlMessage>;

@@ -1,0 +1,79 @@
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+
+/** A command connection: a standalone client or a cluster client, used the same way. */
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionConfig {
+  url: string;
+  clusterNodes?: { host: string; port: number }[];
+}
+
+export interface ConnectionOptions {
+  /** Shown in `CLIENT LIST` (`name=`), so operators can tell connections apart. */
+  name: string;
+  /**
+   * BullMQ requires `maxRetriesPerRequest: null` (blocking commands must wait out a reconnect) and
+   * no ready check delay; use this variant for Queue, Worker and QueueEvents connections only.
+   */
+  bullmq?: boolean;
+  /** Don't connect until the first command (subscribers connect explicitly). */
+  lazyConnect?: boolean;
+}
+
+/**
+ * Reconnect defaults, shared by every connection:
+ * - back off 50 ms → 2 s with jitter, forever: a Redis restart must heal by itself, and jitter keeps
+ *   thousands of gateway subscribers from reconnecting in lockstep;
+ * - commands wait in the offline queue across a reconnect, but a plain command gives up after
+ *   20 retries (~30 s) so a request handler answers with an error instead of hanging;
+ * - RESP2 keeps replies and pub/sub framing identical to what `redis-cli` shows.
+ */
+export function baseOptions(options: ConnectionOptions): RedisOptions {
+  return {
+    connectionName: options.name,
+    protocol: 2,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000) * (0.75 + Math.random() * 0.5),
+    maxRetriesPerRequest: options.bullmq ? null : 20,
+    enableReadyCheck: !options.bullmq,
+    connectTimeout: 5_000,
+    lazyConnect: options.lazyConnect ?? false,
+  };
+}
+
+/** Opens a connection to Redis, or to Redis Cluster when `clusterNodes` is set. */
+export function createRedisClient(config: RedisConnectionConfig, options: ConnectionOptions): RedisClient {
+  const redisOptions = baseOptions(options);
+  if (config.clusterNodes && config.clusterNodes.length > 0) {
+    return new Cluster(config.clusterNodes, {
+      // SSUBSCRIBE must go to the shard that owns the channel's slot.
+      shardedSubscribers: true,
+      redisOptions,
+      clusterRetryStrategy: redisOptions.retryStrategy,
+      enableOfflineQueue: true,
+      lazyConnect: redisOptions.lazyConnect ?? false,
+      ...(options.bullmq ? { enableReadyCheck: false } : {}),
+    });
+  }
+  return new Redis(config.url, redisOptions);
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/** Closes a connection politely (QUIT), falling back to a hard disconnect when Redis is unreachable. */
+export async function closeRedisClient(client: RedisClient, timeoutMs = 1_000): Promise<void> {
+  if (client.status === "end") return;
+  let timer: NodeJS.Timeout | undefined;
+  const hard = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      client.disconnect();
+      resolve();
+    }, timeoutMs);
+  });
+  try {
+    await Promise.race([client.quit().then(() => undefined, () => client.disconnect()), hard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

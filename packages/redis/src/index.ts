@@ -1,0 +1,26 @@
+export {
+  baseOptions,
+  closeRedisClient,
+  type ConnectionOptions,
+  createRedisClient,
+  isCluster,
+  type RedisClient,
+  type RedisConnectionConfig,
+} from "./connections.js";
+export { keys, THREAD_CHANNEL_PREFIX } from "./keys.js";
+export { defineScripts } from "./scripts.js";
+export { spliceId } from "./splice.js";
+export {
+  createEventPublisher,
+  type EventPublisher,
+  type Published,
+  type PublisherOptions,
+  type PublishTarget,
+} from "./publisher.js";
+export { compareIds, LOG_START, type LogEntry, type LogPage, readLog } from "./replay-log.js";
+export {
+  subscribeThread,
+  type ThreadSubscription,
+  type ThreadSubscriptionHandlers,
+} from "./subscribe-thread.js";
+export { createRunStore, type RunPatch, type RunStore } from "./run-store.js";

@@ -1,0 +1,26 @@
+/**
+ * The one place every Redis key and channel name is built. The hash tag `{thread:<id>}` puts a
+ * thread's log and meta in the same cluster slot as its channel `thread:<id>` (whose whole name
+ * hashes to the same tag), so the publish script can touch all three on one shard.
+ */
+export const keys = {
+  /** Pub/sub channel of a thread (PUBLISH, or SPUBLISH in cluster mode). */
+  threadChannel: (threadId: string) => `thread:${threadId}`,
+  /** Redis Stream: the thread's replay log. */
+  threadLog: (threadId: string) => `{thread:${threadId}}:log`,
+  /** Hash: owner, createdAt, lastRunId and the per-run `seq:<runId>` counters. */
+  threadMeta: (threadId: string) => `{thread:${threadId}}:meta`,
+  /** Sorted set of gateway watchers of a thread (member = stream id, score = expiry ms). */
+  threadWatchers: (threadId: string) => `{thread:${threadId}}:watchers`,
+  /** Hash field in the meta hash holding a run's last assigned seq. */
+  seqField: (runId: string) => `seq:${runId}`,
+  /** Control channel that carries cancel requests to whichever worker holds a run. */
+  controlChannel: () => "threadline:control",
+  /** Hash: one run's record (status, timestamps, attempts, output, error). */
+  run: (threadId: string, runId: string) => `{thread:${threadId}}:run:${runId}`,
+  /** Sorted set of a thread's run ids, scored by creation time. */
+  threadRuns: (threadId: string) => `{thread:${threadId}}:runs`,
+} as const;
+
+/** The channel prefix gateways subscribe under; kept in sync with `keys.threadChannel`. */
+export const THREAD_CHANNEL_PREFIX = "thread:";

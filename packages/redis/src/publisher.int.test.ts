@@ -1,0 +1,149 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { parseChannelMessage } from "@threadline/protocol";
+import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeRedisClient, createRedisClient, type RedisClient } from "./connections.js";
+import { keys } from "./keys.js";
+import { createEventPublisher } from "./publisher.js";
+import { readLog } from "./replay-log.js";
+import { subscribeThread } from "./subscribe-thread.js";
+
+const exec = promisify(execFile);
+let redis: TestRedis;
+let client: RedisClient;
+
+beforeAll(async () => {
+  redis = await getTestRedis();
+  client = createRedisClient({ url: redis.url }, { name: "test" });
+});
+afterAll(async () => {
+  await closeRedisClient(client);
+  await redis.stop();
+});
+
+function collect(threadId: string) {
+  const messages: string[] = [];
+  const sub = subscribeThread(createRedisClient({ url: redis.url }, { name: "test-sub" }), threadId, {
+    onMessage: (raw) => messages.push(raw.toString()),
+  });
+  return { messages, sub };
+}
+
+async function until(check: () => boolean, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("publish script (real Redis)", () => {
+  it("puts byte-identical events with the same ids in the log and on the live channel", async () => {
+    const threadId = uniqueId();
+    const { messages, sub } = collect(threadId);
+    await sub.ready;
+    const publisher = createEventPublisher(client, { logMaxLen: 1000, logTtlSeconds: 60 });
+    const published = [];
+    published.push(await publisher.publish({ threadId, runId: "r1" }, { type: "status", content: { state: "running" } }));
+    published.push(await publisher.publish({ threadId, runId: "r1" }, { type: "token", content: "he said \"hi\"\n🧵" }));
+    published.push(await publisher.publish({ threadId, runId: "r1" }, { type: "done", content: { finishReason: "stop" } }));
+    await until(() => messages.length === 3);
+    await sub.close();
+
+    const page = await readLog(client, threadId, "0", 100);
+    expect(page.truncated).toBe(false);
+    expect(page.entries.map((e) => e.json)).toEqual(messages);
+    expect(page.entries.map((e) => e.id)).toEqual(published.map((p) => p.id));
+    expect(published.map((p) => p.seq)).toEqual([1, 2, 3]);
+    const parsed = messages.map((m) => parseChannelMessage(keys.threadChannel(threadId), m));
+    expect(parsed.every((p) => p.ok)).toBe(true);
+    expect(JSON.parse(messages[1]!)).toMatchObject({ id: published[1]!.id, seq: 2, runId: "r1", threadId, content: "he said \"hi\"\n🧵" });
+  });
+
+  it("keeps seq gap-free under 8 concurrent publishers for one run", async () => {
+    const threadId = uniqueId();
+    const clients = Array.from({ length: 8 }, () => createRedisClient({ url: redis.url }, { name: "test-pub" }));
+    const publishers = clients.map((c) => createEventPublisher(c, { logMaxLen: 10_000, logTtlSeconds: 60 }));
+    const results = await Promise.all(
+      publishers.map((p) =>
+        Promise.all(Array.from({ length: 250 }, (_, i) => p.publish({ threadId, runId: "r" }, { type: "token", content: `${i}` }))),
+      ),
+    );
+    await Promise.all(clients.map((c) => closeRedisClient(c)));
+    const seqs = results.flat().map((r) => r.seq).sort((a, b) => a - b);
+    expect(seqs).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+    const page = await readLog(client, threadId, "0", 5000);
+    const logSeqs = page.entries.map((e) => JSON.parse(e.json).seq);
+    expect(logSeqs).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+  });
+
+  it("caps the log approximately and expires log and meta", async () => {
+    const threadId = uniqueId();
+    const publisher = createEventPublisher(client, { logMaxLen: 100, logTtlSeconds: 2 });
+    for (let i = 0; i < 1000; i++) await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "x" });
+    const length = await client.xlen(keys.threadLog(threadId));
+    expect(length).toBeGreaterThanOrEqual(100);
+    expect(length).toBeLessThan(300);
+    const ttlLog = await client.pttl(keys.threadLog(threadId));
+    const ttlMeta = await client.pttl(keys.threadMeta(threadId));
+    expect(ttlLog).toBeGreaterThan(0);
+    expect(ttlLog).toBeLessThanOrEqual(2000);
+    expect(ttlMeta).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 2_200));
+    expect(await client.exists(keys.threadLog(threadId), keys.threadMeta(threadId))).toBe(0);
+  });
+
+  it("reads pages and flags a resume position that is no longer in the log", async () => {
+    const threadId = uniqueId();
+    const publisher = createEventPublisher(client, { logMaxLen: 100, logTtlSeconds: 60 });
+    const ids: string[] = [];
+    for (let i = 0; i < 500; i++) ids.push((await publisher.publish({ threadId, runId: "r" }, { type: "token", content: `${i}` })).id);
+    const oldest = (await client.xrange(keys.threadLog(threadId), "-", "+", "COUNT", 1))[0]![0];
+    const oldestIndex = ids.indexOf(oldest);
+    expect(oldestIndex).toBeGreaterThan(0);
+
+    const resumed = await readLog(client, threadId, ids[450]!, 10);
+    expect(resumed.truncated).toBe(false);
+    expect(resumed.more).toBe(true);
+    expect(resumed.entries.map((e) => e.id)).toEqual(ids.slice(451, 461));
+
+    const trimmed = await readLog(client, threadId, ids[0]!, 1000);
+    expect(trimmed.truncated).toBe(true);
+    expect(trimmed.entries.map((e) => e.id)).toEqual(ids.slice(oldestIndex));
+
+    const never = await readLog(client, threadId, "99999999999999-0", 1000);
+    expect(never.truncated).toBe(true);
+    expect(never.entries[0]?.id).toBe(oldest);
+
+    const tail = await readLog(client, threadId, ids[499]!, 10);
+    expect(tail).toEqual({ entries: [], truncated: false, more: false });
+  });
+
+  it("parses a hand `redis-cli publish` (the real binary) as a valid event", async () => {
+    const threadId = uniqueId();
+    const { messages, sub } = collect(threadId);
+    await sub.ready;
+    const { port } = new URL(redis.url);
+    await exec("redis-cli", ["-p", port, "publish", keys.threadChannel(threadId), '{"type":"token","content":"hello"}']);
+    await until(() => messages.length === 1);
+    await sub.close();
+    const parsed = parseChannelMessage(keys.threadChannel(threadId), messages[0]!);
+    expect(parsed.ok && parsed.event).toMatchObject({ type: "token", threadId, content: "hello" });
+    expect(parsed.ok && typeof parsed.event.ts).toBe("number");
+  });
+
+  it("a subscription closes its connection", async () => {
+    const threadId = uniqueId();
+    const probe = new Redis(redis.url);
+    const name = `close-${threadId}`;
+    const sub = subscribeThread(createRedisClient({ url: redis.url }, { name }), threadId, { onMessage: () => {} });
+    await sub.ready;
+    expect(String(await probe.call("CLIENT", "LIST", "TYPE", "pubsub"))).toContain(`name=${name}`);
+    await sub.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(String(await probe.call("CLIENT", "LIST", "TYPE", "pubsub"))).not.toContain(`name=${name}`);
+    probe.disconnect();
+  });
+});

@@ -1,0 +1,60 @@
+import type { RedisClient } from "./connections.js";
+import { keys } from "./keys.js";
+import { spliceId } from "./splice.js";
+
+export interface LogEntry {
+  id: string;
+  /** The event JSON with `id` spliced in, byte-identical to what was published live. */
+  json: string;
+}
+
+export interface LogPage {
+  entries: LogEntry[];
+  /**
+   * True when `afterId` is not in the log (trimmed, expired, lost in a Redis restart, or never
+   * there): events may have been missed and the reader must be told (`REPLAY_TRUNCATED`).
+   */
+  truncated: boolean;
+  /** True when more entries follow the page. */
+  more: boolean;
+}
+
+/** The "everything retained" position: `after=0`. */
+export const LOG_START = "0";
+
+/**
+ * Reads up to `limit` entries after `afterId` ("0" = from the start). One XRANGE, inclusive of
+ * `afterId`, tells in the same atomic read whether the position still exists; when it does not, the
+ * page starts at the oldest retained entry and is flagged `truncated`.
+ */
+export async function readLog(client: RedisClient, threadId: string, afterId: string, limit: number): Promise<LogPage> {
+  const key = keys.threadLog(threadId);
+  if (afterId === LOG_START || afterId === "0-0") {
+    const rows = await client.xrange(key, "-", "+", "COUNT", limit + 1);
+    return page(rows, limit, false);
+  }
+  const rows = await client.xrange(key, afterId, "+", "COUNT", limit + 2);
+  if (rows[0]?.[0] === afterId) return page(rows.slice(1), limit, false);
+  // The position is gone: hand back everything retained, flagged, so the gap is never silent.
+  return page(await client.xrange(key, "-", "+", "COUNT", limit + 1), limit, true);
+}
+
+function page(rows: [id: string, fields: string[]][], limit: number, truncated: boolean): LogPage {
+  const entries = rows.slice(0, limit).map(([id, fields]) => ({ id, json: spliceId(id, fieldValue(fields, "e")) }));
+  return { entries, truncated, more: rows.length > limit };
+}
+
+function fieldValue(fields: string[], name: string): string {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1] ?? "";
+  return "";
+}
+
+/** Compares two stream ids (`<ms>-<n>`) numerically. */
+export function compareIds(a: string, b: string): number {
+  const [am = "0", an = "0"] = a.split("-");
+  const [bm = "0", bn = "0"] = b.split("-");
+  if (am.length !== bm.length) return am.length - bm.length;
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (an.length !== bn.length) return an.length - bn.length;
+  return an === bn ? 0 : an < bn ? -1 : 1;
+}

@@ -1,0 +1,50 @@
+import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+
+/** An error with an HTTP status and a stable code, rendered as `{ error: { code, message, details? } }`. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+export function sendError(reply: FastifyReply, error: HttpError): FastifyReply {
+  reply.headers(error.headers);
+  return reply.code(error.statusCode).send({
+    error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) },
+  });
+}
+
+/** Fastify's own errors mapped to our codes; the body is always JSON and never a stack trace. */
+const FASTIFY_CODES: Record<string, [number, string, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, "BODY_TOO_LARGE", "request body is too large"],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json"],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, "INVALID_BODY", "the JSON body is empty"],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, "INVALID_BODY", "content-length does not match the body"],
+};
+
+/** Installs the JSON error shape for thrown errors and unknown routes. */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if (error instanceof HttpError) return sendError(reply, error);
+    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (mapped) return sendError(reply, new HttpError(...mapped));
+    if (error.statusCode === 400 && error.message.includes("JSON")) {
+      return sendError(reply, new HttpError(400, "INVALID_BODY", `the body is not valid JSON: ${error.message}`));
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendError(reply, new HttpError(error.statusCode, "BAD_REQUEST", error.message));
+    }
+    request.log.error({ err: error }, "request failed");
+    return sendError(reply, new HttpError(500, "INTERNAL", "internal error; see the service log"));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new HttpError(404, "NOT_FOUND", `no route for ${request.method} ${request.url.split("?")[0]}`)),
+  );
+}

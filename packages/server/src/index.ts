@@ -1,0 +1,4 @@
+export { HttpError, installErrorHandling, sendError } from "./errors.js";
+export { createLogger, type LoggerConfig, REDACT_PATHS, redactUrl } from "./logger.js";
+export { runMain } from "./main-helpers.js";
+export { type Closable, installShutdown } from "./shutdown.js";

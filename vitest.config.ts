@@ -1,0 +1,37 @@
+import { existsSync, readdirSync } from "node:fs";
+import { defineConfig } from "vitest/config";
+
+// Workspace packages are consumed from source through the "@threadline/source" export condition.
+const conditions = ["@threadline/source", "node", "import", "module", "default"];
+const resolve = { conditions };
+const ssr = { resolve: { conditions, externalConditions: ["@threadline/source"] } };
+
+/** One project per workspace package (named after its folder), plus the cross-service suites in tests/. */
+function packageProjects() {
+  return ["packages", "services"].flatMap((group) =>
+    readdirSync(group, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(`${group}/${d.name}/package.json`))
+      .map((d) => ({
+        resolve,
+        ssr,
+        test: { name: d.name, root: `${group}/${d.name}`, include: ["src/**/*.test.ts", "src/**/*.test.tsx"] },
+      })),
+  );
+}
+
+export default defineConfig({
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    passWithNoTests: true,
+    projects: [
+      ...packageProjects(),
+      {
+        resolve,
+        ssr,
+        // Cross-service suites spawn real processes: one file at a time keeps a 2-core machine honest.
+        test: { name: "e2e", root: "tests", include: ["**/*.test.ts"], exclude: ["**/node_modules/**"], fileParallelism: false, testTimeout: 60_000 },
+      },
+    ],
+  },
+});
