@@ -1,15 +1,13 @@
 export {
   baseOptions,
-  closeRedisClient,
   type ConnectionOptions,
+  closeRedisClient,
   createRedisClient,
   isCluster,
   type RedisClient,
   type RedisConnectionConfig,
 } from "./connections.js";
 export { keys, THREAD_CHANNEL_PREFIX } from "./keys.js";
-export { defineScripts } from "./scripts.js";
-export { spliceId } from "./splice.js";
 export {
   createEventPublisher,
   type EventPublisher,
@@ -18,9 +16,20 @@ export {
   type PublishTarget,
 } from "./publisher.js";
 export { compareIds, LOG_START, type LogEntry, type LogPage, readLog } from "./replay-log.js";
+export { createRunStore, type RunPatch, type RunStore } from "./run-store.js";
+export {
+  createRunsQueue,
+  type EnqueueOptions,
+  type RemoveQueuedResult,
+  RUN_JOB_NAME,
+  RUNS_QUEUE_NAME,
+  type RunsQueue,
+  type RunsQueueConfig,
+} from "./runs-queue.js";
+export { defineScripts } from "./scripts.js";
+export { spliceId } from "./splice.js";
 export {
   subscribeThread,
   type ThreadSubscription,
   type ThreadSubscriptionHandlers,
 } from "./subscribe-thread.js";
-export { createRunStore, type RunPatch, type RunStore } from "./run-store.js";
