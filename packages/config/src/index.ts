@@ -3,4 +3,11 @@ export { type CommonConfig, DEV_JWT_SECRET, type JwtConfig, loadWith, type Redis
 export { bool, hostPorts, int, list, oneOf, optionalText, port, text, url } from "./fields.js";
 export { type GatewayConfig, loadGatewayConfig } from "./gateway.js";
 export { ConfigError, type Env, parseEnv } from "./load-config.js";
+export {
+  buildProvidersConfig,
+  ModelPrices,
+  type ProviderEndpoint,
+  type ProvidersConfig,
+  providersEnv,
+} from "./providers.js";
 export { loadWorkerConfig, type WorkerConfig } from "./worker.js";

@@ -1,7 +1,8 @@
-import { int } from "./fields.js";
 import type { CommonConfig } from "./common.js";
 import { loadWith } from "./common.js";
+import { int } from "./fields.js";
 import type { Env } from "./load-config.js";
+import { buildProvidersConfig, type ProvidersConfig, providersEnv } from "./providers.js";
 
 export interface WorkerConfig extends CommonConfig {
   concurrency: number;
@@ -11,6 +12,8 @@ export interface WorkerConfig extends CommonConfig {
   maxStalledCount: number;
   graceMs: number;
   tokenCoalesceMs: number;
+  /** LLM agents (Anthropic, OpenAI-compatible): keys, models, max steps, price table. */
+  providers: ProvidersConfig;
 }
 
 /** The worker listens only for /healthz, /readyz and /metrics (default port 3002). */
@@ -22,6 +25,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     MAX_STALLED_COUNT: int(0, 100, 1),
     WORKER_GRACE_MS: int(0, 600_000, 8_000),
     TOKEN_COALESCE_MS: int(0, 10_000, 5),
+    ...providersEnv,
   });
   return {
     ...common,
@@ -31,5 +35,6 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     maxStalledCount: parsed.MAX_STALLED_COUNT,
     graceMs: parsed.WORKER_GRACE_MS,
     tokenCoalesceMs: parsed.TOKEN_COALESCE_MS,
+    providers: buildProvidersConfig(parsed),
   };
 }
