@@ -14,7 +14,11 @@ function packageProjects() {
       .map((d) => ({
         resolve,
         ssr,
-        test: { name: d.name, root: `${group}/${d.name}`, include: ["src/**/*.test.ts", "src/**/*.test.tsx"] },
+        test: {
+          name: d.name,
+          root: `${group}/${d.name}`,
+          include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
+        },
       })),
   );
 }
@@ -24,13 +28,21 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     passWithNoTests: true,
+    reporters: ["default", "./scripts/vitest-summary-reporter.ts"],
     projects: [
       ...packageProjects(),
       {
         resolve,
         ssr,
         // Cross-service suites spawn real processes: one file at a time keeps a 2-core machine honest.
-        test: { name: "e2e", root: "tests", include: ["**/*.test.ts"], exclude: ["**/node_modules/**"], fileParallelism: false, testTimeout: 60_000 },
+        test: {
+          name: "e2e",
+          root: "tests",
+          include: ["**/*.test.ts"],
+          exclude: ["**/node_modules/**"],
+          fileParallelism: false,
+          testTimeout: 60_000,
+        },
       },
     ],
   },

@@ -5,7 +5,10 @@ import { z } from "zod";
 export const Claims = z.looseObject({
   sub: z.string().min(1, "must be a non-empty string").max(256),
   exp: z.number({ error: "is required (tokens must expire)" }).int(),
-  threads: z.array(z.union([z.literal("*"), ThreadId])).max(1000).optional(),
+  threads: z
+    .array(z.union([z.literal("*"), ThreadId]))
+    .max(1000)
+    .optional(),
   role: z.literal("admin").optional(),
 });
 export type Claims = z.infer<typeof Claims>;

@@ -10,7 +10,10 @@ export const AUTH_ERRORS = {
   issuer: { code: "TOKEN_INVALID", message: "token issuer is not accepted" },
   claims: { code: "TOKEN_INVALID", message: "token claims are invalid" },
   forbidden: { code: "FORBIDDEN", message: "this token may not read this thread" },
-  queryToken: { code: "TOKEN_IN_QUERY_REFUSED", message: "send the token in the Authorization header, not the URL" },
+  queryToken: {
+    code: "TOKEN_IN_QUERY_REFUSED",
+    message: "send the token in the Authorization header, not the URL",
+  },
 } as const;
 
 export type AuthFailureReason = keyof typeof AUTH_ERRORS;

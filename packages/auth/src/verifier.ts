@@ -49,7 +49,12 @@ export function createVerifier(config: VerifierConfig): Verifier {
       const claims = Claims.safeParse(payload);
       if (!claims.success) {
         const detail = claims.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ");
-        return { ok: false, reason: "claims", code: AUTH_ERRORS.claims.code, message: `token claims are invalid: ${detail}` };
+        return {
+          ok: false,
+          reason: "claims",
+          code: AUTH_ERRORS.claims.code,
+          message: `token claims are invalid: ${detail}`,
+        };
       }
       return { ok: true, claims: claims.data };
     },
@@ -73,7 +78,11 @@ function reasonOf(error: unknown): AuthFailureReason {
   const message = error instanceof Error ? error.message : "";
   if (message.startsWith("jwt audience invalid")) return "audience";
   if (message.startsWith("jwt issuer invalid")) return "issuer";
-  if (message === "jwt malformed" || message.includes("invalid token") || message.includes("Unexpected token")) {
+  if (
+    message === "jwt malformed" ||
+    message.includes("invalid token") ||
+    message.includes("Unexpected token")
+  ) {
     return "malformed";
   }
   return "signature";

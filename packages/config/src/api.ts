@@ -1,6 +1,6 @@
-import { bool, int, optionalText } from "./fields.js";
 import type { CommonConfig } from "./common.js";
 import { loadWith } from "./common.js";
+import { bool, int, optionalText } from "./fields.js";
 import type { Env } from "./load-config.js";
 
 export interface ApiConfig extends CommonConfig {
@@ -11,6 +11,8 @@ export interface ApiConfig extends CommonConfig {
   runBackoffMs: number;
   rateLimitPerMinute: number;
   adminQueueActions: boolean;
+  /** Serve `/metrics` (METRICS, default on). */
+  metrics: boolean;
 }
 
 export function loadApiConfig(env: Env): ApiConfig {
@@ -30,5 +32,6 @@ export function loadApiConfig(env: Env): ApiConfig {
     runBackoffMs: parsed.RUN_BACKOFF_MS,
     rateLimitPerMinute: parsed.RATE_LIMIT_RUNS_PER_MINUTE,
     adminQueueActions: parsed.ADMIN_QUEUE_ACTIONS,
+    metrics: parsed.METRICS,
   };
 }

@@ -68,13 +68,17 @@ export function loadWith<E extends z.ZodRawShape>(env: Env, defaultPort: number,
     problems.push("JWT_SECRET: set either JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256), not both");
   }
   if (parsed.NODE_ENV === "production" && secret === DEV_JWT_SECRET) {
-    problems.push("JWT_SECRET: the development secret is refused when NODE_ENV=production; set a real secret");
+    problems.push(
+      "JWT_SECRET: the development secret is refused when NODE_ENV=production; set a real secret",
+    );
   }
   if (secret !== undefined && secret.length < 16) {
     problems.push(`JWT_SECRET: expected at least 16 characters, got ${secret.length}`);
   }
   if (parsed.REDIS_CLUSTER_NODES && !/^\{[^{}]+\}/.test(parsed.QUEUE_PREFIX)) {
-    problems.push(`QUEUE_PREFIX: expected a hash tag like {tl} in cluster mode, got "${parsed.QUEUE_PREFIX}"`);
+    problems.push(
+      `QUEUE_PREFIX: expected a hash tag like {tl} in cluster mode, got "${parsed.QUEUE_PREFIX}"`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 

@@ -88,7 +88,8 @@ export function hostPorts() {
         const p = Number(match?.[2]);
         return match && p >= 1 && p <= 65535 ? { host: match[1]!, port: p } : undefined;
       });
-    if (nodes.length > 0 && nodes.every((n) => n !== undefined)) return nodes as { host: string; port: number }[];
+    if (nodes.length > 0 && nodes.every((n) => n !== undefined))
+      return nodes as { host: string; port: number }[];
     ctx.addIssue({ code: "custom", message: `expected host:port[,host:port…], ${got(v)}` });
     return z.NEVER;
   });

@@ -1,6 +1,6 @@
-import { int, oneOf } from "./fields.js";
 import type { CommonConfig } from "./common.js";
 import { loadWith } from "./common.js";
+import { int, oneOf } from "./fields.js";
 import type { Env } from "./load-config.js";
 
 export interface GatewayConfig extends CommonConfig {

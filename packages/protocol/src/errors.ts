@@ -7,4 +7,7 @@ export const ErrorBody = z.object({
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 /** Codes sent in-band as `event: error` on a stream. */
-export const STREAM_ERROR_CODES = { replayTruncated: "REPLAY_TRUNCATED", tokenExpired: "TOKEN_EXPIRED" } as const;
+export const STREAM_ERROR_CODES = {
+  replayTruncated: "REPLAY_TRUNCATED",
+  tokenExpired: "TOKEN_EXPIRED",
+} as const;

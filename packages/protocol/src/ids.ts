@@ -3,9 +3,7 @@ import { z } from "zod";
 /** Thread and run ids: safe in URLs, Redis keys and log lines. */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
-export const ThreadId = z
-  .string()
-  .regex(ID_PATTERN, "must be 1-128 characters of A-Z, a-z, 0-9, _ or -");
+export const ThreadId = z.string().regex(ID_PATTERN, "must be 1-128 characters of A-Z, a-z, 0-9, _ or -");
 export type ThreadId = z.infer<typeof ThreadId>;
 
 export const RunId = z.string().regex(ID_PATTERN, "must be 1-128 characters of A-Z, a-z, 0-9, _ or -");

@@ -1,4 +1,4 @@
-export { EventId, EVENT_ID_PATTERN, ID_PATTERN, isThreadId, RunId, ThreadId } from "./ids.js";
+export { ErrorBody, STREAM_ERROR_CODES } from "./errors.js";
 export {
   CONTENT_SCHEMAS,
   DeltaContent,
@@ -23,7 +23,7 @@ export {
   TokenEvent,
   Usage,
 } from "./events.js";
-export { encodeSse, encodeSseComment, encodeSseRetry, SSE_KEEPALIVE } from "./sse.js";
+export { EVENT_ID_PATTERN, EventId, ID_PATTERN, isThreadId, RunId, ThreadId } from "./ids.js";
 export {
   CHANNEL_PREFIX,
   DEFAULT_MAX_EVENT_BYTES,
@@ -33,7 +33,6 @@ export {
   preview,
   type RejectReason,
 } from "./parse-channel-message.js";
-export { ErrorBody, STREAM_ERROR_CODES } from "./errors.js";
 export {
   ControlMessage,
   OnDisconnect,
@@ -43,3 +42,4 @@ export {
   RunStatus,
   RunView,
 } from "./runs.js";
+export { encodeSse, encodeSseComment, encodeSseRetry, SSE_KEEPALIVE } from "./sse.js";

@@ -16,7 +16,11 @@ export type RejectReason =
   | "thread_mismatch";
 
 export type ParsedMessage =
-  | { ok: true; event: ThreadEvent; /** the JSON to forward, byte-identical to the input when complete */ json: string }
+  | {
+      ok: true;
+      event: ThreadEvent /** the JSON to forward, byte-identical to the input when complete */;
+      json: string;
+    }
   | { ok: false; reason: RejectReason; detail: string };
 
 export interface ParseOptions {
@@ -28,9 +32,14 @@ export interface ParseOptions {
  * Validates a message received on `thread:<id>`. Hand-published events (`redis-cli publish`) may omit
  * `threadId` (taken from the channel) and `ts` (set to now); anything else invalid is rejected with a reason.
  */
-export function parseChannelMessage(channel: string, raw: string | Buffer, options: ParseOptions = {}): ParsedMessage {
+export function parseChannelMessage(
+  channel: string,
+  raw: string | Buffer,
+  options: ParseOptions = {},
+): ParsedMessage {
   const threadId = channel.startsWith(CHANNEL_PREFIX) ? channel.slice(CHANNEL_PREFIX.length) : "";
-  if (!ID_PATTERN.test(threadId)) return reject("bad_channel", `channel ${preview(channel)} is not thread:<id>`);
+  if (!ID_PATTERN.test(threadId))
+    return reject("bad_channel", `channel ${preview(channel)} is not thread:<id>`);
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const size = typeof raw === "string" ? Buffer.byteLength(raw) : raw.length;
   if (size > maxBytes) return reject("too_large", `${size} bytes, limit ${maxBytes}`);
@@ -47,7 +56,8 @@ export function parseChannelMessage(channel: string, raw: string | Buffer, optio
   }
   const object = value as Record<string, unknown>;
   const type = EventType.safeParse(object.type);
-  if (!type.success) return reject("unknown_type", `type ${preview(JSON.stringify(object.type) ?? "undefined")}`);
+  if (!type.success)
+    return reject("unknown_type", `type ${preview(JSON.stringify(object.type) ?? "undefined")}`);
   const content = CONTENT_SCHEMAS[type.data].safeParse(object.content);
   if (!content.success) return reject("bad_content", issuesText(content.error.issues));
   if (object.threadId !== undefined && object.threadId !== threadId) {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ThreadId, RunId } from "./ids.js";
+import { RunId, ThreadId } from "./ids.js";
 
 /** `onDisconnect`: cancel the run when no SSE client has watched its thread for this long. */
 export const OnDisconnect = z.object({ cancelAfterMs: z.number().int().min(1_000).max(86_400_000) });
@@ -14,7 +14,15 @@ export const RunRequest = z.object({
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 
-export const RUN_STATUSES = ["queued", "running", "retrying", "cancelling", "cancelled", "completed", "failed"] as const;
+export const RUN_STATUSES = [
+  "queued",
+  "running",
+  "retrying",
+  "cancelling",
+  "cancelled",
+  "completed",
+  "failed",
+] as const;
 export const RunStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatus>;
 
@@ -48,6 +56,11 @@ export type RunJobData = z.infer<typeof RunJobData>;
 
 /** Messages on the control channel (`threadline:control`), read by every worker. */
 export const ControlMessage = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("cancel"), threadId: ThreadId, runId: RunId, reason: z.string().max(200).optional() }),
+  z.object({
+    type: z.literal("cancel"),
+    threadId: ThreadId,
+    runId: RunId,
+    reason: z.string().max(200).optional(),
+  }),
 ]);
 export type ControlMessage = z.infer<typeof ControlMessage>;

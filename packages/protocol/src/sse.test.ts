@@ -14,7 +14,15 @@ function parseAll(text: string): { events: EventSourceMessage[]; retry: number |
 
 describe("encodeSse", () => {
   it("frames id, event name and data exactly as the contract says", () => {
-    const event: ThreadEvent = { type: "token", threadId: "t1", runId: "r1", seq: 3, ts: 1, id: "1-0", content: "hi" };
+    const event: ThreadEvent = {
+      type: "token",
+      threadId: "t1",
+      runId: "r1",
+      seq: 3,
+      ts: 1,
+      id: "1-0",
+      content: "hi",
+    };
     expect(encodeSse(event)).toBe(`id: 1-0\nevent: token\ndata: ${JSON.stringify(event)}\n\n`);
   });
 
@@ -42,14 +50,27 @@ describe("encodeSse", () => {
       fc.string({ unit: "grapheme", minLength: 10_000, maxLength: 20_000 }),
     );
     fc.assert(
-      fc.property(content, fc.option(fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => `${a}-${b}`), { nil: undefined }), (text, id) => {
-        const event: ThreadEvent = { type: "token", threadId: "t", ts: 0, content: text, ...(id ? { id } : {}) };
-        const { events } = parseAll(encodeSse(event));
-        expect(events).toHaveLength(1);
-        expect(events[0]?.event).toBe("token");
-        expect(events[0]?.id).toBe(id);
-        expect(JSON.parse(events[0]!.data)).toEqual(event);
-      }),
+      fc.property(
+        content,
+        fc.option(
+          fc.tuple(fc.nat(), fc.nat()).map(([a, b]) => `${a}-${b}`),
+          { nil: undefined },
+        ),
+        (text, id) => {
+          const event: ThreadEvent = {
+            type: "token",
+            threadId: "t",
+            ts: 0,
+            content: text,
+            ...(id ? { id } : {}),
+          };
+          const { events } = parseAll(encodeSse(event));
+          expect(events).toHaveLength(1);
+          expect(events[0]?.event).toBe("token");
+          expect(events[0]?.id).toBe(id);
+          expect(JSON.parse(events[0]!.data)).toEqual(event);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -57,7 +78,12 @@ describe("encodeSse", () => {
   it("round-trips any structured delta", () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (extra) => {
-        const event = { type: "delta" as const, threadId: "t", ts: 0, content: { ...extra, kind: "tool_call" } };
+        const event = {
+          type: "delta" as const,
+          threadId: "t",
+          ts: 0,
+          content: { ...extra, kind: "tool_call" },
+        };
         const { events } = parseAll(encodeSse(event));
         expect(JSON.parse(events[0]!.data)).toEqual(JSON.parse(JSON.stringify(event)));
       }),

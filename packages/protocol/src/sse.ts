@@ -5,7 +5,10 @@ import type { ThreadEvent } from "./events.js";
  * `json` lets callers pass the exact bytes they received; a multi-line payload (a pretty-printed
  * hand-published event) becomes several `data:` lines, which SSE parsers join back with "\n".
  */
-export function encodeSse(event: Pick<ThreadEvent, "type" | "id">, json: string = JSON.stringify(event)): string {
+export function encodeSse(
+  event: Pick<ThreadEvent, "type" | "id">,
+  json: string = JSON.stringify(event),
+): string {
   const head = event.id === undefined ? "" : `id: ${event.id}\n`;
   const data = json.includes("\n") || json.includes("\r") ? json.split(/\r\n|\r|\n/).join("\ndata: ") : json;
   return `${head}event: ${event.type}\ndata: ${data}\n\n`;

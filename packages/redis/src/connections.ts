@@ -72,7 +72,13 @@ export async function closeRedisClient(client: RedisClient, timeoutMs = 1_000): 
     }, timeoutMs);
   });
   try {
-    await Promise.race([client.quit().then(() => undefined, () => client.disconnect()), hard]);
+    await Promise.race([
+      client.quit().then(
+        () => undefined,
+        () => client.disconnect(),
+      ),
+      hard,
+    ]);
   } finally {
     clearTimeout(timer);
   }

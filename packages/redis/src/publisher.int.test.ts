@@ -46,9 +46,15 @@ describe("publish script (real Redis)", () => {
     await sub.ready;
     const publisher = createEventPublisher(client, { logMaxLen: 1000, logTtlSeconds: 60 });
     const published = [];
-    published.push(await publisher.publish({ threadId, runId: "r1" }, { type: "status", content: { state: "running" } }));
-    published.push(await publisher.publish({ threadId, runId: "r1" }, { type: "token", content: "he said \"hi\"\n🧵" }));
-    published.push(await publisher.publish({ threadId, runId: "r1" }, { type: "done", content: { finishReason: "stop" } }));
+    published.push(
+      await publisher.publish({ threadId, runId: "r1" }, { type: "status", content: { state: "running" } }),
+    );
+    published.push(
+      await publisher.publish({ threadId, runId: "r1" }, { type: "token", content: 'he said "hi"\n🧵' }),
+    );
+    published.push(
+      await publisher.publish({ threadId, runId: "r1" }, { type: "done", content: { finishReason: "stop" } }),
+    );
     await until(() => messages.length === 3);
     await sub.close();
 
@@ -59,20 +65,35 @@ describe("publish script (real Redis)", () => {
     expect(published.map((p) => p.seq)).toEqual([1, 2, 3]);
     const parsed = messages.map((m) => parseChannelMessage(keys.threadChannel(threadId), m));
     expect(parsed.every((p) => p.ok)).toBe(true);
-    expect(JSON.parse(messages[1]!)).toMatchObject({ id: published[1]!.id, seq: 2, runId: "r1", threadId, content: "he said \"hi\"\n🧵" });
+    expect(JSON.parse(messages[1]!)).toMatchObject({
+      id: published[1]!.id,
+      seq: 2,
+      runId: "r1",
+      threadId,
+      content: 'he said "hi"\n🧵',
+    });
   });
 
   it("keeps seq gap-free under 8 concurrent publishers for one run", async () => {
     const threadId = uniqueId();
-    const clients = Array.from({ length: 8 }, () => createRedisClient({ url: redis.url }, { name: "test-pub" }));
+    const clients = Array.from({ length: 8 }, () =>
+      createRedisClient({ url: redis.url }, { name: "test-pub" }),
+    );
     const publishers = clients.map((c) => createEventPublisher(c, { logMaxLen: 10_000, logTtlSeconds: 60 }));
     const results = await Promise.all(
       publishers.map((p) =>
-        Promise.all(Array.from({ length: 250 }, (_, i) => p.publish({ threadId, runId: "r" }, { type: "token", content: `${i}` }))),
+        Promise.all(
+          Array.from({ length: 250 }, (_, i) =>
+            p.publish({ threadId, runId: "r" }, { type: "token", content: `${i}` }),
+          ),
+        ),
       ),
     );
     await Promise.all(clients.map((c) => closeRedisClient(c)));
-    const seqs = results.flat().map((r) => r.seq).sort((a, b) => a - b);
+    const seqs = results
+      .flat()
+      .map((r) => r.seq)
+      .sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
     const page = await readLog(client, threadId, "0", 5000);
     const logSeqs = page.entries.map((e) => JSON.parse(e.json).seq);
@@ -82,7 +103,8 @@ describe("publish script (real Redis)", () => {
   it("caps the log approximately and expires log and meta", async () => {
     const threadId = uniqueId();
     const publisher = createEventPublisher(client, { logMaxLen: 100, logTtlSeconds: 2 });
-    for (let i = 0; i < 1000; i++) await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "x" });
+    for (let i = 0; i < 1000; i++)
+      await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "x" });
     const length = await client.xlen(keys.threadLog(threadId));
     expect(length).toBeGreaterThanOrEqual(100);
     expect(length).toBeLessThan(300);
@@ -99,7 +121,8 @@ describe("publish script (real Redis)", () => {
     const threadId = uniqueId();
     const publisher = createEventPublisher(client, { logMaxLen: 100, logTtlSeconds: 60 });
     const ids: string[] = [];
-    for (let i = 0; i < 500; i++) ids.push((await publisher.publish({ threadId, runId: "r" }, { type: "token", content: `${i}` })).id);
+    for (let i = 0; i < 500; i++)
+      ids.push((await publisher.publish({ threadId, runId: "r" }, { type: "token", content: `${i}` })).id);
     const oldest = (await client.xrange(keys.threadLog(threadId), "-", "+", "COUNT", 1))[0]![0];
     const oldestIndex = ids.indexOf(oldest);
     expect(oldestIndex).toBeGreaterThan(0);
@@ -126,7 +149,13 @@ describe("publish script (real Redis)", () => {
     const { messages, sub } = collect(threadId);
     await sub.ready;
     const { port } = new URL(redis.url);
-    await exec("redis-cli", ["-p", port, "publish", keys.threadChannel(threadId), '{"type":"token","content":"hello"}']);
+    await exec("redis-cli", [
+      "-p",
+      port,
+      "publish",
+      keys.threadChannel(threadId),
+      '{"type":"token","content":"hello"}',
+    ]);
     await until(() => messages.length === 1);
     await sub.close();
     const parsed = parseChannelMessage(keys.threadChannel(threadId), messages[0]!);
@@ -138,7 +167,9 @@ describe("publish script (real Redis)", () => {
     const threadId = uniqueId();
     const probe = new Redis(redis.url);
     const name = `close-${threadId}`;
-    const sub = subscribeThread(createRedisClient({ url: redis.url }, { name }), threadId, { onMessage: () => {} });
+    const sub = subscribeThread(createRedisClient({ url: redis.url }, { name }), threadId, {
+      onMessage: () => {},
+    });
     await sub.ready;
     expect(String(await probe.call("CLIENT", "LIST", "TYPE", "pubsub"))).toContain(`name=${name}`);
     await sub.close();

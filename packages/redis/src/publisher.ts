@@ -40,7 +40,13 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
   return {
     async publish({ threadId, runId }, event) {
       const ts = now();
-      const payload = JSON.stringify({ type: event.type, threadId, ...(runId ? { runId } : {}), ts, content: event.content });
+      const payload = JSON.stringify({
+        type: event.type,
+        threadId,
+        ...(runId ? { runId } : {}),
+        ts,
+        content: event.content,
+      });
       const [id, seq] = await client.threadlinePublishEvent(
         keys.threadLog(threadId),
         keys.threadMeta(threadId),

@@ -27,7 +27,12 @@ export const LOG_START = "0";
  * `afterId`, tells in the same atomic read whether the position still exists; when it does not, the
  * page starts at the oldest retained entry and is flagged `truncated`.
  */
-export async function readLog(client: RedisClient, threadId: string, afterId: string, limit: number): Promise<LogPage> {
+export async function readLog(
+  client: RedisClient,
+  threadId: string,
+  afterId: string,
+  limit: number,
+): Promise<LogPage> {
   const key = keys.threadLog(threadId);
   if (afterId === LOG_START || afterId === "0-0") {
     const rows = await client.xrange(key, "-", "+", "COUNT", limit + 1);
@@ -40,7 +45,9 @@ export async function readLog(client: RedisClient, threadId: string, afterId: st
 }
 
 function page(rows: [id: string, fields: string[]][], limit: number, truncated: boolean): LogPage {
-  const entries = rows.slice(0, limit).map(([id, fields]) => ({ id, json: spliceId(id, fieldValue(fields, "e")) }));
+  const entries = rows
+    .slice(0, limit)
+    .map(([id, fields]) => ({ id, json: spliceId(id, fieldValue(fields, "e")) }));
   return { entries, truncated, more: rows.length > limit };
 }
 

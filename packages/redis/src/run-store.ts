@@ -27,7 +27,8 @@ const JSON_FIELDS = new Set(["output", "error", "metadata"]);
  * thread's `runs` sorted set. The API creates them; the worker moves them through their states.
  */
 export function createRunStore(client: RedisClient): RunStore {
-  const get = async (threadId: string, runId: string) => decode(await client.hgetall(keys.run(threadId, runId)));
+  const get = async (threadId: string, runId: string) =>
+    decode(await client.hgetall(keys.run(threadId, runId)));
   return {
     async create(run, ttlSeconds) {
       const key = keys.run(run.threadId, run.runId);

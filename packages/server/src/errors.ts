@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, RawServerDefault } from "fastify";
 
 /** An error with an HTTP status and a stable code, rendered as `{ error: { code, message, details? } }`. */
 export class HttpError extends Error {
@@ -17,7 +18,11 @@ export class HttpError extends Error {
 export function sendError(reply: FastifyReply, error: HttpError): FastifyReply {
   reply.headers(error.headers);
   return reply.code(error.statusCode).send({
-    error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) },
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    },
   });
 }
 
@@ -30,13 +35,18 @@ const FASTIFY_CODES: Record<string, [number, string, string]> = {
 };
 
 /** Installs the JSON error shape for thrown errors and unknown routes. */
-export function installErrorHandling(app: FastifyInstance): void {
+export function installErrorHandling<L extends FastifyBaseLogger>(
+  app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, L>,
+): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) return sendError(reply, error);
     const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
     if (mapped) return sendError(reply, new HttpError(...mapped));
     if (error.statusCode === 400 && error.message.includes("JSON")) {
-      return sendError(reply, new HttpError(400, "INVALID_BODY", `the body is not valid JSON: ${error.message}`));
+      return sendError(
+        reply,
+        new HttpError(400, "INVALID_BODY", `the body is not valid JSON: ${error.message}`),
+      );
     }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return sendError(reply, new HttpError(error.statusCode, "BAD_REQUEST", error.message));
@@ -45,6 +55,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendError(reply, new HttpError(500, "INTERNAL", "internal error; see the service log"));
   });
   app.setNotFoundHandler((request, reply) =>
-    sendError(reply, new HttpError(404, "NOT_FOUND", `no route for ${request.method} ${request.url.split("?")[0]}`)),
+    sendError(
+      reply,
+      new HttpError(404, "NOT_FOUND", `no route for ${request.method} ${request.url.split("?")[0]}`),
+    ),
   );
 }

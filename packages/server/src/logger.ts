@@ -50,7 +50,13 @@ export function createLogger(config: LoggerConfig): Logger {
     },
   };
   if (config.pretty) {
-    return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } } });
+    return pino({
+      ...options,
+      transport: {
+        target: "pino-pretty",
+        options: { colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" },
+      },
+    });
   }
   return pino(options);
 }

@@ -6,9 +6,13 @@ export async function runMain(service: string, main: () => Promise<void>): Promi
     await main();
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${service}: invalid configuration\n${error.lines.map((l) => `  ${l}\n`).join("")}`);
+      process.stderr.write(
+        `${service}: invalid configuration\n${error.lines.map((l) => `  ${l}\n`).join("")}`,
+      );
     } else {
-      process.stderr.write(`${service}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(
+        `${service}: failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
     }
     process.exit(1);
   }

@@ -23,12 +23,26 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
       servers.push(
         await startRedisServer({
           port,
-          args: ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "2000"],
+          args: [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            `nodes-${port}.conf`,
+            "--cluster-node-timeout",
+            "2000",
+          ],
         }),
       );
     }
     const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
-    await run(process.env.REDIS_CLI_BIN ?? "redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"]);
+    await run(process.env.REDIS_CLI_BIN ?? "redis-cli", [
+      "--cluster",
+      "create",
+      ...addresses,
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ]);
     await waitForClusterOk(servers[0]!.port);
   } catch (error) {
     await Promise.all(servers.map((s) => s.dispose()));

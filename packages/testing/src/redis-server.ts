@@ -12,6 +12,8 @@ export interface RedisServerOptions {
   /** Extra `--flag value` arguments, e.g. ["--cluster-enabled", "yes"]. */
   args?: string[];
   dir?: string;
+  /** The redis-server binary. Default `$REDIS_SERVER_BIN` or `redis-server` on PATH. */
+  bin?: string;
 }
 
 export interface RedisServer {
@@ -37,19 +39,35 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 
   const start = async () => {
     const args = [
-      "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "",
-      "--appendonly", options.appendOnly ? "yes" : "no", "--appendfsync", "always",
-      "--daemonize", "no", "--loglevel", "warning", "--protected-mode", "no",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      options.appendOnly ? "yes" : "no",
+      "--appendfsync",
+      "always",
+      "--daemonize",
+      "no",
+      "--loglevel",
+      "warning",
+      "--protected-mode",
+      "no",
       ...(options.args ?? []),
     ];
-    const proc = spawn(REDIS_SERVER_BIN, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const bin = options.bin ?? REDIS_SERVER_BIN;
+    const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
     child = proc;
     let stderr = "";
     proc.stderr?.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
     const spawnError = new Promise<never>((_, reject) =>
-      proc.once("error", (e) => reject(new Error(`cannot run ${REDIS_SERVER_BIN}: ${e.message}`))),
+      proc.once("error", (e) => reject(new Error(`cannot run ${bin}: ${e.message}`))),
     );
     await Promise.race([waitForPing(url, 10_000, () => stderr), spawnError]);
   };

@@ -13,14 +13,16 @@ export interface TestRedis {
  * else a `redis-server` spawned on a free port. Never skips: without any of them it throws, with
  * what to install.
  */
-export async function getTestRedis(env: Record<string, string | undefined> = process.env): Promise<TestRedis> {
+export async function getTestRedis(
+  env: Record<string, string | undefined> = process.env,
+): Promise<TestRedis> {
   if (env.REDIS_URL) return { url: env.REDIS_URL, source: "REDIS_URL", stop: async () => {} };
   if (env.DOCKER_HOST || existsSync("/var/run/docker.sock")) {
     const container = await startContainer().catch(() => undefined);
     if (container) return container;
   }
   try {
-    const server = await startRedisServer();
+    const server = await startRedisServer(env.REDIS_SERVER_BIN ? { bin: env.REDIS_SERVER_BIN } : {});
     return { url: server.url, source: "redis-server", stop: () => server.dispose() };
   } catch (error) {
     throw new Error(

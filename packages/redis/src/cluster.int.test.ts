@@ -1,0 +1,96 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { parseChannelMessage } from "@threadline/protocol";
+import { type RedisClusterHandle, startRedisCluster, uniqueId } from "@threadline/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeRedisClient, createRedisClient, isCluster, type RedisClient } from "./connections.js";
+import { keys } from "./keys.js";
+import { createEventPublisher } from "./publisher.js";
+import { readLog } from "./replay-log.js";
+import { subscribeThread } from "./subscribe-thread.js";
+
+const exec = promisify(execFile);
+let cluster: RedisClusterHandle;
+let client: RedisClient;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  client = createRedisClient(
+    { url: "redis://unused", clusterNodes: cluster.nodes },
+    { name: "cluster-test" },
+  );
+}, 60_000);
+afterAll(async () => {
+  await closeRedisClient(client);
+  await cluster.dispose();
+});
+
+async function until(check: () => boolean, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("Redis Cluster (3 local masters)", () => {
+  it("puts a thread's log, meta and channel in one slot", async () => {
+    expect(isCluster(client)).toBe(true);
+    for (const threadId of ["demo", "a", uniqueId(), "x_y-Z"]) {
+      const slots = await Promise.all(
+        [
+          keys.threadChannel(threadId),
+          keys.threadLog(threadId),
+          keys.threadMeta(threadId),
+          keys.run(threadId, "r"),
+        ].map((k) => client.call("CLUSTER", "KEYSLOT", k)),
+      );
+      expect(new Set(slots).size).toBe(1);
+    }
+  });
+
+  it("runs the publish script with SPUBLISH: a sharded subscriber and the log agree", async () => {
+    // Threads spread over every master: each one's script runs on the shard that owns its slot.
+    const threadIds = Array.from({ length: 6 }, () => uniqueId());
+    const publisher = createEventPublisher(client, { logMaxLen: 1000, logTtlSeconds: 60 });
+    for (const threadId of threadIds) {
+      const received: string[] = [];
+      const sub = subscribeThread(
+        createRedisClient({ url: "redis://unused", clusterNodes: cluster.nodes }, { name: "cluster-sub" }),
+        threadId,
+        { onMessage: (raw) => received.push(raw.toString()) },
+      );
+      await sub.ready;
+      await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "a" });
+      await publisher.publish({ threadId, runId: "r" }, { type: "done", content: { finishReason: "stop" } });
+      await until(() => received.length === 2);
+      await sub.close();
+      const page = await readLog(client, threadId, "0", 10);
+      expect(page.entries.map((e) => e.json)).toEqual(received);
+      expect(received.map((r) => JSON.parse(r).seq)).toEqual([1, 2]);
+    }
+  });
+
+  it("delivers a hand `redis-cli -c spublish`", async () => {
+    const threadId = uniqueId();
+    const received: string[] = [];
+    const sub = subscribeThread(
+      createRedisClient({ url: "redis://unused", clusterNodes: cluster.nodes }, { name: "cluster-sub" }),
+      threadId,
+      { onMessage: (raw) => received.push(raw.toString()) },
+    );
+    await sub.ready;
+    const port = String(cluster.nodes[0]!.port);
+    await exec("redis-cli", [
+      "-c",
+      "-p",
+      port,
+      "spublish",
+      keys.threadChannel(threadId),
+      '{"type":"token","content":"hi"}',
+    ]);
+    await until(() => received.length === 1);
+    await sub.close();
+    expect(parseChannelMessage(keys.threadChannel(threadId), received[0]!).ok).toBe(true);
+  });
+});
