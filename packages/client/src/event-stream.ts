@@ -1,0 +1,148 @@
+import { EVENT_ID_PATTERN } from "@threadline/protocol";
+import { backoffDelay } from "./backoff.js";
+import { createRecentIds } from "./recent-ids.js";
+import { sleep } from "./sleep.js";
+import { type ConnectionOutcome, openSseConnection } from "./sse-connection.js";
+import type {
+  ConnectionStateChange,
+  EventStreamOptions,
+  FetchLike,
+  GetToken,
+  StateReason,
+  StreamItem,
+  TokenReason,
+} from "./types.js";
+
+export interface EventStreamDeps {
+  gatewayUrl: string;
+  getToken: GetToken;
+  fetch: FetchLike;
+}
+
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 37_500;
+const DEFAULT_INITIAL_DELAY_MS = 1_000;
+const DEFAULT_MAX_DELAY_MS = 30_000;
+
+/**
+ * The events of one thread as an async iterator that survives disconnects: it reconnects with exponential
+ * backoff and full jitter, resumes with `Last-Event-ID`, refreshes the token on TOKEN_EXPIRED, surfaces
+ * REPLAY_TRUNCATED as a `gap` item, and ends cleanly when `signal` aborts. 400/401/403/404 reject with a
+ * ThreadlineError; 429/503 wait for `Retry-After`.
+ */
+export async function* openEventStream(
+  deps: EventStreamDeps,
+  threadId: string,
+  options: EventStreamOptions = {},
+): AsyncGenerator<StreamItem, void, undefined> {
+  const from = options.from ?? "live";
+  if (from !== "live" && from !== "start" && !EVENT_ID_PATTERN.test(from)) {
+    throw new TypeError(
+      `from must be "live", "start" or an event id like 1700000000000-0, got ${JSON.stringify(from)}`,
+    );
+  }
+  const { signal } = options;
+  const url = `${deps.gatewayUrl.replace(/\/+$/, "")}/v1/threads/${encodeURIComponent(threadId)}/events`;
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+  const maxDelayMs = options.backoff?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+  let retryMs = options.backoff?.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS;
+  let lastEventId = from === "live" || from === "start" ? undefined : from;
+  let attempt = 0;
+  let tokenReason: TokenReason = "initial";
+  let closeReason: StateReason = "aborted";
+  let closeError: unknown;
+  const seen = createRecentIds();
+  const report = (change: Omit<ConnectionStateChange, "lastEventId" | "attempt">) =>
+    options.onStateChange?.({ ...change, lastEventId, attempt });
+
+  report({ state: "connecting", resumed: false });
+  try {
+    while (!signal?.aborted) {
+      const resumedAfter = lastEventId;
+      const headers: Record<string, string> = { accept: "text/event-stream" };
+      const token = await getTokenOrFail();
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (resumedAfter) headers["last-event-id"] = resumedAfter;
+      const connection = openSseConnection({
+        fetch: deps.fetch,
+        url: resumedAfter || from !== "start" ? url : `${url}?after=0`,
+        headers,
+        signal,
+        heartbeatTimeoutMs,
+        resumedAfter,
+        onRetry: (ms) => {
+          retryMs = ms;
+        },
+        onOpen: () => {
+          attempt = 0;
+          tokenReason = "reconnect";
+          report({ state: "live", resumed: resumedAfter !== undefined });
+        },
+      });
+      let outcome: ConnectionOutcome;
+      try {
+        for (;;) {
+          const next = await connection.next();
+          if (next.done) {
+            outcome = next.value;
+            break;
+          }
+          const item = next.value;
+          if (item.kind === "event" && item.event.id !== undefined) {
+            if (!seen.add(item.event.id)) continue;
+            lastEventId = item.event.id;
+          }
+          yield item;
+        }
+      } finally {
+        // Runs when the consumer stops early too: closes the socket.
+        await connection.return({ type: "aborted" });
+      }
+      if (outcome.type === "aborted") break;
+      let delayMs: number;
+      let reason: StateReason;
+      if (outcome.type === "http") {
+        const { status } = outcome.error;
+        if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+          closeReason = "fatal";
+          closeError = outcome.error;
+          throw outcome.error;
+        }
+        reason = "http_error";
+        delayMs = Math.max(outcome.retryAfterMs ?? 0, backoffDelay(attempt, backoff(retryMs)));
+        closeError = outcome.error;
+      } else if (outcome.reason === "token_expired") {
+        reason = "token_expired";
+        tokenReason = "expired";
+        delayMs = 0;
+      } else {
+        reason = outcome.reason;
+        delayMs = backoffDelay(attempt, backoff(retryMs));
+        closeError = outcome.error;
+      }
+      report({ state: "reconnecting", resumed: false, reason, delayMs, error: closeError });
+      attempt += reason === "token_expired" ? 0 : 1;
+      await sleep(delayMs, signal);
+    }
+  } finally {
+    report({
+      state: "closed",
+      resumed: false,
+      reason: closeReason,
+      ...(closeReason === "fatal" ? { error: closeError } : {}),
+    });
+  }
+
+  async function getTokenOrFail(): Promise<string | undefined> {
+    try {
+      return await deps.getToken({ reason: tokenReason });
+    } catch (error) {
+      closeReason = "fatal";
+      closeError = error;
+      throw error;
+    }
+  }
+
+  function backoff(initialDelayMs: number) {
+    return { initialDelayMs, maxDelayMs, random: options.backoff?.random ?? Math.random };
+  }
+}

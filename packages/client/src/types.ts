@@ -1,0 +1,79 @@
+import type { ThreadEvent } from "@threadline/protocol";
+
+/** Why the SDK asks for a token: `expired` follows an in-band TOKEN_EXPIRED, so cached tokens must be refreshed. */
+export type TokenReason = "initial" | "reconnect" | "expired";
+
+/** Returns a JWT (or `undefined` for an anonymous gateway). Called before every request and every (re)connection. */
+export type GetToken = (context: { reason: TokenReason }) => string | undefined | Promise<string | undefined>;
+
+/** The subset of `fetch` the SDK uses; defaults to `globalThis.fetch` (browsers, Node 20). */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface ThreadlineClientOptions {
+  /** Base URL of the API, e.g. `http://localhost:3000`. */
+  apiUrl: string;
+  /** Base URL of the SSE gateway, e.g. `http://localhost:3001`. */
+  gatewayUrl: string;
+  getToken: GetToken;
+  fetch?: FetchLike;
+}
+
+/** Connection states of one thread stream. */
+export type ConnectionState = "connecting" | "live" | "reconnecting" | "closed";
+
+/** Why the stream is reconnecting (on `reconnecting`) or closed (on `closed`). */
+export type StateReason =
+  | "network"
+  | "server_closed"
+  | "heartbeat_timeout"
+  | "token_expired"
+  | "http_error"
+  | "aborted"
+  | "fatal";
+
+/** Reported through `onStateChange` each time the connection changes state. */
+export interface ConnectionStateChange {
+  state: ConnectionState;
+  /** On `live`: true when this connection resumed from a known event id (Last-Event-ID). */
+  resumed: boolean;
+  /** The last event id seen so far (the resume position). */
+  lastEventId: string | undefined;
+  /** Consecutive failed attempts before this change (0 when healthy). */
+  attempt: number;
+  reason?: StateReason;
+  /** On `reconnecting`: milliseconds until the next attempt. */
+  delayMs?: number;
+  error?: unknown;
+  /** Which tab role delivers this stream, for shared (cross-tab) streams. */
+  role?: "leader" | "follower";
+}
+
+/** A gap the gateway reported: events between `after` and the first event that follows were lost. */
+export interface GapItem {
+  kind: "gap";
+  reason: "REPLAY_TRUNCATED";
+  message: string;
+  /** The id the stream asked to resume after (undefined for `from: "start"`). */
+  after: string | undefined;
+}
+
+export interface EventItem {
+  kind: "event";
+  event: ThreadEvent;
+}
+
+/** What `thread(id).events()` yields. Connection state is reported through `onStateChange`, not in-band. */
+export type StreamItem = EventItem | GapItem;
+
+/** Where a stream starts: only new events, everything retained, or after a known event id. */
+export type StreamFrom = "live" | "start" | (string & {});
+
+export interface EventStreamOptions {
+  from?: StreamFrom;
+  signal?: AbortSignal;
+  /** Reconnect when nothing (not even a keepalive) arrives for this long. Default 37,500 ms (2.5 × 15 s). */
+  heartbeatTimeoutMs?: number;
+  onStateChange?: (change: ConnectionStateChange) => void;
+  /** Backoff tuning. Defaults: initial 1,000 ms (or the server's `retry:`), max 30,000 ms. */
+  backoff?: { initialDelayMs?: number; maxDelayMs?: number; random?: () => number };
+}
