@@ -22,6 +22,11 @@ export interface AgentContext {
 export interface Agent<I = unknown> {
   name: string;
   description: string;
+  /**
+   * Set when the agent cannot run here (e.g. a provider key is missing): it is listed as unavailable
+   * with this reason, and runs asking for it are refused at the API.
+   */
+  unavailableReason?: string;
   /** Validates input at the API (400 on failure) and again in the worker. */
   inputSchema: z.ZodType<I>;
   run(input: I, ctx: AgentContext): AsyncIterable<AgentEvent>;

@@ -1,0 +1,19 @@
+export { abortableSleep } from "./abortable-sleep.js";
+export { DEFAULT_AGENT, defaultAgents } from "./default-agents.js";
+export { createDemoAgent, type DemoAgentOptions } from "./demo/demo-agent.js";
+export { DemoInput } from "./demo/demo-input.js";
+export {
+  type AgentInfo,
+  type AgentRegistry,
+  createAgentRegistry,
+  type InputIssue,
+  type InputValidation,
+} from "./registry.js";
+export { calculator } from "./tools/calculator.js";
+export { defaultTools } from "./tools/default-tools.js";
+export { ArithmeticError, evaluateArithmetic } from "./tools/evaluate-arithmetic.js";
+export { type ToolSchema, toJsonSchema } from "./tools/to-json-schema.js";
+export { defineTool, type Tool, type ToolContext, ToolError } from "./tools/tool.js";
+export { createToolRegistry, type ToolRegistry } from "./tools/tool-registry.js";
+export { wordCount } from "./tools/word-count.js";
+export { type Agent, type AgentContext, AgentError, type AgentEvent } from "./types.js";
