@@ -1,0 +1,27 @@
+export { CancelledRun, CreatedRun, HistoryPage, RunList } from "./api-schemas.js";
+export { backoffDelay, parseRetryAfter } from "./backoff.js";
+export { DEFAULT_HEARTBEAT_TIMEOUT_MS, openEventStream } from "./event-stream.js";
+export { reduceRun } from "./reduce-run.js";
+export { createThreadView, reduceThread, type ThreadView } from "./reduce-thread.js";
+export { createRunView, type RunView, type StatusEntry, type ToolCallView } from "./run-view.js";
+export {
+  type CreateRunOptions,
+  createThreadlineClient,
+  type ThreadHandle,
+  type ThreadlineClient,
+} from "./threadline-client.js";
+export { ThreadlineError } from "./threadline-error.js";
+export type {
+  ConnectionState,
+  ConnectionStateChange,
+  EventItem,
+  EventStreamOptions,
+  FetchLike,
+  GapItem,
+  GetToken,
+  StateReason,
+  StreamFrom,
+  StreamItem,
+  ThreadlineClientOptions,
+  TokenReason,
+} from "./types.js";

@@ -1,0 +1,86 @@
+import { type OnDisconnect, RunView } from "@threadline/protocol";
+import { CancelledRun, CreatedRun, HistoryPage, RunList } from "./api-schemas.js";
+import { openEventStream } from "./event-stream.js";
+import { createHttpClient } from "./http-client.js";
+import { parseResponse } from "./parse-response.js";
+import type { EventStreamOptions, StreamItem, ThreadlineClientOptions } from "./types.js";
+
+export interface CreateRunOptions {
+  agent?: string;
+  input: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  /** Cancel the run when nobody has watched the thread for this long. */
+  onDisconnect?: OnDisconnect;
+}
+
+export interface ThreadHandle {
+  readonly threadId: string;
+  /** One page of the replay log (API); `after` defaults to the start of what is retained. */
+  history(options?: { after?: string; limit?: number }): Promise<HistoryPage>;
+  /** The thread's live events (gateway SSE) as an async iterator that reconnects and resumes by itself. */
+  events(options?: EventStreamOptions): AsyncGenerator<StreamItem, void, undefined>;
+}
+
+export interface ThreadlineClient {
+  readonly options: Readonly<ThreadlineClientOptions>;
+  runs: {
+    create(threadId: string, request: CreateRunOptions): Promise<CreatedRun>;
+    get(threadId: string, runId: string): Promise<RunView>;
+    cancel(threadId: string, runId: string): Promise<CancelledRun>;
+    /** The thread's runs, newest first. */
+    list(threadId: string, options?: { limit?: number }): Promise<RunView[]>;
+  };
+  thread(threadId: string): ThreadHandle;
+}
+
+/** The Threadline SDK: the runs API, history pages, and resumable event streams. Works in browsers and Node 20. */
+export function createThreadlineClient(options: ThreadlineClientOptions): ThreadlineClient {
+  const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const http = createHttpClient(options.apiUrl, options.getToken, fetchImpl);
+  const runsPath = (threadId: string) => `/v1/threads/${encodeURIComponent(threadId)}/runs`;
+  const runPath = (threadId: string, runId: string) => `${runsPath(threadId)}/${encodeURIComponent(runId)}`;
+
+  return {
+    options,
+    runs: {
+      async create(threadId, request) {
+        return parseResponse(
+          CreatedRun,
+          await http.request("POST", runsPath(threadId), request),
+          "runs.create",
+        );
+      },
+      async get(threadId, runId) {
+        return parseResponse(RunView, await http.request("GET", runPath(threadId, runId)), "runs.get");
+      },
+      async cancel(threadId, runId) {
+        const body = await http.request("POST", `${runPath(threadId, runId)}/cancel`);
+        return parseResponse(CancelledRun, body, "runs.cancel");
+      },
+      async list(threadId, listOptions = {}) {
+        const query = listOptions.limit === undefined ? "" : `?limit=${listOptions.limit}`;
+        return parseResponse(RunList, await http.request("GET", `${runsPath(threadId)}${query}`), "runs.list")
+          .runs;
+      },
+    },
+    thread(threadId) {
+      return {
+        threadId,
+        async history(page = {}) {
+          const query = new URLSearchParams();
+          if (page.after !== undefined) query.set("after", page.after);
+          if (page.limit !== undefined) query.set("limit", String(page.limit));
+          const path = `/v1/threads/${encodeURIComponent(threadId)}/events${query.size ? `?${query}` : ""}`;
+          return parseResponse(HistoryPage, await http.request("GET", path), "thread.history");
+        },
+        events(streamOptions) {
+          return openEventStream(
+            { gatewayUrl: options.gatewayUrl, getToken: options.getToken, fetch: fetchImpl },
+            threadId,
+            streamOptions,
+          );
+        },
+      };
+    },
+  };
+}
