@@ -1,0 +1,83 @@
+import cors from "@fastify/cors";
+import type { AgentRegistry } from "@threadline/agents";
+import { createVerifier } from "@threadline/auth";
+import type { ApiConfig } from "@threadline/config";
+import { createEventPublisher, createRunStore, type RedisClient, type RunsQueue } from "@threadline/redis";
+import { installErrorHandling } from "@threadline/server";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { createAuthenticate } from "./authenticate.js";
+import { installJsonBody } from "./json-body.js";
+import { installMetrics } from "./metrics.js";
+import { installOpenApi } from "./openapi.js";
+import { cancelRunRoute } from "./routes/cancel-run.js";
+import { createRunRoute } from "./routes/create-run.js";
+import { healthRoutes } from "./routes/health.js";
+import { readEventsRoute } from "./routes/read-events.js";
+import { readRunsRoutes } from "./routes/read-runs.js";
+import type { RouteContext } from "./routes/route-context.js";
+import { createThreadAccess } from "./thread-access.js";
+
+export interface ApiDeps {
+  /** Command connection (run records, meta, publishing, readiness). Owned by the caller. */
+  redis: RedisClient;
+  /** The `runs` queue. Owned by the caller. */
+  queue: Pick<RunsQueue, "enqueue" | "removeQueued">;
+  /** Validates agent names and inputs before a run is queued. */
+  agents: Pick<AgentRegistry, "validateInput">;
+  log?: Logger;
+  now?: () => number;
+  version?: string;
+}
+
+/** Builds the API (no env, no listen). Closing the app closes nothing it was given. */
+export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    ...(deps.log ? { loggerInstance: deps.log as FastifyBaseLogger } : { logger: false }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: true,
+  });
+  installErrorHandling(app);
+  installJsonBody(app);
+  // Route schemas document the API; zod in the handlers is the only validation, so every error keeps
+  // our shape, and responses are sent exactly as built.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await installOpenApi(app, deps.version ?? "0.1.0");
+  await app.register(cors, {
+    origin: config.corsOrigins.includes("*")
+      ? true
+      : config.corsOrigins.length > 0
+        ? config.corsOrigins
+        : false,
+    methods: ["GET", "POST", "OPTIONS"],
+    allowedHeaders: ["authorization", "content-type"],
+    maxAge: 600,
+  });
+  if (config.metrics) installMetrics(app);
+
+  const now = deps.now ?? Date.now;
+  const ctx: RouteContext = {
+    config,
+    redis: deps.redis,
+    queue: deps.queue,
+    runs: createRunStore(deps.redis),
+    publisher: createEventPublisher(deps.redis, {
+      logMaxLen: config.redis.logMaxLen,
+      logTtlSeconds: config.redis.logTtlSeconds,
+      now,
+    }),
+    access: createThreadAccess(deps.redis, now),
+    agents: deps.agents,
+    now,
+  };
+  healthRoutes(app, ctx);
+  await app.register(async (v1) => {
+    v1.addHook("onRequest", createAuthenticate(createVerifier(config.jwt)));
+    createRunRoute(v1, ctx);
+    readRunsRoutes(v1, ctx);
+    cancelRunRoute(v1, ctx);
+    readEventsRoute(v1, ctx);
+  });
+  return app;
+}

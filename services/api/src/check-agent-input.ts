@@ -1,0 +1,16 @@
+import type { AgentRegistry } from "@threadline/agents";
+import { HttpError } from "@threadline/server";
+import { invalid } from "./errors.js";
+
+/** The agent exists, is available and accepts the input — else a 400 naming `agent` or `input.<field>`. */
+export function checkAgentInput(
+  agents: Pick<AgentRegistry, "validateInput">,
+  agent: string,
+  input: unknown,
+): void {
+  const result = agents.validateInput(agent, input);
+  if (result.ok) return;
+  if (result.code === "INVALID_INPUT") throw invalid(result.code, "body", result.issues);
+  const details = { issues: [{ path: "agent", message: result.message }] };
+  throw new HttpError(400, result.code, `invalid body: agent: ${result.message}`, details);
+}

@@ -1,0 +1,26 @@
+import { loadApiConfig } from "@threadline/config";
+import { createLogger, installShutdown, runMain } from "@threadline/server";
+import { buildApi } from "./app.js";
+import { connectDeps } from "./deps.js";
+
+await runMain("api", async () => {
+  const config = loadApiConfig(process.env);
+  const log = createLogger({
+    service: "api",
+    level: config.logLevel,
+    pretty: process.env.LOG_PRETTY === "1",
+  });
+  const deps = connectDeps(config);
+  const app = await buildApi(config, { ...deps, log });
+  installShutdown(
+    {
+      async close() {
+        await app.close();
+        await deps.close();
+      },
+    },
+    config.shutdownTimeoutMs,
+    log,
+  );
+  await app.listen({ host: config.host, port: config.port });
+});

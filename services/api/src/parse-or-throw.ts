@@ -1,0 +1,24 @@
+import type { z } from "zod";
+import { type FieldIssue, invalid } from "./errors.js";
+
+/** Parses with zod or throws a 400 whose message and `details.issues` name each failing field. */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  code: string,
+  where: string,
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw invalid(code, where, toFieldIssues(result.error.issues));
+}
+
+export function toFieldIssues(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+): FieldIssue[] {
+  return issues.map((issue) => ({
+    path: [...prefix, ...issue.path].map(String).join("."),
+    message: issue.message,
+  }));
+}

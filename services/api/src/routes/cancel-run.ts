@@ -1,0 +1,85 @@
+import type { ControlMessage, RunView } from "@threadline/protocol";
+import { keys } from "@threadline/redis";
+import { HttpError } from "@threadline/server";
+import type { FastifyInstance } from "fastify";
+import { claimsOf } from "../authenticate.js";
+import { API_ERRORS, runNotFound } from "../errors.js";
+import { parseOrThrow } from "../parse-or-throw.js";
+import { routeSchema } from "../route-schema.js";
+import { CancelRunResponse, RunParams } from "../schemas.js";
+import type { RouteContext } from "./route-context.js";
+
+const FINISHED = new Set<RunView["status"]>(["completed", "failed", "cancelled"]);
+
+/**
+ * `POST /v1/threads/:threadId/runs/:runId/cancel` → 202. A job no worker holds yet (waiting, or
+ * delayed before a retry) is removed here and its run ends with `status cancelled` + `done cancelled`;
+ * a running one is aborted by whichever worker holds it, told through the control channel.
+ */
+export function cancelRunRoute(app: FastifyInstance, ctx: RouteContext): void {
+  app.post(
+    "/v1/threads/:threadId/runs/:runId/cancel",
+    {
+      schema: routeSchema({
+        summary: "Cancel a run (queued runs end at once; running ones are aborted by their worker)",
+        params: RunParams,
+        responses: { 202: CancelRunResponse },
+        errors: [400, 401, 403, 404, 409],
+      }),
+    },
+    async (request, reply) => {
+      const { threadId, runId } = parseOrThrow(RunParams, request.params, API_ERRORS.invalidParams, "path");
+      await ctx.access.check(claimsOf(request), threadId);
+      const run = await ctx.runs.get(threadId, runId);
+      if (!run) throw runNotFound(threadId, runId);
+      if (FINISHED.has(run.status)) throw finished(run);
+
+      const removed = await ctx.queue.removeQueued(runId);
+      if (removed === "finished" || removed === "missing") {
+        // The job ended (or was cleaned up) between our read and the removal: report what the run became.
+        const latest = (await ctx.runs.get(threadId, runId)) ?? run;
+        if (removed === "finished" || FINISHED.has(latest.status)) throw finished(latest);
+      }
+      let status: RunView["status"];
+      if (removed === "removed" || removed === "missing") {
+        // Nobody holds the job, and nobody ever will: this request ends the run.
+        await ctx.runs.update(threadId, runId, {
+          status: "cancelled",
+          finishedAt: new Date(ctx.now()).toISOString(),
+        });
+        await ctx.publisher.publish({ threadId, runId }, { type: "status", content: { state: "cancelled" } });
+        await ctx.publisher.publish(
+          { threadId, runId },
+          { type: "done", content: { finishReason: "cancelled" } },
+        );
+        status = "cancelled";
+      } else {
+        // The record stays the worker's to write: setting `cancelling` here could overwrite a
+        // `completed` the worker stores a moment later.
+        status = "cancelling";
+      }
+      // Always tell the workers: one may have taken the job a moment ago.
+      const message: ControlMessage = {
+        type: "cancel",
+        threadId,
+        runId,
+        reason: `cancelled by ${claimsOf(request).sub}`,
+      };
+      await ctx.redis.publish(keys.controlChannel(), JSON.stringify(message));
+      request.log.info({ threadId, runId, status }, "run cancel requested");
+      const body: CancelRunResponse = { runId, threadId, status };
+      return reply.code(202).send(body);
+    },
+  );
+}
+
+function finished(run: RunView): HttpError {
+  return new HttpError(
+    409,
+    API_ERRORS.runFinished,
+    `run ${run.runId} already ended (${run.status}); nothing to cancel`,
+    {
+      status: run.status,
+    },
+  );
+}

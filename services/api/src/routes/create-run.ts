@@ -1,0 +1,76 @@
+import { DEFAULT_AGENT } from "@threadline/agents";
+import { RunRequest } from "@threadline/protocol";
+import { keys } from "@threadline/redis";
+import type { FastifyInstance } from "fastify";
+import { claimsOf } from "../authenticate.js";
+import { checkAgentInput } from "../check-agent-input.js";
+import { API_ERRORS } from "../errors.js";
+import { parseOrThrow } from "../parse-or-throw.js";
+import { routeSchema } from "../route-schema.js";
+import { newRunId } from "../run-id.js";
+import { CreateRunResponse, ThreadParams } from "../schemas.js";
+import type { RouteContext } from "./route-context.js";
+
+/** `POST /v1/threads/:threadId/runs`: validate, claim the thread, record the run, announce it, enqueue it. */
+export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
+  app.post(
+    "/v1/threads/:threadId/runs",
+    {
+      schema: routeSchema({
+        summary: "Start a run of an agent on a thread",
+        params: ThreadParams,
+        body: RunRequest,
+        responses: { 202: CreateRunResponse },
+        errors: [400, 401, 403, 413, 415],
+      }),
+    },
+    async (request, reply) => {
+      const claims = claimsOf(request);
+      const { threadId } = parseOrThrow(ThreadParams, request.params, API_ERRORS.invalidParams, "path");
+      const body = parseOrThrow(RunRequest, request.body ?? {}, API_ERRORS.invalidBody, "body");
+      const agent = body.agent ?? DEFAULT_AGENT;
+      checkAgentInput(ctx.agents, agent, body.input);
+
+      await ctx.access.claim(claims, threadId);
+      const runId = newRunId(ctx.now());
+      const createdAt = new Date(ctx.now()).toISOString();
+      await ctx.redis.hset(keys.threadMeta(threadId), "lastRunId", runId);
+      await ctx.runs.create(
+        {
+          runId,
+          threadId,
+          agent,
+          status: "queued",
+          createdAt,
+          attempts: 0,
+          ...(body.metadata ? { metadata: body.metadata } : {}),
+        },
+        ctx.config.redis.logTtlSeconds,
+      );
+      await ctx.publisher.publish({ threadId, runId }, { type: "status", content: { state: "queued" } });
+      await ctx.queue.enqueue(
+        {
+          runId,
+          threadId,
+          agent,
+          input: body.input,
+          owner: claims.sub,
+          ...(body.metadata ? { metadata: body.metadata } : {}),
+          ...(body.onDisconnect ? { onDisconnect: body.onDisconnect } : {}),
+        },
+        {
+          attempts: ctx.config.runAttempts,
+          backoff: { type: "exponential", delay: ctx.config.runBackoffMs },
+        },
+      );
+      request.log.info({ threadId, runId, agent, sub: claims.sub }, "run queued");
+      const response: CreateRunResponse = {
+        runId,
+        threadId,
+        status: "queued",
+        eventsUrl: `${ctx.config.gatewayPublicUrl ?? ""}/v1/threads/${threadId}/events`,
+      };
+      return reply.code(202).send(response);
+    },
+  );
+}

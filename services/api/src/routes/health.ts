@@ -1,0 +1,49 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { routeSchema } from "../route-schema.js";
+import type { RouteContext } from "./route-context.js";
+
+const Health = z.object({ status: z.literal("ok") });
+const READY_TIMEOUT_MS = 1_000;
+
+/** `/healthz`: the process answers. `/readyz`: Redis answers a PING within a second. */
+export function healthRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.get(
+    "/healthz",
+    { schema: routeSchema({ summary: "Liveness", tags: ["ops"], auth: false, responses: { 200: Health } }) },
+    async () => ({
+      status: "ok",
+    }),
+  );
+  app.get(
+    "/readyz",
+    {
+      schema: routeSchema({
+        summary: "Readiness: Redis reachable",
+        tags: ["ops"],
+        auth: false,
+        responses: { 200: Health },
+        errors: [503],
+      }),
+    },
+    async (_request, reply) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no PONG within ${READY_TIMEOUT_MS} ms`)),
+          READY_TIMEOUT_MS,
+        );
+      });
+      try {
+        await Promise.race([ctx.redis.ping(), timeout]);
+        return { status: "ok" };
+      } catch (error) {
+        return reply
+          .code(503)
+          .send({ error: { code: "NOT_READY", message: `redis unreachable: ${(error as Error).message}` } });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  );
+}

@@ -1,0 +1,16 @@
+import type { AgentRegistry } from "@threadline/agents";
+import type { ApiConfig } from "@threadline/config";
+import type { EventPublisher, RedisClient, RunStore, RunsQueue } from "@threadline/redis";
+import type { ThreadAccess } from "../thread-access.js";
+
+/** What every route handler uses, wired once in `buildApi`. */
+export interface RouteContext {
+  config: ApiConfig;
+  redis: RedisClient;
+  queue: Pick<RunsQueue, "enqueue" | "removeQueued">;
+  runs: RunStore;
+  publisher: EventPublisher;
+  access: ThreadAccess;
+  agents: Pick<AgentRegistry, "validateInput">;
+  now: () => number;
+}

@@ -1,0 +1,141 @@
+import { keys, readLog } from "@threadline/redis";
+import { uniqueId } from "@threadline/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ApiHarness, startApiHarness } from "./test-support/api-harness.js";
+
+let h: ApiHarness;
+beforeAll(async () => {
+  h = await startApiHarness({
+    RUN_ATTEMPTS: "4",
+    RUN_BACKOFF_MS: "250",
+    GATEWAY_PUBLIC_URL: "http://gw.example:3001/",
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function createRun(threadId: string, sub: string, body: unknown = { input: { prompt: "hello" } }) {
+  return h.app.inject({
+    method: "POST",
+    url: `/v1/threads/${threadId}/runs`,
+    headers: { authorization: h.bearer(sub), "content-type": "application/json" },
+    payload: JSON.stringify(body),
+  });
+}
+
+describe("POST /v1/threads/:threadId/runs", () => {
+  it("queues a demo run: 202, run record, status queued in the log, job with attempts and backoff", async () => {
+    const threadId = uniqueId();
+    const res = await createRun(threadId, "alice", {
+      input: { prompt: "count to 3" },
+      metadata: { ticket: 7 },
+    });
+    expect(res.statusCode).toBe(202);
+    const body = res.json();
+    expect(body).toEqual({
+      runId: expect.stringMatching(/^run_[a-z0-9]+_[0-9a-f]{12}$/),
+      threadId,
+      status: "queued",
+      eventsUrl: `http://gw.example:3001/v1/threads/${threadId}/events`,
+    });
+
+    const meta = await h.redis.hgetall(keys.threadMeta(threadId));
+    expect(meta).toMatchObject({ owner: "alice", lastRunId: body.runId });
+    expect(Date.parse(meta.createdAt!)).toBeGreaterThan(Date.now() - 60_000);
+
+    const run = await h.app.inject({
+      url: `/v1/threads/${threadId}/runs/${body.runId}`,
+      headers: { authorization: h.bearer("alice") },
+    });
+    expect(run.statusCode).toBe(200);
+    expect(run.json()).toEqual({
+      runId: body.runId,
+      threadId,
+      agent: "demo",
+      status: "queued",
+      createdAt: expect.any(String),
+      attempts: 0,
+      metadata: { ticket: 7 },
+    });
+
+    const log = await readLog(h.redis, threadId, "0", 10);
+    expect(log.entries.map((e) => JSON.parse(e.json))).toEqual([
+      expect.objectContaining({ type: "status", runId: body.runId, seq: 1, content: { state: "queued" } }),
+    ]);
+
+    const job = await h.queue.queue.getJob(body.runId);
+    expect(job?.data).toEqual({
+      runId: body.runId,
+      threadId,
+      agent: "demo",
+      input: { prompt: "count to 3" },
+      owner: "alice",
+      metadata: { ticket: 7 },
+    });
+    expect(job?.opts).toMatchObject({ attempts: 4, backoff: { type: "exponential", delay: 250 } });
+    expect(await job?.getState()).toBe("waiting");
+  });
+
+  it("keeps the first owner: a second subject gets 403, a token granted the thread or admin may", async () => {
+    const threadId = uniqueId();
+    expect((await createRun(threadId, "alice")).statusCode).toBe(202);
+    const bob = await createRun(threadId, "bob");
+    expect(bob.statusCode).toBe(403);
+    expect(bob.json().error).toMatchObject({ code: "FORBIDDEN", message: expect.stringContaining(threadId) });
+    expect(await h.redis.hget(keys.threadMeta(threadId), "owner")).toBe("alice");
+
+    for (const url of [`/v1/threads/${threadId}/runs`, `/v1/threads/${threadId}/events?after=0`]) {
+      const read = await h.app.inject({ url, headers: { authorization: h.bearer("bob") } });
+      expect(read.statusCode, url).toBe(403);
+    }
+    const granted = await h.app.inject({
+      url: `/v1/threads/${threadId}/runs`,
+      headers: { authorization: h.bearer("carol", { threads: [threadId] }) },
+    });
+    expect(granted.statusCode).toBe(200);
+    const admin = await h.app.inject({
+      url: `/v1/threads/${threadId}/runs`,
+      headers: { authorization: h.bearer("root", { role: "admin" }) },
+    });
+    expect(admin.statusCode).toBe(200);
+    expect((await createRun(threadId, "alice")).statusCode).toBe(202);
+  });
+
+  it("lets exactly one of two concurrent first runs by different subjects own the thread", async () => {
+    const threadId = uniqueId();
+    const [a, b] = await Promise.all([createRun(threadId, "alice"), createRun(threadId, "bob")]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([202, 403]);
+    const winner = a.statusCode === 202 ? "alice" : "bob";
+    expect(await h.redis.hget(keys.threadMeta(threadId), "owner")).toBe(winner);
+  });
+
+  it("lists a thread's runs newest first", async () => {
+    const threadId = uniqueId();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await createRun(threadId, "alice")).json().runId);
+    const res = await h.app.inject({
+      url: `/v1/threads/${threadId}/runs?limit=2`,
+      headers: { authorization: h.bearer("alice") },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().runs.map((r: { runId: string }) => r.runId)).toEqual([ids[2], ids[1]]);
+  });
+
+  it("answers 404 for an unknown run and an unknown route", async () => {
+    const threadId = uniqueId();
+    await createRun(threadId, "alice");
+    const run = await h.app.inject({
+      url: `/v1/threads/${threadId}/runs/run_nope`,
+      headers: { authorization: h.bearer("alice") },
+    });
+    expect(run.statusCode).toBe(404);
+    expect(run.json().error).toEqual({
+      code: "RUN_NOT_FOUND",
+      message: `no run run_nope in thread ${threadId}`,
+    });
+    const route = await h.app.inject({ url: "/v2/nothing" });
+    expect(route.statusCode).toBe(404);
+    expect(route.json().error.code).toBe("NOT_FOUND");
+  });
+});
