@@ -1,5 +1,36 @@
+export {
+  AnthropicStream,
+  anthropicErrorReply,
+  anthropicTextReply,
+  startFakeAnthropicServer,
+} from "./fake-anthropic-server.js";
+export {
+  type FakeLlmServer,
+  type FakeReply,
+  type RecordedRequest,
+  type ResponseRecord,
+  startFakeLlmServer,
+} from "./fake-llm-server.js";
+export {
+  OpenAiStream,
+  openAiErrorReply,
+  openAiTextReply,
+  startFakeOpenAiServer,
+} from "./fake-openai-server.js";
+export {
+  freePort,
+  type ManagedProcess,
+  type ProcessOptions,
+  startProcess,
+  waitForHttp,
+} from "./processes.js";
 export { type RedisClusterHandle, startRedisCluster } from "./redis-cluster.js";
-export { REDIS_SERVER_BIN, type RedisServer, type RedisServerOptions, startRedisServer } from "./redis-server.js";
-export { type SseClientOptions, type SseConnection, openSse } from "./sse-client.js";
+export {
+  REDIS_SERVER_BIN,
+  type RedisServer,
+  type RedisServerOptions,
+  startRedisServer,
+} from "./redis-server.js";
+export { openSse, type SseClientOptions, type SseConnection } from "./sse-client.js";
 export { getTestRedis, type TestRedis } from "./test-redis.js";
 export { uniqueId } from "./unique-id.js";
