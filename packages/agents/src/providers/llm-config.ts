@@ -1,3 +1,5 @@
+import type { ToolRegistry } from "../tools/tool-registry.js";
+
 /** USD per million tokens, per model name (parsed from `MODEL_PRICES` by packages/config). */
 export type ModelPrices = Record<string, { input: number; output: number }>;
 
@@ -18,4 +20,9 @@ export interface LlmConfig {
   /** Model turns per run when the input does not say. */
   maxSteps: number;
   prices: ModelPrices;
+}
+
+export interface LlmAgentDeps {
+  /** The tools the model may call (the same registry the demo agent uses). */
+  tools: ToolRegistry;
 }

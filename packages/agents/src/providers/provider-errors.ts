@@ -148,8 +148,10 @@ function providerType(error: Error): string | undefined {
 }
 
 function hasNetworkCode(error: unknown): boolean {
-  const code = (error as { code?: unknown; cause?: { code?: unknown } } | undefined)?.cause?.code;
-  return typeof code === "string" && /^(ECONN|EPIPE|ETIMEDOUT|UND_ERR)/.test(code);
+  const e = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  return [e?.code, e?.cause?.code].some(
+    (code) => typeof code === "string" && /^(ECONN|EPIPE|ETIMEDOUT|UND_ERR)/.test(code),
+  );
 }
 
 function describeCause(error: Error): string {

@@ -64,8 +64,7 @@ async function execute(call: ToolCall, tools: ToolRegistry, signal: AbortSignal)
   try {
     return { result: await tools.run(call.name, call.args, { signal }), isError: false };
   } catch (error) {
-    if (error instanceof ToolError)
-      return { result: { error: error.message, code: error.code }, isError: true };
+    if (error instanceof ToolError) return { result: { error: error.message }, isError: true };
     throw error;
   }
 }

@@ -1,0 +1,40 @@
+import pino from "pino";
+import type { Agent, AgentEvent } from "../../types.js";
+
+export interface DriveResult {
+  events: AgentEvent[];
+  /** What the run threw, if it did. */
+  error?: unknown;
+}
+
+/**
+ * Runs an agent to its end like the worker does, collecting every event and the error it threw.
+ * `onEvent` sees each event as it arrives (e.g. to abort mid-stream).
+ */
+export async function driveAgent<I>(
+  agent: Agent<I>,
+  input: unknown,
+  options: {
+    signal?: AbortSignal;
+    attempt?: number;
+    onEvent?: (event: AgentEvent, index: number) => void;
+  } = {},
+): Promise<DriveResult> {
+  const events: AgentEvent[] = [];
+  const ctx = {
+    threadId: "thread-1",
+    runId: "run-1",
+    attempt: options.attempt ?? 1,
+    signal: options.signal ?? new AbortController().signal,
+    log: pino({ level: "silent" }),
+  };
+  try {
+    for await (const event of agent.run(agent.inputSchema.parse(input), ctx)) {
+      events.push(event);
+      options.onEvent?.(event, events.length - 1);
+    }
+    return { events };
+  } catch (error) {
+    return { events, error };
+  }
+}
