@@ -1,0 +1,109 @@
+import { RunRequest } from "@threadline/protocol";
+import type { Command } from "commander";
+import { accessToken } from "../access-token.js";
+import type { CliContext } from "../cli-context.js";
+import { usageError } from "../cli-error.js";
+import { httpRequest } from "../http-request.js";
+import { validThreadId } from "../valid-id.js";
+
+interface CreateFlags {
+  agent?: string;
+  input?: string;
+  prompt?: string;
+  metadata?: string;
+}
+
+/** `threadline runs create|get|cancel|list`: the runs API, printed as JSON. */
+export function runsCommand(program: Command, ctx: CliContext): void {
+  const runs = program.command("runs").description("start, read, cancel and list runs through the API");
+  const call = (method: "GET" | "POST", path: string, body?: unknown) => {
+    const config = ctx.config();
+    return httpRequest({
+      service: "API",
+      urlVariable: "THREADLINE_API_URL",
+      method,
+      url: `${config.apiUrl}${path}`,
+      token: accessToken(config),
+      ...(body !== undefined ? { body } : {}),
+      signal: ctx.signal,
+    });
+  };
+  const print = (value: unknown) => ctx.stdout(`${JSON.stringify(value, null, 2)}\n`);
+
+  runs
+    .command("create")
+    .description("start a run of an agent on a thread (202: queued)")
+    .argument("<thread>", "thread id")
+    .option("--agent <name>", "agent to run (default: the API's default, demo)")
+    .option("--prompt <text>", 'shorthand for --input \'{"prompt":"…"}\'')
+    .option("--input <json>", "the agent's input object as JSON")
+    .option("--metadata <json>", "metadata object as JSON, stored with the run")
+    .action(async (thread: string, flags: CreateFlags) => {
+      validThreadId(thread);
+      if (flags.input !== undefined && flags.prompt !== undefined)
+        throw usageError("give --input or --prompt, not both");
+      const input =
+        flags.input !== undefined ? parseJson("--input", flags.input) : { prompt: flags.prompt ?? "hello" };
+      const request = RunRequest.safeParse({
+        ...(flags.agent ? { agent: flags.agent } : {}),
+        input,
+        ...(flags.metadata !== undefined ? { metadata: parseJson("--metadata", flags.metadata) } : {}),
+      });
+      if (!request.success) {
+        throw usageError(
+          `invalid run request: ${request.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
+        );
+      }
+      print(await call("POST", `/v1/threads/${thread}/runs`, request.data));
+    });
+
+  runs
+    .command("get")
+    .description("show one run: status, timestamps, attempts, output or error")
+    .argument("<thread>", "thread id")
+    .argument("<run>", "run id")
+    .action(async (thread: string, run: string) => {
+      print(await call("GET", `/v1/threads/${validThreadId(thread)}/runs/${validThreadId(run, "run id")}`));
+    });
+
+  runs
+    .command("cancel")
+    .description("cancel a run (the worker aborts the agent)")
+    .argument("<thread>", "thread id")
+    .argument("<run>", "run id")
+    .action(async (thread: string, run: string) => {
+      const path = `/v1/threads/${validThreadId(thread)}/runs/${validThreadId(run, "run id")}/cancel`;
+      print((await call("POST", path)) ?? { cancelled: true });
+    });
+
+  runs
+    .command("list")
+    .description("list a thread's runs, newest first")
+    .argument("<thread>", "thread id")
+    .option("--limit <n>", "how many (1-100)", "20")
+    .option("--json", "print the API's JSON instead of a table")
+    .action(async (thread: string, flags: { limit: string; json?: boolean }) => {
+      const limit = Number(flags.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+        throw usageError(`--limit: expected 1-100, got "${flags.limit}"`);
+      const body = (await call("GET", `/v1/threads/${validThreadId(thread)}/runs?limit=${limit}`)) as {
+        runs?: { runId: string; status: string; agent?: string; createdAt: string; attempts?: number }[];
+      };
+      if (flags.json) return print(body);
+      const rows = body.runs ?? [];
+      if (rows.length === 0) return ctx.stdout(`no runs on thread ${thread}\n`);
+      for (const r of rows) {
+        ctx.stdout(
+          `${r.runId}  ${r.status.padEnd(10)}  ${r.agent ?? ""}  ${r.createdAt}  attempts=${r.attempts ?? 0}\n`,
+        );
+      }
+    });
+}
+
+function parseJson(flag: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw usageError(`${flag}: not JSON (${(error as Error).message})`);
+  }
+}

@@ -1,0 +1,25 @@
+import type { RedisClient } from "@threadline/redis";
+import { CliError } from "./cli-error.js";
+
+/** Connects a lazy client, failing fast with one line (instead of retrying forever) when Redis is down. */
+export async function connectOrFail(client: RedisClient, url: string, timeoutMs = 3_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([client.connect(), timeout]);
+    await Promise.race([client.ping(), timeout]);
+  } catch (error) {
+    client.disconnect();
+    throw new CliError(
+      `cannot reach Redis at ${redactedUrl(url)} (${(error as Error).message}); is it running? set REDIS_URL`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function redactedUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}
