@@ -1,12 +1,17 @@
 export { CancelledRun, CreatedRun, HistoryPage, RunList } from "./api-schemas.js";
 export { backoffDelay, parseRetryAfter } from "./backoff.js";
+export { type BroadcastLocksOptions, createBroadcastLocks } from "./broadcast-locks.js";
 export { DEFAULT_HEARTBEAT_TIMEOUT_MS, openEventStream } from "./event-stream.js";
+export type { ChannelFactory, ChannelLike, LockManagerLike } from "./lock-manager.js";
+export { createMemoryLocks } from "./memory-locks.js";
 export { reduceRun } from "./reduce-run.js";
 export { createThreadView, reduceThread, type ThreadView } from "./reduce-thread.js";
 export { createRunView, type RunView, type StatusEntry, type ToolCallView } from "./run-view.js";
+export { createSharedThreadStream, type ShareAcrossTabsOptions } from "./shared-thread-stream.js";
 export {
   type CreateRunOptions,
   createThreadlineClient,
+  type ThreadEventsOptions,
   type ThreadHandle,
   type ThreadlineClient,
 } from "./threadline-client.js";

@@ -3,6 +3,7 @@ import { CancelledRun, CreatedRun, HistoryPage, RunList } from "./api-schemas.js
 import { openEventStream } from "./event-stream.js";
 import { createHttpClient } from "./http-client.js";
 import { parseResponse } from "./parse-response.js";
+import { createSharedThreadStream, type ShareAcrossTabsOptions } from "./shared-thread-stream.js";
 import type { EventStreamOptions, StreamItem, ThreadlineClientOptions } from "./types.js";
 
 export interface CreateRunOptions {
@@ -13,12 +14,17 @@ export interface CreateRunOptions {
   onDisconnect?: OnDisconnect;
 }
 
+export interface ThreadEventsOptions extends EventStreamOptions {
+  /** Share one gateway connection between the tabs of this origin that watch this thread (browser). */
+  shareAcrossTabs?: boolean | ShareAcrossTabsOptions;
+}
+
 export interface ThreadHandle {
   readonly threadId: string;
   /** One page of the replay log (API); `after` defaults to the start of what is retained. */
   history(options?: { after?: string; limit?: number }): Promise<HistoryPage>;
   /** The thread's live events (gateway SSE) as an async iterator that reconnects and resumes by itself. */
-  events(options?: EventStreamOptions): AsyncGenerator<StreamItem, void, undefined>;
+  events(options?: ThreadEventsOptions): AsyncGenerator<StreamItem, void, undefined>;
 }
 
 export interface ThreadlineClient {
@@ -64,7 +70,7 @@ export function createThreadlineClient(options: ThreadlineClientOptions): Thread
       },
     },
     thread(threadId) {
-      return {
+      const handle: ThreadHandle = {
         threadId,
         async history(page = {}) {
           const query = new URLSearchParams();
@@ -73,14 +79,20 @@ export function createThreadlineClient(options: ThreadlineClientOptions): Thread
           const path = `/v1/threads/${encodeURIComponent(threadId)}/events${query.size ? `?${query}` : ""}`;
           return parseResponse(HistoryPage, await http.request("GET", path), "thread.history");
         },
-        events(streamOptions) {
+        events(streamOptions = {}) {
+          const { shareAcrossTabs, ...rest } = streamOptions;
+          if (shareAcrossTabs) {
+            const share = shareAcrossTabs === true ? {} : shareAcrossTabs;
+            return createSharedThreadStream(handle, { namespace: options.gatewayUrl, ...share, ...rest });
+          }
           return openEventStream(
             { gatewayUrl: options.gatewayUrl, getToken: options.getToken, fetch: fetchImpl },
             threadId,
-            streamOptions,
+            rest,
           );
         },
       };
+      return handle;
     },
   };
 }
