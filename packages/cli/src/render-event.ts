@@ -21,23 +21,13 @@ export function createEventRenderer(target: RenderTarget) {
       const value = message.value ?? {};
       const content = value.content;
       const time = clock(typeof value.ts === "number" ? value.ts : Date.now());
-      switch (message.event) {
-        case "token":
-          if (typeof content === "string" && content.length > 0) {
-            target.out(content);
-            midLine = !content.endsWith("\n");
-          }
-          return;
-        case "status":
-          return line(`── ${time} ${statusText(content)}${runSuffix(value)}`);
-        case "delta":
-          return line(`   ${time} ${deltaText(content)}`);
-        case "done":
-          return line(`✔  ${time} done ${doneText(content)}`);
-        case "error":
-          return line(`✖  ${time} error ${errorText(content)}`);
-        default:
-          return line(`   ${time} ${message.event} ${message.data}`);
+      if (message.event !== "token") {
+        line(timelineText(message.event, value, time, message.data));
+        return;
+      }
+      if (typeof content === "string" && content.length > 0) {
+        target.out(content);
+        midLine = !content.endsWith("\n");
       }
     },
     notice(notice: TailNotice): void {
@@ -59,6 +49,22 @@ export function createEventRenderer(target: RenderTarget) {
       midLine = false;
     },
   };
+}
+
+function timelineText(event: string, value: Record<string, unknown>, time: string, data: string): string {
+  const content = value.content;
+  switch (event) {
+    case "status":
+      return `── ${time} ${statusText(content)}${runSuffix(value)}`;
+    case "delta":
+      return `   ${time} ${deltaText(content)}`;
+    case "done":
+      return `✔  ${time} done ${doneText(content)}`;
+    case "error":
+      return `✖  ${time} error ${errorText(content)}`;
+    default:
+      return `   ${time} ${event} ${data}`;
+  }
 }
 
 function clock(ts: number): string {
