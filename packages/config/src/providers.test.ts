@@ -15,7 +15,7 @@ function errorLines(fn: () => unknown): string[] {
 describe("providers config", () => {
   it("defaults to no keys, default models, 8 steps and no prices", () => {
     expect(loadWorkerConfig({}).providers).toEqual({
-      anthropic: { model: "claude-sonnet-4-5" },
+      anthropic: { model: "claude-sonnet-4-6" },
       openai: { model: "gpt-4.1-mini" },
       maxSteps: 8,
       prices: {},

@@ -72,7 +72,7 @@ function optionalHttpUrl() {
 /** Env fields for the LLM providers, spread into the worker's schema. */
 export const providersEnv = {
   ANTHROPIC_API_KEY: optionalText(),
-  ANTHROPIC_MODEL: text("claude-sonnet-4-5"),
+  ANTHROPIC_MODEL: text("claude-sonnet-4-6"),
   ANTHROPIC_BASE_URL: optionalHttpUrl(),
   OPENAI_API_KEY: optionalText(),
   OPENAI_MODEL: text("gpt-4.1-mini"),

@@ -9,7 +9,7 @@ export class AnthropicStream {
   private readonly out: string[] = [];
   constructor(
     private readonly id = "msg_01FakeFakeFakeFakeFake0001",
-    private readonly model = "claude-sonnet-4-5",
+    private readonly model = "claude-sonnet-4-6",
   ) {}
 
   messageStart(inputTokens: number): this {

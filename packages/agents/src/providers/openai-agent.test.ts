@@ -26,7 +26,7 @@ afterEach(async () => {
 
 function config(overrides: Partial<LlmConfig["openai"]> = {}, extra: Partial<LlmConfig> = {}): LlmConfig {
   return {
-    anthropic: { model: "claude-sonnet-4-5" },
+    anthropic: { model: "claude-sonnet-4-6" },
     openai: { apiKey: "sk-test", model: MODEL, baseUrl: server.baseUrl, ...overrides },
     maxSteps: 4,
     prices: {},
