@@ -4,6 +4,11 @@ import { CliError } from "./cli-error.js";
 /** Connects a lazy client, failing fast with one line (instead of retrying forever) when Redis is down. */
 export async function connectOrFail(client: RedisClient, url: string, timeoutMs = 3_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  let lastError: Error | undefined;
+  // Without a listener ioredis prints every failed reconnect; we report one line instead.
+  client.on("error", (error: Error) => {
+    lastError = error;
+  });
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
@@ -13,7 +18,7 @@ export async function connectOrFail(client: RedisClient, url: string, timeoutMs 
   } catch (error) {
     client.disconnect();
     throw new CliError(
-      `cannot reach Redis at ${redactedUrl(url)} (${(error as Error).message}); is it running? set REDIS_URL`,
+      `cannot reach Redis at ${redactedUrl(url)} (${lastError?.message ?? (error as Error).message}); is it running? set REDIS_URL`,
     );
   } finally {
     clearTimeout(timer);

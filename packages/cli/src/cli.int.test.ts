@@ -1,0 +1,199 @@
+import { createVerifier } from "@threadline/auth";
+import { DEV_JWT_SECRET } from "@threadline/config";
+import { closeRedisClient, createRedisClient, keys, type RedisClient, readLog } from "@threadline/redis";
+import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
+import { Queue } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCliProcess } from "./test-support/run-cli-process.js";
+
+let redis: TestRedis;
+let client: RedisClient;
+
+beforeAll(async () => {
+  redis = await getTestRedis();
+  client = createRedisClient({ url: redis.url }, { name: "cli-test" });
+});
+afterAll(async () => {
+  await closeRedisClient(client);
+  await redis.stop();
+});
+
+describe("threadline publish", { timeout: 30_000 }, () => {
+  it("rejects invalid JSON with one clear line and exit 2", async () => {
+    const result = await runCliProcess(["publish", "demo", "{not json"], { env: { REDIS_URL: redis.url } });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/^threadline: invalid event: not JSON \(.+\); pass one event like/);
+  });
+
+  it("rejects a valid JSON that is not an event (exit 2, says which field)", async () => {
+    const result = await runCliProcess(
+      ["publish", "demo", '{"type":"status","content":{"state":"dancing"}}'],
+      {
+        env: { REDIS_URL: redis.url },
+      },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/content does not match its type: state: /);
+  });
+
+  it("publishes from stdin through the atomic script: replayable, with the run's seq", async () => {
+    const thread = uniqueId("cli-pub");
+    const sub = createRedisClient({ url: redis.url }, { name: "cli-test-sub" });
+    const live: string[] = [];
+    await sub.subscribe(keys.threadChannel(thread));
+    sub.on("message", (_channel, message) => live.push(message));
+    try {
+      const result = await runCliProcess(["publish", thread, "-", "--run", "run_1"], {
+        env: { REDIS_URL: redis.url },
+        stdin: '{"type":"token","content":"hello"}\n',
+      });
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      const page = await readLog(client, thread, "0", 100);
+      expect(page.entries).toHaveLength(1);
+      const event = JSON.parse(page.entries[0]?.json ?? "{}");
+      expect(event).toMatchObject({
+        type: "token",
+        content: "hello",
+        threadId: thread,
+        runId: "run_1",
+        seq: 1,
+      });
+      expect(result.stdout).toContain(event.id);
+      await expect.poll(() => live.length).toBe(1);
+      expect(JSON.parse(live[0] ?? "{}")).toEqual(event);
+    } finally {
+      await closeRedisClient(sub);
+    }
+  });
+
+  it("fails with one line and exit 1 when Redis is unreachable", async () => {
+    const result = await runCliProcess(["publish", "demo", '{"type":"token","content":"x"}'], {
+      env: { REDIS_URL: "redis://127.0.0.1:1" },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(
+      /^threadline: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*set REDIS_URL$/,
+    );
+  });
+});
+
+describe("threadline token", { timeout: 30_000 }, () => {
+  it("mints a token the services' verifier accepts, with the requested claims", async () => {
+    const result = await runCliProcess([
+      "token",
+      "--sub",
+      "alice",
+      "--threads",
+      "t1,t2",
+      "--role",
+      "admin",
+      "--ttl",
+      "15m",
+    ]);
+    expect(result.code).toBe(0);
+    const verified = createVerifier({ secret: DEV_JWT_SECRET, clockToleranceSeconds: 5 }).verify(
+      result.stdout.trim(),
+    );
+    if (!verified.ok) throw new Error(verified.message);
+    expect(verified.claims).toMatchObject({ sub: "alice", threads: ["t1", "t2"], role: "admin" });
+    const ttl = verified.claims.exp - Math.floor(Date.now() / 1000);
+    expect(ttl).toBeGreaterThan(15 * 60 - 30);
+    expect(ttl).toBeLessThanOrEqual(15 * 60);
+  });
+
+  it("signs with JWT_SECRET when set", async () => {
+    const secret = "a-test-secret-of-some-length";
+    const result = await runCliProcess(["token", "--sub", "bob"], { env: { JWT_SECRET: secret } });
+    expect(createVerifier({ secret, clockToleranceSeconds: 5 }).verify(result.stdout.trim()).ok).toBe(true);
+    expect(
+      createVerifier({ secret: DEV_JWT_SECRET, clockToleranceSeconds: 5 }).verify(result.stdout.trim()).ok,
+    ).toBe(false);
+  });
+
+  it("refuses a bad --ttl and a bad --role with exit 2", async () => {
+    const ttl = await runCliProcess(["token", "--sub", "bob", "--ttl", "soon"]);
+    expect(ttl.code).toBe(2);
+    expect(ttl.stderr).toMatch(/--ttl: expected a duration like 90s/);
+    const role = await runCliProcess(["token", "--sub", "bob", "--role", "root"]);
+    expect(role.code).toBe(2);
+    expect(role.stderr).toMatch(/Allowed choices are admin/);
+  });
+});
+
+describe("threadline queues", { timeout: 30_000 }, () => {
+  it("shows the counts per state of every queue under the prefix after enqueuing jobs", async () => {
+    const prefix = `{${uniqueId("q")}}`;
+    const runs = new Queue("runs", { connection: client, prefix });
+    const other = new Queue("emails", { connection: client, prefix });
+    try {
+      await runs.addBulk([1, 2, 3].map((i) => ({ name: "run", data: { i } })));
+      await runs.add("run", { i: 4 }, { delay: 60_000 });
+      await other.add("send", {});
+      const table = await runCliProcess(["queues"], { env: { REDIS_URL: redis.url, QUEUE_PREFIX: prefix } });
+      expect(table.stderr).toBe("");
+      expect(table.code).toBe(0);
+      const rows = table.stdout.trim().split("\n");
+      expect(rows[1]?.split(/\s+/)).toEqual([
+        "QUEUE",
+        "WAITING",
+        "ACTIVE",
+        "DELAYED",
+        "PRIORITIZED",
+        "FAILED",
+        "COMPLETED",
+        "ADDED/S",
+        "DONE/S",
+        "FAILED/S",
+      ]);
+      expect(rows[2]?.split(/\s+/)).toEqual([
+        `${prefix}:emails`,
+        "1",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "-",
+        "-",
+        "-",
+      ]);
+      expect(rows[3]?.split(/\s+/)).toEqual([`${prefix}:runs`, "3", "0", "1", "0", "0", "0", "-", "-", "-"]);
+
+      const watch = await runCliProcess(
+        ["queues", "--watch", "--json", "--interval", "200", "--count", "2"],
+        {
+          env: { REDIS_URL: redis.url, QUEUE_PREFIX: prefix },
+        },
+      );
+      expect(watch.code).toBe(0);
+      const samples = watch.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(samples).toHaveLength(4);
+      expect(samples[3]).toMatchObject({
+        queue: "runs",
+        counts: { waiting: 3, delayed: 1 },
+        rates: { added: 0 },
+      });
+    } finally {
+      await runs.obliterate({ force: true });
+      await other.obliterate({ force: true });
+      await runs.close();
+      await other.close();
+    }
+  });
+});
+
+describe("threadline --help", { timeout: 30_000 }, () => {
+  it("answers on every command", async () => {
+    for (const args of [["--help"], ["tail", "--help"], ["runs", "create", "--help"]]) {
+      const result = await runCliProcess(args);
+      expect(result.code, args.join(" ")).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: threadline/);
+    }
+  });
+});
