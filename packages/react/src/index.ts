@@ -1,0 +1,1 @@
+export { type ThreadStream, type UseThreadStreamOptions, useThreadStream } from "./use-thread-stream.js";

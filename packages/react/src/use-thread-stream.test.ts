@@ -1,0 +1,163 @@
+// @vitest-environment happy-dom
+import { once } from "node:events";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createThreadlineClient, ThreadlineError } from "@threadline/client";
+import { encodeSse, encodeSseRetry, type ThreadEvent } from "@threadline/protocol";
+import { act, createElement } from "react";
+import { createRoot, type Root } from "react-dom/client";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type ThreadStream, type UseThreadStreamOptions, useThreadStream } from "./use-thread-stream.js";
+
+beforeAll(() => {
+  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+});
+
+interface Gateway {
+  url: string;
+  open: Map<string, ServerResponse>;
+  send(threadId: string, event: ThreadEvent): void;
+  close(): Promise<void>;
+}
+
+/** A real HTTP SSE endpoint: 401 for the token "bad", else a live stream per thread. */
+async function startGateway(): Promise<Gateway> {
+  const open = new Map<string, ServerResponse>();
+  const server = createServer((req, res) => {
+    // happy-dom enforces CORS like a browser: the gateway must allow these request headers.
+    res.setHeader("access-control-allow-origin", "*");
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, { "access-control-allow-headers": "authorization, last-event-id, accept" }).end();
+      return;
+    }
+    const threadId = req.url?.split("/")[3] ?? "";
+    if (req.headers.authorization === "Bearer bad") {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "UNAUTHORIZED", message: "token rejected" } }));
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" }).write(encodeSseRetry(10));
+    open.set(threadId, res);
+    res.on("close", () => open.delete(threadId));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    open,
+    send: (threadId, event) => open.get(threadId)?.write(encodeSse(event)),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+let gateway: Gateway | undefined;
+let root: Root | undefined;
+afterEach(async () => {
+  await act(async () => root?.unmount());
+  root = undefined;
+  await gateway?.close();
+});
+
+interface ProbeProps {
+  threadId: string;
+  options: UseThreadStreamOptions;
+  result: { current?: ThreadStream };
+}
+
+function Probe({ threadId, options, result }: ProbeProps) {
+  result.current = useThreadStream(threadId, options);
+  return null;
+}
+
+/** Renders the hook in a real React root and exposes its latest result. */
+function renderHook(options: UseThreadStreamOptions) {
+  const result: { current?: ThreadStream } = {};
+  root = createRoot(document.createElement("div"));
+  const render = (threadId: string) =>
+    act(async () => root!.render(createElement(Probe, { threadId, options, result })));
+  return { result, render };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 10));
+    });
+  }
+}
+
+let seq = 0;
+const token = (threadId: string, content: string): ThreadEvent => {
+  seq += 1;
+  return { type: "token", threadId, runId: "r1", seq, ts: Date.now(), id: `${seq}-0`, content };
+};
+
+describe("useThreadStream", () => {
+  it("renders the streamed run and the connection state", async () => {
+    gateway = await startGateway();
+    const client = createThreadlineClient({
+      apiUrl: gateway.url,
+      gatewayUrl: gateway.url,
+      getToken: () => "ok",
+    });
+    const { result, render } = renderHook({ client });
+    await render("t1");
+    await until(() => result.current?.state === "live", "live");
+    gateway.send("t1", token("t1", "Hello"));
+    gateway.send("t1", token("t1", ", world"));
+    gateway.send("t1", {
+      type: "done",
+      threadId: "t1",
+      runId: "r1",
+      seq: ++seq,
+      ts: Date.now(),
+      id: `${seq}-0`,
+      content: { finishReason: "stop" },
+    });
+    await until(() => result.current?.view.current?.finished === true, "done");
+    expect(result.current?.view.current?.text).toBe("Hello, world");
+    expect(result.current?.error).toBeUndefined();
+  });
+
+  it("switches threads (fresh view, new connection) and disconnects on unmount", async () => {
+    gateway = await startGateway();
+    const client = createThreadlineClient({
+      apiUrl: gateway.url,
+      gatewayUrl: gateway.url,
+      getToken: () => "ok",
+    });
+    const { result, render } = renderHook({ client });
+    await render("a");
+    await until(() => gateway!.open.has("a"), "stream a");
+    gateway.send("a", token("a", "from a"));
+    await until(() => result.current?.view.current?.text === "from a", "a's text");
+    await render("b");
+    await until(() => gateway!.open.has("b") && !gateway!.open.has("a"), "a closed, b open");
+    expect(result.current?.view.runIds).toEqual([]);
+    gateway.send("b", token("b", "from b"));
+    await until(() => result.current?.view.current?.text === "from b", "b's text");
+    await act(async () => root?.unmount());
+    root = undefined;
+    await until(() => gateway!.open.size === 0, "no open stream after unmount");
+  });
+
+  it("reports a fatal error and a closed state", async () => {
+    gateway = await startGateway();
+    const client = createThreadlineClient({
+      apiUrl: gateway.url,
+      gatewayUrl: gateway.url,
+      getToken: () => "bad",
+    });
+    const { result, render } = renderHook({ client });
+    await render("t1");
+    await until(() => result.current?.error !== undefined, "the error");
+    expect(result.current?.error).toBeInstanceOf(ThreadlineError);
+    expect(result.current?.error).toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+    expect(result.current?.state).toBe("closed");
+  });
+});
