@@ -2,6 +2,12 @@ export { abortableSleep } from "./abortable-sleep.js";
 export { DEFAULT_AGENT, defaultAgents } from "./default-agents.js";
 export { createDemoAgent, type DemoAgentOptions } from "./demo/demo-agent.js";
 export { DemoInput } from "./demo/demo-input.js";
+export { createAnthropicAgent } from "./providers/anthropic-agent.js";
+export { createLlmAgents } from "./providers/llm-agents.js";
+export type { LlmAgentDeps, LlmConfig, LlmEndpoint, ModelPrices } from "./providers/llm-config.js";
+export { LlmInput } from "./providers/llm-input.js";
+export { createOpenAiAgent } from "./providers/openai-agent.js";
+export { PROVIDER_ERRORS } from "./providers/provider-errors.js";
 export {
   type AgentInfo,
   type AgentRegistry,
