@@ -1,0 +1,305 @@
+import type { AgentEvent, AgentRegistry } from "@threadline/agents";
+import { AgentError } from "@threadline/agents";
+import { type DoneContent, type EventDraft, RunJobData } from "@threadline/protocol";
+import type { EventPublisher, RedisClient, RunStore } from "@threadline/redis";
+import { type Job, UnrecoverableError, WaitingError } from "bullmq";
+import type { Logger } from "pino";
+import type { ActiveRun, ActiveRuns } from "./active-runs.js";
+import { createCoalescingPublisher, type RunPublisher } from "./coalescing-publisher.js";
+import { watchDisconnect } from "./disconnect-watch.js";
+import type { JobOutcome, WorkerMetrics } from "./worker-metrics.js";
+
+export interface RunProcessorDeps {
+  agents: AgentRegistry;
+  publisher: EventPublisher;
+  runs: RunStore;
+  active: ActiveRuns;
+  /** Commands connection (watcher checks). */
+  redis: RedisClient;
+  metrics: WorkerMetrics;
+  log: Logger;
+  tokenCoalesceMs: number;
+  /** How often runs with `onDisconnect` look at their thread's watchers. */
+  disconnectCheckMs: number;
+  /** True once shutdown began: a job fetched now is handed straight back. */
+  isClosing(): boolean;
+  now?: () => number;
+}
+
+export type RunResult = { outcome: "completed" | "cancelled" | "skipped" };
+
+const ENDED = new Set(["completed", "failed", "cancelled"]);
+
+/**
+ * The BullMQ processor of the `runs` queue: runs one attempt of a run and publishes everything it
+ * does. It completes the job (completed, cancelled), throws to let BullMQ retry (a retryable error
+ * with attempts left), throws `UnrecoverableError` (no retry), or hands the job back (`WaitingError`)
+ * when the worker shuts down.
+ */
+export function createRunProcessor(deps: RunProcessorDeps) {
+  const now = deps.now ?? Date.now;
+  const iso = () => new Date(now()).toISOString();
+
+  return { process: processRun, finishStalled };
+
+  async function processRun(job: Job, token?: string): Promise<RunResult> {
+    const parsed = RunJobData.safeParse(job.data);
+    if (!parsed.success) return rejectInvalidJob(job, parsed.error.message);
+    const data = parsed.data;
+    const { threadId, runId } = data;
+    const log = deps.log.child({ threadId, runId, jobId: job.id });
+    // attemptsStarted counts every move to active: BullMQ retries, stalls and hand-backs alike.
+    const attempt = Math.max(job.attemptsStarted, job.attemptsMade + job.stalledCounter + 1, 1);
+    const run = deps.active.add(runId, threadId);
+    if (deps.isClosing()) deps.active.handBackAll();
+    const started = performance.now();
+    let firstToken = true;
+    const out = createCoalescingPublisher(
+      deps.publisher,
+      { threadId, runId },
+      {
+        coalesceMs: deps.tokenCoalesceMs,
+        onPublished: (event) => {
+          deps.metrics.events.inc({ type: event.type });
+          if (event.type === "token" && firstToken) {
+            firstToken = false;
+            deps.metrics.timeToFirstToken.observe((performance.now() - started) / 1000);
+          }
+        },
+      },
+    );
+    deps.metrics.activeRuns.inc();
+    let stopWatch = () => {};
+    const finish = (outcome: JobOutcome) => {
+      deps.metrics.jobs.inc({ outcome });
+      deps.metrics.runDuration.observe({ outcome }, (performance.now() - started) / 1000);
+    };
+
+    try {
+      if (run.stopReason?.kind === "handback") return await handBack(job, token, run, log, finish);
+      const record = await deps.runs.get(threadId, runId);
+      if (record && ENDED.has(record.status)) {
+        log.info({ status: record.status }, "run already ended; job dropped");
+        return { outcome: "skipped" };
+      }
+      if (attempt === 1) deps.metrics.queueWait.observe(Math.max(0, now() - job.timestamp) / 1000);
+      await deps.runs.update(threadId, runId, {
+        status: "running",
+        startedAt: record?.startedAt ?? iso(),
+        attempts: attempt,
+      });
+      await out.publish({
+        type: "status",
+        content: attempt === 1 ? { state: "running", attempt } : { state: "retrying", attempt },
+      });
+      log.info({ agent: data.agent, attempt }, attempt === 1 ? "run started" : "run retrying");
+
+      const checked = deps.agents.validateInput(data.agent, data.input);
+      if (!checked.ok) throw new AgentError(checked.code, checked.message, false);
+      if (data.onDisconnect) {
+        const { cancelAfterMs } = data.onDisconnect;
+        stopWatch = watchDisconnect({
+          redis: deps.redis,
+          threadId,
+          cancelAfterMs,
+          checkEveryMs: Math.min(deps.disconnectCheckMs, Math.max(50, cancelAfterMs / 2)),
+          onIdle: (idleMs) =>
+            deps.active.cancel(
+              runId,
+              `no client watched the thread for ${Math.round(idleMs)} ms (onDisconnect)`,
+            ),
+          onError: (error) => log.warn({ err: error }, "watcher check failed"),
+        });
+      }
+
+      const done = await streamAgent(
+        checked.agent.run(checked.input, { threadId, runId, attempt, signal: run.controller.signal, log }),
+        run,
+        out,
+      );
+      await out.flush();
+      if (run.stopReason) return await stopped(job, token, run, out, log, finish);
+      const content: DoneContent = done ?? { finishReason: "stop" };
+      await out.publish({ type: "done", content });
+      await deps.runs.update(threadId, runId, {
+        status: "completed",
+        finishedAt: iso(),
+        ...(content.output === undefined ? {} : { output: content.output }),
+      });
+      finish("completed");
+      log.info({ attempt, finishReason: content.finishReason }, "run completed");
+      return { outcome: "completed" };
+    } catch (error) {
+      if (error instanceof WaitingError) throw error;
+      if (run.stopReason) {
+        // The agent threw because it was aborted: that is the cancel or hand-back, not a failure.
+        await out.flush().catch(() => {});
+        return await stopped(job, token, run, out, log, finish);
+      }
+      throw await failed(job, error, out, log, finish, attempt, { threadId, runId });
+    } finally {
+      stopWatch();
+      out.dispose();
+      deps.active.remove(run);
+      deps.metrics.activeRuns.dec();
+    }
+  }
+
+  /** Ends a run whose job BullMQ failed for stalling too often (its processor never ran again). */
+  async function finishStalled(job: Job, reason: Error): Promise<void> {
+    const ids = RunJobData.pick({ threadId: true, runId: true }).safeParse(job.data);
+    if (!ids.success) return;
+    const target = ids.data;
+    const content = {
+      code: "RUN_STALLED",
+      message: `the run's worker stopped responding too often (${reason.message}); start a new run`,
+      retryable: false,
+    };
+    await deps.publisher.publish(target, { type: "error", content });
+    await deps.publisher.publish(target, {
+      type: "status",
+      content: { state: "failed", message: content.message },
+    });
+    await deps.publisher.publish(target, { type: "done", content: { finishReason: "error" } });
+    await deps.runs.update(target.threadId, target.runId, {
+      status: "failed",
+      error: content,
+      finishedAt: iso(),
+    });
+    deps.metrics.jobs.inc({ outcome: "failed" });
+    deps.log.warn({ ...target, jobId: job.id }, "run failed: stalled too often");
+  }
+
+  async function stopped(
+    job: Job,
+    token: string | undefined,
+    run: ActiveRun,
+    out: RunPublisher,
+    log: Logger,
+    finish: (o: JobOutcome) => void,
+  ): Promise<RunResult> {
+    if (run.stopReason?.kind === "handback") return handBack(job, token, run, log, finish);
+    const message = run.stopReason?.kind === "cancel" ? run.stopReason.message : "cancelled";
+    await out.publish({ type: "status", content: { state: "cancelled", message } });
+    await out.publish({ type: "done", content: { finishReason: "cancelled" } });
+    await deps.runs.update(run.threadId, run.runId, { status: "cancelled", finishedAt: iso() });
+    finish("cancelled");
+    log.info({ reason: message }, "run cancelled");
+    return { outcome: "cancelled" };
+  }
+
+  async function handBack(
+    job: Job,
+    token: string | undefined,
+    run: ActiveRun,
+    log: Logger,
+    finish: (o: JobOutcome) => void,
+  ): Promise<never> {
+    // Back to the head of the wait list without counting a failure; the next worker announces
+    // `status retrying` with the next attempt number.
+    await job.moveToWait(token);
+    await deps.runs.update(run.threadId, run.runId, { status: "retrying" }).catch(() => {});
+    finish("handed_back");
+    log.warn("run handed back to the queue (worker shutting down)");
+    throw new WaitingError();
+  }
+
+  async function failed(
+    job: Job,
+    error: unknown,
+    out: RunPublisher,
+    log: Logger,
+    finish: (o: JobOutcome) => void,
+    attempt: number,
+    ids: { threadId: string; runId: string },
+  ): Promise<Error> {
+    const info =
+      error instanceof AgentError
+        ? { code: error.code, message: error.message, retryable: error.retryable }
+        : { code: "AGENT_FAILED", message: (error as Error)?.message ?? String(error), retryable: true };
+    const willRetry = info.retryable && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    try {
+      await out.flush().catch(() => {});
+      await out.publish({ type: "error", content: info });
+      if (!willRetry) {
+        await out.publish({ type: "status", content: { state: "failed", attempt, message: info.message } });
+        await out.publish({ type: "done", content: { finishReason: "error" } });
+      }
+      await deps.runs.update(ids.threadId, ids.runId, {
+        status: willRetry ? "retrying" : "failed",
+        error: info,
+        ...(willRetry ? {} : { finishedAt: iso() }),
+      });
+    } catch (publishError) {
+      log.error({ err: publishError }, "could not publish the run's failure");
+    }
+    finish(willRetry ? "retried" : "failed");
+    log.warn(
+      { err: error, code: info.code, retryable: info.retryable, willRetry, attempt },
+      "run attempt failed",
+    );
+    if (!info.retryable) return new UnrecoverableError(`${info.code}: ${info.message}`);
+    return error instanceof Error ? error : new Error(info.message);
+  }
+
+  async function rejectInvalidJob(job: Job, reason: string): Promise<never> {
+    deps.metrics.jobs.inc({ outcome: "invalid" });
+    const raw = (job.data ?? {}) as { threadId?: unknown; runId?: unknown };
+    const ids = RunJobData.pick({ threadId: true, runId: true }).safeParse(raw);
+    deps.log.error({ jobId: job.id, reason }, "invalid job data; the job fails without retry");
+    if (ids.success) {
+      const content = {
+        code: "INVALID_JOB",
+        message: `the job data is invalid: ${reason}`,
+        retryable: false,
+      };
+      const target = ids.data;
+      await deps.publisher.publish(target, { type: "error", content }).catch(() => {});
+      await deps.publisher
+        .publish(target, { type: "done", content: { finishReason: "error" } })
+        .catch(() => {});
+      await deps.runs
+        .update(target.threadId, target.runId, {
+          status: "failed",
+          error: content,
+          finishedAt: new Date(now()).toISOString(),
+        })
+        .catch(() => {});
+    }
+    throw new UnrecoverableError(`invalid job data: ${reason}`);
+  }
+}
+
+/**
+ * Publishes the agent's events until `done`, the end of the stream, or an abort. The abort wins
+ * even when the agent ignores its signal: its iterator is closed in the background.
+ */
+async function streamAgent(
+  events: AsyncIterable<AgentEvent>,
+  run: ActiveRun,
+  out: RunPublisher,
+): Promise<DoneContent | undefined> {
+  const iterator = events[Symbol.asyncIterator]();
+  const signal = run.controller.signal;
+  const aborted = new Promise<"aborted">((resolve) => {
+    if (signal.aborted) resolve("aborted");
+    signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+  });
+  try {
+    for (;;) {
+      const pending = iterator.next();
+      // If the abort wins the race, this promise may still reject later: never unhandled.
+      pending.catch(() => {});
+      const next = await Promise.race([pending, aborted]);
+      if (next === "aborted" || next.done) return undefined;
+      const event = next.value as EventDraft;
+      if (signal.aborted) return undefined;
+      if (event.type === "done") return event.content;
+      await out.publish(event);
+    }
+  } finally {
+    // Lets the agent clean up (close its HTTP stream). Not awaited: an agent that ignores its
+    // signal must not hold the run hostage.
+    iterator.return?.()?.catch(() => {});
+  }
+}

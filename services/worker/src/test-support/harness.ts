@@ -1,0 +1,151 @@
+import { type Agent, AgentError, createAgentRegistry, defaultAgents } from "@threadline/agents";
+import { loadWorkerConfig, type WorkerConfig } from "@threadline/config";
+import { parseChannelMessage, type RunJobData, type ThreadEvent } from "@threadline/protocol";
+import {
+  createRedisClient,
+  createRunsQueue,
+  type RunsQueue,
+  subscribeThread,
+  type ThreadSubscription,
+} from "@threadline/redis";
+import { uniqueId } from "@threadline/testing";
+import pino from "pino";
+import { z } from "zod";
+
+export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+/** Worker config for a test: its own queue prefix, an ephemeral HTTP port, quick stall detection. */
+export function testWorkerConfig(
+  redisUrl: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): WorkerConfig {
+  const config = loadWorkerConfig({
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: "silent",
+    STALLED_INTERVAL_MS: "1000",
+    LOCK_DURATION_MS: "1000",
+    WORKER_GRACE_MS: "2000",
+    TOKEN_COALESCE_MS: "0",
+    ...env,
+  });
+  return { ...config, port: 0 };
+}
+
+/**
+ * Test agents: `flaky` fails (retryable) on its first attempt and succeeds on the next; `broken`
+ * always fails with a non-retryable error; `stubborn` ignores its abort signal.
+ */
+export function testAgents(): Agent[] {
+  const input = z.object({ text: z.string().default("ok") });
+  const flaky: Agent = {
+    name: "flaky",
+    description: "fails once, then succeeds",
+    inputSchema: input,
+    async *run(raw, ctx) {
+      const { text } = raw as { text: string };
+      yield { type: "token", content: `attempt ${ctx.attempt}: ` };
+      if (ctx.attempt === 1) throw new AgentError("UPSTREAM_UNAVAILABLE", "provider answered 503", true);
+      yield { type: "token", content: text };
+      yield { type: "done", content: { finishReason: "stop", output: { text } } };
+    },
+  };
+  const broken: Agent = {
+    name: "broken",
+    description: "always fails for good",
+    inputSchema: input,
+    async *run() {
+      yield { type: "token", content: "about to fail" };
+      throw new AgentError("AUTH_FAILED", "provider answered 401: check the API key", false);
+    },
+  };
+  const stubborn: Agent = {
+    name: "stubborn",
+    description: "ignores cancellation",
+    inputSchema: input,
+    async *run() {
+      yield { type: "token", content: "waiting" };
+      await new Promise((r) => setTimeout(r, 60_000).unref());
+    },
+  };
+  return [...defaultAgents(), flaky, broken, stubborn];
+}
+
+export const testRegistry = () => createAgentRegistry(testAgents());
+
+export function jobData(
+  threadId: string,
+  agent: string,
+  input: Record<string, unknown>,
+  extra: Partial<RunJobData> = {},
+): RunJobData {
+  return { runId: uniqueId("run"), threadId, agent, input, owner: "tester", ...extra };
+}
+
+export interface ThreadWatch {
+  events: ThreadEvent[];
+  /** Resolves with the events once `predicate` holds (or rejects after `timeoutMs`). */
+  until(predicate: (events: ThreadEvent[]) => boolean, timeoutMs?: number): Promise<ThreadEvent[]>;
+  /** Resolves after a `done` event for `runId`. */
+  done(runId: string, timeoutMs?: number): Promise<ThreadEvent[]>;
+  close(): Promise<void>;
+}
+
+/** Subscribes to a thread's live channel like a gateway would, parsing every event. */
+export async function watchThread(redisUrl: string, threadId: string): Promise<ThreadWatch> {
+  const events: ThreadEvent[] = [];
+  let notify = () => {};
+  const sub: ThreadSubscription = subscribeThread(
+    createRedisClient({ url: redisUrl }, { name: "test-watch" }),
+    threadId,
+    {
+      onMessage: (raw, channel) => {
+        const parsed = parseChannelMessage(channel, raw.toString());
+        if (!parsed.ok) throw new Error(`invalid event on ${channel}: ${raw.toString().slice(0, 200)}`);
+        events.push(parsed.event);
+        notify();
+      },
+    },
+  );
+  await sub.ready;
+  const until = (predicate: (e: ThreadEvent[]) => boolean, timeoutMs = 10_000) =>
+    new Promise<ThreadEvent[]>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        notify = () => {};
+        reject(
+          new Error(`timed out after ${timeoutMs} ms; events so far: ${JSON.stringify(events.map(brief))}`),
+        );
+      }, timeoutMs);
+      notify = () => {
+        if (!predicate(events)) return;
+        clearTimeout(timer);
+        notify = () => {};
+        resolve(events);
+      };
+      notify();
+    });
+  return {
+    events,
+    until,
+    done: (runId, timeoutMs) =>
+      until((e) => e.some((x) => x.type === "done" && x.runId === runId), timeoutMs),
+    close: () => sub.close(),
+  };
+}
+
+/** A compact view of an event for assertions and failure messages. */
+export function brief(event: ThreadEvent): string {
+  if (event.type === "token") return `token`;
+  if (event.type === "status")
+    return `status:${event.content.state}${event.content.attempt ? `#${event.content.attempt}` : ""}`;
+  if (event.type === "delta") return `delta:${event.content.kind}`;
+  if (event.type === "done") return `done:${event.content.finishReason}`;
+  return `error:${event.content.code}`;
+}
+
+export function openQueue(redisUrl: string, prefix: string): RunsQueue {
+  return createRunsQueue({ url: redisUrl, queuePrefix: prefix }, { name: "test-queue" });
+}
+
+export const newPrefix = () => `{${uniqueId("wq")}}`;

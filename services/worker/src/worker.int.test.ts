@@ -1,0 +1,400 @@
+import type { ThreadEvent } from "@threadline/protocol";
+import {
+  closeRedisClient,
+  compareIds,
+  createRedisClient,
+  createRunStore,
+  keys,
+  type RedisClient,
+  readLog,
+} from "@threadline/redis";
+import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  brief,
+  jobData,
+  newPrefix,
+  openQueue,
+  silentLog,
+  testRegistry,
+  testWorkerConfig,
+  watchThread,
+} from "./test-support/harness.js";
+import { buildWorker } from "./worker.js";
+
+let redis: TestRedis;
+let client: RedisClient;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  redis = await getTestRedis();
+  client = createRedisClient({ url: redis.url }, { name: "test" });
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await closeRedisClient(client);
+  await redis.stop();
+});
+
+async function startWorker(env: Record<string, string> = {}, disconnectCheckMs?: number) {
+  const prefix = newPrefix();
+  const worker = buildWorker(testWorkerConfig(redis.url, prefix, env), {
+    log: silentLog,
+    agents: testRegistry(),
+    ...(disconnectCheckMs ? { disconnectCheckMs } : {}),
+  });
+  const { port } = await worker.start();
+  const queue = openQueue(redis.url, prefix);
+  cleanups.push(
+    () => worker.close(),
+    () => queue.close(),
+  );
+  return { worker, queue, port, prefix };
+}
+
+async function watch(threadId: string) {
+  const w = await watchThread(redis.url, threadId);
+  cleanups.push(() => w.close());
+  return w;
+}
+
+function expectGapFree(events: ThreadEvent[], runId: string) {
+  const own = events.filter((e) => e.runId === runId);
+  expect(own.map((e) => e.seq)).toEqual(own.map((_, i) => i + 1));
+  for (let i = 1; i < own.length; i++) expect(compareIds(own[i - 1]!.id!, own[i]!.id!)).toBeLessThan(0);
+}
+
+async function eventually<T>(
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met; last value ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const cancel = (threadId: string, runId: string, reason?: string) =>
+  client.publish(
+    keys.controlChannel(),
+    JSON.stringify({ type: "cancel", threadId, runId, ...(reason ? { reason } : {}) }),
+  );
+
+describe("worker (real Redis, real BullMQ)", () => {
+  it("runs the demo agent end to end: status, tool calls, tokens, done — gap-free, logged as published", async () => {
+    const { queue, port } = await startWorker();
+    const threadId = uniqueId("th");
+    const live = await watch(threadId);
+    const data = jobData(threadId, "demo", {
+      prompt: "Stream this, please",
+      tokensPerSecond: 0,
+      maxTokens: 12,
+    });
+    const runs = createRunStore(client);
+    await runs.create(
+      {
+        runId: data.runId,
+        threadId,
+        agent: "demo",
+        status: "queued",
+        createdAt: new Date().toISOString(),
+        attempts: 0,
+      },
+      60,
+    );
+    await queue.enqueue(data, { attempts: 1 });
+    const events = await live.done(data.runId);
+
+    expect(events.map(brief)).toEqual([
+      "status:running#1",
+      "status:running",
+      "status:running",
+      "delta:tool_call",
+      "delta:tool_result",
+      "delta:tool_call",
+      "delta:tool_result",
+      "status:running",
+      ...Array(12).fill("token"),
+      "done:stop",
+    ]);
+    expect(events[3]?.content).toEqual({
+      kind: "tool_call",
+      toolCallId: "call_1",
+      name: "word_count",
+      args: { text: "Stream this, please" },
+    });
+    expect(events[4]?.content).toMatchObject({
+      kind: "tool_result",
+      result: { words: 3, characters: 19, lines: 1 },
+    });
+    expect(events[5]?.content).toMatchObject({
+      kind: "tool_call",
+      name: "calculator",
+      args: { expression: "round(3 / 200 * 60 * 10) / 10" },
+    });
+    expect(events[6]?.content).toMatchObject({ kind: "tool_result", result: { result: 0.9 } });
+    expectGapFree(events, data.runId);
+    const text = events
+      .filter((e) => e.type === "token")
+      .map((e) => e.content)
+      .join("");
+    expect(events.at(-1)?.content).toEqual({
+      finishReason: "stop",
+      usage: { inputTokens: 3, outputTokens: 12 },
+      output: { text },
+    });
+
+    const log = await readLog(client, threadId, "0", 100);
+    expect(log.entries.map((e) => JSON.parse(e.json))).toEqual(events);
+
+    const record = await eventually(
+      () => runs.get(threadId, data.runId),
+      (r) => r?.status === "completed",
+    );
+    expect(record).toMatchObject({ status: "completed", attempts: 1, output: { text } });
+    expect(Date.parse(record!.startedAt!)).toBeLessThanOrEqual(Date.parse(record!.finishedAt!));
+
+    const base = `http://127.0.0.1:${port}`;
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: "ok" });
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('threadline_worker_jobs_total{outcome="completed"} 1');
+    expect(metrics).toContain('threadline_worker_events_published_total{type="token"} 12');
+    expect(metrics).toMatch(/threadline_worker_queue_jobs\{state="completed"\} 1/);
+    expect(metrics).toContain("threadline_worker_time_to_first_token_seconds_count 1");
+    expect(metrics).toContain("threadline_worker_process_cpu_seconds_total");
+    const missing = await fetch(`${base}/nope`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: { code: "NOT_FOUND", message: "no route for GET /nope" } });
+  });
+
+  it("cancels a running run through the control channel within 1 s and takes the next job", async () => {
+    const { queue } = await startWorker({ WORKER_CONCURRENCY: "1" });
+    const threadId = uniqueId("th");
+    const live = await watch(threadId);
+    const slow = jobData(threadId, "demo", { prompt: "slow", tokensPerSecond: 20, maxTokens: 1000 });
+    const runs = createRunStore(client);
+    await runs.create(
+      {
+        runId: slow.runId,
+        threadId,
+        agent: "demo",
+        status: "queued",
+        createdAt: new Date().toISOString(),
+        attempts: 0,
+      },
+      60,
+    );
+    await queue.enqueue(slow, { attempts: 3 });
+    await live.until((e) => e.filter((x) => x.type === "token").length >= 3);
+    const sentAt = performance.now();
+    await cancel(threadId, slow.runId, "cancelled by tester");
+    const events = await live.done(slow.runId, 1_000);
+    expect(performance.now() - sentAt).toBeLessThan(1_000);
+    expect(events.slice(-2).map((e) => e.content)).toEqual([
+      { state: "cancelled", message: "cancelled by tester" },
+      { finishReason: "cancelled" },
+    ]);
+    expectGapFree(events, slow.runId);
+    // Completed (not failed): a cancel is never retried.
+    await eventually(
+      () => queue.queue.getJobState(slow.runId),
+      (state) => state === "completed",
+    );
+    const record = await eventually(
+      () => runs.get(threadId, slow.runId),
+      (r) => r?.status === "cancelled",
+    );
+    expect(record?.finishedAt).toBeDefined();
+
+    const next = jobData(threadId, "demo", { prompt: "next", tokensPerSecond: 0, maxTokens: 5 });
+    await queue.enqueue(next);
+    const after = await live.done(next.runId);
+    expect(after.filter((e) => e.runId === next.runId).at(-1)?.content).toMatchObject({
+      finishReason: "stop",
+    });
+  });
+
+  it("cancels an agent that ignores its abort signal", async () => {
+    const { queue } = await startWorker();
+    const threadId = uniqueId("th");
+    const live = await watch(threadId);
+    const data = jobData(threadId, "stubborn", {});
+    await queue.enqueue(data);
+    await live.until((e) => e.some((x) => x.type === "token"));
+    await cancel(threadId, data.runId);
+    const events = await live.done(data.runId, 1_000);
+    expect(events.map(brief)).toEqual(["status:running#1", "token", "status:cancelled", "done:cancelled"]);
+  });
+
+  it("retries a retryable failure: error, status retrying attempt 2, gap-free seq, completed", async () => {
+    const { queue } = await startWorker();
+    const threadId = uniqueId("th");
+    const live = await watch(threadId);
+    const data = jobData(threadId, "flaky", { text: "second time lucky" });
+    const runs = createRunStore(client);
+    await runs.create(
+      {
+        runId: data.runId,
+        threadId,
+        agent: "flaky",
+        status: "queued",
+        createdAt: new Date().toISOString(),
+        attempts: 0,
+      },
+      60,
+    );
+    await queue.enqueue(data, { attempts: 3, backoff: { type: "fixed", delay: 50 } });
+    const events = await live.done(data.runId);
+    expect(events.map(brief)).toEqual([
+      "status:running#1",
+      "token",
+      "error:UPSTREAM_UNAVAILABLE",
+      "status:retrying#2",
+      "token",
+      "token",
+      "done:stop",
+    ]);
+    expect(events[2]?.content).toEqual({
+      code: "UPSTREAM_UNAVAILABLE",
+      message: "provider answered 503",
+      retryable: true,
+    });
+    expect(events[4]?.content).toBe("attempt 2: ");
+    expectGapFree(events, data.runId);
+    const record = await eventually(
+      () => runs.get(threadId, data.runId),
+      (r) => r?.status === "completed",
+    );
+    expect(record).toMatchObject({ attempts: 2, output: { text: "second time lucky" } });
+  });
+
+  it("fails a non-retryable error at once: error, status failed, done error, no retry", async () => {
+    const { queue } = await startWorker();
+    const threadId = uniqueId("th");
+    const live = await watch(threadId);
+    const data = jobData(threadId, "broken", {});
+    const runs = createRunStore(client);
+    await runs.create(
+      {
+        runId: data.runId,
+        threadId,
+        agent: "broken",
+        status: "queued",
+        createdAt: new Date().toISOString(),
+        attempts: 0,
+      },
+      60,
+    );
+    await queue.enqueue(data, { attempts: 5, backoff: { type: "fixed", delay: 10 } });
+    const events = await live.done(data.runId);
+    expect(events.map(brief)).toEqual([
+      "status:running#1",
+      "token",
+      "error:AUTH_FAILED",
+      "status:failed#1",
+      "done:error",
+    ]);
+    expect(events[2]?.content).toMatchObject({ retryable: false });
+    const job = await eventually(
+      () => queue.queue.getJob(data.runId),
+      (j) => j?.finishedOn !== undefined,
+    );
+    expect(await job?.getState()).toBe("failed");
+    expect(job?.attemptsMade).toBe(1);
+    expect(await runs.get(threadId, data.runId)).toMatchObject({
+      status: "failed",
+      error: { code: "AUTH_FAILED", retryable: false },
+    });
+  });
+
+  it("fails jobs it cannot run without retrying: invalid job data, unknown agent, bad input", async () => {
+    const { queue } = await startWorker();
+    const threadId = uniqueId("th");
+    const live = await watch(threadId);
+    const invalid = { runId: uniqueId("run"), threadId, agent: "", input: {}, owner: "x" };
+    await queue.queue.add("run", invalid as never, { jobId: invalid.runId, attempts: 3 });
+    const unknown = jobData(threadId, "gpt-9", {});
+    await queue.enqueue(unknown, { attempts: 3 });
+    const badInput = jobData(threadId, "demo", { prompt: 42 });
+    await queue.enqueue(badInput, { attempts: 3 });
+    await live.done(invalid.runId);
+    await live.done(unknown.runId);
+    const events = await live.done(badInput.runId);
+    const of = (runId: string) => events.filter((e) => e.runId === runId);
+    expect(of(invalid.runId).map(brief)).toEqual(["error:INVALID_JOB", "done:error"]);
+    expect(of(unknown.runId).map(brief)).toEqual([
+      "status:running#1",
+      "error:UNKNOWN_AGENT",
+      "status:failed#1",
+      "done:error",
+    ]);
+    expect(of(badInput.runId).map(brief)).toEqual([
+      "status:running#1",
+      "error:INVALID_INPUT",
+      "status:failed#1",
+      "done:error",
+    ]);
+    expect(of(badInput.runId)[1]?.content).toMatchObject({
+      message: expect.stringContaining("input.prompt"),
+    });
+    for (const runId of [invalid.runId, unknown.runId, badInput.runId]) {
+      const job = await eventually(
+        () => queue.queue.getJob(runId),
+        (j) => j?.finishedOn !== undefined,
+      );
+      expect(job?.attemptsMade).toBe(1);
+      expect(await job?.getState()).toBe("failed");
+    }
+  });
+
+  it("coalesces consecutive tokens: the same text in far fewer events", async () => {
+    const off = await startWorker({ TOKEN_COALESCE_MS: "0" });
+    const on = await startWorker({ TOKEN_COALESCE_MS: "5" });
+    const results = [];
+    for (const { queue } of [off, on]) {
+      const threadId = uniqueId("th");
+      const live = await watch(threadId);
+      const data = jobData(threadId, "demo", { prompt: "coalesce", tokensPerSecond: 0, maxTokens: 2_000 });
+      await queue.enqueue(data);
+      const events = await live.done(data.runId);
+      expectGapFree(events, data.runId);
+      const tokens = events.filter((e) => e.type === "token").map((e) => e.content as string);
+      const done = events.at(-1)?.content as { output: { text: string } };
+      expect(tokens.join("")).toBe(done.output.text);
+      expect(events.slice(0, 8).map(brief).slice(-1)).toEqual(["status:running"]);
+      results.push({ tokens: tokens.length, text: done.output.text });
+    }
+    expect(results[0]?.tokens).toBe(2_000);
+    expect(results[1]?.text).toBe(results[0]?.text);
+    expect(results[1]?.tokens).toBeLessThan(200);
+  });
+
+  it("cancels a run with onDisconnect once its thread has had no watcher for cancelAfterMs", async () => {
+    const { queue } = await startWorker({}, 100);
+    const threadId = uniqueId("th");
+    const live = await watch(threadId);
+    const started = Date.now();
+    // A gateway stream whose registration expires in 1.5 s (as if its client went away).
+    await client.zadd(keys.threadWatchers(threadId), started + 1_500, "gateway-1:stream-1");
+    const data = jobData(
+      threadId,
+      "demo",
+      { prompt: "watch me", tokensPerSecond: 20, maxTokens: 1000 },
+      { onDisconnect: { cancelAfterMs: 1_000 } },
+    );
+    await queue.enqueue(data);
+    const events = await live.done(data.runId, 6_000);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(2_400);
+    expect(elapsed).toBeLessThan(3_500);
+    expect(events.slice(-2).map(brief)).toEqual(["status:cancelled", "done:cancelled"]);
+    expect(events.at(-2)?.content).toMatchObject({ message: expect.stringContaining("onDisconnect") });
+  });
+});

@@ -1,0 +1,151 @@
+import type { AgentRegistry } from "@threadline/agents";
+import type { WorkerConfig } from "@threadline/config";
+import {
+  closeRedisClient,
+  createEventPublisher,
+  createRedisClient,
+  createRunStore,
+  createRunsQueue,
+  RUNS_QUEUE_NAME,
+} from "@threadline/redis";
+import { Worker } from "bullmq";
+import type { Logger } from "pino";
+import { createActiveRuns } from "./active-runs.js";
+import { type ControlListener, listenForControl } from "./control-listener.js";
+import { type HealthServer, startHealthServer } from "./health-server.js";
+import { createRunProcessor } from "./run-processor.js";
+import { createWorkerMetrics, QUEUE_STATES, type QueueState, type WorkerMetrics } from "./worker-metrics.js";
+
+export interface WorkerDeps {
+  log: Logger;
+  agents: AgentRegistry;
+  /** How often runs with `onDisconnect` check their thread's watchers (default 1000 ms). */
+  disconnectCheckMs?: number;
+  /** How long to wait for handed-back runs to let go of their jobs (default 5000 ms). */
+  handBackTimeoutMs?: number;
+  now?: () => number;
+}
+
+export interface ThreadlineWorker {
+  /** Starts the HTTP server, the control subscription and job processing. */
+  start(): Promise<{ port: number }>;
+  /**
+   * Graceful stop: takes no new job, lets active runs finish within `graceMs`, hands the rest back
+   * to the queue (another worker retries them), then closes every connection. Idempotent.
+   */
+  close(): Promise<void>;
+  metrics: WorkerMetrics;
+  /** Runs this process is executing now. */
+  activeCount(): number;
+}
+
+/** Builds a worker on the `runs` queue. Nothing connects until `start()`, except Redis clients. */
+export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineWorker {
+  const { log } = deps;
+  const commands = createRedisClient(config.redis, { name: "threadline-worker" });
+  const bullConnection = createRedisClient(config.redis, { name: "threadline-worker-bullmq", bullmq: true });
+  const controlConnection = createRedisClient(config.redis, {
+    name: "threadline-worker-control",
+    lazyConnect: true,
+  });
+  const runsQueue = createRunsQueue(config.redis, { name: "threadline-worker-queue" });
+  for (const client of [commands, bullConnection]) {
+    client.on("error", (error: Error) => log.warn({ err: error }, "redis connection error"));
+  }
+
+  const metrics = createWorkerMetrics(async () => {
+    const counts = await runsQueue.queue.getJobCounts(...QUEUE_STATES);
+    return counts as Record<QueueState, number>;
+  });
+  const active = createActiveRuns(deps.now ? { now: deps.now } : {});
+  let closing: Promise<void> | undefined;
+  const processor = createRunProcessor({
+    agents: deps.agents,
+    publisher: createEventPublisher(commands, {
+      logMaxLen: config.redis.logMaxLen,
+      logTtlSeconds: config.redis.logTtlSeconds,
+    }),
+    runs: createRunStore(commands),
+    active,
+    redis: commands,
+    metrics,
+    log,
+    tokenCoalesceMs: config.tokenCoalesceMs,
+    disconnectCheckMs: deps.disconnectCheckMs ?? 1_000,
+    isClosing: () => closing !== undefined,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+
+  const worker = new Worker(RUNS_QUEUE_NAME, processor.process, {
+    connection: bullConnection,
+    prefix: config.redis.queuePrefix,
+    concurrency: config.concurrency,
+    stalledInterval: config.stalledIntervalMs,
+    lockDuration: config.lockDurationMs,
+    maxStalledCount: config.maxStalledCount,
+    autorun: false,
+  });
+  worker.on("error", (error) => log.error({ err: error }, "worker error"));
+  // A job that stalled more than maxStalledCount times fails inside BullMQ, without our processor:
+  // finish its run here so its clients are told.
+  worker.on("failed", (job, error) => {
+    if (!job?.deferredFailure) return;
+    processor
+      .finishStalled(job, error)
+      .catch((e: unknown) => log.error({ err: e }, "could not finish a stalled run"));
+  });
+
+  let control: ControlListener | undefined;
+  let http: HealthServer | undefined;
+  let running: Promise<void> | undefined;
+
+  return {
+    metrics,
+    activeCount: () => active.size(),
+    async start() {
+      http = await startHealthServer({
+        host: config.host,
+        port: config.port,
+        registry: metrics.registry,
+        log,
+        checkReady: async () => {
+          if (closing) throw new Error("shutting down");
+          await commands.ping();
+        },
+      });
+      control = listenForControl(controlConnection, log, (message) => {
+        const held = active.cancel(message.runId, message.reason ?? "cancelled");
+        if (held)
+          log.info({ threadId: message.threadId, runId: message.runId }, "cancel received; aborting the run");
+      });
+      await control.ready;
+      running = worker.run();
+      running.catch((error: unknown) => log.error({ err: error }, "worker loop failed"));
+      await worker.waitUntilReady();
+      log.info(
+        { port: http.port, concurrency: config.concurrency, prefix: config.redis.queuePrefix },
+        "worker ready",
+      );
+      return { port: http.port };
+    },
+    close() {
+      closing ??= (async () => {
+        // Stops fetching at once; resolves when the active jobs are done (finished or handed back).
+        const workerClosed = worker.close();
+        const graceOver = new Promise<"timeout">((r) => setTimeout(r, config.graceMs, "timeout").unref());
+        if ((await Promise.race([active.idle(), graceOver])) === "timeout") {
+          log.warn({ runs: active.size(), graceMs: config.graceMs }, "grace period over; handing runs back");
+          active.handBackAll();
+        }
+        const handBackTimeout = deps.handBackTimeoutMs ?? 5_000;
+        await Promise.race([workerClosed, new Promise((r) => setTimeout(r, handBackTimeout).unref())]);
+        await control?.close();
+        await http?.close();
+        await runsQueue.close();
+        await Promise.all([closeRedisClient(commands), closeRedisClient(bullConnection)]);
+        log.info("worker closed");
+      })();
+      return closing;
+    },
+  };
+}
