@@ -46,6 +46,9 @@ export async function startProcess(options: ProcessOptions): Promise<ManagedProc
     env: options.env as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  installExitHook();
   const append = (chunk: Buffer) => {
     output += chunk.toString();
     if (output.length > keep) output = output.slice(-keep);
@@ -104,6 +107,18 @@ export async function startProcess(options: ProcessOptions): Promise<ManagedProc
     }
   }
   return handle;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** A test runner or script that exits (normally or via process.exit) takes its children with it. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const child of live) child.kill("SIGKILL");
+  });
 }
 
 /** Polls `url` until it answers 200; rejects after `timeoutMs` or as soon as `keepGoing()` is false. */

@@ -1,0 +1,173 @@
+import { fileURLToPath } from "node:url";
+import {
+  freePort,
+  getTestRedis,
+  type ManagedProcess,
+  type RedisClusterHandle,
+  startProcess,
+  startRedisCluster,
+} from "@threadline/testing";
+import { type NginxHandle, startNginx } from "./start-nginx.js";
+
+export type ServiceKind = "gateway" | "api" | "worker";
+
+export interface TopologyOptions {
+  gateways?: number;
+  apis?: number;
+  workers?: number;
+  /**
+   * Where Redis is: an existing standalone URL, an existing cluster (`host:port,…`), or `"cluster"`
+   * to start a local 3-master cluster. Default: a Redis from getTestRedis() (REDIS_URL or a spawned
+   * redis-server).
+   */
+  redis?: { url: string } | { clusterNodes: string } | "cluster";
+  /** Put nginx in front (default true). */
+  nginx?: boolean;
+  /** Extra env for every service, then per kind (e.g. `{ gateway: { HEARTBEAT_INTERVAL_MS: "500" } }`). */
+  env?: Record<string, string>;
+  envFor?: Partial<Record<ServiceKind, Record<string, string>>>;
+  /** How long each service may take to answer /readyz; default 60 s (six tsx processes on 2 cores). */
+  readyTimeoutMs?: number;
+}
+
+export interface ServiceInstance {
+  kind: ServiceKind;
+  /** e.g. `gateway-1`. */
+  name: string;
+  port: number;
+  url: string;
+  process: ManagedProcess;
+}
+
+export interface Topology {
+  /** nginx's URL (or the first gateway's when `nginx: false`). */
+  url: string;
+  nginx?: NginxHandle;
+  gateways: ServiceInstance[];
+  apis: ServiceInstance[];
+  workers: ServiceInstance[];
+  /** The Redis env every service got: REDIS_URL, and REDIS_CLUSTER_NODES in cluster mode. */
+  redisEnv: Record<string, string>;
+  /** Set when this topology started its own cluster. */
+  cluster?: RedisClusterHandle;
+  /** Stops nginx, then every service (SIGTERM, SIGKILL after a grace), then Redis if it started one. */
+  stop(): Promise<void>;
+}
+
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * Runs Threadline scaled out on this machine without Docker: N gateways, M APIs and K workers as
+ * real processes from source (tsx) on free ports, a real nginx in front rendered from
+ * infra/nginx/threadline.conf, against standalone Redis or a Redis Cluster.
+ */
+export async function startTopology(options: TopologyOptions = {}): Promise<Topology> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    cleanups.length = 0;
+  };
+  try {
+    const { redisEnv, cluster } = await provideRedis(options.redis, cleanups);
+    const plan: [ServiceKind, number][] = [
+      ["gateway", options.gateways ?? 2],
+      ["api", options.apis ?? 2],
+      ["worker", options.workers ?? 2],
+    ];
+    const starts = plan.flatMap(([kind, count]) =>
+      Array.from({ length: count }, (_, i) =>
+        startService(kind, i + 1, { ...redisEnv, ...options.env, ...options.envFor?.[kind] }, options),
+      ),
+    );
+    // Started in parallel; whatever did start is stopped again if another one failed.
+    const settled = await Promise.allSettled(starts);
+    const services: ServiceInstance[] = [];
+    for (const result of settled) {
+      if (result.status === "fulfilled") {
+        const service = result.value;
+        services.push(service);
+        cleanups.push(() => service.process.stop(service.kind === "worker" ? 10_000 : 5_000));
+      }
+    }
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    const gateways = services.filter((s) => s.kind === "gateway");
+    const apis = services.filter((s) => s.kind === "api");
+    const workers = services.filter((s) => s.kind === "worker");
+
+    let nginx: NginxHandle | undefined;
+    if (options.nginx !== false) {
+      nginx = await startNginx({
+        gateways: gateways.map((g) => `127.0.0.1:${g.port}`),
+        apis: apis.map((a) => `127.0.0.1:${a.port}`),
+      });
+      const started = nginx;
+      cleanups.push(() => started.stop());
+    }
+    return {
+      url: nginx?.url ?? gateways[0]?.url ?? "",
+      ...(nginx ? { nginx } : {}),
+      gateways,
+      apis,
+      workers,
+      redisEnv,
+      ...(cluster ? { cluster } : {}),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function provideRedis(
+  redis: TopologyOptions["redis"],
+  cleanups: (() => Promise<void>)[],
+): Promise<{ redisEnv: Record<string, string>; cluster?: RedisClusterHandle }> {
+  if (redis === "cluster") {
+    const cluster = await startRedisCluster();
+    cleanups.push(() => cluster.dispose());
+    return {
+      redisEnv: {
+        REDIS_URL: `redis://${cluster.nodes[0]!.host}:${cluster.nodes[0]!.port}`,
+        REDIS_CLUSTER_NODES: cluster.nodesEnv,
+      },
+      cluster,
+    };
+  }
+  if (redis && "clusterNodes" in redis) {
+    return { redisEnv: { REDIS_CLUSTER_NODES: redis.clusterNodes } };
+  }
+  if (redis) return { redisEnv: { REDIS_URL: redis.url } };
+  const test = await getTestRedis();
+  cleanups.push(() => test.stop());
+  return { redisEnv: { REDIS_URL: test.url } };
+}
+
+async function startService(
+  kind: ServiceKind,
+  index: number,
+  env: Record<string, string>,
+  options: TopologyOptions,
+): Promise<ServiceInstance> {
+  const port = await freePort();
+  const name = `${kind}-${index}`;
+  const url = `http://127.0.0.1:${port}`;
+  const proc = await startProcess({
+    name,
+    command: process.execPath,
+    args: ["--conditions=@threadline/source", "--import", "tsx", `services/${kind}/src/main.ts`],
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: "warn",
+      ...env,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+    },
+    readyUrl: `${url}/readyz`,
+    readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+  });
+  return { kind, name, port, url, process: proc };
+}
