@@ -148,7 +148,7 @@ describe("openEventStream", () => {
     expect(server.requests[0]?.headers["last-event-id"]).toBe("5-0");
   });
 
-  it.each([400, 401, 403])(
+  it.each([400, 403, 404])(
     "%i is fatal: rejects with a ThreadlineError and does not retry",
     async (status) => {
       server = await startSseTestServer((r) => r.fail(status, "NOPE"));
@@ -157,9 +157,32 @@ describe("openEventStream", () => {
       expect(error).toBeInstanceOf(ThreadlineError);
       expect(error).toMatchObject({ status, code: "NOPE", message: "test says NOPE" });
       expect(server.requests).toHaveLength(1);
-      expect(changes.at(-1)).toMatchObject({ state: "closed", reason: "fatal" });
+      expect(changes.at(-1)).toMatchObject({ state: "closed", reason: "fatal", error });
     },
   );
+
+  it("401 is fatal once a freshly requested token is refused too", async () => {
+    server = await startSseTestServer((r) => r.fail(401, "UNAUTHORIZED"));
+    const reasons: TokenReason[] = [];
+    const { iterator } = stream({ tokens: ["stale", "still-bad"], reasons });
+    await expect(take(iterator, 1)).rejects.toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+    expect(reasons).toEqual(["initial", "expired"]);
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual(["Bearer stale", "Bearer still-bad"]);
+  });
+
+  it("a token that expired while disconnected is replaced, and the stream resumes", async () => {
+    server = await startSseTestServer((r, n) => {
+      if (n === 1) return r.fail(401, "TOKEN_EXPIRED");
+      r.open();
+      r.send(tokenEvent(n + 1));
+      if (n === 0) r.end();
+    });
+    const reasons: TokenReason[] = [];
+    const { iterator } = stream({ tokens: ["first", "first", "fresh"], reasons });
+    expect(ids(await take(iterator, 2))).toEqual(["1-0", "3-0"]);
+    expect(reasons).toEqual(["initial", "reconnect", "expired"]);
+    expect(server.requests[2]?.headers["last-event-id"]).toBe("1-0");
+  });
 
   it.each([429, 503])("%i waits for Retry-After before the next attempt", async (status) => {
     server = await startSseTestServer((r, n) => {

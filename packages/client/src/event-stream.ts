@@ -102,13 +102,18 @@ export async function* openEventStream(
       let reason: StateReason;
       if (outcome.type === "http") {
         const { status } = outcome.error;
-        if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+        // A token may expire while we are disconnected: ask for a fresh one once before giving up.
+        const retryWithFreshToken = status === 401 && tokenReason !== "expired";
+        if (status >= 400 && status < 500 && status !== 408 && status !== 429 && !retryWithFreshToken) {
           closeReason = "fatal";
           closeError = outcome.error;
           throw outcome.error;
         }
-        reason = "http_error";
-        delayMs = Math.max(outcome.retryAfterMs ?? 0, backoffDelay(attempt, backoff(retryMs)));
+        reason = retryWithFreshToken ? "token_expired" : "http_error";
+        delayMs = retryWithFreshToken
+          ? 0
+          : Math.max(outcome.retryAfterMs ?? 0, backoffDelay(attempt, backoff(retryMs)));
+        if (retryWithFreshToken) tokenReason = "expired";
         closeError = outcome.error;
       } else if (outcome.reason === "token_expired") {
         reason = "token_expired";
