@@ -1,0 +1,97 @@
+import cors from "@fastify/cors";
+import { createVerifier } from "@threadline/auth";
+import type { GatewayConfig } from "@threadline/config";
+import { installErrorHandling } from "@threadline/server";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { createAdmission } from "./admission.js";
+import { createStreamAuthorizer } from "./authorize-stream.js";
+import { eventsRoute } from "./events-route.js";
+import { healthRoutes } from "./health-routes.js";
+import { createJunkReporter } from "./junk-reporter.js";
+import { createGatewayMetrics } from "./metrics.js";
+import type { SseStream, StreamContext } from "./sse-stream.js";
+import { createSubscriberForMode } from "./subscriber-for-mode.js";
+import type { GatewayDeps } from "./types.js";
+import { createWatcherRegistry } from "./watcher-registry.js";
+
+const RETRY_AFTER_SECONDS = 5;
+/** Room for a 16 KiB token in the URL or header, so an oversized token gets our 401 rather than Node's 431. */
+const MAX_HEADER_BYTES = 64 * 1024;
+
+/**
+ * Builds the SSE gateway: no env, no listen. `deps.redis` stays the caller's; the subscriber
+ * connections the gateway opens are closed by `app.close()`, after every stream was ended in
+ * `preClose` (an open SSE response would otherwise keep `close()` waiting forever).
+ */
+export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    routerOptions: { maxParamLength: 256 },
+    return503OnClosing: true,
+  });
+  installErrorHandling(app);
+  await app.register(cors, {
+    origin: config.corsOrigins.includes("*")
+      ? true
+      : config.corsOrigins.length > 0
+        ? config.corsOrigins
+        : false,
+    methods: ["GET", "HEAD", "OPTIONS"],
+    allowedHeaders: ["authorization", "last-event-id", "cache-control", "content-type"],
+    maxAge: 600,
+  });
+
+  const metrics = createGatewayMetrics(deps.registry);
+  const verifier = createVerifier(config.jwt);
+  const subscriber = createSubscriberForMode(config.subscriberMode, deps);
+  const watchers = createWatcherRegistry(deps.redis, {
+    ttlMs: config.watcherTtlMs,
+    log: deps.log,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const streams = new Set<SseStream>();
+  let closing = false;
+  const ctx: StreamContext = {
+    redis: deps.redis,
+    log: deps.log,
+    metrics,
+    junk: createJunkReporter(deps.log, metrics),
+    retryMs: config.retryMs,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    maxBufferBytes: config.maxBufferBytes,
+    maxEventBytes: config.maxEventBytes,
+    now: deps.now ?? Date.now,
+  };
+
+  await app.register(healthRoutes, { redis: deps.redis, registry: metrics.registry, pingTimeoutMs: 1_000 });
+  await app.register(eventsRoute, {
+    ctx,
+    subscriber,
+    authorize: createStreamAuthorizer(verifier, deps.redis, metrics),
+    admission: createAdmission({
+      maxConnections: config.maxConnections,
+      maxStreamsPerSubject: config.maxStreamsPerSubject,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+    }),
+    watchers,
+    streams,
+    isClosing: () => closing,
+    clockToleranceSeconds: verifier.clockToleranceSeconds,
+    subscribeTimeoutMs: 5_000,
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+  });
+
+  app.addHook("preClose", async () => {
+    closing = true;
+    const open = streams.size;
+    for (const stream of [...streams]) stream.end("shutdown");
+    if (open > 0)
+      deps.log.info({ streams: open }, "ended open streams for shutdown; clients resume elsewhere");
+  });
+  app.addHook("onClose", async () => {
+    await watchers.close();
+    await subscriber.close();
+  });
+  return app;
+}

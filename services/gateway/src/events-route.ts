@@ -1,0 +1,171 @@
+import { randomBytes } from "node:crypto";
+import { EventId, ThreadId } from "@threadline/protocol";
+import { LOG_START, type ThreadSubscription } from "@threadline/redis";
+import { HttpError } from "@threadline/server";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { Admission } from "./admission.js";
+import type { StreamAuthorizer } from "./authorize-stream.js";
+import { readLogTail } from "./log-tail.js";
+import { createSseStream, type SseStream, type StreamContext } from "./sse-stream.js";
+import type { ThreadSubscriber } from "./types.js";
+import type { WatcherRegistry } from "./watcher-registry.js";
+
+export interface EventsRouteOptions {
+  ctx: StreamContext;
+  subscriber: ThreadSubscriber;
+  authorize: StreamAuthorizer;
+  admission: Admission;
+  watchers: WatcherRegistry;
+  /** Open streams, ended by the app's preClose hook. */
+  streams: Set<SseStream>;
+  isClosing(): boolean;
+  clockToleranceSeconds: number;
+  /** How long to wait for Redis to confirm the subscription before answering 503. */
+  subscribeTimeoutMs: number;
+  retryAfterSeconds: number;
+}
+
+/** A resume position: a log id, or `0` for everything retained. */
+const ResumeId = z.union([z.literal(LOG_START), EventId]);
+const EventsQuery = z.looseObject({
+  access_token: z.string().optional(),
+  after: ResumeId.optional(),
+  until: z.literal("done", { error: 'the only value is "done"' }).optional(),
+});
+
+/** `GET /v1/threads/:threadId/events`: the SSE stream of a thread (see ARCHITECTURE.md, Gateway HTTP contract). */
+export async function eventsRoute(app: FastifyInstance, options: EventsRouteOptions): Promise<void> {
+  const instanceId = randomBytes(6).toString("hex");
+  let streamCount = 0;
+
+  app.get("/v1/threads/:threadId/events", async (request, reply) => {
+    const { threadId, resumeFrom, untilDone, queryToken } = parseRequest(request);
+    const claims = await options.authorize(
+      { authorization: request.headers.authorization, queryToken },
+      threadId,
+    );
+    const lease = options.admission.acquire(claims.sub);
+    const streamId = `${instanceId}:${++streamCount}`;
+    let subscription: ThreadSubscription | undefined;
+    let stream: SseStream | undefined;
+    try {
+      const liveFrom = resumeFrom === undefined ? await readLogTail(options.ctx.redis, threadId) : LOG_START;
+      stream = createSseStream(options.ctx, {
+        threadId,
+        streamId,
+        resumeFrom,
+        liveFrom,
+        untilDone,
+        expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
+        onEnd: () => {
+          lease.release();
+          options.watchers.remove(threadId, streamId);
+          options.streams.delete(stream!);
+          options.ctx.metrics.openStreams.dec();
+        },
+      });
+      subscription = options.subscriber.subscribe(threadId, stream.handlers);
+      const gone = await confirmed(subscription, request, options.subscribeTimeoutMs);
+      if (gone || options.isClosing()) {
+        void subscription.close();
+        lease.release();
+        if (gone) return reply.hijack();
+        throw new HttpError(
+          503,
+          "SHUTTING_DOWN",
+          "this gateway is shutting down; reconnect",
+          undefined,
+          retryAfter(options),
+        );
+      }
+    } catch (error) {
+      void subscription?.close();
+      lease.release();
+      if (error instanceof HttpError) throw error;
+      request.log.warn({ err: error, threadId }, "could not subscribe");
+      options.ctx.metrics.rejectedStreams.inc({ reason: "redis_unavailable" });
+      throw new HttpError(
+        503,
+        "REDIS_UNAVAILABLE",
+        "cannot reach Redis; retry shortly",
+        undefined,
+        retryAfter(options),
+      );
+    }
+    // Subscribed: from here on nothing published can be missed, so the client may see the 200.
+    reply.hijack();
+    options.streams.add(stream);
+    options.ctx.metrics.openStreams.inc();
+    options.watchers.add(threadId, streamId);
+    request.log.debug({ threadId, streamId, sub: claims.sub, resumeFrom }, "stream opened");
+    stream.start(reply.raw, reply.getHeaders() as Record<string, string>, subscription);
+  });
+}
+
+function parseRequest(request: FastifyRequest) {
+  const params = request.params as { threadId?: string };
+  const thread = ThreadId.safeParse(params.threadId);
+  if (!thread.success) {
+    throw new HttpError(400, "INVALID_THREAD_ID", `thread id ${thread.error.issues[0]?.message}`);
+  }
+  const query = EventsQuery.safeParse(request.query ?? {});
+  if (!query.success) {
+    const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
+    throw new HttpError(
+      400,
+      "INVALID_QUERY",
+      "invalid query parameters: after=<event id>|0, until=done",
+      details,
+    );
+  }
+  const header = request.headers["last-event-id"];
+  let resumeFrom = query.data.after;
+  if (header !== undefined && header !== "") {
+    const parsed = ResumeId.safeParse(header);
+    if (!parsed.success) {
+      throw new HttpError(
+        400,
+        "INVALID_LAST_EVENT_ID",
+        "Last-Event-ID must be an event id like 1700000000000-0, or 0",
+      );
+    }
+    resumeFrom = parsed.data;
+  }
+  return {
+    threadId: thread.data,
+    resumeFrom,
+    untilDone: query.data.until === "done",
+    queryToken: query.data.access_token,
+  };
+}
+
+/** Waits for Redis to confirm the subscription. Resolves true if the client left first; throws on timeout. */
+function confirmed(
+  subscription: ThreadSubscription,
+  request: FastifyRequest,
+  timeoutMs: number,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = request.raw.socket;
+    const onGone = () => finish(() => resolve(true));
+    const timer = setTimeout(
+      () => finish(() => reject(new Error(`subscribe not confirmed in ${timeoutMs} ms`))),
+      timeoutMs,
+    );
+    const finish = (settle: () => void) => {
+      clearTimeout(timer);
+      socket.off("close", onGone);
+      settle();
+    };
+    socket.once("close", onGone);
+    subscription.ready.then(
+      () => finish(() => resolve(socket.destroyed)),
+      (error: Error) => finish(() => reject(error)),
+    );
+  });
+}
+
+function retryAfter(options: EventsRouteOptions) {
+  return { "retry-after": String(options.retryAfterSeconds) };
+}

@@ -1,0 +1,33 @@
+import { loadGatewayConfig } from "@threadline/config";
+import { closeRedisClient, createRedisClient } from "@threadline/redis";
+import { createLogger, installShutdown, runMain } from "@threadline/server";
+import { buildGateway } from "./app.js";
+
+// The only file that reads process.env.
+await runMain("gateway", async () => {
+  const config = loadGatewayConfig(process.env);
+  const log = createLogger({
+    service: "gateway",
+    level: config.logLevel,
+    pretty: process.stdout.isTTY === true && config.env !== "production",
+  });
+  const redis = createRedisClient(config.redis, { name: "gateway" });
+  redis.on("error", (error: Error) => log.warn({ err: error }, "redis connection error (reconnecting)"));
+  const app = await buildGateway(config, {
+    log,
+    redis,
+    createSubscriberConnection: (name) => createRedisClient(config.redis, { name }),
+  });
+  installShutdown(
+    {
+      close: async () => {
+        await app.close();
+        await closeRedisClient(redis);
+      },
+    },
+    config.shutdownTimeoutMs,
+    log,
+  );
+  await app.listen({ host: config.host, port: config.port });
+  log.info({ mode: config.subscriberMode, port: config.port }, "gateway listening");
+});

@@ -1,0 +1,89 @@
+import { isCluster, keys, type RedisClient } from "@threadline/redis";
+import type { StreamSubscriptionHandlers, ThreadSubscriber } from "./types.js";
+
+interface ChannelEntry {
+  handlers: Set<StreamSubscriptionHandlers>;
+  /** Resolves once Redis confirmed the SUBSCRIBE issued when the first stream joined. */
+  ready: Promise<void>;
+}
+
+/**
+ * `SUBSCRIBER_MODE=shared`: one connection per gateway instance, multiplexing every stream. A
+ * channel is subscribed when its first stream joins and unsubscribed when its last one leaves
+ * (ref-counted). After a reconnect ioredis resubscribes every channel; we confirm each with our own
+ * (idempotent) SUBSCRIBE and then tell that channel's streams to backfill from the replay log, exactly
+ * like a dedicated subscription does.
+ */
+export function createSharedSubscriber(connection: RedisClient): ThreadSubscriber {
+  const sharded = isCluster(connection);
+  const channels = new Map<string, ChannelEntry>();
+  const subscribe = (channel: string) =>
+    (sharded ? connection.ssubscribe(channel) : connection.subscribe(channel)).then(() => undefined);
+  const unsubscribe = (channel: string) =>
+    (sharded ? connection.sunsubscribe(channel) : connection.unsubscribe(channel)).then(() => undefined);
+  let connectedOnce = connection.status === "ready";
+
+  connection.on(sharded ? "smessageBuffer" : "messageBuffer", (channel: Buffer | string, message: Buffer) => {
+    const name = channel.toString();
+    const entry = channels.get(name);
+    if (!entry) return;
+    for (const handlers of entry.handlers) handlers.onMessage(message, name);
+  });
+  connection.on("error", (error: Error) => {
+    for (const entry of channels.values()) for (const handlers of entry.handlers) handlers.onError?.(error);
+  });
+  connection.on("close", () => {
+    for (const entry of channels.values()) for (const handlers of entry.handlers) handlers.onDisconnected?.();
+  });
+  connection.on("ready", () => {
+    if (!connectedOnce) {
+      connectedOnce = true;
+      return;
+    }
+    for (const [channel, entry] of channels) {
+      subscribe(channel).then(
+        () => {
+          if (channels.get(channel) !== entry) return;
+          for (const handlers of entry.handlers) handlers.onResubscribed?.();
+        },
+        (error: Error) => {
+          for (const handlers of entry.handlers) handlers.onError?.(error);
+        },
+      );
+    }
+  });
+
+  return {
+    subscribe(threadId, handlers) {
+      const channel = keys.threadChannel(threadId);
+      let entry = channels.get(channel);
+      if (!entry) {
+        const created: ChannelEntry = { handlers: new Set(), ready: subscribe(channel) };
+        created.ready.catch(() => {
+          if (channels.get(channel) === created) channels.delete(channel);
+        });
+        channels.set(channel, created);
+        entry = created;
+      }
+      entry.handlers.add(handlers);
+      const joined = entry;
+      let closed = false;
+      return {
+        ready: joined.ready,
+        async close() {
+          if (closed) return;
+          closed = true;
+          joined.handlers.delete(handlers);
+          if (joined.handlers.size > 0 || channels.get(channel) !== joined) return;
+          channels.delete(channel);
+          // Queued across a reconnect if need be, so ioredis stops tracking (and resubscribing) it.
+          await unsubscribe(channel).catch(() => {});
+        },
+      };
+    },
+    async close() {
+      channels.clear();
+      connection.disconnect();
+    },
+  };
+}

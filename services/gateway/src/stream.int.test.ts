@@ -1,0 +1,335 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import {
+  closeRedisClient,
+  createEventPublisher,
+  createRedisClient,
+  keys,
+  type RedisClient,
+} from "@threadline/redis";
+import {
+  getTestRedis,
+  openSse,
+  type SseClientOptions,
+  type SseConnection,
+  type TestRedis,
+  uniqueId,
+} from "@threadline/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "./test-support/test-gateway.js";
+
+const exec = promisify(execFile);
+
+let redis: TestRedis;
+let admin: RedisClient;
+beforeAll(async () => {
+  redis = await getTestRedis();
+  admin = createRedisClient({ url: redis.url }, { name: "test-admin" });
+});
+afterAll(async () => {
+  await closeRedisClient(admin);
+  await redis.stop();
+});
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const pubsubClients = async () =>
+  String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub"))
+    .split("\n")
+    .filter((l) => l.trim() !== "").length;
+
+const ids = (conn: SseConnection, type = "token") =>
+  conn.events.filter((e) => e.event === type).map((e) => e.id);
+
+describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, real Redis)", (mode) => {
+  let gw: TestGateway;
+  const conns: SseConnection[] = [];
+  const publisher = () => createEventPublisher(admin, { logMaxLen: 10_000, logTtlSeconds: 600 });
+
+  beforeAll(async () => {
+    gw = await startTestGateway(redis.url, {
+      SUBSCRIBER_MODE: mode,
+      HEARTBEAT_INTERVAL_MS: "200",
+      JWT_CLOCK_TOLERANCE_S: "0",
+      MAX_EVENT_BYTES: "4096",
+      WATCHER_TTL_MS: "3000",
+      MAX_STREAMS_PER_SUBJECT: "1000",
+    });
+  });
+  afterEach(() => {
+    for (const c of conns.splice(0)) c.close();
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  async function open(
+    threadId: string,
+    query: Record<string, string> = {},
+    options: SseClientOptions & { token?: string } = {},
+  ) {
+    const conn = await openSse(gw.eventsUrl(threadId, query), {
+      ...options,
+      headers: { authorization: `Bearer ${options.token ?? gw.token()}`, ...options.headers },
+    });
+    conns.push(conn);
+    return conn;
+  }
+
+  async function publishTokens(threadId: string, count: number) {
+    const p = publisher();
+    const out: string[] = [];
+    for (let i = 1; i <= count; i++)
+      out.push((await p.publish({ threadId, runId: "r1" }, { type: "token", content: `t${i}` })).id);
+    return out;
+  }
+
+  it("sends the contract's headers and retry, then a redis-cli publish reaches every client of x and none of y", async () => {
+    const x = uniqueId();
+    const y = uniqueId();
+    const xs = await Promise.all([open(x), open(x), open(x)]);
+    const other = await open(y);
+    for (const c of [...xs, other]) {
+      expect(c.status).toBe(200);
+      expect(c.headers["content-type"]).toBe("text/event-stream");
+      expect(c.headers["cache-control"]).toBe("no-cache, no-transform");
+      expect(c.headers["x-accel-buffering"]).toBe("no");
+    }
+    await xs[0]!.waitFor((c) => c.retry !== undefined);
+    expect(xs[0]!.retry).toBe(gw.config.retryMs);
+    if (mode === "shared") {
+      const [, subscribers] = (await admin.call("PUBSUB", "NUMSUB", keys.threadChannel(x))) as [
+        string,
+        number,
+      ];
+      expect(subscribers).toBe(1);
+    }
+
+    const { port } = new URL(redis.url);
+    await exec("redis-cli", ["-p", port, "publish", `thread:${x}`, '{"type":"token","content":"hi"}']);
+    for (const c of xs) await c.waitForEvents(1);
+    await exec("redis-cli", ["-p", port, "publish", `thread:${y}`, '{"type":"token","content":"only-y"}']);
+    await other.waitForEvents(1);
+    await new Promise((r) => setTimeout(r, 50));
+
+    for (const c of xs) {
+      expect(c.events).toHaveLength(1);
+      expect(c.events[0]).toMatchObject({ event: "token", id: undefined });
+      expect(JSON.parse(c.events[0]!.data)).toMatchObject({ type: "token", threadId: x, content: "hi" });
+    }
+    expect(other.json()).toEqual([expect.objectContaining({ threadId: y, content: "only-y" })]);
+  });
+
+  it("resumes from every k of a 200-event log with exactly k+1…200, then goes live", {
+    timeout: 30_000,
+  }, async () => {
+    const threadId = uniqueId();
+    const logged = await publishTokens(threadId, 200);
+    // Every position, half by Last-Event-ID and half by ?after, in batches to keep sockets bounded.
+    const clients: { k: number; conn: SseConnection }[] = [];
+    for (let start = -1; start < 200; start += 50) {
+      const batch = [];
+      for (let k = start; k < Math.min(start + 50, 200); k++) {
+        const position = k < 0 ? "0" : logged[k]!;
+        const conn =
+          k % 2 === 0 ? open(threadId, {}, { lastEventId: position }) : open(threadId, { after: position });
+        batch.push(conn.then((c) => clients.push({ k, conn: c })));
+      }
+      await Promise.all(batch);
+    }
+    for (const { k, conn } of clients) await conn.waitForEvents(199 - k);
+    const live = await publishTokens(threadId, 2);
+    for (const { k, conn } of clients) {
+      await conn.waitForEvents(199 - k + 2);
+      expect(ids(conn)).toEqual([...logged.slice(k + 1), ...live]);
+      expect(conn.events.some((e) => e.event === "error")).toBe(false);
+    }
+  });
+
+  it("delivers a publish that races the replay exactly once", async () => {
+    const threadId = uniqueId();
+    const logged = await publishTokens(threadId, 200);
+    const racing = publishTokens(threadId, 300);
+    const clients = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => i * 10).map(async (k) => ({
+        k,
+        conn: await open(threadId, {}, { lastEventId: logged[k]! }),
+      })),
+    );
+    const all = [...logged, ...(await racing)];
+    for (const { k, conn } of clients) {
+      await conn.waitFor((c) => c.lastEventId === all.at(-1));
+      expect(ids(conn)).toEqual(all.slice(k + 1));
+    }
+  });
+
+  it("survives CLIENT KILL TYPE pubsub three times: 500 events exactly once, in order, on one connection", {
+    timeout: 30_000,
+  }, async () => {
+    const threadId = uniqueId();
+    const conn = await open(threadId);
+    const resubscribesBefore = await metricValue(gw, "threadline_gateway_resubscribes_total");
+    const p = publisher();
+    // Kill at ~100, ~250 and ~400, each only once the previous kill's resubscribe happened, while
+    // publishing on: what is published during each gap must come from the log backfill.
+    let kills = 0;
+    for (let i = 1; i <= 500; i++) {
+      await p.publish({ threadId, runId: "r1" }, { type: "token", content: `t${i}` });
+      if (kills < 3 && i >= [100, 250, 400][kills]! && i % 5 === 0) {
+        const restored = await metricValue(gw, "threadline_gateway_resubscribes_total");
+        if (restored >= resubscribesBefore + kills) {
+          await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
+          kills += 1;
+        }
+      }
+      if (i % 5 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(kills).toBe(3);
+    await conn.waitForEvents(500, 15_000);
+    expect(conn.closed).toBe(false);
+    expect(conn.json<{ seq: number }>().map((e) => e.seq)).toEqual(
+      Array.from({ length: 500 }, (_, i) => i + 1),
+    );
+    expect(await metricValue(gw, "threadline_gateway_resubscribes_total")).toBeGreaterThanOrEqual(
+      resubscribesBefore + 3,
+    );
+  });
+
+  it("releases every subscriber connection, timer and channel after 200 clients connect and leave", {
+    timeout: 30_000,
+  }, async () => {
+    const threadIds = Array.from({ length: 10 }, () => uniqueId());
+    await until(
+      async () => (await pubsubClients()) <= (mode === "shared" ? 1 : 0),
+      "earlier subscribers to close",
+    );
+    const baselinePubsub = await pubsubClients();
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const baselineTimers = timers();
+
+    const opened = await Promise.all(Array.from({ length: 200 }, (_, i) => open(threadIds[i % 10]!)));
+    expect(opened.every((c) => c.status === 200)).toBe(true);
+    // Shared: one multiplexed connection (in pubsub state only while it has channels); dedicated: one per client.
+    expect(await pubsubClients()).toBe(mode === "shared" ? 1 : baselinePubsub + 200);
+    expect(await metricValue(gw, "threadline_gateway_open_streams")).toBe(200);
+    expect(timers()).toBeGreaterThanOrEqual(baselineTimers + 200);
+
+    for (const c of conns.splice(0)) c.close();
+    await until(
+      async () => (await metricValue(gw, "threadline_gateway_open_streams")) === 0,
+      "streams to end",
+    );
+    await until(
+      async () => (await pubsubClients()) === baselinePubsub,
+      "CLIENT LIST TYPE pubsub back to baseline",
+    );
+    await until(
+      async () => ((await admin.call("PUBSUB", "CHANNELS", "thread:*")) as string[]).length === 0,
+      "channels unsubscribed",
+    );
+    await until(() => timers() <= baselineTimers, "per-stream timers to be cleared");
+    for (const t of threadIds)
+      await until(async () => (await admin.zcard(keys.threadWatchers(t))) === 0, "watchers removed");
+  });
+
+  it("flags a resume id that is no longer in the log with REPLAY_TRUNCATED, then sends everything retained", async () => {
+    const threadId = uniqueId();
+    const logged = await publishTokens(threadId, 5);
+    const conn = await open(threadId, {}, { lastEventId: "1-0" });
+    await conn.waitForEvents(6);
+    expect(conn.events[0]!.event).toBe("error");
+    expect(JSON.parse(conn.events[0]!.data).content).toMatchObject({
+      code: "REPLAY_TRUNCATED",
+      retryable: false,
+    });
+    expect(ids(conn)).toEqual(logged);
+
+    const everything = await open(threadId, { after: "0" });
+    await everything.waitForEvents(5);
+    expect(everything.events.map((e) => e.event)).toEqual(["token", "token", "token", "token", "token"]);
+  });
+
+  it("ends the response after done with ?until=done", async () => {
+    const threadId = uniqueId();
+    const p = publisher();
+    await p.publish({ threadId, runId: "r1" }, { type: "token", content: "a" });
+    await p.publish({ threadId, runId: "r1" }, { type: "done", content: { finishReason: "stop" } });
+    const replayed = await open(threadId, { after: "0", until: "done" });
+    await replayed.ended;
+    expect(replayed.events.map((e) => e.event)).toEqual(["token", "done"]);
+
+    const live = await open(threadId, { until: "done" });
+    await p.publish(
+      { threadId, runId: "r2" },
+      { type: "error", content: { code: "X", message: "boom", retryable: false } },
+    );
+    await live.ended;
+    expect(live.events.map((e) => e.event)).toEqual(["error"]);
+  });
+
+  it("sends TOKEN_EXPIRED in-band when the token's exp passes, then ends", async () => {
+    const threadId = uniqueId();
+    const conn = await open(threadId, {}, { token: gw.token({ ttlSeconds: 2 }) });
+    const exp = JSON.parse(Buffer.from(gw.token({ ttlSeconds: 2 }).split(".")[1]!, "base64url").toString())
+      .exp as number;
+    await conn.ended;
+    expect(Date.now()).toBeGreaterThanOrEqual((exp - 1) * 1000);
+    const last = conn.events.at(-1)!;
+    expect(last.event).toBe("error");
+    expect(JSON.parse(last.data).content).toMatchObject({ code: "TOKEN_EXPIRED", retryable: true });
+  });
+
+  it("writes : keepalive comments every HEARTBEAT_INTERVAL_MS", async () => {
+    const conn = await open(uniqueId());
+    await conn.waitFor((c) => c.comments.filter((x) => x === "keepalive").length >= 2, 3_000);
+  });
+
+  it("drops junk with one warn line and a metric per message, and keeps streaming", async () => {
+    const threadId = uniqueId();
+    const clients = await Promise.all([open(threadId), open(threadId), open(threadId)]);
+    const before = gw.logs.length;
+    const channel = keys.threadChannel(threadId);
+    await admin.publish(channel, "not json {");
+    await admin.publish(channel, '{"type":"nope","content":"x"}');
+    await admin.publish(channel, JSON.stringify({ type: "token", content: "x".repeat(5000) }));
+    await admin.publish(channel, '{"type":"token","content":"after junk"}');
+    for (const c of clients) await c.waitForEvents(1);
+    await new Promise((r) => setTimeout(r, 100));
+    for (const c of clients) expect(c.json()).toEqual([expect.objectContaining({ content: "after junk" })]);
+    const warns = gw.logs
+      .slice(before)
+      .filter((l) => l.msg === "dropped invalid message" && l.threadId === threadId);
+    expect(warns.map((w) => w.reason).sort()).toEqual(["not_json", "too_large", "unknown_type"]);
+    expect(warns.every((w) => String(w.sample).length < 200)).toBe(true);
+    const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+    expect(metrics).toMatch(/threadline_gateway_invalid_messages_dropped_total\{reason="too_large"\} [1-9]/);
+  });
+
+  it("keeps the thread's watcher set in Redis while streams are open", { timeout: 15_000 }, async () => {
+    const threadId = uniqueId();
+    const key = keys.threadWatchers(threadId);
+    const a = await open(threadId);
+    const b = await open(threadId);
+    await until(async () => (await admin.zcount(key, Date.now(), "+inf")) === 2, "two watchers");
+    expect(await admin.pttl(key)).toBeGreaterThan(0);
+    a.close();
+    await until(async () => (await admin.zcard(key)) === 1, "one watcher");
+    // Refreshed every WATCHER_TTL_MS/3: still live after more than one TTL.
+    await new Promise((r) => setTimeout(r, 3_300));
+    expect(await admin.zcount(key, Date.now(), "+inf")).toBe(1);
+    b.close();
+    await until(async () => (await admin.zcard(key)) === 0, "no watchers");
+  });
+});
+
+async function metricValue(gw: TestGateway, name: string): Promise<number> {
+  const text = await (await fetch(`${gw.base}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(" ")[1]) : 0;
+}
