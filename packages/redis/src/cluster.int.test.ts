@@ -93,4 +93,26 @@ describe("Redis Cluster (3 local masters)", () => {
     await sub.close();
     expect(parseChannelMessage(keys.threadChannel(threadId), received[0]!).ok).toBe(true);
   });
+
+  it("tells a sharded subscriber when it is live again after CLIENT KILL TYPE pubsub, and delivers again", async () => {
+    const threadId = uniqueId();
+    const received: string[] = [];
+    let resubscribed = 0;
+    const sub = subscribeThread(
+      createRedisClient({ url: "redis://unused", clusterNodes: cluster.nodes }, { name: "cluster-sub" }),
+      threadId,
+      { onMessage: (raw) => received.push(raw.toString()), onResubscribed: () => resubscribed++ },
+    );
+    await sub.ready;
+    const killed = await Promise.all(
+      cluster.nodes.map((n) => exec("redis-cli", ["-p", String(n.port), "client", "kill", "type", "pubsub"])),
+    );
+    expect(killed.map((k) => Number(k.stdout.trim())).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    await until(() => resubscribed > 0);
+    const publisher = createEventPublisher(client, { logMaxLen: 1000, logTtlSeconds: 60 });
+    await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "after" });
+    await until(() => received.length === 1);
+    await sub.close();
+    expect(JSON.parse(received[0]!).content).toBe("after");
+  });
 });

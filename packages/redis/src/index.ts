@@ -29,6 +29,7 @@ export {
 export { defineScripts } from "./scripts.js";
 export { spliceId } from "./splice.js";
 export {
+  resubscribedEvent,
   subscribeThread,
   type ThreadSubscription,
   type ThreadSubscriptionHandlers,

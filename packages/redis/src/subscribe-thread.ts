@@ -2,6 +2,17 @@ import type { RedisClient } from "./connections.js";
 import { isCluster } from "./connections.js";
 import { keys } from "./keys.js";
 
+/**
+ * The event a connection emits once its subscriptions are live again after a reconnect. A standalone
+ * client emits `ready`. A Cluster with `shardedSubscribers` keeps one subscriber connection per shard
+ * BESIDES its command connections: when one of those drops (`CLIENT KILL TYPE pubsub`, a failover) the
+ * cluster stays `ready` and, once it has replaced the subscriber and re-sent its SSUBSCRIBEs, emits
+ * `subscribersReady`.
+ */
+export function resubscribedEvent(connection: RedisClient): "ready" | "subscribersReady" {
+  return isCluster(connection) ? "subscribersReady" : "ready";
+}
+
 export interface ThreadSubscriptionHandlers {
   onMessage(raw: Buffer, channel: string): void;
   /**
@@ -48,7 +59,7 @@ export function subscribeThread(
 
   connection.on(sharded ? "smessageBuffer" : "messageBuffer", onMessage);
   connection.on("error", onError);
-  connection.on("ready", onReady);
+  connection.on(resubscribedEvent(connection), onReady);
 
   const ready = subscribe().then(() => {
     everReady = true;
@@ -61,7 +72,7 @@ export function subscribeThread(
       if (closed) return;
       closed = true;
       connection.off(sharded ? "smessageBuffer" : "messageBuffer", onMessage);
-      connection.off("ready", onReady);
+      connection.off(resubscribedEvent(connection), onReady);
       connection.disconnect();
       connection.off("error", onError);
     },
