@@ -1,0 +1,156 @@
+import type { ThreadEvent } from "@threadline/protocol";
+import {
+  closeRedisClient,
+  compareIds,
+  createRedisClient,
+  createRunStore,
+  type RedisClient,
+} from "@threadline/redis";
+import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { brief, jobData, newPrefix, openQueue, watchThread } from "./test-support/harness.js";
+import { startWorkerProcess, type WorkerProcess } from "./test-support/worker-process.js";
+
+let redis: TestRedis;
+let client: RedisClient;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  redis = await getTestRedis();
+  client = createRedisClient({ url: redis.url }, { name: "test" });
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  await closeRedisClient(client);
+  await redis.stop();
+});
+
+/** Short lock and stall check so a killed worker's job is retried within about 1.5 s. */
+function env(prefix: string, extra: Record<string, string> = {}) {
+  return {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    STALLED_INTERVAL_MS: "500",
+    LOCK_DURATION_MS: "1000",
+    TOKEN_COALESCE_MS: "0",
+    ...extra,
+  };
+}
+
+async function setup(names: string[], extra: Record<string, string> = {}) {
+  const prefix = newPrefix();
+  const workers = await Promise.all(names.map((n) => startWorkerProcess(n, env(prefix, extra))));
+  const queue = openQueue(redis.url, prefix);
+  cleanups.push(
+    () => Promise.all(workers.map((w) => w.stop(2_000))),
+    () => queue.close(),
+  );
+  const threadId = uniqueId("th");
+  const live = await watchThread(redis.url, threadId);
+  cleanups.push(() => live.close());
+  return { workers, queue, threadId, live };
+}
+
+/** The worker process executing the run (read from each one's metrics). */
+async function holder(workers: WorkerProcess[]): Promise<WorkerProcess> {
+  const counts = await Promise.all(workers.map((w) => w.activeRuns()));
+  const index = counts.indexOf(1);
+  if (index < 0) throw new Error(`no worker holds the run: ${counts}`);
+  return workers[index]!;
+}
+
+function expectGapFree(events: ThreadEvent[]) {
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  for (let i = 1; i < events.length; i++)
+    expect(compareIds(events[i - 1]!.id!, events[i]!.id!)).toBeLessThan(0);
+}
+
+const tokens = (events: ThreadEvent[]) => events.filter((e) => e.type === "token").length;
+
+describe("worker processes (real child processes, real Redis)", { timeout: 30_000 }, () => {
+  it("SIGKILL mid-run: the other worker retries the stalled job; status retrying, gap-free seq, completed", async () => {
+    const { workers, queue, threadId, live } = await setup(["worker-a", "worker-b"]);
+    const data = jobData(threadId, "demo", { prompt: "survive a crash", tokensPerSecond: 50, maxTokens: 60 });
+    const runs = createRunStore(client);
+    await runs.create(
+      {
+        runId: data.runId,
+        threadId,
+        agent: "demo",
+        status: "queued",
+        createdAt: new Date().toISOString(),
+        attempts: 0,
+      },
+      60,
+    );
+    await queue.enqueue(data, { attempts: 3 });
+    await live.until((e) => tokens(e) >= 5);
+    const victim = await holder(workers);
+    await victim.kill("SIGKILL");
+    const events = await live.done(data.runId, 15_000);
+
+    const kinds = events.map(brief);
+    const retry = kinds.indexOf("status:retrying#2");
+    expect(kinds[0]).toBe("status:running#1");
+    expect(retry).toBeGreaterThan(5);
+    expect(kinds.slice(retry + 1, retry + 4)).toEqual([
+      "status:running",
+      "status:running",
+      "delta:tool_call",
+    ]);
+    expect(kinds.at(-1)).toBe("done:stop");
+    expect(tokens(events.slice(retry))).toBe(60);
+    expectGapFree(events);
+    const record = await runs.get(threadId, data.runId);
+    expect(record).toMatchObject({ status: "completed", attempts: 2 });
+  });
+
+  it("SIGTERM within the grace period: the active run finishes, no new job is taken, exit 0", async () => {
+    const { workers, queue, threadId, live } = await setup(["worker-a"], { WORKER_GRACE_MS: "5000" });
+    const [worker] = workers as [WorkerProcess];
+    const data = jobData(threadId, "demo", { prompt: "finish me", tokensPerSecond: 40, maxTokens: 40 });
+    await queue.enqueue(data);
+    await live.until((e) => tokens(e) >= 2);
+    const sigtermAt = Date.now();
+    await worker.kill("SIGTERM").then(
+      () => undefined,
+      () => undefined,
+    );
+    const exit = await worker.exited;
+    const after = jobData(threadId, "demo", { prompt: "too late", tokensPerSecond: 0, maxTokens: 3 });
+    await queue.enqueue(after);
+
+    expect(exit.code).toBe(0);
+    expect(Date.now() - sigtermAt).toBeLessThan(5_000);
+    const events = live.events.filter((e) => e.runId === data.runId);
+    expect(events.map(brief).at(-1)).toBe("done:stop");
+    expect(tokens(events)).toBe(40);
+    expect(events.map(brief)).not.toContain("status:retrying#2");
+    expect(await queue.queue.getJobState(data.runId)).toBe("completed");
+    expect(await queue.queue.getJobState(after.runId)).toBe("waiting");
+  });
+
+  it("SIGTERM past the grace period: the run is handed back and another worker completes it", async () => {
+    const { workers, queue, threadId, live } = await setup(["worker-a", "worker-b"], {
+      WORKER_GRACE_MS: "300",
+    });
+    const data = jobData(threadId, "demo", { prompt: "hand me over", tokensPerSecond: 40, maxTokens: 80 });
+    await queue.enqueue(data, { attempts: 2 });
+    await live.until((e) => tokens(e) >= 3);
+    const leaving = await holder(workers);
+    const sigtermAt = Date.now();
+    await leaving.kill("SIGTERM");
+    expect((await leaving.exited).code).toBe(0);
+    expect(Date.now() - sigtermAt).toBeLessThan(3_000);
+    const events = await live.done(data.runId, 15_000);
+    const kinds = events.map(brief);
+    const retry = kinds.indexOf("status:retrying#2");
+    expect(retry).toBeGreaterThan(0);
+    expect(kinds.slice(0, retry)).not.toContain("done:stop");
+    expect(kinds.at(-1)).toBe("done:stop");
+    expect(tokens(events.slice(retry))).toBe(80);
+    expectGapFree(events);
+  });
+});
