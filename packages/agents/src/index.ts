@@ -1,5 +1,5 @@
 export { abortableSleep } from "./abortable-sleep.js";
-export { DEFAULT_AGENT, defaultAgents } from "./default-agents.js";
+export { DEFAULT_AGENT, type DefaultAgentsOptions, defaultAgents } from "./default-agents.js";
 export { createDemoAgent, type DemoAgentOptions } from "./demo/demo-agent.js";
 export { DemoInput } from "./demo/demo-input.js";
 export { createAnthropicAgent } from "./providers/anthropic-agent.js";

@@ -2,6 +2,7 @@ import type { CommonConfig } from "./common.js";
 import { loadWith } from "./common.js";
 import { bool, int, optionalText } from "./fields.js";
 import type { Env } from "./load-config.js";
+import { buildProvidersConfig, type ProvidersConfig, providersEnv } from "./providers.js";
 
 export interface ApiConfig extends CommonConfig {
   bodyLimitBytes: number;
@@ -13,6 +14,11 @@ export interface ApiConfig extends CommonConfig {
   adminQueueActions: boolean;
   /** Serve `/metrics` (METRICS, default on). */
   metrics: boolean;
+  /**
+   * The same provider env as the worker: the API never calls a provider, it only needs to know which
+   * LLM agents are configured to refuse runs of unavailable ones before they are queued.
+   */
+  providers: ProvidersConfig;
 }
 
 export function loadApiConfig(env: Env): ApiConfig {
@@ -23,6 +29,7 @@ export function loadApiConfig(env: Env): ApiConfig {
     RUN_BACKOFF_MS: int(0, 3_600_000, 1_000),
     RATE_LIMIT_RUNS_PER_MINUTE: int(0, 1_000_000, 600),
     ADMIN_QUEUE_ACTIONS: bool(false),
+    ...providersEnv,
   });
   return {
     ...common,
@@ -33,5 +40,6 @@ export function loadApiConfig(env: Env): ApiConfig {
     rateLimitPerMinute: parsed.RATE_LIMIT_RUNS_PER_MINUTE,
     adminQueueActions: parsed.ADMIN_QUEUE_ACTIONS,
     metrics: parsed.METRICS,
+    providers: buildProvidersConfig(parsed),
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { loadApiConfig } from "./api.js";
 import { ConfigError } from "./load-config.js";
 import { loadWorkerConfig } from "./worker.js";
 
@@ -62,5 +63,10 @@ describe("providers config", () => {
     const lines = errorLines(() => loadWorkerConfig({ MODEL_PRICES: '{"gpt-4.1":{"input":-1,"output":2}}' }));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^MODEL_PRICES: expected .* at gpt-4\.1\.input: /);
+  });
+
+  it("gives the API the same providers, so it can refuse runs of unconfigured agents", () => {
+    const env = { OPENAI_BASE_URL: "http://127.0.0.1:11434/v1", OPENAI_MODEL: "llama3.2" };
+    expect(loadApiConfig(env).providers).toEqual(loadWorkerConfig(env).providers);
   });
 });
