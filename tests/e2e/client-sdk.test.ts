@@ -1,0 +1,260 @@
+import { fileURLToPath } from "node:url";
+import { signDevToken } from "@threadline/auth";
+import {
+  type ConnectionStateChange,
+  createThreadlineClient,
+  createThreadView,
+  reduceThread,
+  type StreamItem,
+  type ThreadlineClient,
+  type TokenReason,
+} from "@threadline/client";
+import { DEV_JWT_SECRET } from "@threadline/config";
+import type { ThreadEvent } from "@threadline/protocol";
+import { keys } from "@threadline/redis";
+import { type ManagedProcess, startProcess, uniqueId } from "@threadline/testing";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
+
+// The SDK against the real stack: gateway, API and worker processes from source, real Redis.
+const HEARTBEAT_MS = 500;
+const GATEWAY_ENV = { HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS), SSE_RETRY_MS: "100" };
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SUB = "sdk-e2e";
+let topology: Topology;
+let gatewayUrl: string;
+let apiUrl: string;
+let restarted: ManagedProcess | undefined;
+
+beforeAll(async () => {
+  topology = await startTopology({
+    gateways: 1,
+    apis: 1,
+    workers: 1,
+    nginx: false,
+    // No clock tolerance: a token's expiry shows up on the stream within a second.
+    env: { JWT_CLOCK_TOLERANCE_S: "0" },
+    envFor: { gateway: GATEWAY_ENV, api: { RATE_LIMIT_RUNS_PER_MINUTE: "0" } },
+  });
+  gatewayUrl = topology.gateways[0]!.url;
+  apiUrl = topology.apis[0]!.url;
+}, 120_000);
+
+afterAll(async () => {
+  await restarted?.stop();
+  await topology?.stop();
+}, 60_000);
+
+const longToken = signDevToken(DEV_JWT_SECRET, { sub: SUB, threads: ["*"], ttlSeconds: 3600 });
+
+function clientWith(getToken: (reason: TokenReason) => string): ThreadlineClient {
+  return createThreadlineClient({ apiUrl, gatewayUrl, getToken: ({ reason }) => getToken(reason) });
+}
+
+/** Follows a thread with the SDK, recording items and state changes. */
+function follow(client: ThreadlineClient, threadId: string, from: string = "start") {
+  const controller = new AbortController();
+  const items: StreamItem[] = [];
+  const changes: ConnectionStateChange[] = [];
+  const done = (async () => {
+    const stream = client.thread(threadId).events({
+      from,
+      signal: controller.signal,
+      heartbeatTimeoutMs: HEARTBEAT_MS * 3,
+      backoff: { initialDelayMs: 100, maxDelayMs: 500 },
+      onStateChange: (c) => changes.push(c),
+    });
+    for await (const item of stream) items.push(item);
+  })();
+  const events = () => items.flatMap((i) => (i.kind === "event" ? [i.event] : []));
+  return {
+    items,
+    changes,
+    events,
+    tokens: () => events().filter((e) => e.type === "token").length,
+    finished: (runId: string) => events().some((e) => e.runId === runId && e.type === "done"),
+    stop: async () => {
+      controller.abort();
+      await done;
+    },
+  };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The whole replay log of a thread, through the SDK's history pages. */
+async function readLog(client: ThreadlineClient, threadId: string): Promise<ThreadEvent[]> {
+  const events: ThreadEvent[] = [];
+  let after = "0";
+  for (;;) {
+    const page = await client.thread(threadId).history({ after, limit: 1000 });
+    events.push(...page.events);
+    if (!page.more) return events;
+    after = page.nextAfter;
+  }
+}
+
+/** Everything the client received is the log, in order, each event once; and it reduces to a finished run. */
+async function expectWholeRun(
+  client: ThreadlineClient,
+  threadId: string,
+  runId: string,
+  received: ThreadEvent[],
+) {
+  const log = await readLog(client, threadId);
+  expect(log.length).toBeGreaterThan(5);
+  expect(received.map((e) => e.id)).toEqual(log.map((e) => e.id));
+  const view = received.reduce((v, event) => reduceThread(v, { kind: "event", event }), createThreadView());
+  const run = view.runs[runId]!;
+  expect(run).toMatchObject({ finished: true, missedEvents: 0, done: { finishReason: "stop" } });
+  const answer = log.flatMap((e) => (e.type === "token" ? [e.content] : [])).join("");
+  expect(run.text).toBe(answer);
+  expect(run.toolCalls.length).toBeGreaterThan(0);
+  expect(run.toolCalls.every((c) => c.state === "done")).toBe(true);
+}
+
+function startGateway(port: number): Promise<ManagedProcess> {
+  return startProcess({
+    name: "gateway-restarted",
+    command: process.execPath,
+    args: ["--conditions=@threadline/source", "--import", "tsx", "services/gateway/src/main.ts"],
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: "warn",
+      JWT_CLOCK_TOLERANCE_S: "0",
+      ...topology.redisEnv,
+      ...GATEWAY_ENV,
+      HOST: "127.0.0.1",
+      PORT: String(port),
+    },
+    readyUrl: `http://127.0.0.1:${port}/readyz`,
+    readyTimeoutMs: 60_000,
+  });
+}
+
+describe("@threadline/client against the real stack", () => {
+  it("resumes with Last-Event-ID after the gateway is killed and restarted, losing nothing", async () => {
+    const client = clientWith(() => longToken);
+    const threadId = uniqueId("sdk-kill");
+    const stream = follow(client, threadId);
+    await until(() => stream.changes.some((c) => c.state === "live"), "the stream to be live");
+    const { runId } = await client.runs.create(threadId, {
+      agent: "demo",
+      input: { prompt: "count the words of this sentence", tokensPerSecond: 40, maxTokens: 120 },
+    });
+    await until(() => stream.tokens() >= 5, "the first tokens");
+    const gateway = topology.gateways[0]!;
+    const killedAt = Date.now();
+    await gateway.process.kill("SIGKILL");
+    restarted = await startGateway(gateway.port);
+    const readyAt = Date.now();
+    await until(() => stream.finished(runId), "the run's done event after the restart");
+    await stream.stop();
+
+    await expectWholeRun(client, threadId, runId, stream.events());
+    const reconnect = stream.changes.find((c) => c.state === "reconnecting");
+    expect(reconnect?.reason).toMatch(/^(network|server_closed)$/);
+    const resumed = stream.changes.find((c) => c.state === "live" && c.resumed);
+    expect(resumed?.lastEventId).toBeDefined();
+    const attempts = stream.changes.filter((c) => c.state === "reconnecting").length;
+    console.info(
+      `[sdk-e2e] gateway down ${readyAt - killedAt} ms (restart from source); ${attempts} reconnect attempts; ` +
+        `${stream.events().length} events, none lost`,
+    );
+    expect(stream.changes.at(-1)).toMatchObject({ state: "closed", reason: "aborted" });
+  });
+
+  it("refreshes the token on TOKEN_EXPIRED and resumes without loss", async () => {
+    const threadId = uniqueId("sdk-token");
+    const reasons: TokenReason[] = [];
+    // Two-second tokens: every one of them expires mid-run.
+    const client = clientWith((reason) => {
+      reasons.push(reason);
+      return signDevToken(DEV_JWT_SECRET, { sub: SUB, threads: [threadId], ttlSeconds: 2 });
+    });
+    const stream = follow(client, threadId);
+    await until(() => stream.changes.some((c) => c.state === "live"), "the stream to be live");
+    const { runId } = await client.runs.create(threadId, {
+      agent: "demo",
+      input: { prompt: "a slow answer", tokensPerSecond: 12, maxTokens: 50 },
+    });
+    await until(() => stream.finished(runId), "the run's done event", 45_000);
+    await stream.stop();
+
+    await expectWholeRun(
+      clientWith(() => longToken),
+      threadId,
+      runId,
+      stream.events(),
+    );
+    const expiries = stream.changes.filter((c) => c.state === "reconnecting" && c.reason === "token_expired");
+    expect(expiries.length).toBeGreaterThanOrEqual(1);
+    expect(reasons.filter((r) => r === "expired").length).toBeGreaterThanOrEqual(expiries.length);
+    expect(stream.changes.filter((c) => c.state === "live" && c.resumed).length).toBeGreaterThanOrEqual(1);
+    console.info(
+      `[sdk-e2e] ${expiries.length} TOKEN_EXPIRED refreshes during one run, ${stream.events().length} events`,
+    );
+  });
+
+  it("surfaces REPLAY_TRUNCATED as a gap item, then everything retained", async () => {
+    const client = clientWith(() => longToken);
+    const threadId = uniqueId("sdk-gap");
+    const writer = follow(client, threadId);
+    await until(() => writer.changes.some((c) => c.state === "live"), "the stream to be live");
+    const { runId } = await client.runs.create(threadId, {
+      agent: "demo",
+      input: { prompt: "short", tokensPerSecond: 0, maxTokens: 10 },
+    });
+    await until(() => writer.finished(runId), "the run to finish");
+    await writer.stop();
+    const before = await readLog(client, threadId);
+    const redis = new Redis(topology.redisEnv.REDIS_URL!);
+    try {
+      await redis.xtrim(keys.threadLog(threadId), "MAXLEN", 3);
+    } finally {
+      redis.disconnect();
+    }
+    const resumeFrom = before[1]!.id!;
+
+    const reader = follow(client, threadId, resumeFrom);
+    await until(() => reader.items.length >= 4, "the gap and the retained events");
+    await reader.stop();
+    expect(reader.items[0]).toMatchObject({ kind: "gap", reason: "REPLAY_TRUNCATED", after: resumeFrom });
+    expect(reader.events().map((e) => e.id)).toEqual(before.slice(-3).map((e) => e.id));
+  });
+
+  it("reconnects when the gateway goes silent (SIGSTOP) and catches up once it answers again", async () => {
+    const client = clientWith(() => longToken);
+    const threadId = uniqueId("sdk-silent");
+    const stream = follow(client, threadId);
+    await until(() => stream.changes.some((c) => c.state === "live"), "the stream to be live");
+    const { runId } = await client.runs.create(threadId, {
+      agent: "demo",
+      input: { prompt: "keep talking", tokensPerSecond: 30, maxTokens: 90 },
+    });
+    await until(() => stream.tokens() >= 3, "the first tokens");
+    const pid = (restarted ?? topology.gateways[0]!.process).pid;
+    process.kill(pid, "SIGSTOP");
+    try {
+      await until(
+        () => stream.changes.some((c) => c.state === "reconnecting" && c.reason === "heartbeat_timeout"),
+        "the heartbeat timeout",
+        10_000,
+      );
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await until(() => stream.finished(runId), "the run's done event");
+    await stream.stop();
+    await expectWholeRun(client, threadId, runId, stream.events());
+  });
+});
