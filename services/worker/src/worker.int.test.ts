@@ -6,9 +6,11 @@ import {
   createRunStore,
   keys,
   type RedisClient,
+  RUNS_QUEUE_NAME,
   readLog,
 } from "@threadline/redis";
 import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
+import { Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   brief,
@@ -228,6 +230,9 @@ describe("worker (real Redis, real BullMQ)", () => {
     const data = jobData(threadId, "stubborn", {});
     await queue.enqueue(data);
     await live.until((e) => e.some((x) => x.type === "token"));
+    // Garbage on the control channel is dropped without harm.
+    await client.publish(keys.controlChannel(), "not json");
+    await client.publish(keys.controlChannel(), JSON.stringify({ type: "cancel", runId: "no thread" }));
     await cancel(threadId, data.runId);
     const events = await live.done(data.runId, 1_000);
     expect(events.map(brief)).toEqual(["status:running#1", "token", "status:cancelled", "done:cancelled"]);
@@ -396,5 +401,56 @@ describe("worker (real Redis, real BullMQ)", () => {
     expect(elapsed).toBeLessThan(3_500);
     expect(events.slice(-2).map(brief)).toEqual(["status:cancelled", "done:cancelled"]);
     expect(events.at(-2)?.content).toMatchObject({ message: expect.stringContaining("onDisconnect") });
+  });
+
+  it("close(): not ready any more, the active run finishes within the grace period", async () => {
+    const { worker, queue, port } = await startWorker({ WORKER_GRACE_MS: "5000" });
+    const threadId = uniqueId("th");
+    const live = await watch(threadId);
+    const data = jobData(threadId, "demo", { prompt: "finish", tokensPerSecond: 40, maxTokens: 20 });
+    await queue.enqueue(data);
+    await live.until((e) => e.some((x) => x.type === "token"));
+    const closed = worker.close();
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({ error: { code: "NOT_READY", message: "shutting down" } });
+    await closed;
+    expect(worker.activeCount()).toBe(0);
+    expect(live.events.filter((e) => e.type === "token")).toHaveLength(20);
+    expect(live.events.at(-1)?.content).toMatchObject({ finishReason: "stop" });
+  });
+
+  it("fails a job that stalled more than MAX_STALLED_COUNT times and tells its clients", async () => {
+    const prefix = newPrefix();
+    const queue = openQueue(redis.url, prefix);
+    cleanups.push(() => queue.close());
+    const threadId = uniqueId("th");
+    const live = await watch(threadId);
+    const data = jobData(threadId, "demo", { prompt: "doomed" });
+    await queue.enqueue(data, { attempts: 3 });
+    // A worker that takes the job and dies (its lock is never renewed).
+    const connection = createRedisClient({ url: redis.url }, { name: "test-dead-worker", bullmq: true });
+    const dead = new Worker(RUNS_QUEUE_NAME, null, { connection, prefix, autorun: false, lockDuration: 300 });
+    expect((await dead.getNextJob("dead-token"))?.id).toBe(data.runId);
+    await dead.close();
+    await closeRedisClient(connection);
+
+    const worker = buildWorker(
+      testWorkerConfig(redis.url, prefix, {
+        MAX_STALLED_COUNT: "0",
+        STALLED_INTERVAL_MS: "200",
+        LOCK_DURATION_MS: "300",
+      }),
+      { log: silentLog, agents: testRegistry() },
+    );
+    cleanups.push(() => worker.close());
+    await worker.start();
+    const events = await live.done(data.runId);
+    expect(events.map(brief)).toEqual(["error:RUN_STALLED", "status:failed", "done:error"]);
+    expect(events[0]?.content).toMatchObject({
+      retryable: false,
+      message: expect.stringContaining("stalled"),
+    });
+    expect(await queue.queue.getJobState(data.runId)).toBe("failed");
   });
 });

@@ -1,0 +1,98 @@
+import type { EventDraft } from "@threadline/protocol";
+import type { EventPublisher, Published } from "@threadline/redis";
+import { describe, expect, it } from "vitest";
+import { createCoalescingPublisher } from "./coalescing-publisher.js";
+
+/** Records what reaches the (in-memory) publisher; `delayMs` makes each publish slow like a round trip. */
+function recorder(delayMs = 0, failOn?: number) {
+  const sent: EventDraft[] = [];
+  const publisher: EventPublisher = {
+    async publish(_target, event): Promise<Published> {
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      if (sent.length === failOn) throw new Error("redis went away");
+      sent.push(event);
+      return { id: `1-${sent.length}`, seq: sent.length, ts: 0 };
+    },
+  };
+  return { sent, publisher };
+}
+
+const target = { threadId: "t", runId: "r" };
+const token = (content: string): EventDraft => ({ type: "token", content });
+const status: EventDraft = { type: "status", content: { state: "running" } };
+
+describe("coalescing publisher", () => {
+  it("publishes every event alone, in order, when off", async () => {
+    const { sent, publisher } = recorder();
+    const out = createCoalescingPublisher(publisher, target, { coalesceMs: 0 });
+    for (const e of [token("a"), token("b"), status, token("c")]) await out.publish(e);
+    await out.flush();
+    expect(sent).toEqual([token("a"), token("b"), status, token("c")]);
+  });
+
+  it("merges consecutive tokens; another event flushes them first, keeping the order", async () => {
+    const { sent, publisher } = recorder();
+    const published: string[] = [];
+    const out = createCoalescingPublisher(publisher, target, {
+      coalesceMs: 50,
+      onPublished: (e) => published.push(e.type),
+    });
+    await out.publish(token("Hel"));
+    await out.publish(token("lo"));
+    expect(sent).toEqual([]);
+    await out.publish(status);
+    await out.publish(token(" world"));
+    await out.flush();
+    expect(sent).toEqual([token("Hello"), status, token(" world")]);
+    expect(published).toEqual(["token", "status", "token"]);
+  });
+
+  it("sends buffered tokens once the window passes", async () => {
+    const { sent, publisher } = recorder();
+    const out = createCoalescingPublisher(publisher, target, { coalesceMs: 10 });
+    await out.publish(token("a"));
+    await out.publish(token("b"));
+    await new Promise((r) => setTimeout(r, 40));
+    expect(sent).toEqual([token("ab")]);
+    out.dispose();
+  });
+
+  it("sends a batch early at maxBatchChars", async () => {
+    const { sent, publisher } = recorder();
+    const out = createCoalescingPublisher(publisher, target, { coalesceMs: 10_000, maxBatchChars: 4 });
+    for (const t of ["ab", "cd", "ef"]) await out.publish(token(t));
+    expect(sent).toEqual([token("abcd")]);
+    await out.flush();
+    expect(sent).toEqual([token("abcd"), token("ef")]);
+  });
+
+  it("keeps the order while a slow publish is in flight", async () => {
+    const { sent, publisher } = recorder(5);
+    const out = createCoalescingPublisher(publisher, target, { coalesceMs: 1 });
+    const text: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      text.push(`${i} `);
+      await out.publish(token(`${i} `));
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 3));
+    }
+    await out.publish({ type: "done", content: { finishReason: "stop" } });
+    expect(sent.at(-1)?.type).toBe("done");
+    expect(
+      sent
+        .slice(0, -1)
+        .map((e) => e.content)
+        .join(""),
+    ).toBe(text.join(""));
+    expect(sent.length).toBeLessThan(100);
+  });
+
+  it("surfaces a failed publish to the caller and stops sending", async () => {
+    const { sent, publisher } = recorder(0, 1);
+    const out = createCoalescingPublisher(publisher, target, { coalesceMs: 5 });
+    await out.publish(status);
+    await out.publish(token("lost"));
+    await expect(out.flush()).rejects.toThrow("redis went away");
+    await expect(out.publish(status)).rejects.toThrow("redis went away");
+    expect(sent).toEqual([status]);
+  });
+});
