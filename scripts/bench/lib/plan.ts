@@ -1,0 +1,47 @@
+/** Scenario sizes for the full run and for `--quick` (under three minutes on two cores). */
+import type { StreamScenario } from "./stream-scenario.js";
+
+export interface Plan {
+  s1: StreamScenario;
+  s2: StreamScenario;
+  s3Levels: number[];
+  s4Runs: number;
+  s4TokensPerSecond: number;
+  s5Events: number;
+}
+
+const common = { clientThreads: 2, p99LimitMs: 50 };
+
+export const FULL: Plan = {
+  s1: {
+    ...common,
+    name: "S1",
+    threads: 1000,
+    clientsPerThread: 1,
+    rates: [5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000],
+    stepMs: 5_000,
+    drainMs: 3_000,
+  },
+  s2: {
+    ...common,
+    name: "S2",
+    threads: 1,
+    clientsPerThread: 1000,
+    rates: [10, 20, 50, 100, 200, 400],
+    stepMs: 5_000,
+    drainMs: 3_000,
+  },
+  s3Levels: [1_000, 5_000, 10_000],
+  s4Runs: 30,
+  s4TokensPerSecond: 100_000,
+  s5Events: 100_000,
+};
+
+export const QUICK: Plan = {
+  s1: { ...FULL.s1, threads: 200, rates: [2_000, 5_000, 10_000], stepMs: 1_500, drainMs: 1_500 },
+  s2: { ...FULL.s2, clientsPerThread: 200, rates: [20, 50, 100], stepMs: 1_500, drainMs: 1_500 },
+  s3Levels: [500, 1_000],
+  s4Runs: 5,
+  s4TokensPerSecond: 100_000,
+  s5Events: 20_000,
+};

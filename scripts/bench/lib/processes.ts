@@ -1,0 +1,73 @@
+/** The servers under test as child processes (packages/testing's startProcess), pinned to a core. */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { type ManagedProcess, startProcess } from "@threadline/testing";
+
+export interface Proc extends ManagedProcess {
+  /** RSS in bytes of the process and its descendants (nginx workers). */
+  rss(): number;
+}
+
+let canPin: boolean | undefined;
+
+/** True when `taskset` works here; without it the bench runs unpinned and says so. */
+export function pinningAvailable(): boolean {
+  canPin ??= hasTaskset();
+  return canPin;
+}
+
+export async function startPinned(options: {
+  name: string;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  core?: number;
+  cwd?: string;
+  readyUrl: string;
+}): Promise<Proc> {
+  const pinned = options.core !== undefined && pinningAvailable();
+  // taskset execs the command, so the pid we get is the server's own.
+  const proc = await startProcess({
+    name: options.name,
+    command: pinned ? "taskset" : options.command,
+    args: pinned ? ["-c", String(options.core), options.command, ...options.args] : options.args,
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    readyUrl: options.readyUrl,
+    readyTimeoutMs: 60_000,
+    keepOutputChars: 8_000,
+  });
+  return Object.assign(proc, { rss: () => treeRss(proc.pid) });
+}
+
+function treeRss(pid: number): number {
+  let total = 0;
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, "utf8"))?.[1];
+      total += Number(kb ?? 0) * 1024;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}
+
+function descendants(pid: number): number[] {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
+    const children = text ? text.split(/\s+/).map(Number) : [];
+    return children.flatMap((c) => [c, ...descendants(c)]);
+  } catch {
+    return [];
+  }
+}
+
+function hasTaskset(): boolean {
+  try {
+    execFileSync("taskset", ["-c", "0", "true"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * S1/S2: connections spread over threads, a publish rate ramped step by step; each step reports
+ * deliveries/s, latency percentiles and lost/duplicated/reordered events. The ramp stops at the
+ * first step that fails (p99 ≥ 50 ms, any loss or duplicate, or the publisher cannot reach the rate).
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { ConnSpec } from "./client-protocol.js";
+import { createLoadClient, type StepResult } from "./load-client.js";
+import { drive, type PublishFn } from "./paced-publisher.js";
+import type { Target } from "./targets.js";
+
+export interface StreamScenario {
+  name: string;
+  threads: number;
+  clientsPerThread: number;
+  rates: number[];
+  stepMs: number;
+  drainMs: number;
+  clientThreads: number;
+  p99LimitMs: number;
+}
+
+export interface StreamStep extends StepResult {
+  rate: number;
+  achievedRate: number;
+  sent: number;
+  publishErrors: number;
+  deliveriesPerSec: number;
+  pass: boolean;
+  why?: string;
+}
+
+export interface StreamOutcome {
+  target: string;
+  connections: number;
+  connectFailures: number;
+  connectErrors: string[];
+  steps: StreamStep[];
+  /** The highest passing step's deliveries/s (0 when none passed). */
+  bestDeliveriesPerSec: number;
+  bestRate: number;
+}
+
+export async function runStreamScenario(
+  scenario: StreamScenario,
+  target: Target,
+  publish: PublishFn,
+  tag: string,
+): Promise<StreamOutcome> {
+  const threads = Array.from({ length: scenario.threads }, (_, i) => `${tag}-${i}`);
+  const specs: ConnSpec[] = threads.flatMap((thread, i) =>
+    Array.from({ length: scenario.clientsPerThread }, () => ({
+      url: target.sseUrl(thread),
+      headers: target.headers,
+      thread: i,
+    })),
+  );
+  const client = createLoadClient(scenario.clientThreads);
+  const outcome: StreamOutcome = {
+    target: target.key,
+    connections: specs.length,
+    connectFailures: 0,
+    connectErrors: [],
+    steps: [],
+    bestDeliveriesPerSec: 0,
+    bestRate: 0,
+  };
+  try {
+    const opened = await client.open(specs);
+    outcome.connectFailures = opened.failed;
+    outcome.connectErrors = opened.errors;
+    if (opened.failed > 0) return outcome;
+    await warmUp(client, threads, publish, specs.length);
+    let step = 1;
+    for (const rate of scenario.rates) {
+      await client.beginStep(step);
+      const driven = await drive({
+        rate,
+        durationMs: scenario.stepMs,
+        threads,
+        step,
+        publish,
+        maxInFlight: target.publishVia === "nchan" ? 512 : 4096,
+        serialPerThread: target.publishVia === "nchan",
+      });
+      const expectedTotal = driven.expectedByThread.reduce((a, b) => a + b, 0) * scenario.clientsPerThread;
+      const deadline = Date.now() + scenario.drainMs;
+      while (Date.now() < deadline && (await client.counts()).received < expectedTotal) await sleep(50);
+      const result = await client.collect(driven.expectedByThread);
+      const stepResult: StreamStep = {
+        rate,
+        achievedRate: driven.achievedRate,
+        sent: driven.sent,
+        publishErrors: driven.errors,
+        deliveriesPerSec: Math.round(result.received / (scenario.stepMs / 1000)),
+        ...result,
+        pass: true,
+      };
+      stepResult.why = failure(stepResult, scenario.p99LimitMs, driven.firstError);
+      stepResult.pass = stepResult.why === undefined;
+      outcome.steps.push(stepResult);
+      const line = `  ${target.key} ${scenario.name} ${rate}/s: sent ${driven.achievedRate}/s, deliveries ${stepResult.deliveriesPerSec}/s, p50 ${result.p50Ms} p99 ${result.p99Ms} ms, lost ${result.lost} dup ${result.dup} reord ${result.reorder}${stepResult.why ? ` FAIL (${stepResult.why})` : ""}`;
+      console.log(line);
+      if (!stepResult.pass) break;
+      outcome.bestDeliveriesPerSec = stepResult.deliveriesPerSec;
+      outcome.bestRate = driven.achievedRate;
+      step++;
+    }
+    return outcome;
+  } finally {
+    await client.close();
+  }
+}
+
+async function warmUp(
+  client: ReturnType<typeof createLoadClient>,
+  threads: string[],
+  publish: PublishFn,
+  total: number,
+) {
+  // Some servers answer 200 before their subscription is live: publish step-0 events until every
+  // connection has seen one, so no measured step starts with a subscriber still joining.
+  await client.beginStep(0);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await Promise.all(threads.map((t) => publish(t, `0|0|0`)));
+    await sleep(200);
+    const { warm } = await client.counts();
+    if (warm >= total) return;
+    if (Date.now() > deadline)
+      throw new Error(`only ${warm} of ${total} connections received the warm-up events within 30 s`);
+  }
+}
+
+function failure(step: StreamStep, p99LimitMs: number, firstError?: string): string | undefined {
+  if (step.publishErrors > 0) return `${step.publishErrors} publish errors: ${firstError}`;
+  if (step.achievedRate < step.rate * 0.95) return `publisher reached only ${step.achievedRate}/s`;
+  if (step.lost > 0) return `${step.lost} lost`;
+  if (step.dup > 0) return `${step.dup} duplicated`;
+  if (step.closed > 0) return `${step.closed} connections closed by the server`;
+  if (step.p99Ms >= p99LimitMs) return `p99 ${step.p99Ms} ms`;
+  return undefined;
+}
