@@ -1,0 +1,169 @@
+import { signDevToken } from "@threadline/auth";
+import { DEV_JWT_SECRET } from "@threadline/config";
+import type { ControlMessage, ThreadEvent } from "@threadline/protocol";
+import { createRunsQueue, keys, type RunsQueue } from "@threadline/redis";
+import {
+  type FakeLlmServer,
+  OpenAiStream,
+  openAiTextReply,
+  openSse,
+  type SseConnection,
+  startFakeOpenAiServer,
+  uniqueId,
+} from "@threadline/testing";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
+
+// The OpenAI-compatible agent in a real worker process, pointed (OPENAI_BASE_URL, no key) at a fake
+// chat.completions server in this test; its events reach a real gateway through real Redis.
+const MODEL = "fake-llm";
+const TOKEN = signDevToken(DEV_JWT_SECRET, { sub: "llm-e2e", threads: ["*"], ttlSeconds: 3600 });
+let llm: FakeLlmServer & { baseUrl: string };
+let topology: Topology;
+let queue: RunsQueue;
+let redis: Redis;
+
+beforeAll(async () => {
+  llm = await startFakeOpenAiServer();
+  topology = await startTopology({
+    gateways: 1,
+    apis: 0,
+    workers: 1,
+    nginx: false,
+    envFor: {
+      worker: {
+        OPENAI_BASE_URL: llm.baseUrl,
+        OPENAI_MODEL: MODEL,
+        MODEL_PRICES: JSON.stringify({ [MODEL]: { input: 1, output: 2 } }),
+        // Every model token its own event, so the assertions can name them.
+        TOKEN_COALESCE_MS: "0",
+      },
+    },
+  });
+  const url = topology.redisEnv.REDIS_URL!;
+  queue = createRunsQueue({ url, queuePrefix: "{tl}" }, { name: "llm-e2e-queue" });
+  redis = new Redis(url);
+}, 120_000);
+
+afterAll(async () => {
+  await queue?.close();
+  redis?.disconnect();
+  await topology?.stop();
+  await llm?.close();
+}, 60_000);
+
+async function watch(threadId: string): Promise<SseConnection> {
+  const url = `${topology.gateways[0]!.url}/v1/threads/${threadId}/events?after=0&until=done`;
+  const conn = await openSse(url, { headers: { authorization: `Bearer ${TOKEN}` } });
+  if (conn.status !== 200) throw new Error(`SSE ${conn.status}: ${conn.body}`);
+  return conn;
+}
+
+async function enqueue(threadId: string, input: Record<string, unknown>): Promise<string> {
+  const runId = uniqueId("run");
+  await queue.enqueue({ runId, threadId, agent: "openai", input, owner: "llm-e2e" }, { attempts: 1 });
+  return runId;
+}
+
+const untilDone = (c: SseConnection) => c.json<ThreadEvent>().some((e) => e.type === "done");
+
+describe("openai agent end to end: fake LLM → worker → Redis → gateway", () => {
+  it("streams tokens, a tool call with its streamed arguments, the tool result and done with cost", async () => {
+    const fragments = ['{"expres', 'sion": "', "6 * ", '7"}'];
+    llm.enqueue(
+      {
+        kind: "sse",
+        frames: new OpenAiStream(undefined, MODEL)
+          .role()
+          .text("Let me compute.")
+          .toolCall(0, "call_e2e", "calculator")
+          .toolArgs(0, ...fragments)
+          .finish("tool_calls")
+          .usage(40, 10)
+          .done()
+          .frames(),
+      },
+      openAiTextReply(["6 × 7 ", "is ", "42."], { promptTokens: 60, model: MODEL }),
+    );
+    const threadId = uniqueId("llm");
+    const conn = await watch(threadId);
+    const runId = await enqueue(threadId, { prompt: "What is 6 times 7?" });
+    await conn.waitFor(untilDone, 30_000);
+    await conn.ended;
+
+    const events = conn.json<ThreadEvent>();
+    expect(events.map((e) => ({ type: e.type, content: e.content }))).toEqual([
+      { type: "status", content: { state: "running", attempt: 1 } },
+      { type: "token", content: "Let me compute." },
+      ...fragments.map((argsDelta) => ({
+        type: "delta",
+        content: { kind: "tool_call", toolCallId: "call_e2e", name: "calculator", argsDelta },
+      })),
+      {
+        type: "delta",
+        content: {
+          kind: "tool_call",
+          toolCallId: "call_e2e",
+          name: "calculator",
+          args: { expression: "6 * 7" },
+        },
+      },
+      {
+        type: "delta",
+        content: {
+          kind: "tool_result",
+          toolCallId: "call_e2e",
+          name: "calculator",
+          result: { expression: "6 * 7", result: 42 },
+        },
+      },
+      { type: "token", content: "6 × 7 " },
+      { type: "token", content: "is " },
+      { type: "token", content: "42." },
+      {
+        type: "done",
+        content: {
+          finishReason: "stop",
+          stopReason: "stop",
+          usage: { inputTokens: 100, outputTokens: 13 },
+          cost: { usd: 0.000126 },
+          output: { text: "6 × 7 is 42.", model: MODEL, steps: 2 },
+        },
+      },
+    ]);
+    // Every event is the run's, replayable, and numbered without a gap.
+    expect(events.every((e) => e.runId === runId && e.threadId === threadId && e.id)).toBe(true);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    // The worker spoke chat.completions to the base URL: model, streaming with usage, the tools.
+    const requests = llm.requests.slice(-2);
+    expect(requests.map((r) => r.path)).toEqual(["/v1/chat/completions", "/v1/chat/completions"]);
+    expect(requests[0]?.body).toMatchObject({
+      model: MODEL,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+  });
+
+  it("a cancel mid-stream closes the LLM connection and no token follows the cancellation", async () => {
+    const pieces = Array.from({ length: 400 }, (_, i) => `w${i} `);
+    llm.enqueue(openAiTextReply(pieces, { model: MODEL, frameDelayMs: 10 }));
+    const threadId = uniqueId("llm");
+    const conn = await watch(threadId);
+    const responsesBefore = llm.responses.length;
+    const runId = await enqueue(threadId, { prompt: "count slowly" });
+    await conn.waitFor((c) => c.json<ThreadEvent>().filter((e) => e.type === "token").length >= 5, 30_000);
+    const cancel: ControlMessage = { type: "cancel", threadId, runId, reason: "e2e cancel" };
+    await redis.publish(keys.controlChannel(), JSON.stringify(cancel));
+    await conn.waitFor(untilDone, 30_000);
+
+    const events = conn.json<ThreadEvent>();
+    const cancelledAt = events.findIndex((e) => e.type === "status" && e.content.state === "cancelled");
+    expect(cancelledAt).toBeGreaterThan(0);
+    expect(events.slice(cancelledAt + 1).map((e) => e.type)).toEqual(["done"]);
+    expect(events.at(-1)?.content).toMatchObject({ finishReason: "cancelled" });
+    const response = llm.responses[responsesBefore];
+    await expect(response?.closed).resolves.toEqual({ early: true });
+    expect(response?.framesWritten).toBeLessThan(pieces.length);
+  });
+});
