@@ -6,6 +6,7 @@ import { createEventPublisher, createRunStore, type RedisClient, type RunsQueue 
 import { installErrorHandling } from "@threadline/server";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { queueDashboardPlugin } from "./admin/queue-dashboard.js";
 import { createAuthenticate } from "./authenticate.js";
 import { installJsonBody } from "./json-body.js";
 import { installMetrics } from "./metrics.js";
@@ -72,6 +73,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     now,
   };
   healthRoutes(app, ctx);
+  await app.register(queueDashboardPlugin, { config, queue: (deps.queue as Partial<RunsQueue>).queue, now });
   await app.register(async (v1) => {
     v1.addHook("onRequest", createAuthenticate(createVerifier(config.jwt)));
     createRunRoute(v1, ctx);
