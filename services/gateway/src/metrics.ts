@@ -15,7 +15,7 @@ export interface GatewayMetrics {
 }
 
 export function createGatewayMetrics(registry: Registry = new Registry()): GatewayMetrics {
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry, prefix: "threadline_gateway_" });
   const registers = [registry];
   return {
     registry,
