@@ -11,6 +11,8 @@ export interface GatewayConfig extends CommonConfig {
   maxStreamsPerSubject: number;
   subscriberMode: "dedicated" | "shared";
   watcherTtlMs: number;
+  /** How long a stream request waits for Redis (log tail + SUBSCRIBE confirmed) before answering 503. */
+  subscribeTimeoutMs: number;
 }
 
 export function loadGatewayConfig(env: Env): GatewayConfig {
@@ -22,6 +24,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     MAX_STREAMS_PER_SUBJECT: int(1, 1_000_000, 100),
     SUBSCRIBER_MODE: oneOf(["dedicated", "shared"] as const, "dedicated"),
     WATCHER_TTL_MS: int(1_000, 3_600_000, 30_000),
+    SUBSCRIBE_TIMEOUT_MS: int(100, 60_000, 5_000),
   });
   return {
     ...common,
@@ -32,5 +35,6 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     maxStreamsPerSubject: parsed.MAX_STREAMS_PER_SUBJECT,
     subscriberMode: parsed.SUBSCRIBER_MODE,
     watcherTtlMs: parsed.WATCHER_TTL_MS,
+    subscribeTimeoutMs: parsed.SUBSCRIBE_TIMEOUT_MS,
   };
 }

@@ -1,4 +1,4 @@
-import pino, { type Logger, type LoggerOptions } from "pino";
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
 
 /**
  * Paths never logged: tokens (header, query, cookies), secrets, provider keys and prompts. Request
@@ -33,8 +33,11 @@ export interface LoggerConfig {
   pretty?: boolean;
 }
 
-/** A pino logger with Threadline's redaction and request serializers. */
-export function createLogger(config: LoggerConfig): Logger {
+/**
+ * A pino logger with Threadline's redaction and request serializers. `destination` (default stdout)
+ * lets tests capture the exact lines a service writes.
+ */
+export function createLogger(config: LoggerConfig, destination?: DestinationStream): Logger {
   const options: LoggerOptions = {
     level: config.level,
     base: { service: config.service },
@@ -58,7 +61,7 @@ export function createLogger(config: LoggerConfig): Logger {
       },
     });
   }
-  return pino(options);
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Removes credentials from a URL's query string (`access_token`, `token`). */

@@ -78,7 +78,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     streams,
     isClosing: () => closing,
     clockToleranceSeconds: verifier.clockToleranceSeconds,
-    subscribeTimeoutMs: 5_000,
+    subscribeTimeoutMs: config.subscribeTimeoutMs,
     retryAfterSeconds: RETRY_AFTER_SECONDS,
   });
 

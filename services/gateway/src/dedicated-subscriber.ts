@@ -1,4 +1,4 @@
-import { type RedisClient, subscribeThread } from "@threadline/redis";
+import { onSubscriberLost, type RedisClient, subscribeThread } from "@threadline/redis";
 import type { ThreadSubscriber } from "./types.js";
 
 /**
@@ -10,7 +10,8 @@ export function createDedicatedSubscriber(open: (name: string) => RedisClient): 
   return {
     subscribe(threadId, handlers) {
       const connection = open("gateway-sub");
-      connection.on("close", () => handlers.onDisconnected?.());
+      // `close` on a standalone client; a dropped shard subscriber on a Cluster (which stays up).
+      onSubscriberLost(connection, () => handlers.onDisconnected?.());
       return subscribeThread(connection, threadId, handlers);
     },
     close: async () => {},

@@ -49,26 +49,34 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
     const streamId = `${instanceId}:${++streamCount}`;
     let subscription: ThreadSubscription | undefined;
     let stream: SseStream | undefined;
+    let abandoned = false;
     try {
-      const liveFrom = resumeFrom === undefined ? await readLogTail(options.ctx.redis, threadId) : LOG_START;
-      stream = createSseStream(options.ctx, {
-        threadId,
-        streamId,
-        resumeFrom,
-        liveFrom,
-        untilDone,
-        expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
-        onEnd: () => {
-          lease.release();
-          options.watchers.remove(threadId, streamId);
-          options.streams.delete(stream!);
-          options.ctx.metrics.openStreams.dec();
-        },
-      });
-      subscription = options.subscriber.subscribe(threadId, stream.handlers);
-      const gone = await confirmed(subscription, request, options.subscribeTimeoutMs);
+      const setup = async () => {
+        const liveFrom =
+          resumeFrom === undefined ? await readLogTail(options.ctx.redis, threadId) : LOG_START;
+        if (abandoned) return;
+        const created = createSseStream(options.ctx, {
+          threadId,
+          streamId,
+          resumeFrom,
+          liveFrom,
+          untilDone,
+          expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
+          onEnd: () => {
+            lease.release();
+            options.watchers.remove(threadId, streamId);
+            options.streams.delete(created);
+            options.ctx.metrics.openStreams.dec();
+          },
+        });
+        stream = created;
+        subscription = options.subscriber.subscribe(threadId, created.handlers);
+        await subscription.ready;
+      };
+      const gone = await settleUnlessGone(setup(), request, options.subscribeTimeoutMs);
       if (gone || options.isClosing()) {
-        void subscription.close();
+        abandoned = true;
+        void subscription?.close();
         lease.release();
         if (gone) return reply.hijack();
         throw new HttpError(
@@ -80,6 +88,7 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
         );
       }
     } catch (error) {
+      abandoned = true;
       void subscription?.close();
       lease.release();
       if (error instanceof HttpError) throw error;
@@ -94,6 +103,7 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
       );
     }
     // Subscribed: from here on nothing published can be missed, so the client may see the 200.
+    if (!stream || !subscription) throw new HttpError(500, "INTERNAL", "stream setup did not complete");
     reply.hijack();
     options.streams.add(stream);
     options.ctx.metrics.openStreams.inc();
@@ -140,9 +150,13 @@ function parseRequest(request: FastifyRequest) {
   };
 }
 
-/** Waits for Redis to confirm the subscription. Resolves true if the client left first; throws on timeout. */
-function confirmed(
-  subscription: ThreadSubscription,
+/**
+ * Waits for the setup (log tail read, subscription confirmed by Redis). Resolves true if the client
+ * left first; rejects on a Redis error or after `timeoutMs` (Redis unreachable: the commands would
+ * otherwise wait in the offline queue).
+ */
+function settleUnlessGone(
+  setup: Promise<void>,
   request: FastifyRequest,
   timeoutMs: number,
 ): Promise<boolean> {
@@ -150,7 +164,7 @@ function confirmed(
     const socket = request.raw.socket;
     const onGone = () => finish(() => resolve(true));
     const timer = setTimeout(
-      () => finish(() => reject(new Error(`subscribe not confirmed in ${timeoutMs} ms`))),
+      () => finish(() => reject(new Error(`Redis did not confirm the subscription in ${timeoutMs} ms`))),
       timeoutMs,
     );
     const finish = (settle: () => void) => {
@@ -159,7 +173,7 @@ function confirmed(
       settle();
     };
     socket.once("close", onGone);
-    subscription.ready.then(
+    setup.then(
       () => finish(() => resolve(socket.destroyed)),
       (error: Error) => finish(() => reject(error)),
     );

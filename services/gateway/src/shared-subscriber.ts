@@ -1,4 +1,4 @@
-import { isCluster, keys, type RedisClient } from "@threadline/redis";
+import { isCluster, keys, onSubscriberLost, type RedisClient, resubscribedEvent } from "@threadline/redis";
 import type { StreamSubscriptionHandlers, ThreadSubscriber } from "./types.js";
 
 interface ChannelEntry {
@@ -32,10 +32,11 @@ export function createSharedSubscriber(connection: RedisClient): ThreadSubscribe
   connection.on("error", (error: Error) => {
     for (const entry of channels.values()) for (const handlers of entry.handlers) handlers.onError?.(error);
   });
-  connection.on("close", () => {
+  onSubscriberLost(connection, () => {
     for (const entry of channels.values()) for (const handlers of entry.handlers) handlers.onDisconnected?.();
   });
-  connection.on("ready", () => {
+  // A Cluster signals `subscribersReady` when its shard subscribers are back (it stays `ready`).
+  connection.on(resubscribedEvent(connection), () => {
     if (!connectedOnce) {
       connectedOnce = true;
       return;

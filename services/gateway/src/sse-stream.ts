@@ -225,7 +225,8 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
       void backfill();
     },
     onError(error) {
-      log.warn({ err: error }, "subscriber connection error (ioredis reconnects)");
+      // Per stream, so debug: the instance's command connection already reports Redis outages.
+      log.debug({ err: error }, "subscriber connection error (ioredis reconnects)");
     },
   };
 
