@@ -424,4 +424,60 @@ describe("openai agent (real SDK against a fake chat.completions server)", () =>
     expect(server.requests[0]?.headers.authorization).toBe("Bearer no-key");
     expect(server.requests[0]?.body).toMatchObject({ model: "llama3.2", max_tokens: 64 });
   });
+
+  it("takes a local server's whole tool call in one chunk, without id, ended by finish_reason stop", async () => {
+    server.enqueue(
+      {
+        kind: "sse",
+        frames: [
+          `data: ${JSON.stringify({
+            id: "chatcmpl-1",
+            object: "chat.completion.chunk",
+            created: 1,
+            model: "llama3.2",
+            choices: [
+              {
+                index: 0,
+                delta: {
+                  role: "assistant",
+                  content: "",
+                  tool_calls: [
+                    {
+                      index: 0,
+                      type: "function",
+                      function: { name: "calculator", arguments: '{"expression":"2^10"}' },
+                    },
+                  ],
+                },
+                finish_reason: null,
+              },
+            ],
+          })}\n\n`,
+          `data: ${JSON.stringify({
+            id: "chatcmpl-1",
+            object: "chat.completion.chunk",
+            created: 1,
+            model: "llama3.2",
+            choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: "stop" }],
+          })}\n\n`,
+          "data: [DONE]\n\n",
+        ],
+      },
+      openAiTextReply(["1024"]),
+    );
+    const { events, error } = await driveAgent(createOpenAiAgent(config({ apiKey: undefined }), { tools }), {
+      prompt: "2^10?",
+    });
+    expect(error).toBeUndefined();
+    expect(events.slice(0, 3)).toEqual([
+      argsDelta("call_0", "calculator", '{"expression":"2^10"}'),
+      call("call_0", "calculator", { expression: "2^10" }),
+      result("call_0", "calculator", { expression: "2^10", result: 1024 }),
+    ]);
+    expect(bodyOf(1).messages).toContainEqual({
+      role: "tool",
+      tool_call_id: "call_0",
+      content: '{"expression":"2^10","result":1024}',
+    });
+  });
 });

@@ -105,7 +105,12 @@ async function* runOpenAi(
     usage.inputTokens += turn.usage?.inputTokens ?? 0;
     usage.outputTokens += turn.usage?.outputTokens ?? 0;
     const summary = { usage, model, steps: step, text: turn.text };
-    if (turn.toolCalls.length === 0 || turn.finishReason !== "tool_calls") {
+    // Some local servers (older Ollama) end a tool-calling turn with `stop`: calls count unless cut off.
+    if (
+      turn.toolCalls.length === 0 ||
+      turn.finishReason === "length" ||
+      turn.finishReason === "content_filter"
+    ) {
       const finishReason = turn.finishReason === "length" ? "length" : "stop";
       yield doneEvent({ ...summary, finishReason, stopReason: turn.finishReason }, config.prices);
       return;
