@@ -8,6 +8,7 @@ import { keys } from "./keys.js";
 import { createEventPublisher } from "./publisher.js";
 import { readLog } from "./replay-log.js";
 import { subscribeThread } from "./subscribe-thread.js";
+import { onSubscriberLost } from "./subscriber-lost.js";
 
 const exec = promisify(execFile);
 let cluster: RedisClusterHandle;
@@ -98,17 +99,28 @@ describe("Redis Cluster (3 local masters)", () => {
     const threadId = uniqueId();
     const received: string[] = [];
     let resubscribed = 0;
-    const sub = subscribeThread(
-      createRedisClient({ url: "redis://unused", clusterNodes: cluster.nodes }, { name: "cluster-sub" }),
-      threadId,
-      { onMessage: (raw) => received.push(raw.toString()), onResubscribed: () => resubscribed++ },
+    const order: string[] = [];
+    const connection = createRedisClient(
+      { url: "redis://unused", clusterNodes: cluster.nodes },
+      { name: "cluster-sub" },
     );
+    onSubscriberLost(connection, () => order.push("lost"));
+    const sub = subscribeThread(connection, threadId, {
+      onMessage: (raw) => received.push(raw.toString()),
+      onResubscribed: () => {
+        resubscribed++;
+        order.push("resubscribed");
+      },
+    });
     await sub.ready;
+    expect(order).toEqual([]);
     const killed = await Promise.all(
       cluster.nodes.map((n) => exec("redis-cli", ["-p", String(n.port), "client", "kill", "type", "pubsub"])),
     );
     expect(killed.map((k) => Number(k.stdout.trim())).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     await until(() => resubscribed > 0);
+    // The drop is reported first, so a caller can hold live messages back until it has backfilled.
+    expect(order).toEqual(["lost", "resubscribed"]);
     const publisher = createEventPublisher(client, { logMaxLen: 1000, logTtlSeconds: 60 });
     await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "after" });
     await until(() => received.length === 1);

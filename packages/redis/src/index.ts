@@ -34,3 +34,4 @@ export {
   type ThreadSubscription,
   type ThreadSubscriptionHandlers,
 } from "./subscribe-thread.js";
+export { onSubscriberLost } from "./subscriber-lost.js";
