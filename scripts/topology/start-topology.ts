@@ -26,6 +26,8 @@ export interface TopologyOptions {
   /** Extra env for every service, then per kind (e.g. `{ gateway: { HEARTBEAT_INTERVAL_MS: "500" } }`). */
   env?: Record<string, string>;
   envFor?: Partial<Record<ServiceKind, Record<string, string>>>;
+  /** Env for one instance (1-based index), applied last, e.g. a different SUBSCRIBER_MODE per gateway. */
+  instanceEnv?: (kind: ServiceKind, index: number) => Record<string, string> | undefined;
   /** How long each service may take to answer /readyz; default 60 s (six tsx processes on 2 cores). */
   readyTimeoutMs?: number;
 }
@@ -76,7 +78,12 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
     ];
     const starts = plan.flatMap(([kind, count]) =>
       Array.from({ length: count }, (_, i) =>
-        startService(kind, i + 1, { ...redisEnv, ...options.env, ...options.envFor?.[kind] }, options),
+        startService(
+          kind,
+          i + 1,
+          { ...redisEnv, ...options.env, ...options.envFor?.[kind], ...options.instanceEnv?.(kind, i + 1) },
+          options,
+        ),
       ),
     );
     // Started in parallel; whatever did start is stopped again if another one failed.
