@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
 import { expectCompleteRun } from "./expect-complete.js";
-import { openThread, readThreadLog, received, sawDone, startDemoRun } from "./run-client.js";
+import { openThread, readThreadLog, received, sawDone, startDemoRun, TOKEN } from "./run-client.js";
 
 const exec = promisify(execFile);
 let topology: Topology;
@@ -50,7 +50,9 @@ describe("runs end to end on a 3-master Redis Cluster", () => {
       threads.flatMap((t) => topology.gateways.map((g) => openThread(g.url, t))),
     );
     const runIds = await Promise.all(
-      threads.map((t) => startDemoRun(topology.apis[0]!.url, t, { prompt: t, tokensPerSecond: 200, maxTokens: 20 })),
+      threads.map((t) =>
+        startDemoRun(topology.apis[0]!.url, t, { prompt: t, tokensPerSecond: 200, maxTokens: 20 }),
+      ),
     );
     await Promise.all(clients.map((c) => c.waitFor(sawDone, 30_000)));
     for (const c of clients) c.close();
@@ -68,7 +70,9 @@ describe("runs end to end on a 3-master Redis Cluster", () => {
     );
     const before = await Promise.all(topology.gateways.map((g) => resubscribes(g.url)));
     const runIds = await Promise.all(
-      threads.map((t) => startDemoRun(topology.apis[0]!.url, t, { prompt: t, tokensPerSecond: 40, maxTokens: 60 })),
+      threads.map((t) =>
+        startDemoRun(topology.apis[0]!.url, t, { prompt: t, tokensPerSecond: 40, maxTokens: 60 }),
+      ),
     );
     await Promise.all(clients.map((c) => c.waitFor((s) => s.events.length >= 6, 15_000)));
     expect(clients.some(sawDone)).toBe(false);
@@ -82,7 +86,10 @@ describe("runs end to end on a 3-master Redis Cluster", () => {
         }
       }),
     );
-    expect(killed.every((n) => n > 0), `pubsub connections killed per master: ${killed}`).toBe(true);
+    expect(
+      killed.every((n) => n > 0),
+      `pubsub connections killed per master: ${killed}`,
+    ).toBe(true);
 
     await Promise.all(clients.map((c) => c.waitFor(sawDone, 30_000)));
     for (const c of clients) c.close();
@@ -96,11 +103,38 @@ describe("runs end to end on a 3-master Redis Cluster", () => {
     expect(after[1]!, "shared mode resubscribed").toBeGreaterThan(before[1]!);
   });
 
+  it("cancels a running run across processes (the control channel works on a cluster)", async () => {
+    const threadId = uniqueId("cancel");
+    const client = await openThread(topology.gateways[0]!.url, threadId);
+    const api = topology.apis[0]!.url;
+    const runId = await startDemoRun(api, threadId, { prompt: "long", tokensPerSecond: 20, maxTokens: 400 });
+    await client.waitFor((c) => c.json().some((e) => e.type === "token"), 15_000);
+    const res = await fetch(`${api}/v1/threads/${threadId}/runs/${runId}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(res.status).toBe(202);
+    await client.waitFor(sawDone, 15_000);
+    client.close();
+    const events = received(client);
+    expect(events.at(-1)).toMatchObject({ type: "done", content: { finishReason: "cancelled" } });
+    expect(
+      events.some((e) => e.type === "status" && (e.content as { state?: string }).state === "cancelled"),
+    ).toBe(true);
+  });
+
   it("delivers a hand `redis-cli -c spublish thread:<id>` to clients of both modes", async () => {
     const threadId = uniqueId("hand");
     const clients = await Promise.all(topology.gateways.map((g) => openThread(g.url, threadId)));
     const port = String(topology.cluster!.nodes[0]!.port);
-    await exec("redis-cli", ["-c", "-p", port, "spublish", `thread:${threadId}`, '{"type":"token","content":"hi"}']);
+    await exec("redis-cli", [
+      "-c",
+      "-p",
+      port,
+      "spublish",
+      `thread:${threadId}`,
+      '{"type":"token","content":"hi"}',
+    ]);
     await Promise.all(clients.map((c) => c.waitForEvents(1, 5_000)));
     for (const c of clients) {
       c.close();
