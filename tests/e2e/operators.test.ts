@@ -29,7 +29,10 @@ beforeAll(async () => {
     apis: 1,
     workers: 1,
     nginx: false,
-    envFor: { api: { RATE_LIMIT_RUNS_PER_MINUTE: "0" } },
+    // Info logs (the topology defaults to warn), debug on the gateway: its per-stream lines (opened,
+    // ended) are what the log test reads.
+    env: { LOG_LEVEL: "info" },
+    envFor: { api: { RATE_LIMIT_RUNS_PER_MINUTE: "0" }, gateway: { LOG_LEVEL: "debug" } },
   });
   cliEnv = {
     THREADLINE_API_URL: topology.apis[0]!.url,
@@ -249,5 +252,61 @@ describe("infra/grafana/threadline.json", () => {
     ]) {
       expect(all).toContain(needed);
     }
+  });
+});
+
+describe("logs", () => {
+  type Line = Record<string, unknown> & { service?: string; msg?: string };
+  const logLines = (output: string): Line[] =>
+    output
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Line);
+
+  it("are JSON lines with service, reqId, threadId and runId where known; tokens and prompts never appear", async () => {
+    const gatewayUrl = topology.gateways[0]!.url;
+    const thread = threads[0]!;
+    const gatewayProcess = topology.gateways[0]!.process;
+    const streamsEnded = () =>
+      logLines(gatewayProcess.output()).filter((l) => l.msg === "stream ended").length;
+    const endedBefore = streamsEnded();
+    // A stream authenticated through the query string: its token must not reach the log.
+    const queryStream = await openSse(
+      `${gatewayUrl}/v1/threads/${thread}/events?access_token=${ADMIN.slice(7)}`,
+    );
+    expect(queryStream.status).toBe(200);
+    queryStream.close();
+    await until(
+      async () => streamsEnded(),
+      (n) => n > endedBefore,
+      "the query-token stream to end",
+    );
+
+    const api = logLines(topology.apis[0]!.process.output());
+    const worker = logLines(topology.workers[0]!.process.output());
+    const gateway = logLines(gatewayProcess.output());
+    for (const [service, lines] of Object.entries({ api, worker, gateway })) {
+      expect(lines.length, service).toBeGreaterThan(0);
+      for (const line of lines) expect(line.service, JSON.stringify(line)).toBe(service);
+    }
+    runIds.forEach((runId, i) => {
+      const threadId = threads[i];
+      const queued = api.find((l) => l.msg === "run queued" && l.runId === runId);
+      expect(queued, runId).toMatchObject({ threadId, reqId: expect.any(String) });
+      for (const msg of ["run started", "run completed"]) {
+        expect(
+          worker.find((l) => l.msg === msg && l.runId === runId),
+          `${msg} ${runId}`,
+        ).toMatchObject({ threadId });
+      }
+    });
+    for (const msg of ["stream opened", "stream ended"]) {
+      const line = gateway.find((l) => l.msg === msg && l.threadId === thread);
+      expect(line, msg).toMatchObject({ reqId: expect.any(String), streamId: expect.any(String) });
+    }
+    const all = [api, worker, gateway].flat().map((l) => JSON.stringify(l));
+    expect(all.filter((l) => l.includes(ADMIN.slice(7)))).toEqual([]);
+    expect(all.filter((l) => /access_token=(?!\[redacted\])/.test(l))).toEqual([]);
+    expect(all.filter((l) => l.includes("what is 6*7"))).toEqual([]);
   });
 });

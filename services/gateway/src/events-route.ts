@@ -58,6 +58,7 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
         const created = createSseStream(options.ctx, {
           threadId,
           streamId,
+          reqId: request.id,
           resumeFrom,
           liveFrom,
           untilDone,

@@ -37,6 +37,8 @@ export interface StreamContext {
 export interface SseStreamOptions {
   threadId: string;
   streamId: string;
+  /** The HTTP request's id, bound into every log line of the stream. */
+  reqId?: string;
   /** Last-Event-ID / `?after`: replay the log after it first. Undefined: live only. */
   resumeFrom: string | undefined;
   /** For live-only streams: the log tail read before subscribing (see readLogTail). */
@@ -73,7 +75,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function createSseStream(ctx: StreamContext, options: SseStreamOptions): SseStream {
   const { threadId } = options;
   const channel = keys.threadChannel(threadId);
-  const log = ctx.log.child({ threadId, streamId: options.streamId });
+  const log = ctx.log.child({ reqId: options.reqId, threadId, streamId: options.streamId });
   let res: ServerResponse | undefined;
   let subscription: ThreadSubscription | undefined;
   /** The last log position delivered (or skipped); live messages at or before it are duplicates. */
