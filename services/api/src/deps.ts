@@ -1,6 +1,7 @@
 import { createAgentRegistry, defaultAgents } from "@threadline/agents";
 import type { ApiConfig } from "@threadline/config";
 import { closeRedisClient, createRedisClient, createRunsQueue } from "@threadline/redis";
+import type { Logger } from "pino";
 import type { ApiDeps } from "./app.js";
 
 export interface ConnectedDeps extends ApiDeps {
@@ -8,13 +9,18 @@ export interface ConnectedDeps extends ApiDeps {
 }
 
 /** Opens what the API needs: one command connection and the `runs` queue (its own connection). */
-export function connectDeps(config: ApiConfig): ConnectedDeps {
+export function connectDeps(config: ApiConfig, log: Logger): ConnectedDeps {
   const redis = createRedisClient(config.redis, { name: "threadline-api" });
+  redis.on("error", (error: Error) => log.warn({ err: error }, "redis connection error (reconnecting)"));
   const queue = createRunsQueue(config.redis, { name: "threadline-api-queue" });
+  queue.queue.on("error", (error: Error) =>
+    log.warn({ err: error }, "queue connection error (reconnecting)"),
+  );
   return {
     redis,
     queue,
     agents: createAgentRegistry(defaultAgents()),
+    log,
     async close() {
       await queue.close();
       await closeRedisClient(redis);

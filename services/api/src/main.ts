@@ -10,8 +10,8 @@ await runMain("api", async () => {
     level: config.logLevel,
     pretty: process.env.LOG_PRETTY === "1",
   });
-  const deps = connectDeps(config);
-  const app = await buildApi(config, { ...deps, log });
+  const deps = connectDeps(config, log);
+  const app = await buildApi(config, deps);
   installShutdown(
     {
       async close() {
@@ -23,4 +23,5 @@ await runMain("api", async () => {
     log,
   );
   await app.listen({ host: config.host, port: config.port });
+  log.info({ port: config.port, gatewayPublicUrl: config.gatewayPublicUrl }, "api listening");
 });

@@ -33,7 +33,7 @@ export function installMetrics(app: FastifyInstance): Registry {
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
   });
-  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
+  app.get("/metrics", { logLevel: "warn", schema: { hide: true } }, async (_request, reply) => {
     reply.header("content-type", registry.contentType);
     return registry.metrics();
   });

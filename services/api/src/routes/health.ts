@@ -10,7 +10,10 @@ const READY_TIMEOUT_MS = 1_000;
 export function healthRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get(
     "/healthz",
-    { schema: routeSchema({ summary: "Liveness", tags: ["ops"], auth: false, responses: { 200: Health } }) },
+    {
+      logLevel: "warn",
+      schema: routeSchema({ summary: "Liveness", tags: ["ops"], auth: false, responses: { 200: Health } }),
+    },
     async () => ({
       status: "ok",
     }),
@@ -18,6 +21,8 @@ export function healthRoutes(app: FastifyInstance, ctx: RouteContext): void {
   app.get(
     "/readyz",
     {
+      // Probes run every few seconds: only failures are worth a log line.
+      logLevel: "warn",
       schema: routeSchema({
         summary: "Readiness: Redis reachable",
         tags: ["ops"],

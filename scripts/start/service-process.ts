@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from "node:child_process";
+
+export interface ServiceSpec {
+  name: string;
+  /** `node <entry>` with `cwd`. */
+  entry: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** GET this until it answers 200. */
+  readyUrl: string;
+}
+
+export interface ServiceProcess {
+  name: string;
+  readyUrl: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (or signal) when the process ends. */
+  exited: Promise<string>;
+  /** The last lines it printed, for a failure report. */
+  tail(): string[];
+  stop(timeoutMs: number): Promise<void>;
+}
+
+/** Starts a service as a child process in its own process group; every output line goes to `onLine`. */
+export function startService(spec: ServiceSpec, onLine: (line: string) => void): ServiceProcess {
+  const child = spawn(process.execPath, [spec.entry], {
+    cwd: spec.cwd,
+    env: spec.env,
+    stdio: ["ignore", "pipe", "pipe"],
+    // Ctrl-C reaches only `pnpm start`, which stops the services first and Redis last.
+    detached: true,
+  });
+  const lines: string[] = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = "";
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop() ?? "";
+      for (const line of parts) {
+        lines.push(line);
+        if (lines.length > 30) lines.shift();
+        onLine(line);
+      }
+    });
+  }
+  const exited = new Promise<string>((resolve) => {
+    child.once("exit", (code, signal) => resolve(signal ? `signal ${signal}` : `code ${code}`));
+    child.once("error", (error) => resolve(`spawn error: ${error.message}`));
+  });
+  return {
+    name: spec.name,
+    readyUrl: spec.readyUrl,
+    child,
+    exited,
+    tail: () => [...lines],
+    async stop(timeoutMs) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls the service's readiness URL until it answers 200; rejects when the process exits first or after `timeoutMs`. */
+export async function waitReady(service: ServiceProcess, timeoutMs: number): Promise<void> {
+  const url = service.readyUrl;
+  const deadline = Date.now() + timeoutMs;
+  let exit: string | undefined;
+  service.exited.then((how) => {
+    exit = how;
+  });
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    if (exit !== undefined) throw new Error(`${service.name} exited (${exit}) before it was ready`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      if (res.status === 200) return;
+      last = `HTTP ${res.status} ${(await res.text()).slice(0, 200)}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`${service.name} was not ready at ${url} within ${timeoutMs} ms (${last})`);
+}
