@@ -31,9 +31,13 @@ export function createBroadcastLocks(
 
   return {
     async request(name, requestOptions, callback) {
+      if (requestOptions.ifAvailable && requestOptions.signal) {
+        throw new DOMException("ifAvailable and signal cannot be used together", "NotSupportedError");
+      }
       const channel = channels(`threadline-lock:${name}`);
       let holderSeenAt = 0;
-      let betterClaimSeen = false;
+      // Recent claims by others: one that arrived just before ours still counts (no split brain).
+      const claims: Array<{ id: string; rank: number; at: number }> = [];
       let myRank = 0;
       let holding = false;
       let changed: (() => void) | undefined;
@@ -42,8 +46,7 @@ export function createBroadcastLocks(
         if (!m || m.name !== name) return;
         if (m.t === "query" && holding) channel.postMessage({ t: "held", name, id: self });
         if (m.t === "held") holderSeenAt = Date.now();
-        if (m.t === "claim" && (m.rank < myRank || (m.rank === myRank && m.id < self)))
-          betterClaimSeen = true;
+        if (m.t === "claim") claims.push({ id: m.id, rank: m.rank, at: Date.now() });
         if (m.t === "released") holderSeenAt = 0;
         changed?.();
       };
@@ -68,10 +71,13 @@ export function createBroadcastLocks(
           if (requestOptions.signal?.aborted) throw requestOptions.signal.reason ?? new Error("aborted");
           if (!holderAlive()) {
             myRank = random();
-            betterClaimSeen = false;
+            const claimedAt = Date.now();
             channel.postMessage({ t: "claim", name, id: self, rank: myRank });
             await wait(claimWindowMs);
-            if (!betterClaimSeen && !holderAlive()) break;
+            const rivals = claims.filter((c) => c.at >= claimedAt - claimWindowMs);
+            claims.length = 0;
+            const beaten = rivals.some((c) => c.rank < myRank || (c.rank === myRank && c.id < self));
+            if (!beaten && !holderAlive()) break;
           }
           if (requestOptions.ifAvailable) return await callback(null);
           // Woken by any message, or at the next heartbeat deadline.

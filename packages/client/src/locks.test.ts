@@ -61,6 +61,11 @@ describe.each([
     await expect(b.request(name, { ifAvailable: true }, (lock) => lock !== null)).resolves.toBe(true);
   });
 
+  it("refuses ifAvailable together with signal, as Web Locks does", async () => {
+    const request = make().request("x", { ifAvailable: true, signal: new AbortController().signal }, () => 1);
+    await expect(request).rejects.toMatchObject({ name: "NotSupportedError" });
+  });
+
   it("a waiting request can be aborted", async () => {
     const a = make();
     const b = kind === "memory" ? a : make();

@@ -14,6 +14,9 @@ export function createMemoryLocks(): LockManagerLike {
   };
   return {
     async request(name, options, callback) {
+      if (options.ifAvailable && options.signal) {
+        throw new DOMException("ifAvailable and signal cannot be used together", "NotSupportedError");
+      }
       if (held.has(name)) {
         if (options.ifAvailable) return callback(null);
         await new Promise<void>((resolve, reject) => {

@@ -15,7 +15,11 @@ export interface ShareAcrossTabsOptions {
   namespace?: string;
 }
 
-type Relay = { t: "item"; item: StreamItem } | { t: "state"; change: ConnectionStateChange };
+type Relay =
+  | { t: "item"; item: StreamItem }
+  | { t: "state"; change: ConnectionStateChange }
+  /** A tab that just started following asks the leader for its current state. */
+  | { t: "hello" };
 
 /**
  * The thread's events, with ONE gateway connection shared by every tab of this origin that watches the thread.
@@ -42,6 +46,7 @@ export function createSharedThreadStream(
   let lastEventId = from !== "live" && from !== "start" && EVENT_ID_PATTERN.test(from) ? from : undefined;
   let role: "leader" | "follower" | "joining" = "joining";
   const held: StreamItem[] = [];
+  let leaderState: ConnectionStateChange | undefined;
 
   const deliver = (item: StreamItem) => {
     if (item.kind === "event" && item.event.id !== undefined) {
@@ -53,7 +58,12 @@ export function createSharedThreadStream(
   const channel = channels(name);
   const onMessage = ({ data }: { data: unknown }) => {
     const relay = data as Relay;
-    if (role === "leader" || !relay || typeof relay !== "object") return;
+    if (!relay || typeof relay !== "object") return;
+    if (role === "leader") {
+      if (relay.t === "hello" && leaderState)
+        channel.postMessage({ t: "state", change: leaderState } satisfies Relay);
+      return;
+    }
     if (relay.t === "item") {
       if (role === "joining") held.push(relay.item);
       else deliver(relay.item);
@@ -71,6 +81,7 @@ export function createSharedThreadStream(
       ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
       onStateChange: (change) => {
+        leaderState = change;
         options.onStateChange?.({ ...change, role: "leader" });
         channel.postMessage({ t: "state", change } satisfies Relay);
       },
@@ -83,7 +94,8 @@ export function createSharedThreadStream(
 
   const run = async () => {
     // First tab in: lead right away from the requested position (the gateway replays it).
-    const led = await locks.request(name, { ifAvailable: true, signal: stop.signal }, async (lock) => {
+    // Web Locks refuses `signal` together with `ifAvailable` (NotSupportedError); this request never waits anyway.
+    const led = await locks.request(name, { ifAvailable: true }, async (lock) => {
       if (!lock) return false;
       await lead(from);
       return true;
@@ -93,6 +105,7 @@ export function createSharedThreadStream(
     if (from !== "live") await backfill();
     for (const item of held.splice(0)) deliver(item);
     role = "follower";
+    channel.postMessage({ t: "hello" } satisfies Relay);
     await locks.request(name, { signal: stop.signal }, () => lead(from));
   };
 
