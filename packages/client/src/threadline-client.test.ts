@@ -104,6 +104,29 @@ describe("createThreadlineClient", () => {
     });
   });
 
+  it("retries a 401 once with a fresh token, then reports it", async () => {
+    const { seen } = await api((req) =>
+      req.headers.authorization === "Bearer fresh"
+        ? { status: 200, body: JSON.stringify(run) }
+        : { status: 401, body: JSON.stringify({ error: { code: "TOKEN_EXPIRED", message: "jwt expired" } }) },
+    );
+    const reasons: string[] = [];
+    const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+    const client = createThreadlineClient({
+      apiUrl: url,
+      gatewayUrl: url,
+      getToken: ({ reason }) => {
+        reasons.push(reason);
+        return reason === "expired" ? "fresh" : "stale";
+      },
+    });
+    await expect(client.runs.get("t1", "r1")).resolves.toMatchObject({ runId: "r1" });
+    expect(reasons).toEqual(["initial", "expired"]);
+    const refusing = createThreadlineClient({ apiUrl: url, gatewayUrl: url, getToken: () => "stale" });
+    await expect(refusing.runs.get("t1", "r1")).rejects.toMatchObject({ status: 401, code: "TOKEN_EXPIRED" });
+    expect(seen.map((s) => s.auth)).toEqual(["Bearer stale", "Bearer fresh", "Bearer stale", "Bearer stale"]);
+  });
+
   it("still gives a typed error when a proxy answers with HTML", async () => {
     const { client } = await api(() => ({
       status: 502,
