@@ -5,7 +5,9 @@
  * curl that streams a demo run. Ctrl-C (or SIGTERM) stops the services, then Redis.
  *
  * Env: REDIS_URL, HOST, API_PORT (3000), GATEWAY_PORT (3001), WORKER_PORT (3002), JWT_SECRET,
- * REDIS_SERVER_BIN; every other variable is passed to the services. Flags: --no-build.
+ * REDIS_SERVER_BIN, LOCAL_REDIS_PORT (6379 when free), THREADLINE_DATA_DIR (.threadline); every
+ * other variable is passed to the services.
+ * Flags: --no-build (use dist as it is), --source (run the services from source with tsx: no build).
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -47,7 +49,8 @@ let redis: LocalRedis | undefined;
 let stopping = false;
 
 async function main(): Promise<number> {
-  if (!process.argv.includes("--no-build")) await buildIfStale();
+  const fromSource = process.argv.includes("--source");
+  if (!fromSource && !process.argv.includes("--no-build")) await buildIfStale();
   const redisUrl = await ensureRedis();
   if (redisUrl === undefined) return 1;
 
@@ -70,10 +73,12 @@ async function main(): Promise<number> {
       REDIS_URL: redisUrl,
       ...(name === "api" && !env.GATEWAY_PUBLIC_URL ? { GATEWAY_PUBLIC_URL: urlOf("gateway") } : {}),
     };
-    const entry = join(REPO, "services", name, "dist", "main.js");
+    const args = fromSource
+      ? ["--conditions=@threadline/source", "--import", "tsx", join(REPO, "services", name, "src", "main.ts")]
+      : [join(REPO, "services", name, "dist", "main.js")];
     services.push(
       startService(
-        { name, entry, cwd: join(REPO, "services", name), env: childEnv, readyUrl: `${urlOf(name)}/readyz` },
+        { name, args, cwd: join(REPO, "services", name), env: childEnv, readyUrl: `${urlOf(name)}/readyz` },
         (line) => say(name, formatLogLine(line, c)),
       ),
     );
@@ -181,12 +186,13 @@ async function ensureRedis(): Promise<string | undefined> {
     process.stderr.write(`\n${HOW_TO_GET_REDIS}\n`);
     return undefined;
   }
-  const dir = join(REPO, ".threadline", "redis");
+  const dir = join(env.THREADLINE_DATA_DIR ?? join(REPO, ".threadline"), "redis");
   say(
     "redis",
-    `nothing answers at ${redisDescription(url)}: starting a local redis-server (data in .threadline/redis, AOF on)`,
+    `nothing answers at ${redisDescription(url)}: starting a local redis-server (data in ${dir}, AOF on)`,
   );
-  redis = await startLocalRedis(bin, dir, (line) => say("redis", c.gray(line)));
+  const port = env.LOCAL_REDIS_PORT ? Number(env.LOCAL_REDIS_PORT) : undefined;
+  redis = await startLocalRedis(bin, dir, (line) => say("redis", c.gray(line)), port);
   say("redis", `local redis-server ready at ${redis.url} (pid ${redis.process.pid})`);
   return redis.url;
 }

@@ -28,18 +28,19 @@ export function hasRedisServer(bin: string): boolean {
 
 /**
  * Starts `redis-server` with its data in `dir` and AOF on (runs survive a restart of `pnpm start`),
- * on 6379 when free, else on a free port. Resolves once it answers PING.
+ * on `port`, else 6379 when free, else on a free port. Resolves once it answers PING.
  */
 export async function startLocalRedis(
   bin: string,
   dir: string,
   onLine: (line: string) => void,
+  port?: number,
 ): Promise<LocalRedis> {
   mkdirSync(dir, { recursive: true });
-  const port = await pickPort(6379);
+  const listen = port ?? (await pickPort(6379));
   const args = [
     "--port",
-    String(port),
+    String(listen),
     "--bind",
     "127.0.0.1",
     "--dir",
@@ -56,7 +57,7 @@ export async function startLocalRedis(
     stream?.setEncoding("utf8");
     stream?.on("data", (chunk: string) => chunk.split("\n").filter(Boolean).forEach(onLine));
   }
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://127.0.0.1:${listen}`;
   const exited = new Promise<never>((_, reject) =>
     child.once("exit", (code) => reject(new Error(`redis-server exited with code ${code} before answering`))),
   );
@@ -67,13 +68,13 @@ export async function startLocalRedis(
     if (ping.ok) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`redis-server on port ${port} did not answer PING: ${ping.reason}`);
+      throw new Error(`redis-server on port ${listen} did not answer PING: ${ping.reason}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,
-    port,
+    port: listen,
     dir,
     process: child,
     stop: () =>

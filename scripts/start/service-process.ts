@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 
 export interface ServiceSpec {
   name: string;
-  /** `node <entry>` with `cwd`. */
-  entry: string;
+  /** Arguments of `node` (the entry point, and flags before it), run in `cwd`. */
+  args: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
   /** GET this until it answers 200. */
@@ -23,7 +23,7 @@ export interface ServiceProcess {
 
 /** Starts a service as a child process in its own process group; every output line goes to `onLine`. */
 export function startService(spec: ServiceSpec, onLine: (line: string) => void): ServiceProcess {
-  const child = spawn(process.execPath, [spec.entry], {
+  const child = spawn(process.execPath, spec.args, {
     cwd: spec.cwd,
     env: spec.env,
     stdio: ["ignore", "pipe", "pipe"],
