@@ -1,7 +1,9 @@
 import { fileURLToPath } from "node:url";
 import { signDevToken } from "@threadline/auth";
 import {
+  type ChannelLike,
   type ConnectionStateChange,
+  createMemoryLocks,
   createThreadlineClient,
   createThreadView,
   reduceThread,
@@ -53,7 +55,12 @@ function clientWith(getToken: (reason: TokenReason) => string): ThreadlineClient
 }
 
 /** Follows a thread with the SDK, recording items and state changes. */
-function follow(client: ThreadlineClient, threadId: string, from: string = "start") {
+function follow(
+  client: ThreadlineClient,
+  threadId: string,
+  from: string = "start",
+  share?: { locks: ReturnType<typeof createMemoryLocks>; namespace: string },
+) {
   const controller = new AbortController();
   const items: StreamItem[] = [];
   const changes: ConnectionStateChange[] = [];
@@ -64,6 +71,14 @@ function follow(client: ThreadlineClient, threadId: string, from: string = "star
       heartbeatTimeoutMs: HEARTBEAT_MS * 3,
       backoff: { initialDelayMs: 100, maxDelayMs: 500 },
       onStateChange: (c) => changes.push(c),
+      ...(share
+        ? {
+            shareAcrossTabs: {
+              ...share,
+              channels: (n: string) => new BroadcastChannel(n) as unknown as ChannelLike,
+            },
+          }
+        : {}),
     });
     for await (const item of stream) items.push(item);
   })();
@@ -118,6 +133,13 @@ async function expectWholeRun(
   expect(run.text).toBe(answer);
   expect(run.toolCalls.length).toBeGreaterThan(0);
   expect(run.toolCalls.every((c) => c.state === "done")).toBe(true);
+}
+
+/** The gateway's own count of open SSE streams (its /metrics). */
+async function openStreams(): Promise<number> {
+  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith("threadline_gateway_open_streams"));
+  return Number(line?.split(" ").at(-1) ?? Number.NaN);
 }
 
 function startGateway(port: number): Promise<ManagedProcess> {
@@ -256,5 +278,36 @@ describe("@threadline/client against the real stack", () => {
     await until(() => stream.finished(runId), "the run's done event");
     await stream.stop();
     await expectWholeRun(client, threadId, runId, stream.events());
+  });
+
+  it("tabs sharing one thread open ONE gateway stream, and keep streaming when the leader leaves", async () => {
+    const client = clientWith(() => longToken);
+    const threadId = uniqueId("sdk-tabs");
+    const share = { locks: createMemoryLocks(), namespace: uniqueId("origin") };
+    const baseline = await openStreams();
+    const tabs = [follow(client, threadId, "start", share)];
+    await until(() => tabs[0]!.changes.some((c) => c.state === "live"), "the leader to be live");
+    tabs.push(follow(client, threadId, "start", share), follow(client, threadId, "start", share));
+    await until(
+      () => tabs.every((t) => t.changes.some((c) => c.state === "live")),
+      "every tab to know it is live",
+    );
+    expect(await openStreams()).toBe(baseline + 1);
+
+    const { runId } = await client.runs.create(threadId, {
+      agent: "demo",
+      input: { prompt: "shared by three tabs", tokensPerSecond: 40, maxTokens: 80 },
+    });
+    await until(() => tabs.every((t) => t.tokens() >= 5), "tokens in every tab");
+    await tabs[0]!.stop();
+    await until(
+      () => tabs.slice(1).every((t) => t.finished(runId)),
+      "the rest of the run after the leader left",
+    );
+    expect(await openStreams()).toBe(baseline + 1);
+    for (const tab of tabs.slice(1)) {
+      await tab.stop();
+      await expectWholeRun(client, threadId, runId, tab.events());
+    }
   });
 });
