@@ -1,13 +1,23 @@
 import { fileURLToPath } from "node:url";
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
-import { freePort, getTestRedis, type ManagedProcess, startProcess, uniqueId } from "@threadline/testing";
+import {
+  freePort,
+  getTestRedis,
+  type ManagedProcess,
+  type RedisClusterHandle,
+  startProcess,
+  startRedisCluster,
+  uniqueId,
+} from "@threadline/testing";
 
 export type ServiceName = "api" | "gateway" | "worker";
 
 export interface StackOptions {
   /** An existing Redis; default: one from getTestRedis() (REDIS_URL, testcontainers or a spawned redis-server). */
   redisUrl?: string;
+  /** Run on a local 3-master Redis Cluster started for this stack (REDIS_CLUSTER_NODES), instead. */
+  cluster?: boolean;
   /** Number of workers started with the stack (default 1); more with `addWorker()`. */
   workers?: number;
   /** Env for every service, then per service. */
@@ -32,6 +42,8 @@ export interface Stack {
   gateway: StackService;
   workers: StackService[];
   redisUrl: string;
+  /** The cluster this stack started (`cluster: true`). */
+  cluster?: RedisClusterHandle;
   /** The env every service got (REDIS_URL, QUEUE_PREFIX, fast stall settings, …). */
   env: Record<string, string>;
   /** `Bearer <jwt>` signed with the dev secret the services use. */
@@ -74,7 +86,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   try {
     let redisUrl = options.redisUrl;
-    if (!redisUrl) {
+    let cluster: RedisClusterHandle | undefined;
+    if (options.cluster) {
+      const started = await startRedisCluster();
+      cluster = started;
+      redisUrl = `redis://${started.nodes[0]!.host}:${started.nodes[0]!.port}`;
+      releaseRedis = () => started.dispose();
+    } else if (!redisUrl) {
       const redis = await getTestRedis();
       redisUrl = redis.url;
       releaseRedis = () => redis.stop();
@@ -83,6 +101,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const env: Record<string, string> = {
       ...STACK_ENV,
       REDIS_URL: redisUrl,
+      ...(cluster ? { REDIS_CLUSTER_NODES: cluster.nodesEnv } : {}),
       QUEUE_PREFIX: `{${uniqueId("e2e")}}`,
       ...options.env,
     };
@@ -116,6 +135,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       gateway: gateway!,
       workers,
       redisUrl,
+      ...(cluster ? { cluster } : {}),
       env,
       bearer: (sub, claims = {}) => `Bearer ${signDevToken(DEV_JWT_SECRET, { sub, ...claims })}`,
       async addWorker(extra = {}) {
