@@ -1,4 +1,4 @@
-import { keys, readLog } from "@threadline/redis";
+import { keys, RUN_BACKOFF_TYPE, readLog } from "@threadline/redis";
 import { uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiHarness, startApiHarness } from "./test-support/api-harness.js";
@@ -73,7 +73,7 @@ describe("POST /v1/threads/:threadId/runs", () => {
       owner: "alice",
       metadata: { ticket: 7 },
     });
-    expect(job?.opts).toMatchObject({ attempts: 4, backoff: { type: "exponential", delay: 250 } });
+    expect(job?.opts).toMatchObject({ attempts: 4, backoff: { type: RUN_BACKOFF_TYPE, delay: 250 } });
     expect(await job?.getState()).toBe("waiting");
   });
 
