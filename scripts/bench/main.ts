@@ -1,19 +1,37 @@
 /**
  * `pnpm bench [--quick] [--targets a,b] [--scenarios s1,s2,s3,s4,s5]`: every target measured in the
- * same run with the same load client; servers pinned to --server-core, Redis to --redis-core.
+ * same run with the same load client; servers pinned to --server-core, Redis to --redis-core, the
+ * client (bench.mjs) to core 0. Writes bench/results/<time>.{md,json}.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
+import { signDevToken } from "@threadline/auth";
+import { DEV_JWT_SECRET } from "@threadline/config";
 import { closeRedisClient, createEventPublisher, createRedisClient } from "@threadline/redis";
 import { freePort } from "@threadline/testing";
 import { startBenchRedis } from "./lib/bench-redis.js";
+import { runE2eScenario } from "./lib/e2e-scenario.js";
+import { runIdleScenario } from "./lib/idle-scenario.js";
 import type { PublishFn } from "./lib/paced-publisher.js";
 import { FULL, QUICK } from "./lib/plan.js";
 import { preflight } from "./lib/preflight.js";
-import { runStreamScenario, type StreamOutcome } from "./lib/stream-scenario.js";
-import { createNchanPublisher, startTarget, TARGETS, type Target, type TargetKey } from "./lib/targets.js";
+import { pinningAvailable } from "./lib/processes.js";
+import type { PublishRates } from "./lib/publish-rate.js";
+import { type BenchResults, checkTargets, renderMarkdown } from "./lib/report.js";
+import { startService } from "./lib/services.js";
+import { runStreamScenario } from "./lib/stream-scenario.js";
+import {
+  createNchanPublisher,
+  nodeTs,
+  startTarget,
+  TARGETS,
+  type Target,
+  type TargetKey,
+} from "./lib/targets.js";
+import { measureWorkerThroughput } from "./lib/worker-throughput.js";
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +40,7 @@ const { values } = parseArgs({
     scenarios: { type: "string", default: "s1,s2,s3,s4,s5" },
     "server-core": { type: "string", default: "1" },
     "redis-core": { type: "string", default: "0" },
+    out: { type: "string", default: "bench/results" },
   },
 });
 const plan = values.quick ? QUICK : FULL;
@@ -31,22 +50,44 @@ for (const t of targets)
 const scenarios = new Set(values.scenarios.split(","));
 const repoRoot = process.cwd();
 const runTag = `b${Date.now().toString(36)}`;
+const serverCore = core(values["server-core"]);
+const token = signDevToken(DEV_JWT_SECRET, { sub: "bench", threads: ["*"], ttlSeconds: 24 * 3600 });
 
 const pre = preflight({
   repoRoot,
   needNchan: targets.includes("nchan"),
   needOpenFiles: 2 * Math.max(...plan.s3Levels) + 1000,
 });
+const started = new Date();
+const results: BenchResults = {
+  started: started.toISOString(),
+  quick: values.quick,
+  machine: {
+    cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? "?"}`,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    "load average at start (1/5/15 min)": os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" / "),
+    pinning: pinningAvailable()
+      ? `servers on core ${values["server-core"]}, Redis on core ${values["redis-core"]}, load client + publisher on core ${process.env.BENCH_CLIENT_CORE ?? "0"}`
+      : "none (taskset missing)",
+    "open files limit": pre.openFiles,
+  },
+  notes: pre.notes,
+  s1: [],
+  s2: [],
+  s3: [],
+};
 for (const note of pre.notes) console.warn(`note: ${note}`);
-const tmpDir = mkdtempSync(join(tmpdir(), "threadline-bench-"));
+const tmpDir = mkdtempSync(join(os.tmpdir(), "threadline-bench-"));
 const redis = await startBenchRedis(core(values["redis-core"]));
 const pubClient = createRedisClient({ url: redis.url }, { name: "bench-publisher" });
 const scriptPublisher = createEventPublisher(pubClient, { logMaxLen: 1_000, logTtlSeconds: 600 });
 const publishScript: PublishFn = (thread, content) =>
   scriptPublisher.publish({ threadId: thread, runId: "bench" }, { type: "token", content });
 
-const started = new Date();
-const results: { s1: StreamOutcome[]; s2: StreamOutcome[] } = { s1: [], s2: [] };
 try {
   if (scenarios.has("s1") || scenarios.has("s2")) {
     for (const key of targets) {
@@ -62,12 +103,76 @@ try {
       }
     }
   }
-  console.log(JSON.stringify({ started, results }, null, 1).slice(0, 3000));
+  if (scenarios.has("s3")) {
+    for (const key of targets) {
+      const target = await start(key);
+      try {
+        results.s3.push(await runIdleScenario(target, redis, plan.s3Levels, `${runTag}-${key}-s3`));
+      } finally {
+        await target.stop();
+      }
+    }
+  }
+  if (scenarios.has("s4")) {
+    console.log("S4: gateway (dedicated) + api + worker");
+    const gateway = await start("dedicated");
+    const env = { repoRoot, redisUrl: redis.url, core: serverCore };
+    const [api, worker] = await Promise.all([startService("api", env), startService("worker", env)]);
+    try {
+      results.s4 = await runE2eScenario({
+        apiUrl: api.url,
+        gatewayUrl: gateway.sseUrl("x").replace(/\/v1\/.*/, ""),
+        token,
+        runs: plan.s4Runs,
+        tokensPerSecond: 0,
+        maxTokens: 64,
+        tag: `${runTag}-s4`,
+      });
+      console.log(
+        `  S4 POST → first token p50 ${results.s4.firstTokenMs.p50} ms, pickup p50 ${results.s4.queuePickupMs.p50} ms`,
+      );
+    } finally {
+      await Promise.all([gateway.stop(), api.proc.stop(), worker.proc.stop()]);
+    }
+  }
+  if (scenarios.has("s5")) {
+    console.log("S5: publish throughput of one process");
+    const rates = await publishProcess(plan.s5Events);
+    results.s5 = { process: rates };
+    console.log(
+      `  S5 script: ${rates.sequentialPerSec}/s one at a time, ${rates.pipelinedPerSec}/s pipelined`,
+    );
+    results.s5.worker = await measureWorkerThroughput({
+      repoRoot,
+      redisUrl: redis.url,
+      core: serverCore,
+      token,
+      runs: values.quick ? 16 : 64,
+      tokensPerRun: values.quick ? 500 : 2_000,
+      tag: `${runTag}-s5`,
+    });
+    console.log(`  S5 worker: ${results.s5.worker.eventsPerSec} events/s`);
+  }
 } finally {
   await closeRedisClient(pubClient);
   await redis.stop();
   rmSync(tmpDir, { recursive: true, force: true });
 }
+
+results.finished = new Date().toISOString();
+results.machine["load average at end (1/5/15 min)"] = os
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join(" / ");
+results.checks = checkTargets(results);
+const markdown = renderMarkdown(results);
+mkdirSync(values.out, { recursive: true });
+const stamp = started.toISOString().replace(/[:.]/g, "-");
+const base = join(values.out, `${stamp}${values.quick ? "-quick" : ""}`);
+writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(`${base}.md`, markdown);
+console.log(`\n${markdown}`);
+console.log(`written: ${base}.md and ${base}.json`);
 
 async function start(key: TargetKey): Promise<Target> {
   console.log(`starting ${key}`);
@@ -76,9 +181,23 @@ async function start(key: TargetKey): Promise<Target> {
     redisUrl: redis.url,
     tmpDir,
     nchanModule: pre.nchanModule ?? "",
-    core: core(values["server-core"]) ?? 1,
+    core: serverCore ?? 1,
     port: await freePort(),
   });
+}
+
+/** Runs publish-throughput.ts as its own process on the server core: "one worker process". */
+async function publishProcess(events: number): Promise<PublishRates> {
+  const args = [...nodeTs("scripts/bench/publish-throughput.ts"), "--events", String(events), "--json"];
+  const [cmd, argv] =
+    serverCore !== undefined && pinningAvailable()
+      ? ["taskset", ["-c", String(serverCore), process.execPath, ...args]]
+      : [process.execPath, args];
+  const { stdout } = await promisify(execFile)(cmd, argv as string[], {
+    cwd: repoRoot,
+    env: { ...process.env, REDIS_URL: redis.url },
+  });
+  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as PublishRates;
 }
 
 function core(value: string): number | undefined {

@@ -1,0 +1,224 @@
+/** Turns one run's results into the markdown table (printed and saved) and the target checks. */
+import type { E2eOutcome } from "./e2e-scenario.js";
+import type { IdleOutcome } from "./idle-scenario.js";
+import type { PublishRates } from "./publish-rate.js";
+import type { StreamOutcome } from "./stream-scenario.js";
+import type { WorkerThroughput } from "./worker-throughput.js";
+
+export interface BenchResults {
+  started: string;
+  finished?: string;
+  quick: boolean;
+  machine: Record<string, string | number>;
+  notes: string[];
+  s1: StreamOutcome[];
+  s2: StreamOutcome[];
+  s3: IdleOutcome[];
+  s4?: E2eOutcome;
+  s5?: { process?: PublishRates; worker?: WorkerThroughput };
+  checks?: Check[];
+}
+
+export interface Check {
+  target: string;
+  met: boolean | "not measured";
+  detail: string;
+}
+
+export function checkTargets(r: BenchResults): Check[] {
+  const checks: Check[] = [];
+  const best = (list: StreamOutcome[], key: string) =>
+    list.find((o) => o.target === key)?.bestDeliveriesPerSec;
+  const ratio = (name: string, a: number | undefined, b: number | undefined, min: number) => {
+    if (a === undefined || b === undefined || b === 0) {
+      checks.push({ target: name, met: "not measured", detail: `${a ?? "-"} vs ${b ?? "-"} deliveries/s` });
+    } else {
+      checks.push({
+        target: name,
+        met: a >= min * b,
+        detail: `${a} vs ${b} deliveries/s = ${(a / b).toFixed(2)}×`,
+      });
+    }
+  };
+  if (r.s1.length > 0) s1Checks(r, checks, best, ratio);
+  return [...checks, ...otherChecks(r)];
+}
+
+function s1Checks(
+  r: BenchResults,
+  checks: Check[],
+  best: (list: StreamOutcome[], key: string) => number | undefined,
+  ratio: (name: string, a: number | undefined, b: number | undefined, min: number) => void,
+): void {
+  ratio("S1 dedicated ≥ 0.9× floor A", best(r.s1, "dedicated"), best(r.s1, "floorA"), 0.9);
+  ratio("S1 shared ≥ 0.9× floor B", best(r.s1, "shared"), best(r.s1, "floorB"), 0.9);
+  ratio("S1 dedicated ≥ 3× Nchan", best(r.s1, "dedicated"), best(r.s1, "nchan"), 3);
+  ratio("S1 shared ≥ 3× Nchan", best(r.s1, "shared"), best(r.s1, "nchan"), 3);
+  for (const key of ["dedicated", "shared"]) {
+    const step = r.s1.find((o) => o.target === key)?.steps.find((s) => s.rate === 10_000);
+    checks.push(
+      step
+        ? {
+            target: `S1 ${key} p50 < 1 ms at 10k events/s`,
+            met: step.p50Ms < 1,
+            detail: `p50 ${step.p50Ms} ms, p99 ${step.p99Ms} ms`,
+          }
+        : {
+            target: `S1 ${key} p50 < 1 ms at 10k events/s`,
+            met: "not measured",
+            detail: "the ramp stopped before 10k/s",
+          },
+    );
+  }
+}
+
+function otherChecks(r: BenchResults): Check[] {
+  const checks: Check[] = [];
+  const idle = (key: string) => r.s3.find((o) => o.target === key)?.levels.at(-1);
+  const ded = idle("dedicated");
+  const floorA = idle("floorA");
+  if (ded) {
+    checks.push({
+      target: `S3 ${ded.connections} idle clients, dedicated, no error`,
+      met: ded.failed === 0 && ded.stillOpen === ded.connections,
+      detail: `${ded.stillOpen} open, ${ded.failed} failed${ded.errors[0] ? ` (${ded.errors[0]})` : ""}`,
+    });
+    if (floorA) {
+      checks.push({
+        target: "S3 RSS per client ≤ 1.5× floor A",
+        met: ded.rssPerConnKb <= 1.5 * floorA.rssPerConnKb,
+        detail: `${ded.rssPerConnKb} vs ${floorA.rssPerConnKb} KiB = ${(ded.rssPerConnKb / floorA.rssPerConnKb).toFixed(2)}×`,
+      });
+    }
+  }
+  if (r.s4) {
+    checks.push({
+      target: "S4 POST → first token p50 < 10 ms",
+      met: r.s4.failed === 0 && r.s4.firstTokenMs.p50 < 10,
+      detail: `p50 ${r.s4.firstTokenMs.p50} ms over ${r.s4.runs} runs (${r.s4.failed} failed)`,
+    });
+  }
+  if (r.s5?.process) {
+    checks.push({
+      target: "S5 ≥ 50k events/s from one process (publish script)",
+      met: r.s5.process.pipelinedPerSec >= 50_000,
+      detail: `${r.s5.process.pipelinedPerSec} events/s pipelined`,
+    });
+  }
+  if (r.s5?.worker) {
+    checks.push({
+      target: "S5 ≥ 50k events/s from one worker process (demo runs)",
+      met: r.s5.worker.eventsPerSec >= 50_000,
+      detail: `${r.s5.worker.eventsPerSec} events/s (${r.s5.worker.runs} runs × ${r.s5.worker.tokensPerRun} tokens)`,
+    });
+  }
+  return checks;
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const out: string[] = [];
+  out.push(`# pnpm bench${r.quick ? " --quick" : ""} — ${r.started}`, "");
+  out.push(
+    Object.entries(r.machine)
+      .map(([k, v]) => `- ${k}: ${v}`)
+      .join("\n"),
+    "",
+  );
+  for (const note of r.notes) out.push(`> ${note}`);
+  for (const [name, list] of [
+    ["S1 many threads", r.s1],
+    ["S2 fan-out", r.s2],
+  ] as const) {
+    if (list.length === 0) continue;
+    const floorOf = (key: string) => (key === "shared" ? "floorB" : "floorA");
+    const bestOf = (key: string) => list.find((o) => o.target === key)?.bestDeliveriesPerSec ?? 0;
+    out.push("", `## ${name} (${list[0]?.connections} connections)`, "");
+    out.push(
+      "| target | best passing rate (events/s) | deliveries/s | vs floor | vs Nchan | p50 / p99 at best (ms) | first failing step |",
+    );
+    out.push("|---|---|---|---|---|---|---|");
+    for (const o of list) {
+      const bestStep = [...o.steps].reverse().find((s) => s.pass);
+      const failing = o.steps.find((s) => !s.pass);
+      const vsFloor =
+        o.target.startsWith("floor") || o.target === "nchan"
+          ? ""
+          : ratio(o.bestDeliveriesPerSec, bestOf(floorOf(o.target)));
+      const vsNchan = o.target === "nchan" ? "" : ratio(o.bestDeliveriesPerSec, bestOf("nchan"));
+      const fail =
+        o.connectFailures > 0
+          ? `${o.connectFailures} connects failed: ${o.connectErrors[0]}`
+          : failing
+            ? `${failing.rate}/s: ${failing.why}`
+            : "none";
+      out.push(
+        `| ${o.target} | ${o.bestRate} | ${o.bestDeliveriesPerSec} | ${vsFloor} | ${vsNchan} | ${bestStep ? `${bestStep.p50Ms} / ${bestStep.p99Ms}` : "-"} | ${fail} |`,
+      );
+    }
+    out.push("", "<details><summary>every step</summary>", "");
+    out.push(
+      "| target | rate | sent/s | deliveries/s | p50 | p90 | p99 | p99.9 | max (ms) | lost | dup | reordered | pass |",
+    );
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (const o of list) {
+      for (const s of o.steps) {
+        out.push(
+          `| ${o.target} | ${s.rate} | ${s.achievedRate} | ${s.deliveriesPerSec} | ${s.p50Ms} | ${s.p90Ms} | ${s.p99Ms} | ${s.p999Ms} | ${s.maxMs} | ${s.lost} | ${s.dup} | ${s.reorder} | ${s.pass ? "yes" : `no: ${s.why}`} |`,
+        );
+      }
+    }
+    out.push("", "</details>");
+  }
+  if (r.s3.length > 0) {
+    out.push("", "## S3 idle capacity", "");
+    out.push(
+      "| target | connections | open | failed | server RSS (MiB) | RSS per conn (KiB) | Redis per conn (KiB) | Redis clients |",
+    );
+    out.push("|---|---|---|---|---|---|---|---|");
+    for (const o of r.s3) {
+      for (const l of o.levels) {
+        out.push(
+          `| ${o.target} | ${l.connections} | ${l.stillOpen} | ${l.failed} | ${Math.round(l.rssBytes / 2 ** 20)} | ${l.rssPerConnKb} | ${l.redisPerConnKb} | ${l.redisClients} |`,
+        );
+      }
+    }
+  }
+  if (r.s4) {
+    const p = (x: { p50: number; p90: number; p99: number; max: number }) =>
+      `${x.p50} | ${x.p90} | ${x.p99} | ${x.max}`;
+    out.push("", `## S4 end to end (${r.s4.runs} runs one after another, ${r.s4.failed} failed)`, "");
+    out.push("| measure | p50 | p90 | p99 | max (ms) |", "|---|---|---|---|---|");
+    out.push(`| POST → 202 | ${p(r.s4.postAcceptedMs)} |`);
+    out.push(`| POST → first token at the client | ${p(r.s4.firstTokenMs)} |`);
+    out.push(`| queue pickup (queued → running at the client) | ${p(r.s4.queuePickupMs)} |`);
+    out.push(`| POST → done at the client | ${p(r.s4.runCompleteMs)} |`);
+    if (r.s4.firstError) out.push("", `first failure: ${r.s4.firstError}`);
+  }
+  if (r.s5) {
+    out.push("", "## S5 publish throughput of one process", "", "| what | events/s |", "|---|---|");
+    if (r.s5.process) {
+      out.push(`| publish script, one at a time | ${r.s5.process.sequentialPerSec} |`);
+      out.push(
+        `| publish script, pipelined (${r.s5.process.window} in flight) | ${r.s5.process.pipelinedPerSec} |`,
+      );
+    }
+    if (r.s5.worker) {
+      const w = r.s5.worker;
+      out.push(
+        `| worker process, ${w.runs} demo runs × ${w.tokensPerRun} tokens, TOKEN_COALESCE_MS=0 | ${w.eventsPerSec} |`,
+      );
+    }
+  }
+  if (r.checks) {
+    out.push("", "## Targets", "", "| target | met | measured |", "|---|---|---|");
+    for (const c of r.checks)
+      out.push(
+        `| ${c.target} | ${c.met === true ? "yes" : c.met === false ? "**no**" : c.met} | ${c.detail} |`,
+      );
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function ratio(a: number, b: number): string {
+  return b > 0 ? `${(a / b).toFixed(2)}×` : "-";
+}

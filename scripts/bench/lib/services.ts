@@ -1,0 +1,37 @@
+/** The API and worker services for S4/S5, started from source like the gateway, pinned to a core. */
+import { DEV_JWT_SECRET } from "@threadline/config";
+import { freePort } from "@threadline/testing";
+import { type Proc, startPinned } from "./processes.js";
+import { nodeTs } from "./targets.js";
+
+export interface ServiceOptions {
+  repoRoot: string;
+  redisUrl: string;
+  core?: number;
+  env?: Record<string, string>;
+}
+
+export async function startService(
+  service: "api" | "worker",
+  options: ServiceOptions,
+): Promise<{ proc: Proc; url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = await startPinned({
+    name: service,
+    command: process.execPath,
+    args: nodeTs(`services/${service}/src/main.ts`),
+    cwd: options.repoRoot,
+    core: options.core,
+    readyUrl: `${url}/readyz`,
+    env: {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      REDIS_URL: options.redisUrl,
+      JWT_SECRET: DEV_JWT_SECRET,
+      LOG_LEVEL: "warn",
+      ...options.env,
+    },
+  });
+  return { proc, url };
+}

@@ -1,0 +1,102 @@
+/**
+ * S5 (whole worker): runs queued through the API first, then ONE worker process started with them
+ * waiting; counts every event it publishes (a pattern subscriber on `thread:*`) from its first event
+ * to the last run's `done`.
+ */
+import http from "node:http";
+import { Redis } from "ioredis";
+import { startService } from "./services.js";
+
+export interface WorkerThroughput {
+  runs: number;
+  concurrency: number;
+  tokensPerRun: number;
+  events: number;
+  seconds: number;
+  eventsPerSec: number;
+}
+
+export async function measureWorkerThroughput(options: {
+  repoRoot: string;
+  redisUrl: string;
+  core?: number;
+  token: string;
+  runs: number;
+  tokensPerRun: number;
+  tag: string;
+}): Promise<WorkerThroughput> {
+  const concurrency = options.runs;
+  const api = await startService("api", { repoRoot: options.repoRoot, redisUrl: options.redisUrl });
+  const sub = new Redis(options.redisUrl);
+  let events = 0;
+  let first = 0;
+  let last = 0;
+  let done = 0;
+  let allDone: () => void = () => {};
+  const finished = new Promise<void>((r) => (allDone = r));
+  try {
+    for (let i = 0; i < options.runs; i++) {
+      const body = {
+        agent: "demo",
+        input: { prompt: `throughput ${i}`, tokensPerSecond: 0, maxTokens: options.tokensPerRun },
+      };
+      const status = await post(`${api.url}/v1/threads/${options.tag}-${i}/runs`, body, options.token);
+      if (status !== 202) throw new Error(`POST run answered ${status}`);
+    }
+    await sub.psubscribe("thread:*");
+    sub.on("pmessage", (_p: string, _c: string, message: string) => {
+      const now = performance.now();
+      if (message.includes('"state":"queued"')) return;
+      if (events === 0) first = now;
+      events++;
+      if (message.includes('"type":"done"')) {
+        done++;
+        last = now;
+        if (done === options.runs) allDone();
+      }
+    });
+    const worker = await startService("worker", {
+      repoRoot: options.repoRoot,
+      redisUrl: options.redisUrl,
+      core: options.core,
+      env: { WORKER_CONCURRENCY: String(concurrency), TOKEN_COALESCE_MS: "0" },
+    });
+    try {
+      await Promise.race([
+        finished,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error("runs did not finish in 120 s")), 120_000),
+        ),
+      ]);
+    } finally {
+      await worker.proc.stop();
+    }
+    const seconds = (last - first) / 1000;
+    return {
+      runs: options.runs,
+      concurrency,
+      tokensPerRun: options.tokensPerRun,
+      events,
+      seconds: Math.round(seconds * 1000) / 1000,
+      eventsPerSec: Math.round(events / seconds),
+    };
+  } finally {
+    sub.disconnect();
+    await api.proc.stop();
+  }
+}
+
+function post(url: string, body: unknown, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
