@@ -7,6 +7,7 @@ import {
   createRunStore,
   createRunsQueue,
   RUNS_QUEUE_NAME,
+  runBackoffStrategy,
 } from "@threadline/redis";
 import { Worker } from "bullmq";
 import type { Logger } from "pino";
@@ -83,6 +84,8 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
     stalledInterval: config.stalledIntervalMs,
     lockDuration: config.lockDurationMs,
     maxStalledCount: config.maxStalledCount,
+    // Jobs enqueued with backoff type RUN_BACKOFF_TYPE wait the provider's retry-after when given.
+    settings: { backoffStrategy: runBackoffStrategy },
     autorun: false,
   });
   worker.on("error", (error) => log.error({ err: error }, "worker error"));

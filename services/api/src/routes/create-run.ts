@@ -1,6 +1,6 @@
 import { DEFAULT_AGENT } from "@threadline/agents";
 import { RunRequest } from "@threadline/protocol";
-import { keys } from "@threadline/redis";
+import { keys, RUN_BACKOFF_TYPE } from "@threadline/redis";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
 import { checkAgentInput } from "../check-agent-input.js";
@@ -60,7 +60,8 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         },
         {
           attempts: ctx.config.runAttempts,
-          backoff: { type: "exponential", delay: ctx.config.runBackoffMs },
+          // Exponential, or the provider's retry-after (workers register runBackoffStrategy).
+          backoff: { type: RUN_BACKOFF_TYPE, delay: ctx.config.runBackoffMs },
         },
       );
       request.log.info({ threadId, runId, agent, sub: claims.sub }, "run queued");
