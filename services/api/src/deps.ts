@@ -19,7 +19,8 @@ export function connectDeps(config: ApiConfig, log: Logger): ConnectedDeps {
   return {
     redis,
     queue,
-    agents: createAgentRegistry(defaultAgents()),
+    // The LLM agents are listed from the provider env: unavailable ones are refused before queueing.
+    agents: createAgentRegistry(defaultAgents({ providers: config.providers })),
     log,
     async close() {
       await queue.close();
