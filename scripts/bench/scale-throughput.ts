@@ -50,6 +50,7 @@ interface Measurement {
 }
 
 const rows: string[] = [];
+const publishRates: string[] = [];
 for (const mode of values["skip-cluster"] ? ["standalone"] : ["standalone", "cluster"]) {
   const topology = await startTopology({
     gateways: 2,
@@ -74,6 +75,7 @@ for (const mode of values["skip-cluster"] ? ["standalone"] : ["standalone", "clu
     for (let r = 0; r < rounds; r++) {
       for (const [name, url] of targets) results.get(name)!.push(await measure(topology, url));
     }
+    publishRates.push(`| ${mode} | ${Math.round(await publishOnly(topology)).toLocaleString("en")} |`);
     const direct = median(results.get(targets[0]![0])!.map((m) => m.rate));
     for (const [name] of targets) {
       const ms = results.get(name)!;
@@ -94,7 +96,45 @@ console.log(
 console.log("| redis | target | deliveries/s | ratio to direct | latency p50 ms | latency p99 ms |");
 console.log("|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);
+console.log(
+  "\nPublish script alone (XADD + PUBLISH/SPUBLISH, 64 in flight over 64 threads, no subscribers):\n",
+);
+console.log("| redis | events/s |");
+console.log("|---|---|");
+for (const row of publishRates) console.log(row);
 process.exit(0);
+
+function publisherClient(topology: Topology) {
+  return createRedisClient(
+    {
+      url: topology.redisEnv.REDIS_URL ?? "redis://unused",
+      ...(topology.cluster ? { clusterNodes: topology.cluster.nodes } : {}),
+    },
+    { name: "bench-scale-publisher" },
+  );
+}
+
+async function publishOnly(topology: Topology, total = 20_000): Promise<number> {
+  const redis = publisherClient(topology);
+  const publisher = createEventPublisher(redis, { logMaxLen: 1_000, logTtlSeconds: 300 });
+  const threadIds = Array.from({ length: 64 }, () => uniqueId("bench-pub"));
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < total) {
+        const i = next++;
+        await publisher.publish(
+          { threadId: threadIds[i % 64]!, runId: "bench" },
+          { type: "token", content: "lorem ipsum " },
+        );
+      }
+    }),
+  );
+  const rate = total / ((performance.now() - started) / 1000);
+  await closeRedisClient(redis);
+  return rate;
+}
 
 async function measure(topology: Topology, baseUrl: string): Promise<Measurement> {
   const threadIds = Array.from({ length: load.threads }, () => uniqueId("bench"));
@@ -118,13 +158,7 @@ async function measure(topology: Topology, baseUrl: string): Promise<Measurement
       ),
     ),
   );
-  const redis = createRedisClient(
-    {
-      url: topology.redisEnv.REDIS_URL ?? "redis://unused",
-      ...(topology.cluster ? { clusterNodes: topology.cluster.nodes } : {}),
-    },
-    { name: "bench-scale-publisher" },
-  );
+  const redis = publisherClient(topology);
   const publisher = createEventPublisher(redis, { logMaxLen: 1_000, logTtlSeconds: 300 });
   const started = Date.now();
   let next = 0;
