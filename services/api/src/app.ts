@@ -17,6 +17,7 @@ import { healthRoutes } from "./routes/health.js";
 import { readEventsRoute } from "./routes/read-events.js";
 import { readRunsRoutes } from "./routes/read-runs.js";
 import type { RouteContext } from "./routes/route-context.js";
+import { createRunRateLimit } from "./run-rate-limit.js";
 import { createThreadAccess } from "./thread-access.js";
 
 export interface ApiDeps {
@@ -69,6 +70,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
       now,
     }),
     access: createThreadAccess(deps.redis, now),
+    takeRunBudget: createRunRateLimit(deps.redis, config.rateLimitPerMinute, now),
     agents: deps.agents,
     now,
   };

@@ -139,3 +139,33 @@ describe("POST /v1/threads/:threadId/runs", () => {
     expect(route.json().error.code).toBe("NOT_FOUND");
   });
 });
+
+describe("run rate limit (RATE_LIMIT_RUNS_PER_MINUTE)", () => {
+  it("refuses a subject's runs past its per-minute budget with 429 and Retry-After; other subjects are unaffected", async () => {
+    const limited = await startApiHarness({ RATE_LIMIT_RUNS_PER_MINUTE: "2" });
+    try {
+      const post = (sub: string) =>
+        limited.app.inject({
+          method: "POST",
+          url: `/v1/threads/${uniqueId()}/runs`,
+          headers: { authorization: limited.bearer(sub) },
+          payload: { input: { prompt: "hi" } },
+        });
+      const sub = uniqueId("sub");
+      expect((await post(sub)).statusCode).toBe(202);
+      expect((await post(sub)).statusCode).toBe(202);
+      const third = await post(sub);
+      expect(third.statusCode).toBe(429);
+      expect(third.json().error).toMatchObject({
+        code: "RATE_LIMITED",
+        message: expect.stringContaining("at most 2 per minute"),
+      });
+      const retryAfter = Number(third.headers["retry-after"]);
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect((await post(uniqueId("other"))).statusCode).toBe(202);
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -21,11 +21,12 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         params: ThreadParams,
         body: RunRequest,
         responses: { 202: CreateRunResponse },
-        errors: [400, 401, 403, 413, 415],
+        errors: [400, 401, 403, 413, 415, 429],
       }),
     },
     async (request, reply) => {
       const claims = claimsOf(request);
+      await ctx.takeRunBudget(claims.sub);
       const { threadId } = parseOrThrow(ThreadParams, request.params, API_ERRORS.invalidParams, "path");
       const body = parseOrThrow(RunRequest, request.body ?? {}, API_ERRORS.invalidBody, "body");
       const agent = body.agent ?? DEFAULT_AGENT;
