@@ -33,6 +33,8 @@ export interface SseConnection {
   json<T = Record<string, unknown>>(): T[];
   /** Opens a new connection to the same URL, resuming with `Last-Event-ID` (like EventSource). */
   reconnect(options?: SseClientOptions): Promise<SseConnection>;
+  /** Starts reading a `paused` connection. */
+  resume(): void;
   close(): void;
 }
 
@@ -100,6 +102,9 @@ export function openSse(url: string, options: SseClientOptions = {}): Promise<Ss
             ...next,
             ...(conn.lastEventId !== undefined ? { lastEventId: conn.lastEventId } : {}),
           });
+        },
+        resume() {
+          response.resume();
         },
         close() {
           request.destroy();

@@ -22,6 +22,11 @@ export function createSharedSubscriber(connection: RedisClient): ThreadSubscribe
   const unsubscribe = (channel: string) =>
     (sharded ? connection.sunsubscribe(channel) : connection.unsubscribe(channel)).then(() => undefined);
   let connectedOnce = connection.status === "ready";
+  /**
+   * Channels released while the connection was down: ioredis may resubscribe them on reconnect
+   * (it restores what it had before the drop), so they are unsubscribed again once it is back.
+   */
+  const releasedOffline = new Set<string>();
 
   connection.on(sharded ? "smessageBuffer" : "messageBuffer", (channel: Buffer | string, message: Buffer) => {
     const name = channel.toString();
@@ -41,6 +46,9 @@ export function createSharedSubscriber(connection: RedisClient): ThreadSubscribe
       connectedOnce = true;
       return;
     }
+    for (const channel of releasedOffline)
+      if (!channels.has(channel)) void unsubscribe(channel).catch(() => {});
+    releasedOffline.clear();
     for (const [channel, entry] of channels) {
       subscribe(channel).then(
         () => {
@@ -77,7 +85,7 @@ export function createSharedSubscriber(connection: RedisClient): ThreadSubscribe
           joined.handlers.delete(handlers);
           if (joined.handlers.size > 0 || channels.get(channel) !== joined) return;
           channels.delete(channel);
-          // Queued across a reconnect if need be, so ioredis stops tracking (and resubscribing) it.
+          if (connection.status !== "ready") releasedOffline.add(channel);
           await unsubscribe(channel).catch(() => {});
         },
       };

@@ -1,0 +1,84 @@
+import { signDevToken } from "@threadline/auth";
+import { DEV_JWT_SECRET } from "@threadline/config";
+import {
+  closeRedisClient,
+  createEventPublisher,
+  createRedisClient,
+  type RedisClient,
+} from "@threadline/redis";
+import { getTestRedis, openSse, type TestRedis, uniqueId } from "@threadline/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGatewayProcess } from "./test-support/gateway-process.js";
+
+let redis: TestRedis;
+let admin: RedisClient;
+beforeAll(async () => {
+  redis = await getTestRedis();
+  admin = createRedisClient({ url: redis.url }, { name: "test-admin" });
+});
+afterAll(async () => {
+  await closeRedisClient(admin);
+  await redis.stop();
+});
+
+const EVENTS = 10_000;
+const CONTENT = "x".repeat(4 * 1024);
+
+describe("backpressure (gateway as a child process)", () => {
+  it("cuts off a client that never reads while 40 MB are published; memory stays bounded; a reader gets everything", {
+    timeout: 60_000,
+  }, async () => {
+    const gw = await startGatewayProcess({ REDIS_URL: redis.url, SSE_MAX_BUFFER_BYTES: String(1024 * 1024) });
+    try {
+      const threadId = uniqueId();
+      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
+      const url = `${gw.base}/v1/threads/${threadId}/events`;
+      const headers = { authorization: `Bearer ${token}` };
+      const stalled = await openSse(url, { headers, paused: true });
+      const reader = await openSse(url, { headers });
+      expect([stalled.status, reader.status]).toEqual([200, 200]);
+
+      const baseline = gw.rss();
+      let peak = baseline;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, gw.rss());
+      }, 50);
+      const publisher = createEventPublisher(admin, { logMaxLen: 100, logTtlSeconds: 60 });
+      for (let i = 0; i < EVENTS; i += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, j) =>
+            publisher.publish({ threadId, runId: "r" }, { type: "token", content: `${i + j}:${CONTENT}` }),
+          ),
+        );
+      }
+      await reader.waitForEvents(EVENTS, 40_000);
+      clearInterval(sampler);
+      peak = Math.max(peak, gw.rss());
+
+      const seqs = reader.json<{ seq: number }>().map((e) => e.seq);
+      expect(seqs).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
+      expect(peak - baseline).toBeLessThan(64 * 1024 * 1024);
+
+      const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+      expect(metrics).toMatch(/threadline_gateway_slow_consumer_cutoffs_total 1\b/);
+      expect(metrics).toMatch(/threadline_gateway_open_streams 1\b/);
+      expect(gw.stdout.some((l) => l.includes("slow consumer cut off"))).toBe(true);
+
+      // Reading again, it finds its stream cut short; it resumes with Last-Event-ID (the 100-entry log
+      // no longer holds its position, so it is told so in-band, then gets what is retained).
+      stalled.resume();
+      await stalled.ended;
+      expect(stalled.events.length).toBeLessThan(EVENTS);
+      const resumed = await stalled.reconnect({ paused: false });
+      await resumed.waitFor((c) => c.lastEventId === reader.lastEventId, 10_000);
+      expect(JSON.parse(resumed.events[0]!.data).content.code).toBe("REPLAY_TRUNCATED");
+      resumed.close();
+      console.log(
+        `backpressure: gateway RSS baseline ${(baseline / 2 ** 20).toFixed(1)} MiB, peak +${((peak - baseline) / 2 ** 20).toFixed(1)} MiB; stalled client got ${stalled.events.length} events before the cut-off`,
+      );
+    } finally {
+      gw.kill("SIGTERM");
+      await gw.exited;
+    }
+  });
+});
