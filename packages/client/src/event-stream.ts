@@ -100,6 +100,7 @@ export async function* openEventStream(
       if (outcome.type === "aborted") break;
       let delayMs: number;
       let reason: StateReason;
+      let error: unknown;
       if (outcome.type === "http") {
         const { status } = outcome.error;
         // A token may expire while we are disconnected: ask for a fresh one once before giving up.
@@ -114,7 +115,7 @@ export async function* openEventStream(
           ? 0
           : Math.max(outcome.retryAfterMs ?? 0, backoffDelay(attempt, backoff(retryMs)));
         if (retryWithFreshToken) tokenReason = "expired";
-        closeError = outcome.error;
+        error = outcome.error;
       } else if (outcome.reason === "token_expired") {
         reason = "token_expired";
         tokenReason = "expired";
@@ -122,9 +123,15 @@ export async function* openEventStream(
       } else {
         reason = outcome.reason;
         delayMs = backoffDelay(attempt, backoff(retryMs));
-        closeError = outcome.error;
+        error = outcome.error;
       }
-      report({ state: "reconnecting", resumed: false, reason, delayMs, error: closeError });
+      report({
+        state: "reconnecting",
+        resumed: false,
+        reason,
+        delayMs,
+        ...(error === undefined ? {} : { error }),
+      });
       attempt += reason === "token_expired" ? 0 : 1;
       await sleep(delayMs, signal);
     }
