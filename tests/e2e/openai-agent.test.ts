@@ -1,7 +1,6 @@
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
-import type { ControlMessage, ThreadEvent } from "@threadline/protocol";
-import { createRunsQueue, keys, type RunsQueue } from "@threadline/redis";
+import type { ThreadEvent } from "@threadline/protocol";
 import {
   type FakeLlmServer,
   OpenAiStream,
@@ -11,44 +10,37 @@ import {
   startFakeOpenAiServer,
   uniqueId,
 } from "@threadline/testing";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
 
 // The OpenAI-compatible agent in a real worker process, pointed (OPENAI_BASE_URL, no key) at a fake
-// chat.completions server in this test; its events reach a real gateway through real Redis.
+// chat.completions server in this test: runs start at the API, events reach the gateway via Redis.
 const MODEL = "fake-llm";
 const TOKEN = signDevToken(DEV_JWT_SECRET, { sub: "llm-e2e", threads: ["*"], ttlSeconds: 3600 });
 let llm: FakeLlmServer & { baseUrl: string };
 let topology: Topology;
-let queue: RunsQueue;
-let redis: Redis;
 
 beforeAll(async () => {
   llm = await startFakeOpenAiServer();
   topology = await startTopology({
     gateways: 1,
-    apis: 0,
+    apis: 1,
     workers: 1,
     nginx: false,
+    // The API reads the same provider env, to accept runs of the configured agents only.
+    env: { OPENAI_BASE_URL: llm.baseUrl, OPENAI_MODEL: MODEL },
     envFor: {
+      api: { RATE_LIMIT_RUNS_PER_MINUTE: "0" },
       worker: {
-        OPENAI_BASE_URL: llm.baseUrl,
-        OPENAI_MODEL: MODEL,
         MODEL_PRICES: JSON.stringify({ [MODEL]: { input: 1, output: 2 } }),
         // Every model token its own event, so the assertions can name them.
         TOKEN_COALESCE_MS: "0",
       },
     },
   });
-  const url = topology.redisEnv.REDIS_URL!;
-  queue = createRunsQueue({ url, queuePrefix: "{tl}" }, { name: "llm-e2e-queue" });
-  redis = new Redis(url);
 }, 120_000);
 
 afterAll(async () => {
-  await queue?.close();
-  redis?.disconnect();
   await topology?.stop();
   await llm?.close();
 }, 60_000);
@@ -60,15 +52,25 @@ async function watch(threadId: string): Promise<SseConnection> {
   return conn;
 }
 
+async function startRun(threadId: string, agent: string, input: Record<string, unknown>) {
+  const res = await fetch(`${topology.apis[0]!.url}/v1/threads/${threadId}/runs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({ agent, input }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
 async function enqueue(threadId: string, input: Record<string, unknown>): Promise<string> {
-  const runId = uniqueId("run");
-  await queue.enqueue({ runId, threadId, agent: "openai", input, owner: "llm-e2e" }, { attempts: 1 });
-  return runId;
+  const { status, body } = await startRun(threadId, "openai", input);
+  if (status !== 202 || typeof body.runId !== "string")
+    throw new Error(`POST runs: ${status} ${JSON.stringify(body)}`);
+  return body.runId;
 }
 
 const untilDone = (c: SseConnection) => c.json<ThreadEvent>().some((e) => e.type === "done");
 
-describe("openai agent end to end: fake LLM → worker → Redis → gateway", () => {
+describe("openai agent end to end: API → worker (fake LLM) → Redis → gateway", () => {
   it("streams tokens, a tool call with its streamed arguments, the tool result and done with cost", async () => {
     const fragments = ['{"expres', 'sion": "', "6 * ", '7"}'];
     llm.enqueue(
@@ -94,6 +96,7 @@ describe("openai agent end to end: fake LLM → worker → Redis → gateway", (
 
     const events = conn.json<ThreadEvent>();
     expect(events.map((e) => ({ type: e.type, content: e.content }))).toEqual([
+      { type: "status", content: { state: "queued" } },
       { type: "status", content: { state: "running", attempt: 1 } },
       { type: "token", content: "Let me compute." },
       ...fragments.map((argsDelta) => ({
@@ -153,8 +156,11 @@ describe("openai agent end to end: fake LLM → worker → Redis → gateway", (
     const responsesBefore = llm.responses.length;
     const runId = await enqueue(threadId, { prompt: "count slowly" });
     await conn.waitFor((c) => c.json<ThreadEvent>().filter((e) => e.type === "token").length >= 5, 30_000);
-    const cancel: ControlMessage = { type: "cancel", threadId, runId, reason: "e2e cancel" };
-    await redis.publish(keys.controlChannel(), JSON.stringify(cancel));
+    const cancel = await fetch(`${topology.apis[0]!.url}/v1/threads/${threadId}/runs/${runId}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(cancel.status).toBe(202);
     await conn.waitFor(untilDone, 30_000);
 
     const events = conn.json<ThreadEvent>();
@@ -165,5 +171,13 @@ describe("openai agent end to end: fake LLM → worker → Redis → gateway", (
     const response = llm.responses[responsesBefore];
     await expect(response?.closed).resolves.toEqual({ early: true });
     expect(response?.framesWritten).toBeLessThan(pieces.length);
+  });
+
+  it("the API refuses a run of the unconfigured anthropic agent, naming the variable to set", async () => {
+    const { status, body } = await startRun(uniqueId("llm"), "anthropic", { prompt: "hi" });
+    expect(status).toBe(400);
+    expect(body).toMatchObject({
+      error: { code: "AGENT_UNAVAILABLE", message: expect.stringContaining("set ANTHROPIC_API_KEY") },
+    });
   });
 });
