@@ -127,7 +127,16 @@ describe("/openapi.json", () => {
         schema: expect.objectContaining({ pattern: "^[A-Za-z0-9_-]{1,128}$" }),
       }),
     );
-    expect(Object.keys(create.responses).sort()).toEqual(["202", "400", "401", "403", "413", "415", "429"]);
+    expect(Object.keys(create.responses).sort()).toEqual([
+      "202",
+      "400",
+      "401",
+      "403",
+      "413",
+      "415",
+      "429",
+      "503",
+    ]);
     expect(create.responses["202"].content["application/json"].schema.required).toEqual(
       expect.arrayContaining(["runId", "threadId", "status", "eventsUrl"]),
     );

@@ -169,3 +169,41 @@ describe("run rate limit (RATE_LIMIT_RUNS_PER_MINUTE)", () => {
     }
   });
 });
+
+describe("a run that cannot be queued", () => {
+  it("is 503 with Retry-After, and the run ends failed with error + done so nobody waits on it", async () => {
+    const broken = await startApiHarness();
+    await broken.queue.close();
+    try {
+      const threadId = uniqueId();
+      const res = await broken.app.inject({
+        method: "POST",
+        url: `/v1/threads/${threadId}/runs`,
+        headers: { authorization: broken.bearer("alice") },
+        payload: { input: { prompt: "hi" } },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers["retry-after"]).toBe("1");
+      expect(res.json().error.code).toBe("UNAVAILABLE");
+      const runId = await broken.redis.hget(keys.threadMeta(threadId), "lastRunId");
+      const log = await readLog(broken.redis, threadId, "0", 10);
+      expect(log.entries.map((e) => JSON.parse(e.json))).toMatchObject([
+        { type: "status", seq: 1, content: { state: "queued" } },
+        { type: "error", seq: 2, content: { code: "ENQUEUE_FAILED", retryable: true } },
+        { type: "status", seq: 3, content: { state: "failed" } },
+        { type: "done", seq: 4, content: { finishReason: "error" } },
+      ]);
+      const run = await broken.app.inject({
+        url: `/v1/threads/${threadId}/runs/${runId}`,
+        headers: { authorization: broken.bearer("alice") },
+      });
+      expect(run.json()).toMatchObject({
+        status: "failed",
+        error: { code: "ENQUEUE_FAILED" },
+        finishedAt: expect.any(String),
+      });
+    } finally {
+      await broken.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import { DEFAULT_AGENT } from "@threadline/agents";
 import { RunRequest } from "@threadline/protocol";
 import { keys, RUN_BACKOFF_TYPE } from "@threadline/redis";
+import { HttpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
 import { checkAgentInput } from "../check-agent-input.js";
@@ -21,7 +22,7 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         params: ThreadParams,
         body: RunRequest,
         responses: { 202: CreateRunResponse },
-        errors: [400, 401, 403, 413, 415, 429],
+        errors: [400, 401, 403, 413, 415, 429, 503],
       }),
     },
     async (request, reply) => {
@@ -49,22 +50,36 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         ctx.config.redis.logTtlSeconds,
       );
       await ctx.publisher.publish({ threadId, runId }, { type: "status", content: { state: "queued" } });
-      await ctx.queue.enqueue(
-        {
-          runId,
-          threadId,
-          agent,
-          input: body.input,
-          owner: claims.sub,
-          ...(body.metadata ? { metadata: body.metadata } : {}),
-          ...(body.onDisconnect ? { onDisconnect: body.onDisconnect } : {}),
-        },
-        {
-          attempts: ctx.config.runAttempts,
-          // Exponential, or the provider's retry-after (workers register runBackoffStrategy).
-          backoff: { type: RUN_BACKOFF_TYPE, delay: ctx.config.runBackoffMs },
-        },
-      );
+      try {
+        await ctx.queue.enqueue(
+          {
+            runId,
+            threadId,
+            agent,
+            input: body.input,
+            owner: claims.sub,
+            ...(body.metadata ? { metadata: body.metadata } : {}),
+            ...(body.onDisconnect ? { onDisconnect: body.onDisconnect } : {}),
+          },
+          {
+            attempts: ctx.config.runAttempts,
+            // Exponential, or the provider's retry-after (workers register runBackoffStrategy).
+            backoff: { type: RUN_BACKOFF_TYPE, delay: ctx.config.runBackoffMs },
+          },
+        );
+      } catch (error) {
+        request.log.error({ err: error, threadId, runId }, "could not enqueue the run");
+        await failUnqueued(ctx, threadId, runId).catch(() => {});
+        throw new HttpError(
+          503,
+          API_ERRORS.unavailable,
+          "the run could not be queued; try again shortly",
+          undefined,
+          {
+            "retry-after": "1",
+          },
+        );
+      }
       request.log.info({ threadId, runId, agent, sub: claims.sub }, "run queued");
       const response: CreateRunResponse = {
         runId,
@@ -75,4 +90,24 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       return reply.code(202).send(response);
     },
   );
+}
+
+/** A run whose job never reached the queue ends at once, so nobody waits on it forever. */
+async function failUnqueued(ctx: RouteContext, threadId: string, runId: string): Promise<void> {
+  const error = {
+    code: "ENQUEUE_FAILED",
+    message: "the run could not be queued; start it again",
+    retryable: true,
+  };
+  await ctx.runs.update(threadId, runId, {
+    status: "failed",
+    error,
+    finishedAt: new Date(ctx.now()).toISOString(),
+  });
+  await ctx.publisher.publish({ threadId, runId }, { type: "error", content: error });
+  await ctx.publisher.publish(
+    { threadId, runId },
+    { type: "status", content: { state: "failed", message: error.message } },
+  );
+  await ctx.publisher.publish({ threadId, runId }, { type: "done", content: { finishReason: "error" } });
 }
