@@ -1,11 +1,4 @@
 import { parseChannelMessage, type RejectReason } from "@threadline/protocol";
-import {
-  closeRedisClient,
-  createEventPublisher,
-  createRedisClient,
-  isCluster,
-  keys,
-} from "@threadline/redis";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
 import { usageError } from "../cli-error.js";
@@ -36,6 +29,10 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       validThreadId(thread);
       const runId = flags.run === undefined ? undefined : validThreadId(flags.run, "--run");
       const raw = eventArg === "-" ? (await ctx.readStdin()).trim() : eventArg;
+      // Loaded on use: @threadline/redis pulls in BullMQ, which would slow every other command's start.
+      const { closeRedisClient, createEventPublisher, createRedisClient, isCluster, keys } = await import(
+        "@threadline/redis"
+      );
       const channel = keys.threadChannel(thread);
       const parsed = parseChannelMessage(channel, raw);
       if (!parsed.ok) throw usageError(`invalid event: ${explain(parsed.reason, parsed.detail, raw)}`);

@@ -1,9 +1,7 @@
-import { closeRedisClient, createRedisClient } from "@threadline/redis";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
 import { usageError } from "../cli-error.js";
 import { connectOrFail } from "../connect-redis.js";
-import { createQueueStats } from "../queue-stats.js";
 import { renderQueueLines, renderQueueTable } from "../render-queues.js";
 
 interface QueuesFlags {
@@ -30,6 +28,9 @@ export function queuesCommand(program: Command, ctx: CliContext): void {
       const intervalMs = positiveInt("--interval", flags.interval, 100);
       const count = flags.count === undefined ? undefined : positiveInt("--count", flags.count, 1);
       const config = ctx.config();
+      // Loaded on use: BullMQ takes a while to import, and other commands don't need it.
+      const { closeRedisClient, createRedisClient } = await import("@threadline/redis");
+      const { createQueueStats } = await import("../queue-stats.js");
       const prefix = flags.prefix ?? config.queuePrefix;
       const client = createRedisClient(config.redis, { name: "threadline-cli-queues", lazyConnect: true });
       await connectOrFail(client, config.redis.url);
