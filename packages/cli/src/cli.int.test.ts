@@ -4,6 +4,8 @@ import { closeRedisClient, createRedisClient, keys, type RedisClient, readLog } 
 import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadCliConfig } from "./cli-config.js";
+import { runCli } from "./run-cli.js";
 import { runCliProcess } from "./test-support/run-cli-process.js";
 
 let redis: TestRedis;
@@ -184,6 +186,38 @@ describe("threadline queues", { timeout: 30_000 }, () => {
       await other.obliterate({ force: true });
       await runs.close();
       await other.close();
+    }
+  });
+});
+
+describe("threadline queues --watch on a terminal", { timeout: 30_000 }, () => {
+  it("redraws the table in place (cursor up over the previous table, clear below)", async () => {
+    const prefix = `{${uniqueId("qtty")}}`;
+    const runs = new Queue("runs", { connection: client, prefix });
+    try {
+      await runs.add("run", {});
+      let out = "";
+      const code = await runCli(["queues", "--watch", "--interval", "100", "--count", "3"], {
+        config: () => loadCliConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix }),
+        stdout: (text) => {
+          out += text;
+        },
+        stderr: (text) => {
+          throw new Error(text);
+        },
+        readStdin: async () => "",
+        isTTY: true,
+        signal: new AbortController().signal,
+      });
+      expect(code).toBe(0);
+      const frames = out.split("\x1b[3F\x1b[J");
+      expect(frames).toHaveLength(3);
+      for (const frame of frames)
+        expect(frame).toMatch(new RegExp(`\\{${prefix.slice(1, -1)}\\}:runs +1 +0 +0 +0 +0 +0 `));
+      expect(frames[2]).toMatch(/ 0\.0 +0\.0 +0\.0\n$/);
+    } finally {
+      await runs.obliterate({ force: true });
+      await runs.close();
     }
   });
 });
