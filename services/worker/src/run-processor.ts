@@ -51,7 +51,8 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     // attemptsStarted counts every move to active: BullMQ retries, stalls and hand-backs alike.
     const attempt = Math.max(job.attemptsStarted, job.attemptsMade + job.stalledCounter + 1, 1);
     const run = deps.active.add(runId, threadId);
-    if (deps.isClosing()) deps.active.handBackAll();
+    // Fetched while shutting down (a race with close()): give it back untouched, leave the others be.
+    if (deps.isClosing()) run.stopReason = { kind: "handback" };
     const started = performance.now();
     let firstToken = true;
     const out = createCoalescingPublisher(
