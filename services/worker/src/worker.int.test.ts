@@ -453,4 +453,24 @@ describe("worker (real Redis, real BullMQ)", () => {
     });
     expect(await queue.queue.getJobState(data.runId)).toBe("failed");
   });
+
+  it("drops a job whose run already ended (e.g. cancelled while a retry was pending)", async () => {
+    const { queue } = await startWorker();
+    const threadId = uniqueId("th");
+    const live = await watch(threadId);
+    const data = jobData(threadId, "demo", { prompt: "too late" });
+    const runs = createRunStore(client);
+    const createdAt = new Date().toISOString();
+    await runs.create(
+      { runId: data.runId, threadId, agent: "demo", status: "cancelled", createdAt, attempts: 1 },
+      60,
+    );
+    await queue.enqueue(data);
+    await eventually(
+      () => queue.queue.getJobState(data.runId),
+      (state) => state === "completed",
+    );
+    expect(live.events).toEqual([]);
+    expect(await runs.get(threadId, data.runId)).toMatchObject({ status: "cancelled", attempts: 1 });
+  });
 });
