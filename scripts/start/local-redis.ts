@@ -51,6 +51,9 @@ export async function startLocalRedis(
     "",
     "--protected-mode",
     "no",
+    // Its start-up banner is noise next to the services' logs; warnings still show.
+    "--loglevel",
+    "warning",
   ];
   const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
   for (const stream of [child.stdout, child.stderr]) {
