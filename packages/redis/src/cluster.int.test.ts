@@ -127,4 +127,29 @@ describe("Redis Cluster (3 local masters)", () => {
     await sub.close();
     expect(JSON.parse(received[0]!).content).toBe("after");
   });
+
+  it("a thread subscription opens a subscriber connection on the owning shard only", async () => {
+    const name = `lazy-${uniqueId()}`;
+    const threadId = uniqueId();
+    const sub = subscribeThread(
+      createRedisClient({ url: "redis://unused", clusterNodes: cluster.nodes }, { name }),
+      threadId,
+      { onMessage: () => {} },
+    );
+    await sub.ready;
+    const owner = Number(await client.call("CLUSTER", "KEYSLOT", keys.threadChannel(threadId)));
+    const ranges = (await client.call("CLUSTER", "SLOTS")) as [number, number, [string, number]][];
+    const ownerPort = ranges.find(([from, to]) => owner >= from && owner <= to)![2][1];
+    const subscribersByPort = await Promise.all(
+      cluster.nodes.map(async (n) => {
+        const { stdout } = await exec("redis-cli", ["-p", String(n.port), "client", "list"]);
+        const count = stdout
+          .split("\n")
+          .filter((l) => l.includes(`name=ioredis-cluster(ssubscriber):${name}`));
+        return [n.port, count.length] as const;
+      }),
+    );
+    await sub.close();
+    expect(subscribersByPort.filter(([, count]) => count > 0)).toEqual([[ownerPort, 1]]);
+  });
 });

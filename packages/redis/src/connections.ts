@@ -47,7 +47,9 @@ export function createRedisClient(config: RedisConnectionConfig, options: Connec
     return new Cluster(config.clusterNodes, {
       // SSUBSCRIBE must go to the shard that owns the channel's slot.
       shardedSubscribers: true,
-      redisOptions,
+      // Per-shard subscriber connections open only for shards that hold a subscribed channel (ioredis
+      // reads `lazyConnect` here for them); eager, a gateway stream would hold one per master.
+      redisOptions: { ...redisOptions, lazyConnect: true },
       clusterRetryStrategy: redisOptions.retryStrategy,
       enableOfflineQueue: true,
       lazyConnect: redisOptions.lazyConnect ?? false,
