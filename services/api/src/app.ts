@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { queueDashboardPlugin } from "./admin/queue-dashboard.js";
 import { createAuthenticate } from "./authenticate.js";
+import { consolePlugin } from "./console/console-plugin.js";
 import { installJsonBody } from "./json-body.js";
 import { installMetrics } from "./metrics.js";
 import { installOpenApi } from "./openapi.js";
@@ -75,6 +76,9 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     now,
   };
   healthRoutes(app, ctx);
+  await app.register(consolePlugin, {
+    ...(config.gatewayPublicUrl ? { gatewayUrl: config.gatewayPublicUrl } : {}),
+  });
   await app.register(queueDashboardPlugin, { config, queue: (deps.queue as Partial<RunsQueue>).queue, now });
   await app.register(async (v1) => {
     v1.addHook("onRequest", createAuthenticate(createVerifier(config.jwt)));

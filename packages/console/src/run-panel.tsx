@@ -1,0 +1,68 @@
+import type { RunView } from "@threadline/client";
+import { formatJson, formatMs } from "./format.js";
+import { StatusTimeline } from "./status-timeline.js";
+import { ToolCalls } from "./tool-calls.js";
+
+/** One run: its figures, the streamed answer, its tool calls and its status timeline. */
+export function RunPanel({ run }: { run: RunView }) {
+  const outcome = run.done ? run.done.finishReason : run.error ? run.error.code : undefined;
+  return (
+    <article className="run" aria-label={`Run ${run.runId ?? ""}`}>
+      <dl className="figures">
+        <Figure label="Status" value={run.status ?? "–"} id="run-status" />
+        <Figure
+          label="TTFT"
+          value={formatMs(run.ttftMs)}
+          id="run-ttft"
+          title="first token − first event of the run"
+        />
+        <Figure
+          label="Delivery lag"
+          value={formatMs(run.lastDeliveryLagMs)}
+          id="run-lag"
+          title="when the latest event arrived here − when it was published"
+        />
+        <Figure label="Events" value={String(run.eventCount)} id="run-events" />
+        <Figure label="Attempt" value={String(run.attempt)} id="run-attempt" />
+        <Figure label="Finished" value={outcome ?? (run.finished ? "yes" : "no")} id="run-finished" />
+      </dl>
+      {run.error ? (
+        <p className="error" role="alert">
+          {run.error.code}: {run.error.message}
+          {run.error.retryable ? " (retryable)" : ""}
+        </p>
+      ) : null}
+      {run.missedEvents > 0 ? (
+        <p className="error" role="alert">
+          {run.missedEvents} event(s) of this run never arrived.
+        </p>
+      ) : null}
+      <section aria-labelledby="answer-title">
+        <h3 id="answer-title">Answer</h3>
+        <pre id="answer" className="answer" aria-live="polite" aria-busy={!run.finished}>
+          {run.text || (run.finished ? "(no text)" : "waiting for the first token…")}
+          {run.finished ? null : <span className="cursor" aria-hidden="true" />}
+        </pre>
+      </section>
+      <div className="columns">
+        <ToolCalls calls={run.toolCalls} />
+        <StatusTimeline entries={run.timeline} />
+      </div>
+      {run.done?.output !== undefined ? (
+        <details>
+          <summary>Output</summary>
+          <pre className="json">{formatJson(run.done.output)}</pre>
+        </details>
+      ) : null}
+    </article>
+  );
+}
+
+function Figure({ label, value, id, title }: { label: string; value: string; id: string; title?: string }) {
+  return (
+    <div className="figure" title={title}>
+      <dt>{label}</dt>
+      <dd id={id}>{value}</dd>
+    </div>
+  );
+}
