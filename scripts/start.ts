@@ -112,6 +112,10 @@ async function main(): Promise<number> {
     banner(
       {
         apiUrl: urlOf("api"),
+        // The console reads `#token=` from the fragment, which browsers never send to a server.
+        ...(existsSync(join(REPO, "packages", "console", "package.json"))
+          ? { consoleUrl: `${urlOf("api")}/${env.JWT_PUBLIC_KEY ? "" : `#token=${token}`}` }
+          : {}),
         gatewayUrl: urlOf("gateway"),
         workerUrl: urlOf("worker"),
         redis: redisDescription(redisUrl),
@@ -124,11 +128,15 @@ async function main(): Promise<number> {
   return await new Promise<number>(() => {});
 }
 
+/** What `pnpm start` builds: the services and, when the repository has it, the web console the API serves at `/`. */
+function buildRoots(): string[] {
+  const console = existsSync(join(REPO, "packages", "console", "package.json")) ? ["packages/console"] : [];
+  return [...SERVICES.map((s) => `services/${s}`), ...console];
+}
+
 async function buildIfStale(): Promise<void> {
-  const dirs = workspaceClosure(
-    REPO,
-    SERVICES.map((s) => `services/${s}`),
-  );
+  const roots = buildRoots();
+  const dirs = workspaceClosure(REPO, roots);
   const stale = staleBuilds(REPO, dirs);
   if (stale.length === 0) return;
   say("build", `building ${stale.join(", ")} (turbo) …`);
@@ -137,7 +145,7 @@ async function buildIfStale(): Promise<void> {
     "run",
     "build",
     "--output-logs=errors-only",
-    ...SERVICES.map((s) => `--filter=@threadline/${s}`),
+    ...roots.map((dir) => `--filter=@threadline/${dir.split("/")[1]}`),
   ];
   const [cmd, args] = existsSync(turbo) ? [turbo, turboArgs] : ["pnpm", ["exec", "turbo", ...turboArgs]];
   const code = await new Promise<number>((resolve) => {

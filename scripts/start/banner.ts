@@ -2,6 +2,8 @@ import type { Palette } from "./log-lines.js";
 
 export interface BannerInput {
   apiUrl: string;
+  /** The web console (signed in with the dev token), when this checkout has one. */
+  consoleUrl?: string;
   gatewayUrl: string;
   workerUrl: string;
   redis: string;
@@ -30,6 +32,7 @@ export function banner(input: BannerInput, c: Palette): string {
   return [
     "",
     c.green(c.bold("Threadline is up.")),
+    ...(input.consoleUrl ? [row("Console", input.consoleUrl)] : []),
     row("API", `${input.apiUrl}   (OpenAPI: ${input.apiUrl}/openapi.json)`),
     row("Gateway", `${input.gatewayUrl}   (SSE: /v1/threads/<id>/events)`),
     row("Worker", `${input.workerUrl}/metrics`),

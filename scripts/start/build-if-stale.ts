@@ -1,7 +1,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-/** Workspace folders (e.g. `services/api`, `packages/redis`) that `roots` need, following `workspace:` deps. */
+/**
+ * Workspace folders (e.g. `services/api`, `packages/redis`) that `roots` need, following `workspace:`
+ * dependencies and devDependencies, as turbo's `^build` does.
+ */
 export function workspaceClosure(repo: string, roots: string[]): string[] {
   const byName = new Map<string, string>();
   for (const group of ["packages", "services"]) {
@@ -16,7 +19,7 @@ export function workspaceClosure(repo: string, roots: string[]): string[] {
     if (seen.has(dir)) return;
     seen.add(dir);
     const manifest = readManifest(join(repo, dir, "package.json"));
-    for (const [name, range] of Object.entries(manifest.dependencies ?? {})) {
+    for (const [name, range] of Object.entries({ ...manifest.dependencies, ...manifest.devDependencies })) {
       const depDir = byName.get(name);
       if (depDir && range.startsWith("workspace:")) visit(depDir);
     }
@@ -54,6 +57,12 @@ function newest(dir: string, include: (name: string) => boolean): number {
   return latest;
 }
 
-function readManifest(path: string): { name: string; dependencies?: Record<string, string> } {
-  return JSON.parse(readFileSync(path, "utf8")) as { name: string; dependencies?: Record<string, string> };
+interface Manifest {
+  name: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+}
+
+function readManifest(path: string): Manifest {
+  return JSON.parse(readFileSync(path, "utf8")) as Manifest;
 }
