@@ -162,10 +162,14 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
         conn: await open(threadId, {}, { lastEventId: logged[k]! }),
       })),
     );
+    // A hand-published (id-less) event while replays and the racing publisher run: not in the log,
+    // so it must pass the id filter and reach every client exactly once.
+    await admin.publish(keys.threadChannel(threadId), '{"type":"status","content":{"state":"running"}}');
     const all = [...logged, ...(await racing)];
     for (const { k, conn } of clients) {
-      await conn.waitFor((c) => c.lastEventId === all.at(-1));
+      await conn.waitFor((c) => c.lastEventId === all.at(-1) && c.events.some((e) => e.event === "status"));
       expect(ids(conn)).toEqual(all.slice(k + 1));
+      expect(conn.events.filter((e) => e.event === "status")).toHaveLength(1);
     }
   });
 
