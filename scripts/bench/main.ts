@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     "server-core": { type: "string", default: "1" },
     "redis-core": { type: "string", default: "0" },
     out: { type: "string", default: "bench/results" },
+    "cpu-prof": { type: "boolean", default: false },
   },
 });
 const plan = values.quick ? QUICK : FULL;
@@ -52,6 +53,10 @@ const repoRoot = process.cwd();
 const runTag = `b${Date.now().toString(36)}`;
 const serverCore = core(values["server-core"]);
 const token = signDevToken(DEV_JWT_SECRET, { sub: "bench", threads: ["*"], ttlSeconds: 24 * 3600 });
+
+const t0 = performance.now();
+const print = console.log;
+console.log = (...args: unknown[]) => print(`[${((performance.now() - t0) / 1000).toFixed(1)}s]`, ...args);
 
 const pre = preflight({
   repoRoot,
@@ -89,7 +94,10 @@ const publishScript: PublishFn = (thread, content) =>
   scriptPublisher.publish({ threadId: thread, runId: "bench" }, { type: "token", content });
 
 try {
-  if (scenarios.has("s1") || scenarios.has("s2")) {
+  // The full run measures idle memory on a fresh process; --quick reuses the one S1/S2 used.
+  const idleOnSameProcess = values.quick;
+  const s3 = scenarios.has("s3");
+  if (scenarios.has("s1") || scenarios.has("s2") || (idleOnSameProcess && s3)) {
     for (const key of targets) {
       const target = await start(key);
       const publish = target.publishVia === "nchan" ? createNchanPublisher(target) : publishScript;
@@ -98,12 +106,14 @@ try {
           results.s1.push(await runStreamScenario(plan.s1, target, publish, `${runTag}-${key}-s1`));
         if (scenarios.has("s2"))
           results.s2.push(await runStreamScenario(plan.s2, target, publish, `${runTag}-${key}-s2`));
+        if (idleOnSameProcess && s3)
+          results.s3.push(await runIdleScenario(target, redis, plan.s3Levels, `${runTag}-${key}-s3`));
       } finally {
         await target.stop();
       }
     }
   }
-  if (scenarios.has("s3")) {
+  if (!idleOnSameProcess && s3) {
     for (const key of targets) {
       const target = await start(key);
       try {
@@ -171,7 +181,7 @@ const stamp = started.toISOString().replace(/[:.]/g, "-");
 const base = join(values.out, `${stamp}${values.quick ? "-quick" : ""}`);
 writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(`${base}.md`, markdown);
-console.log(`\n${markdown}`);
+process.stdout.write(`\n${markdown}\n`);
 console.log(`written: ${base}.md and ${base}.json`);
 
 async function start(key: TargetKey): Promise<Target> {
@@ -183,6 +193,7 @@ async function start(key: TargetKey): Promise<Target> {
     nchanModule: pre.nchanModule ?? "",
     core: serverCore ?? 1,
     port: await freePort(),
+    ...(values["cpu-prof"] ? { cpuProfDir: resolve(repoRoot, values.out, "profiles") } : {}),
   });
 }
 

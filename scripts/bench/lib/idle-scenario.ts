@@ -18,6 +18,8 @@ export interface IdleLevel {
   stillOpen: number;
   rssBytes: number;
   rssPerConnKb: number;
+  /** RSS growth per connection since the previous level (less sensitive to start-up noise). */
+  rssMarginalKb: number;
   redisPerConnKb: number;
   redisClients: number;
 }
@@ -40,6 +42,7 @@ export async function runIdleScenario(
   const client = createLoadClient(2);
   const outcome: IdleOutcome = { target: target.key, baseRssBytes: baseRss, levels: [] };
   let opened = 0;
+  let previous = { rss: baseRss, level: 0 };
   try {
     for (const level of levels) {
       const specs: ConnSpec[] = [];
@@ -59,10 +62,12 @@ export async function runIdleScenario(
         stillOpen: counts.open,
         rssBytes: rss,
         rssPerConnKb: round((rss - baseRss) / 1024 / level),
+        rssMarginalKb: round((rss - previous.rss) / 1024 / (level - previous.level)),
         redisPerConnKb: round((info.usedMemory - baseRedis.usedMemory) / 1024 / level),
         redisClients: info.clients,
       };
       outcome.levels.push(entry);
+      previous = { rss, level };
       console.log(
         `  ${target.key} S3 ${level} idle: open ${counts.open}, failed ${result.failed}, RSS ${Math.round(rss / 2 ** 20)} MiB (${entry.rssPerConnKb} KiB/conn), Redis ${entry.redisPerConnKb} KiB/conn${result.errors[0] ? `, first error: ${result.errors[0]}` : ""}`,
       );

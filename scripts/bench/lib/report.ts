@@ -178,7 +178,7 @@ export function renderMarkdown(r: BenchResults): string {
     for (const o of r.s3) {
       for (const l of o.levels) {
         out.push(
-          `| ${o.target} | ${l.connections} | ${l.stillOpen} | ${l.failed} | ${Math.round(l.rssBytes / 2 ** 20)} | ${l.rssPerConnKb} | ${l.redisPerConnKb} | ${l.redisClients} |`,
+          `| ${o.target} | ${l.connections} | ${l.stillOpen} | ${l.failed} | ${Math.round(l.rssBytes / 2 ** 20)} | ${l.rssPerConnKb} | ${l.rssMarginalKb} | ${l.redisPerConnKb} | ${l.redisClients} |`,
         );
       }
     }

@@ -36,6 +36,8 @@ export interface TargetContext {
   nchanModule: string;
   core: number;
   port: number;
+  /** When set, gateways run with `--cpu-prof` and write their profile here on exit. */
+  cpuProfDir?: string;
 }
 
 export async function startTarget(key: TargetKey, ctx: TargetContext): Promise<Target> {
@@ -44,7 +46,11 @@ export async function startTarget(key: TargetKey, ctx: TargetContext): Promise<T
     const proc = await startPinned({
       name: `gateway-${key}`,
       command: process.execPath,
-      args: nodeTs("services/gateway/src/main.ts"),
+      args: [
+        // One profile per thread (tsx's loader hooks run on their own); the main thread's is the largest.
+        ...(ctx.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", `${ctx.cpuProfDir}/gateway-${key}`] : []),
+        ...nodeTs("services/gateway/src/main.ts"),
+      ],
       readyUrl: `${base}/readyz`,
       cwd: ctx.repoRoot,
       core: ctx.core,
