@@ -81,4 +81,38 @@ describe("backpressure (gateway as a child process)", () => {
       await gw.exited;
     }
   });
+
+  it("replays a backlog larger than SSE_MAX_BUFFER_BYTES to a reading client (waits for drain per event, not per page)", {
+    timeout: 60_000,
+  }, async () => {
+    // 1,000 events of ~300 B: one 500-event replay page is ~150 KB, over the 64 KiB bound.
+    const gw = await startGatewayProcess({ REDIS_URL: redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
+    try {
+      const threadId = uniqueId();
+      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
+      const publisher = createEventPublisher(admin, { logMaxLen: 10_000, logTtlSeconds: 60 });
+      for (let i = 0; i < 1_000; i += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, j) =>
+            publisher.publish(
+              { threadId, runId: "r" },
+              { type: "token", content: `${i + j}:${"y".repeat(200)}` },
+            ),
+          ),
+        );
+      }
+      const conn = await openSse(`${gw.base}/v1/threads/${threadId}/events?after=0`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      await conn.waitForEvents(1_000, 20_000);
+      expect(conn.json<{ seq: number }>().map((e) => e.seq)).toEqual(
+        Array.from({ length: 1_000 }, (_, i) => i + 1),
+      );
+      expect(conn.closed).toBe(false);
+      conn.close();
+    } finally {
+      gw.kill("SIGTERM");
+      await gw.exited;
+    }
+  });
 });

@@ -181,9 +181,11 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
             if (ended) return;
             deliverRaw(entry.json, false);
             if (cursor === undefined || compareIds(entry.id, cursor) > 0) cursor = entry.id;
+            // Per entry, not per page: a page (500 events) can exceed SSE_MAX_BUFFER_BYTES, and a
+            // client resuming after a slow-consumer cut-off would be cut off again, forever.
+            if (res?.writableNeedDrain && !ended) await waitForDrain();
           }
           more = page.more;
-          if (res?.writableNeedDrain && !ended) await waitForDrain();
         }
       } while (replayAgain && !ended);
     } catch (error) {
