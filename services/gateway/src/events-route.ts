@@ -39,7 +39,8 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
   const instanceId = randomBytes(6).toString("hex");
   let streamCount = 0;
 
-  app.get("/v1/threads/:threadId/events", async (request, reply) => {
+  // No automatic HEAD twin: a HEAD must not open (and hold) a subscription.
+  app.get("/v1/threads/:threadId/events", { exposeHeadRoute: false }, async (request, reply) => {
     const { threadId, resumeFrom, untilDone, queryToken } = parseRequest(request);
     const claims = await options.authorize(
       { authorization: request.headers.authorization, queryToken },

@@ -107,6 +107,7 @@ describe("limits, CORS and health (real HTTP, real Redis)", () => {
     ]) {
       expect(text).toContain(name);
     }
+    expect((await fetch(gw.eventsUrl("t1"), { method: "HEAD" })).status).toBe(404);
     const unknown = await fetch(`${gw.base}/nope`);
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe("NOT_FOUND");
