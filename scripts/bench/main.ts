@@ -1,5 +1,6 @@
 /**
- * `pnpm bench [--quick] [--targets a,b] [--scenarios s1,s2,s3,s4,s5]`: every target measured in the
+ * `pnpm bench [--quick] [--targets a,b] [--scenarios s1,s2,s3,s4,s5] [--s1-rates 5000,10000]
+ * [--s2-rates 10,20] [--step-ms 5000] [--cpu-prof] [--out dir]`: every target measured in the
  * same run with the same load client; servers pinned to --server-core, Redis to --redis-core, the
  * client (bench.mjs) to core 0. Writes bench/results/<time>.{md,json}.
  */
@@ -42,9 +43,15 @@ const { values } = parseArgs({
     "redis-core": { type: "string", default: "0" },
     out: { type: "string", default: "bench/results" },
     "cpu-prof": { type: "boolean", default: false },
+    "s1-rates": { type: "string" },
+    "s2-rates": { type: "string" },
+    "step-ms": { type: "string" },
   },
 });
-const plan = values.quick ? QUICK : FULL;
+const plan = structuredClone(values.quick ? QUICK : FULL);
+if (values["s1-rates"]) plan.s1.rates = values["s1-rates"].split(",").map(Number);
+if (values["s2-rates"]) plan.s2.rates = values["s2-rates"].split(",").map(Number);
+if (values["step-ms"]) plan.s1.stepMs = plan.s2.stepMs = Number(values["step-ms"]);
 const targets = values.targets.split(",") as TargetKey[];
 for (const t of targets)
   if (!TARGETS.includes(t)) throw new Error(`--targets: unknown target ${t}; use ${TARGETS.join(",")}`);
@@ -152,16 +159,23 @@ try {
     console.log(
       `  S5 script: ${rates.sequentialPerSec}/s one at a time, ${rates.pipelinedPerSec}/s pipelined`,
     );
-    results.s5.worker = await measureWorkerThroughput({
-      repoRoot,
-      redisUrl: redis.url,
-      core: serverCore,
-      token,
-      runs: values.quick ? 16 : 64,
-      tokensPerRun: values.quick ? 500 : 2_000,
-      tag: `${runTag}-s5`,
-    });
-    console.log(`  S5 worker: ${results.s5.worker.eventsPerSec} events/s`);
+    results.s5.worker = [];
+    for (const coalesceMs of values.quick ? [0] : [0, 5]) {
+      const w = await measureWorkerThroughput({
+        repoRoot,
+        redisUrl: redis.url,
+        core: serverCore,
+        token,
+        runs: values.quick ? 16 : 64,
+        tokensPerRun: values.quick ? 500 : 2_000,
+        coalesceMs,
+        tag: `${runTag}-s5-${coalesceMs}`,
+      });
+      results.s5.worker.push(w);
+      console.log(
+        `  S5 worker (TOKEN_COALESCE_MS=${coalesceMs}): ${w.eventsPerSec} events/s, ${w.tokensPerSec} tokens/s`,
+      );
+    }
   }
 } finally {
   await closeRedisClient(pubClient);

@@ -11,7 +11,10 @@ export interface WorkerThroughput {
   runs: number;
   concurrency: number;
   tokensPerRun: number;
+  coalesceMs: number;
   events: number;
+  /** Demo tokens carried per second (several per event when coalescing). */
+  tokensPerSec: number;
   seconds: number;
   eventsPerSec: number;
 }
@@ -23,6 +26,7 @@ export async function measureWorkerThroughput(options: {
   token: string;
   runs: number;
   tokensPerRun: number;
+  coalesceMs: number;
   tag: string;
 }): Promise<WorkerThroughput> {
   const concurrency = options.runs;
@@ -59,7 +63,7 @@ export async function measureWorkerThroughput(options: {
       repoRoot: options.repoRoot,
       redisUrl: options.redisUrl,
       core: options.core,
-      env: { WORKER_CONCURRENCY: String(concurrency), TOKEN_COALESCE_MS: "0" },
+      env: { WORKER_CONCURRENCY: String(concurrency), TOKEN_COALESCE_MS: String(options.coalesceMs) },
     });
     try {
       await Promise.race([
@@ -76,6 +80,8 @@ export async function measureWorkerThroughput(options: {
       runs: options.runs,
       concurrency,
       tokensPerRun: options.tokensPerRun,
+      coalesceMs: options.coalesceMs,
+      tokensPerSec: Math.round((options.runs * options.tokensPerRun) / seconds),
       events,
       seconds: Math.round(seconds * 1000) / 1000,
       eventsPerSec: Math.round(events / seconds),
