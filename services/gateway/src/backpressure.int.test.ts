@@ -115,4 +115,30 @@ describe("backpressure (gateway as a child process)", () => {
       await gw.exited;
     }
   });
+
+  it("delivers one event larger than SSE_MAX_BUFFER_BYTES to a reading client (the bound is judged before each write)", {
+    timeout: 60_000,
+  }, async () => {
+    const gw = await startGatewayProcess({ REDIS_URL: redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
+    try {
+      const threadId = uniqueId();
+      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
+      const publisher = createEventPublisher(admin, { logMaxLen: 100, logTtlSeconds: 60 });
+      // e.g. a `done` carrying a long run's whole output
+      await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "z".repeat(300 * 1024) });
+      await publisher.publish({ threadId, runId: "r" }, { type: "done", content: { finishReason: "stop" } });
+      const conn = await openSse(`${gw.base}/v1/threads/${threadId}/events?after=0`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      await conn.waitForEvents(2, 20_000);
+      expect(conn.json<{ seq: number; type: string }>().map((e) => [e.seq, e.type])).toEqual([
+        [1, "token"],
+        [2, "done"],
+      ]);
+      conn.close();
+    } finally {
+      gw.kill("SIGTERM");
+      await gw.exited;
+    }
+  });
 });

@@ -102,10 +102,12 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
     end("slow_consumer");
     return true;
   };
+  // Judged before each write, on what is still unsent: one event larger than the bound must still go
+  // out, or a client resuming in front of it would be cut off forever. Memory stays bounded by
+  // SSE_MAX_BUFFER_BYTES plus one event (MAX_EVENT_BYTES).
   const write = (chunk: string) => {
-    if (ended || !res) return;
+    if (ended || !res || overBudget()) return;
     res.write(chunk);
-    overBudget();
   };
   const sendError = (
     code: string,
