@@ -140,6 +140,20 @@ describe("POST /v1/threads/:threadId/runs", () => {
   });
 });
 
+describe("onDisconnect", () => {
+  it("is handed to the worker with the job, and an explicit agent is kept", async () => {
+    const threadId = uniqueId();
+    const res = await createRun(threadId, "alice", {
+      agent: "demo",
+      input: { prompt: "x" },
+      onDisconnect: { cancelAfterMs: 5_000 },
+    });
+    expect(res.statusCode).toBe(202);
+    const job = await h.queue.queue.getJob(res.json().runId);
+    expect(job?.data).toMatchObject({ agent: "demo", onDisconnect: { cancelAfterMs: 5_000 } });
+  });
+});
+
 describe("run rate limit (RATE_LIMIT_RUNS_PER_MINUTE)", () => {
   it("refuses a subject's runs past its per-minute budget with 429 and Retry-After; other subjects are unaffected", async () => {
     const limited = await startApiHarness({ RATE_LIMIT_RUNS_PER_MINUTE: "2" });
