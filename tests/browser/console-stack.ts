@@ -1,0 +1,85 @@
+import { fileURLToPath } from "node:url";
+import {
+  freePort,
+  getTestRedis,
+  type ManagedProcess,
+  startProcess,
+  type TestRedis,
+  uniqueId,
+} from "@threadline/testing";
+
+export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface ConsoleStack {
+  apiUrl: string;
+  gatewayUrl: string;
+  gateway(): ManagedProcess;
+  /** SIGKILL the gateway (a crash), then start a new one on the same port. */
+  killGateway(): Promise<void>;
+  restartGateway(): Promise<void>;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * api, gateway and worker from source on free ports, wired as `pnpm start` wires them: the API knows the
+ * gateway's public URL (written into the console page) and the gateway allows the API's origin (CORS).
+ */
+export async function startConsoleStack(): Promise<ConsoleStack> {
+  const processes: ManagedProcess[] = [];
+  let redis: TestRedis | undefined;
+  const stop = async () => {
+    await Promise.all(processes.map((p) => p.stop(5_000)));
+    await redis?.stop();
+  };
+  try {
+    redis = await getTestRedis();
+    const [apiPort, gatewayPort, workerPort] = [await freePort(), await freePort(), await freePort()];
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const common = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: "warn",
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: `{${uniqueId("console")}}`,
+      RATE_LIMIT_RUNS_PER_MINUTE: "0",
+      HOST: "127.0.0.1",
+    };
+    const start = (kind: "api" | "gateway" | "worker", port: number, env: Record<string, string> = {}) =>
+      startProcess({
+        name: kind,
+        command: process.execPath,
+        args: ["--conditions=@threadline/source", "--import", "tsx", `services/${kind}/src/main.ts`],
+        cwd: REPO_ROOT,
+        env: { ...common, ...env, PORT: String(port) },
+        readyUrl: `http://127.0.0.1:${port}/readyz`,
+        readyTimeoutMs: 60_000,
+      });
+    const gatewayEnv = { CORS_ORIGINS: apiUrl, HEARTBEAT_INTERVAL_MS: "1000", SSE_RETRY_MS: "200" };
+    const started = await Promise.allSettled([
+      start("gateway", gatewayPort, gatewayEnv),
+      start("api", apiPort, { GATEWAY_PUBLIC_URL: gatewayUrl }),
+      start("worker", workerPort),
+    ]);
+    for (const s of started) if (s.status === "fulfilled") processes.push(s.value);
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
+    let gateway = processes[0]!;
+    return {
+      apiUrl,
+      gatewayUrl,
+      gateway: () => gateway,
+      killGateway: () => gateway.kill("SIGKILL"),
+      async restartGateway() {
+        gateway = await start("gateway", gatewayPort, gatewayEnv);
+        processes[0] = gateway;
+      },
+      logs: () => processes.map((p) => `----- ${p.name} -----\n${p.output()}`).join("\n"),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
