@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, RawServerDefault } from "fastify";
+import type {
+  FastifyBaseLogger,
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  RawServerDefault,
+} from "fastify";
 
 /** An error with an HTTP status and a stable code, rendered as `{ error: { code, message, details? } }`. */
 export class HttpError extends Error {
