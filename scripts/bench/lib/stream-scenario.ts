@@ -81,7 +81,8 @@ export async function runStreamScenario(
         step,
         publish,
         maxInFlight: target.publishVia === "nchan" ? 512 : 4096,
-        serialPerThread: target.publishVia === "nchan",
+        // Parallel POSTs to one channel may reorder; with many channels keep one in flight per channel.
+        serialPerThread: target.publishVia === "nchan" && threads.length > 1,
       });
       const expectedTotal = driven.expectedByThread.reduce((a, b) => a + b, 0) * scenario.clientsPerThread;
       const deadline = Date.now() + scenario.drainMs;
