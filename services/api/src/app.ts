@@ -18,6 +18,7 @@ import { healthRoutes } from "./routes/health.js";
 import { readEventsRoute } from "./routes/read-events.js";
 import { readRunsRoutes } from "./routes/read-runs.js";
 import type { RouteContext } from "./routes/route-context.js";
+import { createRunMetrics } from "./run-metrics.js";
 import { createRunRateLimit } from "./run-rate-limit.js";
 import { createThreadAccess } from "./thread-access.js";
 
@@ -57,7 +58,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     allowedHeaders: ["authorization", "content-type"],
     maxAge: 600,
   });
-  if (config.metrics) installMetrics(app);
+  const registry = config.metrics ? installMetrics(app) : undefined;
 
   const now = deps.now ?? Date.now;
   const ctx: RouteContext = {
@@ -73,6 +74,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     access: createThreadAccess(deps.redis, now),
     takeRunBudget: createRunRateLimit(deps.redis, config.rateLimitPerMinute, now),
     agents: deps.agents,
+    metrics: createRunMetrics(registry),
     now,
   };
   healthRoutes(app, ctx);

@@ -70,6 +70,24 @@ describe("operations endpoints", () => {
     expect(text).not.toContain(threadId);
   });
 
+  it("/metrics counts runs created by agent and cancels by where they ended", async () => {
+    const threadId = uniqueId();
+    const created = await h.app.inject({
+      method: "POST",
+      url: `/v1/threads/${threadId}/runs`,
+      headers: { authorization: h.bearer("alice") },
+      payload: { input: { prompt: "x" } },
+    });
+    await h.app.inject({
+      method: "POST",
+      url: `/v1/threads/${threadId}/runs/${created.json().runId}/cancel`,
+      headers: { authorization: h.bearer("alice") },
+    });
+    const text = (await h.app.inject({ url: "/metrics" })).body;
+    expect(text).toMatch(/threadline_api_runs_created_total\{agent="demo"\} [1-9]/);
+    expect(text).toMatch(/threadline_api_runs_cancelled_total\{where="queued"\} [1-9]/);
+  });
+
   it("CORS allows only the configured origins", async () => {
     const preflight = (origin: string) =>
       h.app.inject({

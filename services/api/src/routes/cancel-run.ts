@@ -58,6 +58,7 @@ export function cancelRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         // `completed` the worker stores a moment later.
         status = "cancelling";
       }
+      ctx.metrics.cancelled(status === "cancelled" ? "queued" : "running");
       // Always tell the workers: one may have taken the job a moment ago.
       const message: ControlMessage = {
         type: "cancel",

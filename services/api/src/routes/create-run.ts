@@ -80,6 +80,7 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
           },
         );
       }
+      ctx.metrics.created(agent);
       request.log.info({ threadId, runId, agent, sub: claims.sub }, "run queued");
       const response: CreateRunResponse = {
         runId,

@@ -1,6 +1,7 @@
 import type { AgentRegistry } from "@threadline/agents";
 import type { ApiConfig } from "@threadline/config";
 import type { EventPublisher, RedisClient, RunStore, RunsQueue } from "@threadline/redis";
+import type { RunMetrics } from "../run-metrics.js";
 import type { ThreadAccess } from "../thread-access.js";
 
 /** What every route handler uses, wired once in `buildApi`. */
@@ -14,5 +15,6 @@ export interface RouteContext {
   /** Counts a new run against its subject's per-minute budget; throws 429 past it. */
   takeRunBudget: (sub: string) => Promise<void>;
   agents: Pick<AgentRegistry, "validateInput">;
+  metrics: RunMetrics;
   now: () => number;
 }
