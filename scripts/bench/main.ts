@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [--quick] [--targets a,b] [--scenarios s1,s2,s3,s4,s5] [--s1-rates 5000,10000]
- * [--s2-rates 10,20] [--step-ms 5000] [--cpu-prof] [--out dir]`: every target measured in the
+ * [--s2-rates 10,20] [--s3-levels 1000,5000] [--step-ms 5000] [--cpu-prof] [--out dir]`: every target measured in the
  * same run with the same load client; servers pinned to --server-core, Redis to --redis-core, the
  * client (bench.mjs) to core 0. Writes bench/results/<time>.{md,json}.
  */
@@ -46,11 +46,13 @@ const { values } = parseArgs({
     "s1-rates": { type: "string" },
     "s2-rates": { type: "string" },
     "step-ms": { type: "string" },
+    "s3-levels": { type: "string" },
   },
 });
 const plan = structuredClone(values.quick ? QUICK : FULL);
 if (values["s1-rates"]) plan.s1.rates = values["s1-rates"].split(",").map(Number);
 if (values["s2-rates"]) plan.s2.rates = values["s2-rates"].split(",").map(Number);
+if (values["s3-levels"]) plan.s3Levels = values["s3-levels"].split(",").map(Number);
 if (values["step-ms"]) plan.s1.stepMs = plan.s2.stepMs = Number(values["step-ms"]);
 const targets = values.targets.split(",") as TargetKey[];
 for (const t of targets)

@@ -31,7 +31,8 @@ export const FULL: Plan = {
     stepMs: 5_000,
     drainMs: 3_000,
   },
-  s3Levels: [1_000, 5_000, 10_000],
+  // 9,000 shows capacity below a 20,000 open-files hard limit (dedicated needs 2 fds per client).
+  s3Levels: [1_000, 5_000, 9_000, 10_000],
   s4Runs: 30,
   s4TokensPerSecond: 100_000,
   s5Events: 100_000,

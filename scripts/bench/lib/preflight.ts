@@ -48,8 +48,9 @@ export function preflight(options: {
   const openFiles = openFilesLimit();
   if (openFiles < options.needOpenFiles) {
     notes.push(
-      `open-files limit is ${openFiles}, S3 needs about ${options.needOpenFiles}: run as root or raise the hard limit ` +
-        "(ulimit -Hn); the largest idle level may fail",
+      `open-files limit is ${openFiles} and S3 needs about ${options.needOpenFiles} (a dedicated-mode gateway holds ` +
+        "a client socket AND a Redis subscriber per connection): raise the hard limit (ulimit -Hn, needs " +
+        "CAP_SYS_RESOURCE) or expect the largest idle level to fail with EMFILE",
     );
   }
   return { nchanModule, pinned, openFiles, notes };
