@@ -1,0 +1,52 @@
+import { fileURLToPath } from "node:url";
+import { startProcess } from "@threadline/testing";
+import { describe, expect, it } from "vitest";
+
+// Each real service, started with a bad env, refuses to start: exit code 1 and one clear line per
+// bad variable naming it (and nothing else: no stack trace, no partial start).
+const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+const BAD_ENV: Record<string, string> = {
+  PORT: "not-a-port",
+  REDIS_URL: "http://wrong-scheme",
+  LOG_LEVEL: "loud",
+  JWT_SECRET: "short",
+};
+const PER_SERVICE: Record<string, [string, string]> = {
+  gateway: ["HEARTBEAT_INTERVAL_MS", "-5"],
+  api: ["RATE_LIMIT_RUNS_PER_MINUTE", "lots"],
+  worker: ["WORKER_CONCURRENCY", "0"],
+};
+
+describe("env validation: every service refuses a bad env", () => {
+  for (const service of ["gateway", "api", "worker"] as const) {
+    it(`${service}: exit 1, one line per bad variable`, async () => {
+      const [extraName, extraValue] = PER_SERVICE[service]!;
+      const proc = await startProcess({
+        name: service,
+        command: process.execPath,
+        args: ["--conditions=@threadline/source", "--import", "tsx", `services/${service}/src/main.ts`],
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...BAD_ENV, [extraName]: extraValue },
+      });
+      const exit = await Promise.race([
+        proc.exited,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`${service} did not exit:\n${proc.output()}`)), 60_000),
+        ),
+      ]);
+      expect(exit).toEqual({ code: 1, signal: null });
+      const lines = proc.output().trim().split("\n");
+      expect(lines[0]).toBe(`${service}: invalid configuration`);
+      const names = [...Object.keys(BAD_ENV), extraName];
+      for (const name of names) {
+        expect(
+          lines.filter((l) => l.trimStart().startsWith(`${name}:`)),
+          `one line for ${name}`,
+        ).toHaveLength(1);
+      }
+      expect(lines).toHaveLength(1 + names.length);
+      expect(proc.output()).not.toMatch(/\n\s+at /); // no stack trace
+    }, 90_000);
+  }
+});
