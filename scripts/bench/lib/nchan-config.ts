@@ -9,12 +9,11 @@ export function nchanConfig(options: {
   return `load_module ${modulePath};
 user root;
 worker_processes 1;
-worker_rlimit_nofile 65536;
 daemon off;
 master_process on;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 65536; }
+events { worker_connections 19000; }
 http {
   access_log off;
   client_body_temp_path ${dir}/body;
@@ -22,19 +21,21 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
-  nchan_redis_url "${redisUrl}";
+  upstream bench_redis {
+    nchan_redis_server ${redisUrl};
+  }
   server {
     listen 127.0.0.1:${port} backlog=4096;
     location = /healthz { return 200 "ok"; }
     location ~ ^/sub/([\\w-]+)$ {
       nchan_subscriber eventsource;
       nchan_channel_id $1;
-      nchan_use_redis on;
+      nchan_redis_pass bench_redis;
     }
     location = /pub {
       nchan_publisher http;
       nchan_channel_id $arg_id;
-      nchan_use_redis on;
+      nchan_redis_pass bench_redis;
       nchan_message_timeout 10m;
       nchan_message_buffer_length 1000;
     }
