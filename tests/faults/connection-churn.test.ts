@@ -54,10 +54,10 @@ interface Footprint {
 async function footprint(): Promise<Footprint> {
   const gw = topology.gateways[0]!;
   const metrics = await readMetrics(gw.url);
-  const clients = String(await admin.client("LIST"))
+  const clients = String(await admin.call("CLIENT", "LIST"))
     .trim()
     .split("\n");
-  const pubsub = String(await admin.client("LIST", "TYPE", "pubsub")).trim();
+  const pubsub = String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub")).trim();
   return {
     redisClients: clients.length,
     pubsubClients: pubsub === "" ? 0 : pubsub.split("\n").length,

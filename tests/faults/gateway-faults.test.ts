@@ -129,7 +129,7 @@ describe("gateway faults (real processes, a resuming client)", () => {
       let done = false;
       const killer = (async () => {
         while (!done) {
-          await admin.client("KILL", "TYPE", "pubsub");
+          await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
           kills++;
           await new Promise((r) => setTimeout(r, 400));
         }

@@ -26,6 +26,8 @@ export interface FaultStack {
   workers: ServiceInstance[];
   /** One more gateway on the same Redis (e.g. after one was killed). */
   addGateway(env?: Record<string, string>): Promise<Topology>;
+  /** One more worker on the same Redis and queue. */
+  addWorker(env?: Record<string, string>): Promise<Topology>;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -73,6 +75,19 @@ export async function startFaultStack(options: {
     await redis.dispose();
     throw error;
   }
+  const add = async (kind: "gateway" | "worker", more: Record<string, string>) => {
+    const added = await startTopology({
+      gateways: kind === "gateway" ? 1 : 0,
+      apis: 0,
+      workers: kind === "worker" ? 1 : 0,
+      nginx: false,
+      redis: { url: redis.url },
+      env: { ...env, ...more },
+      readyTimeoutMs: 90_000,
+    });
+    extra.push(added);
+    return added;
+  };
   const all = () => [topology, ...extra].flatMap((t) => [...t.gateways, ...t.apis, ...t.workers]);
   return {
     redis,
@@ -80,19 +95,8 @@ export async function startFaultStack(options: {
     api: topology.apis[0]!,
     gateways: topology.gateways,
     workers: topology.workers,
-    async addGateway(more = {}) {
-      const added = await startTopology({
-        gateways: 1,
-        apis: 0,
-        workers: 0,
-        nginx: false,
-        redis: { url: redis.url },
-        env: { ...env, ...options.envFor?.gateway, ...more },
-        readyTimeoutMs: 90_000,
-      });
-      extra.push(added);
-      return added;
-    },
+    addGateway: (more = {}) => add("gateway", { ...options.envFor?.gateway, ...more }),
+    addWorker: (more = {}) => add("worker", { ...options.envFor?.worker, ...more }),
     logs: () =>
       all()
         .map((s) => `----- ${s.name} -----\n${s.process.output()}`)
