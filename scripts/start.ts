@@ -4,7 +4,8 @@
  * child processes with prefixed logs, waits until each is ready, prints the URLs, a dev token and a
  * curl that streams a demo run. Ctrl-C (or SIGTERM) stops the services, then Redis.
  *
- * Env: REDIS_URL, HOST, API_PORT (3000), GATEWAY_PORT (3001), WORKER_PORT (3002), JWT_SECRET,
+ * Env: REDIS_URL, HOST, API_PORT (3000), GATEWAY_PORT (3001), WORKER_PORT (3002), JWT_SECRET, CORS_ORIGINS
+ * (the gateway's; default: the API's origin, where the web console is served),
  * REDIS_SERVER_BIN, LOCAL_REDIS_PORT (6379 when free), THREADLINE_DATA_DIR (.threadline); every
  * other variable is passed to the services.
  * Flags: --no-build (use dist as it is), --source (run the services from source with tsx: no build).
@@ -72,6 +73,10 @@ async function main(): Promise<number> {
       HOST: host,
       REDIS_URL: redisUrl,
       ...(name === "api" && !env.GATEWAY_PUBLIC_URL ? { GATEWAY_PUBLIC_URL: urlOf("gateway") } : {}),
+      // The console is served by the API: another origin than the gateway's, so the gateway must allow it.
+      ...(name === "gateway" && !env.CORS_ORIGINS
+        ? { CORS_ORIGINS: `${urlOf("api")},http://localhost:${ports.api}` }
+        : {}),
     };
     const args = fromSource
       ? ["--conditions=@threadline/source", "--import", "tsx", join(REPO, "services", name, "src", "main.ts")]

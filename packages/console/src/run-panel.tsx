@@ -6,10 +6,12 @@ import { ToolCalls } from "./tool-calls.js";
 /** One run: its figures, the streamed answer, its tool calls and its status timeline. */
 export function RunPanel({ run }: { run: RunView }) {
   const outcome = run.done ? run.done.finishReason : run.error ? run.error.code : undefined;
+  // A run that ended with `done` but no final status event still reads as ended.
+  const status = run.done && !FINAL.has(run.status ?? "") ? DONE_STATUS[run.done.finishReason] : run.status;
   return (
     <article className="run" aria-label={`Run ${run.runId ?? ""}`}>
       <dl className="figures">
-        <Figure label="Status" value={run.status ?? "–"} id="run-status" />
+        <Figure label="Status" value={status ?? "–"} id="run-status" />
         <Figure
           label="TTFT"
           value={formatMs(run.ttftMs)}
@@ -24,7 +26,7 @@ export function RunPanel({ run }: { run: RunView }) {
         />
         <Figure label="Events" value={String(run.eventCount)} id="run-events" />
         <Figure label="Attempt" value={String(run.attempt)} id="run-attempt" />
-        <Figure label="Finished" value={outcome ?? (run.finished ? "yes" : "no")} id="run-finished" />
+        <Figure label="Finish reason" value={outcome ?? (run.finished ? "yes" : "–")} id="run-finished" />
       </dl>
       {run.error ? (
         <p className="error" role="alert">
@@ -57,6 +59,14 @@ export function RunPanel({ run }: { run: RunView }) {
     </article>
   );
 }
+
+const FINAL = new Set(["completed", "failed", "cancelled"]);
+const DONE_STATUS: Record<string, string> = {
+  stop: "completed",
+  length: "completed",
+  cancelled: "cancelled",
+  error: "failed",
+};
 
 function Figure({ label, value, id, title }: { label: string; value: string; id: string; title?: string }) {
   return (

@@ -21,6 +21,7 @@ export function ThreadForm({ threadId, onOpen }: ThreadFormProps) {
         id="open-thread"
         name="threadId"
         spellCheck={false}
+        placeholder="e.g. demo-1795373337"
         value={value}
         onChange={(e) => setValue(e.target.value)}
         pattern="[A-Za-z0-9_\-]{1,128}"
