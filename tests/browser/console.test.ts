@@ -57,7 +57,9 @@ describe("web console in Chromium", () => {
       .filter((e) => e.type === "status")
       .map((e) => (e.content as { state: string }).state);
     expect(statuses).toContain("running");
-    await expect.poll(() => page.locator("#timeline .state").allTextContents()).toEqual(statuses);
+    await expect
+      .poll(() => page.locator("#timeline .state").allTextContents())
+      .toEqual([...statuses, "done"]);
     expect(await page.locator("#connection-state").textContent()).toBe("live");
     expect(await page.locator("#run-ttft").textContent()).toMatch(/^\d+(\.\d+)? (ms|s)$/);
     expect(await page.locator("#run-lag").textContent()).toMatch(/^\d+(\.\d+)? (ms|s)$/);

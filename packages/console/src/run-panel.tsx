@@ -48,7 +48,7 @@ export function RunPanel({ run }: { run: RunView }) {
       </section>
       <div className="columns">
         <ToolCalls calls={run.toolCalls} />
-        <StatusTimeline entries={run.timeline} />
+        <StatusTimeline entries={run.timeline} done={run.done} />
       </div>
       {run.done?.output !== undefined ? (
         <details>

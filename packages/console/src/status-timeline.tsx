@@ -1,8 +1,9 @@
 import type { StatusEntry } from "@threadline/client";
+import type { DoneContent } from "@threadline/protocol";
 import { formatMs } from "./format.js";
 
-/** The run's statuses in order, each with its time since the first one. */
-export function StatusTimeline({ entries }: { entries: StatusEntry[] }) {
+/** The run's statuses in order, each with its time since the first one, then how it ended. */
+export function StatusTimeline({ entries, done }: { entries: StatusEntry[]; done: DoneContent | undefined }) {
   const first = entries[0]?.ts;
   return (
     <section aria-labelledby="timeline-title">
@@ -26,6 +27,12 @@ export function StatusTimeline({ entries }: { entries: StatusEntry[] }) {
             {entry.message ? <span className="meta">{entry.message}</span> : null}
           </li>
         ))}
+        {done ? (
+          <li className={done.finishReason === "stop" ? "state-completed" : "state-failed"}>
+            <span className="state">done</span>
+            <span className="meta">finish reason {done.finishReason}</span>
+          </li>
+        ) : null}
       </ol>
     </section>
   );
