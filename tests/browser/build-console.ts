@@ -11,7 +11,12 @@ export async function buildConsole(): Promise<void> {
   const vite = join(dir, "node_modules", "vite", "bin", "vite.js");
   let output = "";
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [vite, "build"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    // vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+    const child = spawn(process.execPath, [vite, "build"], {
+      cwd: dir,
+      env: { ...process.env, NODE_ENV: "production" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout.on("data", (chunk: Buffer) => (output += chunk));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk));
     child.once("error", reject);
