@@ -36,12 +36,14 @@ const RUN_INPUT = { prompt: "recovery", tokensPerSecond: 25, maxTokens: 80 };
 
 const FAULTS: Record<string, { what: string; fault: Fault }> = {
   "gateway SIGTERM": {
-    what: "first event on the next gateway after SIGTERM",
+    what: "SIGTERM to the first event on the next gateway's connection",
     async fault(stack, client) {
       const victim = stack.gateways.shift()!;
       const t0 = Date.now();
-      const after = client.events.length;
+      const connection = client.connections.length;
       await victim.process.stop(15_000);
+      await client.untilDone(60_000);
+      const after = client.receivedOn.findIndex((c) => c >= connection);
       stack.gateways.push(...(await stack.addGateway()).gateways);
       return { t0, after };
     },

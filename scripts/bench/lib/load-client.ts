@@ -9,6 +9,8 @@ export interface StepResult extends Omit<StepStats, "histogram"> {
   p99Ms: number;
   p999Ms: number;
   maxMs: number;
+  /** The same counts for each load-client thread. */
+  perThread: { received: number; lost: number; dup: number; reorder: number; closed: number }[];
 }
 
 export interface LoadClient {
@@ -72,6 +74,13 @@ export function createLoadClient(threadCount: number): LoadClient {
         p99Ms: ms(99),
         p999Ms: ms(99.9),
         maxMs: round(merged.maxValue / 1000),
+        perThread: replies.map(({ received, lost, dup, reorder, closed }) => ({
+          received,
+          lost,
+          dup,
+          reorder,
+          closed,
+        })),
       };
     },
     async close() {
