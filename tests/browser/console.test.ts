@@ -111,7 +111,10 @@ describe("web console in Chromium", () => {
     const errors = [...[first, second].map(collectErrors)];
     await first.goto(`${stack.apiUrl}/#token=${TOKEN}&thread=${threadId}`);
     await first.locator("#connection-state").getByText("live").waitFor();
-    await second.goto(`${stack.apiUrl}/#token=${TOKEN}&thread=${threadId}`);
+    // The second tab opens the thread through the "Open a thread" form, from the keyboard.
+    await second.goto(`${stack.apiUrl}/#token=${TOKEN}`);
+    await second.getByRole("form", { name: "Open a thread" }).getByLabel("Thread id").fill(threadId);
+    await second.getByRole("form", { name: "Open a thread" }).getByLabel("Thread id").press("Enter");
     await second.locator("#connection-state").getByText("live").waitFor();
     expect(await first.locator(".connection .hint").textContent()).toBe("this tab holds the connection");
     expect(await second.locator(".connection .hint").textContent()).toBe("shared from another tab");
@@ -133,6 +136,18 @@ describe("web console in Chromium", () => {
     await expect.poll(openStreams, { timeout: 10_000 }).toBe(0);
     expect(errors.flat()).toEqual([]);
     console.info(`[console-e2e] leader closed; follower finished ${Date.now() - closedAt} ms later`);
+  });
+
+  it("says why when the token may not read the thread", async () => {
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    const other = signDevToken(DEV_JWT_SECRET, { sub: "console-other", threads: ["x"], ttlSeconds: 600 });
+    await page.goto(`${stack.apiUrl}/#token=${other}&thread=${uniqueId("console-denied")}`);
+    await expect.poll(() => page.locator("#stream-error").textContent()).toContain("FORBIDDEN");
+    expect(await page.locator("#connection-state").textContent()).toBe("closed");
+    // The refused request is all Chromium logs: no exception, no other error.
+    expect(errors.map((e) => e.text)).toEqual([expect.stringContaining("403")]);
+    await page.close();
   });
 });
 
