@@ -15,6 +15,8 @@ export interface E2eOutcome {
   postAcceptedMs: Percentiles;
   firstTokenMs: Percentiles;
   queuePickupMs: Percentiles;
+  /** POST sent → `status running` at the client (the worker has the job). */
+  runningMs: Percentiles;
   runCompleteMs: Percentiles;
 }
 
@@ -42,7 +44,7 @@ export async function runE2eScenario(options: E2eOptions): Promise<E2eOutcome> {
       highestTrackableValue: 120_000_000,
       numberOfSignificantValueDigits: 3,
     });
-  const h = { accepted: build(), token: build(), pickup: build(), complete: build() };
+  const h = { accepted: build(), token: build(), pickup: build(), running: build(), complete: build() };
   const headers = { authorization: `Bearer ${options.token}` };
   let failed = 0;
   let firstError: string | undefined;
@@ -72,6 +74,7 @@ export async function runE2eScenario(options: E2eOptions): Promise<E2eOutcome> {
       h.accepted.recordValue(accepted - t0);
       h.token.recordValue(token - t0);
       h.pickup.recordValue(Math.max(1, running - queued));
+      h.running.recordValue(running - t0);
       h.complete.recordValue(done - t0);
     } catch (error) {
       failed++;
@@ -93,6 +96,7 @@ export async function runE2eScenario(options: E2eOptions): Promise<E2eOutcome> {
     postAcceptedMs: pct(h.accepted),
     firstTokenMs: pct(h.token),
     queuePickupMs: pct(h.pickup),
+    runningMs: pct(h.running),
     runCompleteMs: pct(h.complete),
   };
 }

@@ -196,6 +196,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("", `## S4 end to end (${r.s4.runs} runs one after another, ${r.s4.failed} failed)`, "");
     out.push("| measure | p50 | p90 | p99 | max (ms) |", "|---|---|---|---|---|");
     out.push(`| POST → 202 | ${p(r.s4.postAcceptedMs)} |`);
+    out.push(`| POST → status running at the client | ${p(r.s4.runningMs)} |`);
     out.push(`| POST → first token at the client | ${p(r.s4.firstTokenMs)} |`);
     out.push(`| queue pickup (queued → running at the client) | ${p(r.s4.queuePickupMs)} |`);
     out.push(`| POST → done at the client | ${p(r.s4.runCompleteMs)} |`);
