@@ -34,6 +34,10 @@ export interface ResumingClientOptions {
 
 export interface ResumingClient {
   events: ReceivedEvent[];
+  /** When each event arrived (ms since epoch), parallel to `events`. */
+  receivedAt: number[];
+  /** Index into `connections` of the connection each event came on, parallel to `events`. */
+  receivedOn: number[];
   connections: ConnectionRecord[];
   /** Resolves once a `done` (or terminal run `error`) arrived; rejects after `timeoutMs`. */
   untilDone(timeoutMs: number): Promise<ReceivedEvent[]>;
@@ -51,6 +55,8 @@ export interface ResumingClient {
  */
 export function startResumingClient(options: ResumingClientOptions): ResumingClient {
   const events: ReceivedEvent[] = [];
+  const receivedAt: number[] = [];
+  const receivedOn: number[] = [];
   const connections: ConnectionRecord[] = [];
   const waiters = new Set<() => void>();
   const notify = () => {
@@ -105,6 +111,8 @@ export function startResumingClient(options: ResumingClientOptions): ResumingCli
           arm();
           const event = JSON.parse(message.data) as ReceivedEvent;
           events.push(event);
+          receivedAt.push(Date.now());
+          receivedOn.push(connections.indexOf(record));
           record.events++;
           if (message.id) lastEventId = message.id;
           if (event.type === "done") {
@@ -158,6 +166,8 @@ export function startResumingClient(options: ResumingClientOptions): ResumingCli
   connect(options.pausedFirst === true);
   return {
     events,
+    receivedAt,
+    receivedOn,
     connections,
     async untilDone(timeoutMs) {
       await waitFor(() => done, timeoutMs, "done");
