@@ -46,7 +46,7 @@ describe("web console in Chromium", () => {
 
     await page.locator("#run-finished").getByText("stop").waitFor({ timeout: 30_000 });
     const { events, runId } = await replayLog(threadId);
-    expect(await page.locator("#answer").textContent()).toBe(answerOf(events, runId));
+    expect(await page.locator("#answer-text").textContent()).toBe(answerOf(events, runId));
     const calls = events.filter((e) => e.type === "delta" && deltaKind(e) === "tool_call");
     expect(calls.length).toBeGreaterThan(0);
     await expect.poll(() => page.locator("#tool-calls li.tool-done").count()).toBe(calls.length);
@@ -78,7 +78,7 @@ describe("web console in Chromium", () => {
     await page.getByLabel("Tokens per second").fill("25");
     await page.getByRole("button", { name: "Start run" }).click();
     await expect
-      .poll(async () => (await page.locator("#answer").textContent())?.length ?? 0)
+      .poll(async () => (await page.locator("#answer-text").textContent())?.length ?? 0)
       .toBeGreaterThan(20);
 
     const killedAt = Date.now();
@@ -91,7 +91,7 @@ describe("web console in Chromium", () => {
     await page.locator("#run-finished").getByText("stop").waitFor({ timeout: 30_000 });
 
     const { events, runId } = await replayLog(threadId);
-    expect(await page.locator("#answer").textContent()).toBe(answerOf(events, runId));
+    expect(await page.locator("#answer-text").textContent()).toBe(answerOf(events, runId));
     expect(await page.locator("#run-events").textContent()).toBe(String(events.length));
     await screenshot(page, "console-resumed");
     await page.close();
@@ -122,7 +122,7 @@ describe("web console in Chromium", () => {
 
     const runId = await createRun(threadId, { tokensPerSecond: 25, maxTokens: 90 });
     await expect
-      .poll(async () => (await second.locator("#answer").textContent())?.length ?? 0)
+      .poll(async () => (await second.locator("#answer-text").textContent())?.length ?? 0)
       .toBeGreaterThan(30);
     expect(await openStreams()).toBe(1);
     await screenshot(second, "console-two-tabs");
@@ -130,7 +130,7 @@ describe("web console in Chromium", () => {
     await first.close();
     await second.locator("#run-finished").getByText("stop").waitFor({ timeout: 30_000 });
     const { events } = await replayLog(threadId);
-    expect(await second.locator("#answer").textContent()).toBe(answerOf(events, runId));
+    expect(await second.locator("#answer-text").textContent()).toBe(answerOf(events, runId));
     expect(await openStreams()).toBe(1); // the second tab took over the connection
     await second.close();
     await expect.poll(openStreams, { timeout: 10_000 }).toBe(0);

@@ -42,7 +42,10 @@ export function RunPanel({ run }: { run: RunView }) {
       <section aria-labelledby="answer-title">
         <h3 id="answer-title">Answer</h3>
         <pre id="answer" className="answer" aria-live="polite" aria-busy={!run.finished}>
-          {run.text || (run.finished ? "(no text)" : "waiting for the first token…")}
+          <span id="answer-text">{run.text}</span>
+          {run.text ? null : (
+            <span className="placeholder">{run.finished ? "(no text)" : "waiting for the first token…"}</span>
+          )}
           {run.finished ? null : <span className="cursor" aria-hidden="true" />}
         </pre>
       </section>
