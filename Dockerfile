@@ -15,6 +15,8 @@ RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=gateway|api|work
 COPY . .
 RUN pnpm install --frozen-lockfile
 RUN pnpm exec turbo run build --filter="@threadline/${SERVICE}..."
+# The API serves the web console's static files (packages/console/dist) at /.
+RUN if [ "$SERVICE" = api ]; then pnpm exec turbo run build --filter=@threadline/console; fi
 # Drop devDependencies; workspace packages stay linked and are loaded from their dist/.
 RUN CI=true pnpm install --frozen-lockfile --prod --filter="@threadline/${SERVICE}..."
 
