@@ -138,7 +138,7 @@ describe("web console in Chromium", () => {
     console.info(`[console-e2e] leader closed; follower finished ${Date.now() - closedAt} ms later`);
   });
 
-  it("says why when the token may not read the thread", async () => {
+  it("says why when the token may not read the thread, and connects once a good token is pasted", async () => {
     const page = await context.newPage();
     const errors = collectErrors(page);
     const other = signDevToken(DEV_JWT_SECRET, { sub: "console-other", threads: ["x"], ttlSeconds: 600 });
@@ -147,6 +147,13 @@ describe("web console in Chromium", () => {
     expect(await page.locator("#connection-state").textContent()).toBe("closed");
     // The refused request is all Chromium logs: no exception, no other error.
     expect(errors.map((e) => e.text)).toEqual([expect.stringContaining("403")]);
+    // Pasting a token that may read it (and pressing Enter) connects.
+    await page.getByLabel("Token (JWT)").fill(TOKEN);
+    await page.getByLabel("Token (JWT)").press("Enter");
+    await page.locator("#connection-state").getByText("live").waitFor();
+    expect(await page.locator("#stream-error").count()).toBe(0);
+    expect(await page.locator("#token-info").textContent()).toMatch(/^sub console-e2e, expires in \d+ min$/);
+    expect(errors).toHaveLength(1);
     await page.close();
   });
 });

@@ -1,6 +1,6 @@
 import { createThreadlineClient } from "@threadline/client";
 import { useThreadStream } from "@threadline/react";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { connectionDetail, connectionLabel } from "./connection-label.js";
 import { type ConsoleSettings, formatHash, parseHash, storeSettings } from "./console-settings.js";
 import { errorMessage, newThreadId } from "./format.js";
@@ -22,17 +22,15 @@ export function App({ initialSettings, initialThread }: AppProps) {
   const [starting, setStarting] = useState(false);
   const [startError, setStartError] = useState<string | undefined>(undefined);
   const [fallbackThread] = useState(newThreadId);
-  const token = useRef(settings.token);
-  token.current = settings.token;
-
+  // A new token or gateway makes a new client, which restarts the stream (e.g. after a 403).
   const client = useMemo(
     () =>
       createThreadlineClient({
         apiUrl: window.location.origin,
         gatewayUrl: settings.gatewayUrl,
-        getToken: () => token.current,
+        getToken: () => settings.token,
       }),
-    [settings.gatewayUrl],
+    [settings.gatewayUrl, settings.token],
   );
   const stream = useThreadStream(threadId, {
     client,
