@@ -6,6 +6,8 @@ import { type ManagedProcess, startProcess } from "@threadline/testing";
 export interface Proc extends ManagedProcess {
   /** RSS in bytes of the process and its descendants (nginx workers). */
   rss(): number;
+  /** CPU time (user + system, ms) used so far by the process and its descendants. */
+  cpuMs(): number;
 }
 
 let canPin: boolean | undefined;
@@ -37,7 +39,7 @@ export async function startPinned(options: {
     readyTimeoutMs: 60_000,
     keepOutputChars: 8_000,
   });
-  return Object.assign(proc, { rss: () => treeRss(proc.pid) });
+  return Object.assign(proc, { rss: () => treeRss(proc.pid), cpuMs: () => treeCpuMs(proc.pid) });
 }
 
 function treeRss(pid: number): number {
@@ -51,6 +53,23 @@ function treeRss(pid: number): number {
     }
   }
   return total;
+}
+
+const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
+
+function treeCpuMs(pid: number): number {
+  let ticks = 0;
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks * TICK_MS;
 }
 
 function descendants(pid: number): number[] {

@@ -56,6 +56,23 @@ function s1Checks(
   ratio("S1 shared ≥ 0.9× floor B", best(r.s1, "shared"), best(r.s1, "floorB"), 0.9);
   ratio("S1 dedicated ≥ 3× Nchan", best(r.s1, "dedicated"), best(r.s1, "nchan"), 3);
   ratio("S1 shared ≥ 3× Nchan", best(r.s1, "shared"), best(r.s1, "nchan"), 3);
+  // Supplementary: server CPU per delivery at the first step (same rate for every target). It
+  // compares the servers even when the machine, not the server, stopped the ramp.
+  for (const [key, floor] of [
+    ["dedicated", "floorA"],
+    ["shared", "floorB"],
+  ] as const) {
+    const cpu = (k: string) => r.s1.find((o) => o.target === k)?.steps[0]?.serverCpuUsPerDelivery;
+    const a = cpu(key);
+    const b = cpu(floor);
+    if (a && b) {
+      checks.push({
+        target: `(supplementary) S1 ${key} server CPU per delivery ≤ ${floor}'s / 0.9`,
+        met: a <= b / 0.9,
+        detail: `${a} vs ${b} µs = ${(a / b).toFixed(2)}× the floor's cost`,
+      });
+    }
+  }
   for (const key of ["dedicated", "shared"]) {
     const step = r.s1.find((o) => o.target === key)?.steps.find((s) => s.rate === 10_000);
     checks.push(
@@ -150,9 +167,10 @@ export function renderMarkdown(r: BenchResults): string {
     out.push("", `## ${name} (${list[0]?.connections} connections)`, "");
     const firstRate = list[0]?.steps[0]?.rate ?? 0;
     out.push(
-      `| target | best passing rate (events/s) | deliveries/s | vs floor | vs Nchan | p50 / p99 at best (ms) | p50 / p99 at ${firstRate}/s (ms) | first failing step |`,
+      `| target | best passing rate (events/s) | deliveries/s | vs floor | vs Nchan | p50 / p99 at best (ms) | p50 / p99 at ${firstRate}/s (ms) | server CPU µs per delivery at ${firstRate}/s | CPU cost vs floor | first failing step |`,
     );
-    out.push("|---|---|---|---|---|---|---|---|");
+    out.push("|---|---|---|---|---|---|---|---|---|---|");
+    const cpuOf = (key: string) => list.find((o) => o.target === key)?.steps[0]?.serverCpuUsPerDelivery ?? 0;
     for (const o of list) {
       const bestStep = [...o.steps].reverse().find((s) => s.pass);
       const failing = o.steps.find((s) => !s.pass);
@@ -168,18 +186,18 @@ export function renderMarkdown(r: BenchResults): string {
             ? `${failing.rate}/s: ${failing.why}`
             : "none";
       out.push(
-        `| ${o.target} | ${o.bestRate} | ${o.bestDeliveriesPerSec} | ${vsFloor} | ${vsNchan} | ${bestStep ? `${bestStep.p50Ms} / ${bestStep.p99Ms}` : "-"} | ${o.steps[0] ? `${o.steps[0].p50Ms} / ${o.steps[0].p99Ms}` : "-"} | ${fail} |`,
+        `| ${o.target} | ${o.bestRate} | ${o.bestDeliveriesPerSec} | ${vsFloor} | ${vsNchan} | ${bestStep ? `${bestStep.p50Ms} / ${bestStep.p99Ms}` : "-"} | ${o.steps[0] ? `${o.steps[0].p50Ms} / ${o.steps[0].p99Ms}` : "-"} | ${o.steps[0]?.serverCpuUsPerDelivery ?? "-"} | ${o.target === "dedicated" || o.target === "shared" ? ratio(cpuOf(o.target), cpuOf(floorOf(o.target))) : ""} | ${fail} |`,
       );
     }
     out.push("", "<details><summary>every step</summary>", "");
     out.push(
-      "| target | rate | sent/s | deliveries/s | p50 | p90 | p99 | p99.9 | max (ms) | lost | dup | reordered | pass |",
+      "| target | rate | sent/s | deliveries/s | server CPU µs/delivery | p50 | p90 | p99 | p99.9 | max (ms) | lost | dup | reordered | pass |",
     );
-    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const o of list) {
       for (const s of o.steps) {
         out.push(
-          `| ${o.target} | ${s.rate} | ${s.achievedRate} | ${s.deliveriesPerSec} | ${s.p50Ms} | ${s.p90Ms} | ${s.p99Ms} | ${s.p999Ms} | ${s.maxMs} | ${s.lost} | ${s.dup} | ${s.reorder} | ${s.pass ? "yes" : `no: ${s.why}`} |`,
+          `| ${o.target} | ${s.rate} | ${s.achievedRate} | ${s.deliveriesPerSec} | ${s.serverCpuUsPerDelivery} | ${s.p50Ms} | ${s.p90Ms} | ${s.p99Ms} | ${s.p999Ms} | ${s.maxMs} | ${s.lost} | ${s.dup} | ${s.reorder} | ${s.pass ? "yes" : `no: ${s.why}`} |`,
         );
       }
     }

@@ -26,6 +26,8 @@ export interface StreamStep extends StepResult {
   sent: number;
   publishErrors: number;
   deliveriesPerSec: number;
+  /** Server CPU (user + system) per delivered event during the step and its drain. */
+  serverCpuUsPerDelivery: number;
   pass: boolean;
   why?: string;
 }
@@ -74,6 +76,7 @@ export async function runStreamScenario(
     let step = 1;
     for (const rate of scenario.rates) {
       await client.beginStep(step);
+      const cpuBefore = target.proc.cpuMs();
       const driven = await drive({
         rate,
         durationMs: scenario.stepMs,
@@ -87,6 +90,7 @@ export async function runStreamScenario(
       const expectedTotal = driven.expectedByThread.reduce((a, b) => a + b, 0) * scenario.clientsPerThread;
       const deadline = Date.now() + scenario.drainMs;
       while (Date.now() < deadline && (await client.counts()).received < expectedTotal) await sleep(50);
+      const cpuMs = target.proc.cpuMs() - cpuBefore;
       const result = await client.collect(driven.expectedByThread);
       const stepResult: StreamStep = {
         rate,
@@ -94,13 +98,15 @@ export async function runStreamScenario(
         sent: driven.sent,
         publishErrors: driven.errors,
         deliveriesPerSec: Math.round(result.received / (scenario.stepMs / 1000)),
+        serverCpuUsPerDelivery:
+          result.received > 0 ? Math.round((cpuMs * 1000 * 10) / result.received) / 10 : 0,
         ...result,
         pass: true,
       };
       stepResult.why = failure(stepResult, scenario.p99LimitMs, driven.firstError);
       stepResult.pass = stepResult.why === undefined;
       outcome.steps.push(stepResult);
-      const line = `  ${target.key} ${scenario.name} ${rate}/s: sent ${driven.achievedRate}/s, deliveries ${stepResult.deliveriesPerSec}/s, p50 ${result.p50Ms} p99 ${result.p99Ms} ms, lost ${result.lost} dup ${result.dup} reord ${result.reorder}${stepResult.why ? ` FAIL (${stepResult.why})` : ""}`;
+      const line = `  ${target.key} ${scenario.name} ${rate}/s: sent ${driven.achievedRate}/s, deliveries ${stepResult.deliveriesPerSec}/s, server ${stepResult.serverCpuUsPerDelivery} µs CPU/delivery, p50 ${result.p50Ms} p99 ${result.p99Ms} ms, lost ${result.lost} dup ${result.dup} reord ${result.reorder}${stepResult.why ? ` FAIL (${stepResult.why})` : ""}`;
       console.log(line);
       if (!stepResult.pass) break;
       outcome.bestDeliveriesPerSec = stepResult.deliveriesPerSec;
