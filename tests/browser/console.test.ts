@@ -156,6 +156,25 @@ describe("web console in Chromium", () => {
     expect(errors).toHaveLength(1);
     await page.close();
   });
+
+  it("cancels a running run from its Cancel button", async () => {
+    const page = await context.newPage();
+    const errors = collectErrors(page);
+    const threadId = uniqueId("console-cancel");
+    await page.goto(`${stack.apiUrl}/#token=${TOKEN}&thread=${threadId}`);
+    await page.getByLabel("Tokens per second").fill("5");
+    await page.getByRole("button", { name: "Start run" }).click();
+    await expect
+      .poll(async () => (await page.locator("#answer-text").textContent())?.length ?? 0)
+      .toBeGreaterThan(0);
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await page.locator("#run-finished").getByText("cancelled").waitFor({ timeout: 10_000 });
+    expect(await page.locator("#run-status").textContent()).toBe("cancelled");
+    expect(await page.locator("#timeline .state").allTextContents()).toContain("cancelled");
+    expect(await page.getByRole("button", { name: "Cancel run" }).count()).toBe(0);
+    await page.close();
+    expect(errors).toEqual([]);
+  });
 });
 
 async function replayLog(threadId: string): Promise<{ events: ThreadEvent[]; runId: string }> {

@@ -21,6 +21,7 @@ export function App({ initialSettings, initialThread }: AppProps) {
   const [selectedRun, setSelectedRun] = useState<string | undefined>(undefined);
   const [starting, setStarting] = useState(false);
   const [startError, setStartError] = useState<string | undefined>(undefined);
+  const [cancelError, setCancelError] = useState<string | undefined>(undefined);
   const [fallbackThread] = useState(newThreadId);
   // A new token or gateway makes a new client, which restarts the stream (e.g. after a 403).
   const client = useMemo(
@@ -81,6 +82,16 @@ export function App({ initialSettings, initialThread }: AppProps) {
       setStartError(errorMessage(error));
     } finally {
       setStarting(false);
+    }
+  };
+
+  const cancel = async (runId: string) => {
+    setCancelError(undefined);
+    if (!threadId) return;
+    try {
+      await client.runs.cancel(threadId, runId);
+    } catch (error) {
+      setCancelError(errorMessage(error));
     }
   };
 
@@ -147,7 +158,7 @@ export function App({ initialSettings, initialThread }: AppProps) {
           </nav>
         ) : null}
         {run ? (
-          <RunPanel run={run} />
+          <RunPanel run={run} onCancel={cancel} cancelError={cancelError} />
         ) : (
           <p className="hint">
             {threadId

@@ -3,8 +3,16 @@ import { formatJson, formatMs } from "./format.js";
 import { StatusTimeline } from "./status-timeline.js";
 import { ToolCalls } from "./tool-calls.js";
 
+export interface RunPanelProps {
+  run: RunView;
+  /** Asks the API to cancel the run; absent when the console cannot (no token). */
+  onCancel?: (runId: string) => void;
+  cancelError?: string | undefined;
+}
+
 /** One run: its figures, the streamed answer, its tool calls and its status timeline. */
-export function RunPanel({ run }: { run: RunView }) {
+export function RunPanel({ run, onCancel, cancelError }: RunPanelProps) {
+  const { runId } = run;
   const outcome = run.done ? run.done.finishReason : run.error ? run.error.code : undefined;
   // A run that ended with `done` but no final status event still reads as ended.
   const status = run.done && !FINAL.has(run.status ?? "") ? DONE_STATUS[run.done.finishReason] : run.status;
@@ -28,6 +36,16 @@ export function RunPanel({ run }: { run: RunView }) {
         <Figure label="Attempt" value={String(run.attempt)} id="run-attempt" />
         <Figure label="Finish reason" value={outcome ?? (run.finished ? "yes" : "–")} id="run-finished" />
       </dl>
+      {onCancel && runId && !run.finished ? (
+        <button type="button" className="secondary" onClick={() => onCancel(runId)}>
+          Cancel run
+        </button>
+      ) : null}
+      {cancelError ? (
+        <p className="error" role="alert">
+          Could not cancel: {cancelError}
+        </p>
+      ) : null}
       {run.error ? (
         <p className="error" role="alert">
           {run.error.code}: {run.error.message}
