@@ -9,6 +9,7 @@ import { eventsRoute } from "./events-route.js";
 import { healthRoutes } from "./health-routes.js";
 import { createJunkReporter } from "./junk-reporter.js";
 import { createGatewayMetrics } from "./metrics.js";
+import { createParseOnce } from "./parse-once.js";
 import type { SseStream, StreamContext } from "./sse-stream.js";
 import { createSubscriberForMode } from "./subscriber-for-mode.js";
 import type { GatewayDeps } from "./types.js";
@@ -62,6 +63,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     maxBufferBytes: config.maxBufferBytes,
     maxEventBytes: config.maxEventBytes,
     now: deps.now ?? Date.now,
+    parseMessage: createParseOnce(),
   };
 
   await app.register(healthRoutes, { redis: deps.redis, registry: metrics.registry, pingTimeoutMs: 1_000 });

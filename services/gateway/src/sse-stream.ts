@@ -3,7 +3,6 @@ import {
   encodeSse,
   encodeSseRetry,
   isTerminal,
-  parseChannelMessage,
   SSE_KEEPALIVE,
   STREAM_ERROR_CODES,
   type ThreadEvent,
@@ -19,6 +18,7 @@ import {
 import type { Logger } from "pino";
 import type { JunkReporter } from "./junk-reporter.js";
 import type { GatewayMetrics } from "./metrics.js";
+import type { MessageParser } from "./parse-once.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
 
 /** Shared by every stream of an instance. */
@@ -32,6 +32,8 @@ export interface StreamContext {
   maxBufferBytes: number;
   maxEventBytes: number;
   now: () => number;
+  /** parseChannelMessage, memoised across the streams of an instance (parse-once.ts). */
+  parseMessage: MessageParser;
 }
 
 export interface SseStreamOptions {
@@ -138,7 +140,7 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
   };
 
   const deliverRaw = (raw: Buffer | string, live: boolean) => {
-    const parsed = parseChannelMessage(channel, raw, { maxBytes: ctx.maxEventBytes, now: ctx.now });
+    const parsed = ctx.parseMessage(channel, raw, { maxBytes: ctx.maxEventBytes, now: ctx.now });
     if (!parsed.ok) return ctx.junk.report(threadId, raw, parsed.reason, parsed.detail);
     deliver(parsed.event, parsed.json, live);
   };
