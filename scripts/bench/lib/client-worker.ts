@@ -77,10 +77,13 @@ function openOne(spec: ConnSpec): Promise<Conn> {
     open: false,
   };
   return new Promise((resolve, reject) => {
+    // A server out of descriptors may never answer: give up on the connect, not the whole bench.
+    const timer = setTimeout(() => req.destroy(new Error("no response within 20 s")), 20_000);
     const req = http.get(
       spec.url,
       { agent, headers: { accept: "text/event-stream", ...spec.headers } },
       (res) => {
+        clearTimeout(timer);
         if (res.statusCode !== 200) {
           res.resume();
           reject(new Error(`HTTP ${res.statusCode} from ${spec.url.replace(/\?.*/, "")}`));
@@ -97,6 +100,7 @@ function openOne(spec: ConnSpec): Promise<Conn> {
     );
     conn.req = req;
     req.on("error", (error) => {
+      clearTimeout(timer);
       if (!conn.open) reject(error);
       else markClosed(conn);
     });
