@@ -212,6 +212,8 @@ writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(`${base}.md`, markdown);
 process.stdout.write(`\n${markdown}\n`);
 console.log(`written: ${base}.md and ${base}.json`);
+// Keep-alive agents and the like must not hold the command open once the results are written.
+process.exit(0);
 
 async function start(key: TargetKey): Promise<Target> {
   console.log(`starting ${key}`);

@@ -65,14 +65,16 @@ export async function measureWorkerThroughput(options: {
       core: options.core,
       env: { WORKER_CONCURRENCY: String(concurrency), TOKEN_COALESCE_MS: String(options.coalesceMs) },
     });
+    let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         finished,
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error("runs did not finish in 120 s")), 120_000),
-        ),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error("runs did not finish in 120 s")), 120_000);
+        }),
       ]);
     } finally {
+      clearTimeout(timer);
       await worker.proc.stop();
     }
     const seconds = (last - first) / 1000;
