@@ -73,7 +73,19 @@ export async function runStreamScenario(
     outcome.connectErrors = opened.errors;
     if (opened.failed > 0) return outcome;
     await warmUp(client, threads, publish, specs.length);
-    let step = 1;
+    // One unrecorded step at the first rate: JIT and buffers warm up outside the measured steps.
+    await client.beginStep(1);
+    await drive({
+      rate: scenario.rates[0] ?? 1_000,
+      durationMs: Math.min(scenario.stepMs, 2_000),
+      threads,
+      step: 1,
+      publish,
+      maxInFlight: target.publishVia === "nchan" ? 512 : 4096,
+      serialPerThread: target.publishVia === "nchan" && threads.length > 1,
+    });
+    await sleep(500);
+    let step = 2;
     for (const rate of scenario.rates) {
       await client.beginStep(step);
       const cpuBefore = target.proc.cpuMs();
