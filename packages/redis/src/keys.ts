@@ -20,8 +20,8 @@ export const keys = {
   run: (threadId: string, runId: string) => `{thread:${threadId}}:run:${runId}`,
   /** Sorted set of a thread's run ids, scored by creation time. */
   threadRuns: (threadId: string) => `{thread:${threadId}}:runs`,
-  /** Counter of runs a JWT subject created in one minute (`window` = epoch minutes), for the API's rate limit. */
-  runRateLimit: (sub: string, window: number) => `ratelimit:runs:${encodeURIComponent(sub)}:${window}`,
+  /** Prefix of @fastify/rate-limit's counters (it appends `<METHOD><route>-<sub>`: one key per counter). */
+  rateLimitPrefix: () => "ratelimit:",
 } as const;
 
 /** The channel prefix gateways subscribe under; kept in sync with `keys.threadChannel`. */

@@ -12,6 +12,7 @@ import { consolePlugin } from "./console/console-plugin.js";
 import { installJsonBody } from "./json-body.js";
 import { installMetrics } from "./metrics.js";
 import { installOpenApi } from "./openapi.js";
+import { installRunRateLimit } from "./rate-limit.js";
 import { cancelRunRoute } from "./routes/cancel-run.js";
 import { createRunRoute } from "./routes/create-run.js";
 import { healthRoutes } from "./routes/health.js";
@@ -19,7 +20,6 @@ import { readEventsRoute } from "./routes/read-events.js";
 import { readRunsRoutes } from "./routes/read-runs.js";
 import type { RouteContext } from "./routes/route-context.js";
 import { createRunMetrics } from "./run-metrics.js";
-import { createRunRateLimit } from "./run-rate-limit.js";
 import { createThreadAccess } from "./thread-access.js";
 
 export interface ApiDeps {
@@ -59,6 +59,8 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     maxAge: 600,
   });
   const registry = config.metrics ? installMetrics(app) : undefined;
+  // Before any route: the plugin attaches its hook to routes as they are added.
+  await installRunRateLimit(app, deps.redis, config.rateLimitPerMinute);
 
   const now = deps.now ?? Date.now;
   const ctx: RouteContext = {
@@ -72,7 +74,6 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
       now,
     }),
     access: createThreadAccess(deps.redis, now),
-    takeRunBudget: createRunRateLimit(deps.redis, config.rateLimitPerMinute, now),
     agents: deps.agents,
     metrics: createRunMetrics(registry),
     now,

@@ -49,6 +49,8 @@ describe("API on Redis Cluster", () => {
       payload: { input: { prompt: "hi" } },
     });
     expect(created.statusCode).toBe(202);
+    // The run limit's counter (a Lua script on one key) works on the cluster too.
+    expect(created.headers).toMatchObject({ "x-ratelimit-limit": "5", "x-ratelimit-remaining": "4" });
     const { runId } = created.json();
     expect(await redis.hget(keys.threadMeta(threadId), "owner")).toBe("alice");
     expect(

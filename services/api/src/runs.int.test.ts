@@ -166,20 +166,59 @@ describe("run rate limit (RATE_LIMIT_RUNS_PER_MINUTE)", () => {
           payload: { input: { prompt: "hi" } },
         });
       const sub = uniqueId("sub");
-      expect((await post(sub)).statusCode).toBe(202);
+      const first = await post(sub);
+      expect(first.statusCode).toBe(202);
+      expect(first.headers).toMatchObject({ "x-ratelimit-limit": "2", "x-ratelimit-remaining": "1" });
       expect((await post(sub)).statusCode).toBe(202);
       const third = await post(sub);
       expect(third.statusCode).toBe(429);
       expect(third.json().error).toMatchObject({
         code: "RATE_LIMITED",
         message: expect.stringContaining("at most 2 per minute"),
+        details: { limit: 2 },
       });
       const retryAfter = Number(third.headers["retry-after"]);
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(third.json().error.details.retryAfterSeconds).toBe(retryAfter);
+      expect(third.headers).toMatchObject({ "x-ratelimit-limit": "2", "x-ratelimit-remaining": "0" });
       expect((await post(uniqueId("other"))).statusCode).toBe(202);
+      // Checked after authentication: no token is still 401, not 429.
+      const anonymous = await limited.app.inject({
+        method: "POST",
+        url: `/v1/threads/${uniqueId()}/runs`,
+        payload: { input: { prompt: "hi" } },
+      });
+      expect(anonymous.statusCode).toBe(401);
+      // Other routes are not limited.
+      const read = await limited.app.inject({
+        url: `/v1/threads/${uniqueId()}/runs`,
+        headers: { authorization: limited.bearer(sub) },
+      });
+      expect(read.headers["x-ratelimit-limit"]).toBeUndefined();
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe("run rate limit off (RATE_LIMIT_RUNS_PER_MINUTE=0)", () => {
+  it("registers no limit: no x-ratelimit headers, no 429", async () => {
+    const unlimited = await startApiHarness({ RATE_LIMIT_RUNS_PER_MINUTE: "0" });
+    try {
+      const sub = uniqueId("sub");
+      for (let i = 0; i < 3; i++) {
+        const res = await unlimited.app.inject({
+          method: "POST",
+          url: `/v1/threads/${uniqueId()}/runs`,
+          headers: { authorization: unlimited.bearer(sub) },
+          payload: { input: { prompt: "hi" } },
+        });
+        expect(res.statusCode).toBe(202);
+        expect(res.headers["x-ratelimit-limit"]).toBeUndefined();
+      }
+    } finally {
+      await unlimited.close();
     }
   });
 });

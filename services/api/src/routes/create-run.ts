@@ -24,10 +24,11 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         responses: { 202: CreateRunResponse },
         errors: [400, 401, 403, 413, 415, 429, 503],
       }),
+      // Opts into the per-subject run limit (rate-limit.ts; ignored when it is off).
+      config: { rateLimit: {} },
     },
     async (request, reply) => {
       const claims = claimsOf(request);
-      await ctx.takeRunBudget(claims.sub);
       const { threadId } = parseOrThrow(ThreadParams, request.params, API_ERRORS.invalidParams, "path");
       const body = parseOrThrow(RunRequest, request.body ?? {}, API_ERRORS.invalidBody, "body");
       const agent = body.agent ?? DEFAULT_AGENT;

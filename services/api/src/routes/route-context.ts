@@ -12,8 +12,6 @@ export interface RouteContext {
   runs: RunStore;
   publisher: EventPublisher;
   access: ThreadAccess;
-  /** Counts a new run against its subject's per-minute budget; throws 429 past it. */
-  takeRunBudget: (sub: string) => Promise<void>;
   agents: Pick<AgentRegistry, "validateInput">;
   metrics: RunMetrics;
   now: () => number;
