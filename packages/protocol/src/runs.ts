@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RUN_STATES, RunState } from "./events.js";
 import { RunId, ThreadId } from "./ids.js";
 
 /** `onDisconnect`: cancel the run when no SSE client has watched its thread for this long. */
@@ -14,16 +15,9 @@ export const RunRequest = z.object({
 });
 export type RunRequest = z.infer<typeof RunRequest>;
 
-export const RUN_STATUSES = [
-  "queued",
-  "running",
-  "retrying",
-  "cancelling",
-  "cancelled",
-  "completed",
-  "failed",
-] as const;
-export const RunStatus = z.enum(RUN_STATUSES);
+/** A run's status is the state its latest `status` event announced. */
+export const RUN_STATUSES = RUN_STATES;
+export const RunStatus = RunState;
 export type RunStatus = z.infer<typeof RunStatus>;
 
 /** `GET /v1/threads/:threadId/runs/:runId`. Timestamps are ISO 8601. */

@@ -1,3 +1,4 @@
+export { corsOrigin } from "./cors-origin.js";
 export { HttpError, installErrorHandling, sendError } from "./errors.js";
 export { createLogger, type LoggerConfig, REDACT_PATHS, redactUrl } from "./logger.js";
 export { runMain } from "./main-helpers.js";

@@ -3,7 +3,7 @@ import type { AgentRegistry } from "@threadline/agents";
 import { createVerifier } from "@threadline/auth";
 import type { ApiConfig } from "@threadline/config";
 import { createEventPublisher, createRunStore, type RedisClient, type RunsQueue } from "@threadline/redis";
-import { installErrorHandling } from "@threadline/server";
+import { corsOrigin, installErrorHandling } from "@threadline/server";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { queueDashboardPlugin } from "./admin/queue-dashboard.js";
@@ -49,11 +49,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await installOpenApi(app, deps.version ?? "0.1.0");
   await app.register(cors, {
-    origin: config.corsOrigins.includes("*")
-      ? true
-      : config.corsOrigins.length > 0
-        ? config.corsOrigins
-        : false,
+    origin: corsOrigin(config.corsOrigins),
     methods: ["GET", "POST", "OPTIONS"],
     allowedHeaders: ["authorization", "content-type"],
     maxAge: 600,

@@ -1,7 +1,7 @@
 import cors from "@fastify/cors";
 import { createVerifier } from "@threadline/auth";
 import type { GatewayConfig } from "@threadline/config";
-import { installErrorHandling } from "@threadline/server";
+import { corsOrigin, installErrorHandling } from "@threadline/server";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { createAdmission } from "./admission.js";
 import { createStreamAuthorizer } from "./authorize-stream.js";
@@ -33,11 +33,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   });
   installErrorHandling(app);
   await app.register(cors, {
-    origin: config.corsOrigins.includes("*")
-      ? true
-      : config.corsOrigins.length > 0
-        ? config.corsOrigins
-        : false,
+    origin: corsOrigin(config.corsOrigins),
     methods: ["GET", "HEAD", "OPTIONS"],
     allowedHeaders: ["authorization", "last-event-id", "cache-control", "content-type"],
     maxAge: 600,
