@@ -206,9 +206,9 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.s3.length > 0) {
     out.push("", "## S3 idle capacity", "");
     out.push(
-      "| target | connections | open | failed | server RSS (MiB) | RSS per conn (KiB) | Redis per conn (KiB) | Redis clients |",
+      "| target | connections | open | failed | server RSS (MiB) | RSS per conn (KiB) | RSS growth since previous level (KiB/conn) | Redis per conn (KiB) | Redis clients |",
     );
-    out.push("|---|---|---|---|---|---|---|---|");
+    out.push("|---|---|---|---|---|---|---|---|---|");
     for (const o of r.s3) {
       for (const l of o.levels) {
         out.push(
