@@ -26,9 +26,9 @@ export {
 } from "./processes.js";
 export { type RedisClusterHandle, startRedisCluster } from "./redis-cluster.js";
 export {
-  REDIS_SERVER_BIN,
   type RedisServer,
   type RedisServerOptions,
+  redisServerBin,
   startRedisServer,
 } from "./redis-server.js";
 export { openSse, type SseClientOptions, type SseConnection } from "./sse-client.js";

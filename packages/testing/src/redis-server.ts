@@ -28,7 +28,10 @@ export interface RedisServer {
   dispose(): Promise<void>;
 }
 
-export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? "redis-server";
+/** The redis-server binary: `$REDIS_SERVER_BIN`, else `redis-server` on PATH (read when used, not at import). */
+export function redisServerBin(env: Record<string, string | undefined> = process.env): string {
+  return env.REDIS_SERVER_BIN ?? "redis-server";
+}
 
 /** Spawns a real `redis-server` on a free loopback port with its own temp dir. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
@@ -59,7 +62,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       "no",
       ...(options.args ?? []),
     ];
-    const bin = options.bin ?? REDIS_SERVER_BIN;
+    const bin = options.bin ?? redisServerBin();
     const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
     child = proc;
     let stderr = "";
