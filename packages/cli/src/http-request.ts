@@ -30,7 +30,7 @@ export async function httpRequest(req: HttpRequest): Promise<unknown> {
     throw unreachable(req, error);
   }
   const text = await response.text();
-  if (!response.ok) throw new CliError(`${req.service} ${response.status}: ${errorText(text)}`);
+  if (!response.ok) throw new CliError(`${req.service} ${response.status}: ${errorBodyText(text)}`);
   if (text === "") return undefined;
   try {
     return JSON.parse(text);
@@ -51,7 +51,8 @@ export function unreachable(
   );
 }
 
-function errorText(text: string): string {
+/** An error response body as one line: `CODE: message` for our error bodies, else the start of the text. */
+export function errorBodyText(text: string): string {
   try {
     const body = ErrorBody.safeParse(JSON.parse(text));
     if (body.success) return `${body.data.error.code}: ${body.data.error.message}`;

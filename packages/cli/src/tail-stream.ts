@@ -1,7 +1,7 @@
 import { STREAM_ERROR_CODES } from "@threadline/protocol";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { CliError } from "./cli-error.js";
-import { unreachable } from "./http-request.js";
+import { errorBodyText, unreachable } from "./http-request.js";
 
 /** One SSE message of a thread: the raw `data` JSON exactly as the gateway sent it. */
 export interface TailMessage {
@@ -76,7 +76,7 @@ export async function* tailStream(options: TailOptions): AsyncGenerator<TailMess
       });
       if (response.status !== 200) {
         const text = await response.text().catch(() => "");
-        const detail = errorDetail(text);
+        const detail = errorBodyText(text);
         if (FATAL_STATUSES.has(response.status)) throw new CliError(`gateway ${response.status}: ${detail}`);
         reason = `gateway ${response.status}: ${detail}`;
         retryAfterMs = Number(response.headers.get("retry-after") ?? 0) * 1000 || 0;
@@ -159,14 +159,6 @@ function isRunEnd(message: TailMessage, code: string | undefined): boolean {
   return (
     message.event === "done" || (message.event === "error" && code !== STREAM_ERROR_CODES.replayTruncated)
   );
-}
-
-function errorDetail(text: string): string {
-  try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    if (body.error?.code) return `${body.error.code}: ${body.error.message ?? ""}`;
-  } catch {}
-  return text.slice(0, 200) || "(empty body)";
 }
 
 function gatewayReq(url: string) {
