@@ -1,4 +1,3 @@
-export { abortableSleep } from "./abortable-sleep.js";
 export { DEFAULT_AGENT, type DefaultAgentsOptions, defaultAgents } from "./default-agents.js";
 export { createDemoAgent, type DemoAgentOptions } from "./demo/demo-agent.js";
 export { DemoInput } from "./demo/demo-input.js";
