@@ -29,6 +29,8 @@ export interface RunProcessorDeps {
 export type RunResult = { outcome: "completed" | "cancelled" | "skipped" };
 
 const ENDED = new Set(["completed", "failed", "cancelled"]);
+/** Enough of a job's data to tell its run's clients, when the rest is unusable. */
+const RunIds = RunJobData.pick({ threadId: true, runId: true });
 
 /**
  * The BullMQ processor of the `runs` queue: runs one attempt of a run and publishes everything it
@@ -148,7 +150,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
 
   /** Ends a run whose job BullMQ failed for stalling too often (its processor never ran again). */
   async function finishStalled(job: Job, reason: Error): Promise<void> {
-    const ids = RunJobData.pick({ threadId: true, runId: true }).safeParse(job.data);
+    const ids = RunIds.safeParse(job.data);
     if (!ids.success) return;
     const target = ids.data;
     const content = {
@@ -245,8 +247,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
 
   async function rejectInvalidJob(job: Job, reason: string): Promise<never> {
     deps.metrics.jobs.inc({ outcome: "invalid" });
-    const raw = (job.data ?? {}) as { threadId?: unknown; runId?: unknown };
-    const ids = RunJobData.pick({ threadId: true, runId: true }).safeParse(raw);
+    const ids = RunIds.safeParse(job.data);
     deps.log.error({ jobId: job.id, reason }, "invalid job data; the job fails without retry");
     if (ids.success) {
       const content = {
@@ -263,7 +264,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         .update(target.threadId, target.runId, {
           status: "failed",
           error: content,
-          finishedAt: new Date(now()).toISOString(),
+          finishedAt: iso(),
         })
         .catch(() => {});
     }
