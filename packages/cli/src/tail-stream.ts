@@ -2,6 +2,7 @@ import { STREAM_ERROR_CODES } from "@threadline/protocol";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { CliError } from "./cli-error.js";
 import { errorBodyText, unreachable } from "./http-request.js";
+import { sleep } from "./sleep.js";
 
 /** One SSE message of a thread: the raw `data` JSON exactly as the gateway sent it. */
 export interface TailMessage {
@@ -163,17 +164,4 @@ function isRunEnd(message: TailMessage, code: string | undefined): boolean {
 
 function gatewayReq(url: string) {
   return { service: "gateway", urlVariable: "THREADLINE_GATEWAY_URL", url };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }

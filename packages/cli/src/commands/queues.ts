@@ -3,6 +3,7 @@ import type { CliContext } from "../cli-context.js";
 import { usageError } from "../cli-error.js";
 import { connectOrFail } from "../connect-redis.js";
 import { renderQueueLines, renderQueueTable } from "../render-queues.js";
+import { sleep } from "../sleep.js";
 
 interface QueuesFlags {
   watch?: boolean;
@@ -49,7 +50,7 @@ export function queuesCommand(program: Command, ctx: CliContext): void {
           ctx.stdout(`${redraw && drawn > 0 ? `\x1b[${drawn}F\x1b[J` : ""}${lines.join("\n")}\n`);
           drawn = lines.length;
           if (!flags.watch || ctx.signal.aborted || (count !== undefined && tick >= count)) break;
-          await wait(intervalMs, ctx.signal);
+          await sleep(intervalMs, ctx.signal);
           if (ctx.signal.aborted) break;
         }
       } finally {
@@ -64,18 +65,4 @@ function positiveInt(flag: string, value: string, min: number): number {
   if (!Number.isInteger(n) || n < min)
     throw usageError(`${flag}: expected an integer ≥ ${min}, got "${value}"`);
   return n;
-}
-
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
