@@ -22,7 +22,6 @@ Environment:
   JWT_SECRET              HS256 secret for minting (default: the development secret)
   REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX   for publish and queues`,
     );
-  program.configureOutput({ writeOut: (s) => ctx.stdout(s), writeErr: (s) => ctx.stderr(s) });
   tailCommand(program, ctx);
   publishCommand(program, ctx);
   tokenCommand(program, ctx);
