@@ -2,12 +2,12 @@ import Anthropic from "@anthropic-ai/sdk";
 import type { ToolRegistry } from "../tools/tool-registry.js";
 import type { Agent, AgentContext, AgentEvent } from "../types.js";
 import { type AnthropicTurn, streamAnthropicTurn } from "./anthropic-turn.js";
+import { defineLlmAgent } from "./define-llm-agent.js";
 import { doneEvent } from "./done-event.js";
 import type { LlmAgentDeps, LlmConfig } from "./llm-config.js";
-import { LlmInput } from "./llm-input.js";
+import type { LlmInput } from "./llm-input.js";
 import { type ProviderErrorSource, toAgentError } from "./provider-errors.js";
 import { runToolCalls } from "./tool-calls.js";
-import { unavailableRun } from "./unavailable-run.js";
 
 const DEFAULT_MAX_TOKENS = 4096;
 
@@ -38,17 +38,13 @@ export function createAnthropicAgent(config: LlmConfig, deps: LlmAgentDeps): Age
         logLevel: "off",
       })
     : undefined;
-  const unavailableReason = client ? undefined : "set ANTHROPIC_API_KEY to use Claude";
-  return {
+  return defineLlmAgent({
     name: "anthropic",
     description: `Claude (${defaultModel}) via the Anthropic Messages API, streaming, with local tools`,
-    ...(unavailableReason ? { unavailableReason } : {}),
-    inputSchema: LlmInput,
-    run(input, ctx) {
-      if (!client) return unavailableRun("anthropic", unavailableReason ?? "");
-      return runAnthropic(client, input, ctx, config, deps.tools);
-    },
-  };
+    client,
+    unavailableReason: "set ANTHROPIC_API_KEY to use Claude",
+    run: (c, input, ctx) => runAnthropic(c, input, ctx, config, deps.tools),
+  });
 }
 
 async function* runAnthropic(

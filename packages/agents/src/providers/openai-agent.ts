@@ -1,13 +1,13 @@
 import OpenAI from "openai";
 import type { ToolRegistry } from "../tools/tool-registry.js";
 import type { Agent, AgentContext, AgentEvent } from "../types.js";
+import { defineLlmAgent } from "./define-llm-agent.js";
 import { doneEvent } from "./done-event.js";
 import type { LlmAgentDeps, LlmConfig } from "./llm-config.js";
-import { LlmInput } from "./llm-input.js";
+import type { LlmInput } from "./llm-input.js";
 import { type OpenAiTurn, streamOpenAiTurn } from "./openai-turn.js";
 import { type ProviderErrorSource, toAgentError } from "./provider-errors.js";
 import { runToolCalls } from "./tool-calls.js";
-import { unavailableRun } from "./unavailable-run.js";
 
 const OPENAI_URL = "https://api.openai.com/v1";
 /** Sent when a local server needs no key: the SDK insists on one, servers like Ollama ignore it. */
@@ -41,19 +41,14 @@ export function createOpenAiAgent(config: LlmConfig, deps: LlmAgentDeps): Agent<
         logLevel: "off",
       })
     : undefined;
-  const unavailableReason = client
-    ? undefined
-    : "set OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server (Ollama, vLLM, llama.cpp)";
-  return {
+  return defineLlmAgent({
     name: "openai",
     description: `${defaultModel} via ${baseUrl ?? "the OpenAI API"} (chat completions, streaming), with local tools`,
-    ...(unavailableReason ? { unavailableReason } : {}),
-    inputSchema: LlmInput,
-    run(input, ctx) {
-      if (!client) return unavailableRun("openai", unavailableReason ?? "");
-      return runOpenAi(client, input, ctx, config, deps.tools);
-    },
-  };
+    client,
+    unavailableReason:
+      "set OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server (Ollama, vLLM, llama.cpp)",
+    run: (c, input, ctx) => runOpenAi(c, input, ctx, config, deps.tools),
+  });
 }
 
 async function* runOpenAi(
