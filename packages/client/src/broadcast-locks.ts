@@ -1,4 +1,5 @@
 import type { ChannelFactory, LockManagerLike } from "./lock-manager.js";
+import { sleep } from "./sleep.js";
 
 export interface BroadcastLocksOptions {
   /** How often a holder says it still holds the lock. Default 500 ms. */
@@ -51,17 +52,7 @@ export function createBroadcastLocks(
         changed?.();
       };
       channel.addEventListener("message", onMessage);
-      const wait = (ms: number) =>
-        new Promise<void>((resolve) => {
-          const timer = setTimeout(done, ms);
-          const onAbort = () => done();
-          requestOptions.signal?.addEventListener("abort", onAbort, { once: true });
-          function done() {
-            clearTimeout(timer);
-            requestOptions.signal?.removeEventListener("abort", onAbort);
-            resolve();
-          }
-        });
+      const wait = (ms: number) => sleep(ms, requestOptions.signal);
       const holderAlive = () => holderSeenAt > 0 && Date.now() - holderSeenAt < heartbeatMs * 3;
       let heartbeat: ReturnType<typeof setInterval> | undefined;
       try {
