@@ -1,15 +1,14 @@
-import { fileURLToPath } from "node:url";
 import {
-  freePort,
   getTestRedis,
-  type ManagedProcess,
   type RedisClusterHandle,
-  startProcess,
+  type ServiceInstance,
+  type ServiceKind,
   startRedisCluster,
+  startServiceProcess,
 } from "@threadline/testing";
 import { type NginxHandle, startNginx } from "./start-nginx.js";
 
-export type ServiceKind = "gateway" | "api" | "worker";
+export type { ServiceInstance, ServiceKind };
 
 export interface TopologyOptions {
   gateways?: number;
@@ -32,15 +31,6 @@ export interface TopologyOptions {
   readyTimeoutMs?: number;
 }
 
-export interface ServiceInstance {
-  kind: ServiceKind;
-  /** e.g. `gateway-1`. */
-  name: string;
-  port: number;
-  url: string;
-  process: ManagedProcess;
-}
-
 export interface Topology {
   /** nginx's URL (or the first gateway's when `nginx: false`). */
   url: string;
@@ -55,8 +45,6 @@ export interface Topology {
   /** Stops nginx, then every service (SIGTERM, SIGKILL after a grace), then Redis if it started one. */
   stop(): Promise<void>;
 }
-
-const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * Runs Threadline scaled out on this machine without Docker: N gateways, M APIs and K workers as
@@ -78,12 +66,18 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
     ];
     const starts = plan.flatMap(([kind, count]) =>
       Array.from({ length: count }, (_, i) =>
-        startService(
+        startServiceProcess({
           kind,
-          i + 1,
-          { ...redisEnv, ...options.env, ...options.envFor?.[kind], ...options.instanceEnv?.(kind, i + 1) },
-          options,
-        ),
+          name: `${kind}-${i + 1}`,
+          env: {
+            LOG_LEVEL: "warn",
+            ...redisEnv,
+            ...options.env,
+            ...options.envFor?.[kind],
+            ...options.instanceEnv?.(kind, i + 1),
+          },
+          ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+        }),
       ),
     );
     // Started in parallel; whatever did start is stopped again if another one failed.
@@ -149,32 +143,4 @@ async function provideRedis(
   const test = await getTestRedis();
   cleanups.push(() => test.stop());
   return { redisEnv: { REDIS_URL: test.url } };
-}
-
-async function startService(
-  kind: ServiceKind,
-  index: number,
-  env: Record<string, string>,
-  options: TopologyOptions,
-): Promise<ServiceInstance> {
-  const port = await freePort();
-  const name = `${kind}-${index}`;
-  const url = `http://127.0.0.1:${port}`;
-  const proc = await startProcess({
-    name,
-    command: process.execPath,
-    args: ["--conditions=@threadline/source", "--import", "tsx", `services/${kind}/src/main.ts`],
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      LOG_LEVEL: "warn",
-      ...env,
-      HOST: "127.0.0.1",
-      PORT: String(port),
-    },
-    readyUrl: `${url}/readyz`,
-    readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
-  });
-  return { kind, name, port, url, process: proc };
 }

@@ -3,7 +3,8 @@ import {
   freePort,
   getTestRedis,
   type ManagedProcess,
-  startProcess,
+  type ServiceKind,
+  startServiceProcess,
   type TestRedis,
   uniqueId,
 } from "@threadline/testing";
@@ -38,24 +39,13 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     const common = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
       LOG_LEVEL: "warn",
       REDIS_URL: redis.url,
       QUEUE_PREFIX: `{${uniqueId("console")}}`,
       RATE_LIMIT_RUNS_PER_MINUTE: "0",
-      HOST: "127.0.0.1",
     };
-    const start = (kind: "api" | "gateway" | "worker", port: number, env: Record<string, string> = {}) =>
-      startProcess({
-        name: kind,
-        command: process.execPath,
-        args: ["--conditions=@threadline/source", "--import", "tsx", `services/${kind}/src/main.ts`],
-        cwd: REPO_ROOT,
-        env: { ...common, ...env, PORT: String(port) },
-        readyUrl: `http://127.0.0.1:${port}/readyz`,
-        readyTimeoutMs: 60_000,
-      });
+    const start = async (kind: ServiceKind, port: number, env: Record<string, string> = {}) =>
+      (await startServiceProcess({ kind, port, env: { ...common, ...env } })).process;
     const gatewayEnv = { CORS_ORIGINS: apiUrl, HEARTBEAT_INTERVAL_MS: "1000", SSE_RETRY_MS: "200" };
     const started = await Promise.allSettled([
       start("gateway", gatewayPort, gatewayEnv),

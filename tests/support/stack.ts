@@ -1,13 +1,12 @@
-import { fileURLToPath } from "node:url";
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import {
   freePort,
   getTestRedis,
-  type ManagedProcess,
   type RedisClusterHandle,
-  startProcess,
+  type ServiceInstance,
   startRedisCluster,
+  startServiceProcess,
   uniqueId,
 } from "@threadline/testing";
 
@@ -27,12 +26,7 @@ export interface StackOptions {
   readyTimeoutMs?: number;
 }
 
-export interface StackService {
-  name: string;
-  kind: ServiceName;
-  port: number;
-  url: string;
-  process: ManagedProcess;
+export interface StackService extends ServiceInstance {
   /** Recent stdout+stderr. */
   logs(): string;
 }
@@ -55,8 +49,6 @@ export interface Stack {
   /** SIGTERM every service (SIGKILL after a grace), then release Redis if the stack obtained it. */
   stop(): Promise<void>;
 }
-
-const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /**
  * The default env of a test stack. Stall detection is fast (a killed worker's job is retried within
@@ -111,13 +103,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       port: number,
       extra: Record<string, string> = {},
     ) => {
-      const service = await startService(
+      const instance = await startServiceProcess({
         kind,
         name,
         port,
-        { ...env, ...options.envFor?.[kind], ...extra },
-        options.readyTimeoutMs,
-      );
+        env: { ...env, ...options.envFor?.[kind], ...extra },
+        ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+      });
+      const service = { ...instance, logs: () => instance.process.output() };
       started.push(service);
       return service;
     };
@@ -150,24 +143,4 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stopAll();
     throw error;
   }
-}
-
-async function startService(
-  kind: ServiceName,
-  name: string,
-  port: number,
-  env: Record<string, string>,
-  readyTimeoutMs = 60_000,
-): Promise<StackService> {
-  const url = `http://127.0.0.1:${port}`;
-  const proc = await startProcess({
-    name,
-    command: process.execPath,
-    args: ["--conditions=@threadline/source", "--import", "tsx", `services/${kind}/src/main.ts`],
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, HOST: "127.0.0.1", PORT: String(port) },
-    readyUrl: `${url}/readyz`,
-    readyTimeoutMs,
-  });
-  return { name, kind, port, url, process: proc, logs: () => proc.output() };
 }

@@ -31,6 +31,12 @@ export {
   redisServerBin,
   startRedisServer,
 } from "./redis-server.js";
+export {
+  type ServiceInstance,
+  type ServiceKind,
+  type ServiceProcessOptions,
+  startServiceProcess,
+} from "./service-process.js";
 export { openSse, type SseClientOptions, type SseConnection } from "./sse-client.js";
 export { getTestRedis, type TestRedis } from "./test-redis.js";
 export { uniqueId } from "./unique-id.js";

@@ -1,6 +1,10 @@
-import { fileURLToPath } from "node:url";
-import { freePort, type RedisServer, startProcess, startRedisServer } from "@threadline/testing";
-import type { ServiceInstance as Service, ServiceKind } from "../../../scripts/topology/start-topology.js";
+import {
+  type RedisServer,
+  type ServiceInstance as Service,
+  type ServiceKind,
+  startRedisServer,
+  startServiceProcess,
+} from "@threadline/testing";
 import { STACK_ENV } from "../../support/stack.js";
 import { hs256, nowSeconds, rsaKeyPair } from "./forge-jwt.js";
 
@@ -33,7 +37,6 @@ export interface SecurityStack {
   stop(): Promise<void>;
 }
 
-const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 /** Every byte a service writes is kept (not just a tail), so a secret logged early is still caught. */
 const KEEP_OUTPUT_CHARS = 64 * 1024 * 1024;
 
@@ -61,7 +64,15 @@ export async function startSecurityStack(extra: Record<string, string> = {}): Pr
     ["worker", "worker", hsEnv],
   ];
   const settled = await Promise.allSettled(
-    plan.map(([kind, name, env]) => startService(kind, name, { ...common, ...env })),
+    plan.map(([kind, name, env]) =>
+      startServiceProcess({
+        kind,
+        name,
+        env: { ...common, ...env },
+        readyTimeoutMs: 90_000,
+        keepOutputChars: KEEP_OUTPUT_CHARS,
+      }),
+    ),
   );
   const services = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const stop = async () => {
@@ -90,20 +101,4 @@ export async function startSecurityStack(extra: Record<string, string> = {}): Pr
     output: () => services.map((s) => `----- ${s.name} -----\n${s.process.output()}`).join("\n"),
     stop,
   };
-}
-
-async function startService(kind: ServiceKind, name: string, env: Record<string, string>): Promise<Service> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = await startProcess({
-    name,
-    command: process.execPath,
-    args: ["--conditions=@threadline/source", "--import", "tsx", `services/${kind}/src/main.ts`],
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, HOST: "127.0.0.1", PORT: String(port) },
-    readyUrl: `${url}/readyz`,
-    readyTimeoutMs: 90_000,
-    keepOutputChars: KEEP_OUTPUT_CHARS,
-  });
-  return { kind, name, port, url, process: proc };
 }
