@@ -36,7 +36,6 @@ export {
 export {
   ControlMessage,
   OnDisconnect,
-  RUN_STATUSES,
   RunJobData,
   RunRequest,
   RunStatus,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RUN_STATES, RunState } from "./events.js";
+import { RunState } from "./events.js";
 import { RunId, ThreadId } from "./ids.js";
 
 /** `onDisconnect`: cancel the run when no SSE client has watched its thread for this long. */
@@ -16,7 +16,6 @@ export const RunRequest = z.object({
 export type RunRequest = z.infer<typeof RunRequest>;
 
 /** A run's status is the state its latest `status` event announced. */
-export const RUN_STATUSES = RUN_STATES;
 export const RunStatus = RunState;
 export type RunStatus = z.infer<typeof RunStatus>;
 
