@@ -1,36 +1,16 @@
 import type { ThreadEvent } from "@threadline/protocol";
-import {
-  closeRedisClient,
-  compareIds,
-  createRedisClient,
-  createRunStore,
-  type RedisClient,
-} from "@threadline/redis";
-import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { brief, jobData, newPrefix, openQueue, watchThread } from "./test-support/harness.js";
+import { compareIds, createRunStore } from "@threadline/redis";
+import { uniqueId } from "@threadline/testing";
+import { describe, expect, it } from "vitest";
+import { brief, jobData, newPrefix, openQueue, useTestRedis, watchThread } from "./test-support/harness.js";
 import { startWorkerProcess, type WorkerProcess } from "./test-support/worker-process.js";
 
-let redis: TestRedis;
-let client: RedisClient;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  redis = await getTestRedis();
-  client = createRedisClient({ url: redis.url }, { name: "test" });
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await closeRedisClient(client);
-  await redis.stop();
-});
+const t = useTestRedis();
 
 /** Short lock and stall check so a killed worker's job is retried within about 1.5 s. */
 function env(prefix: string, extra: Record<string, string> = {}) {
   return {
-    REDIS_URL: redis.url,
+    REDIS_URL: t.redis.url,
     QUEUE_PREFIX: prefix,
     STALLED_INTERVAL_MS: "500",
     LOCK_DURATION_MS: "1000",
@@ -42,14 +22,14 @@ function env(prefix: string, extra: Record<string, string> = {}) {
 async function setup(names: string[], extra: Record<string, string> = {}) {
   const prefix = newPrefix();
   const workers = await Promise.all(names.map((n) => startWorkerProcess(n, env(prefix, extra))));
-  const queue = openQueue(redis.url, prefix);
-  cleanups.push(
+  const queue = openQueue(t.redis.url, prefix);
+  t.cleanups.push(
     () => Promise.all(workers.map((w) => w.stop(2_000))),
     () => queue.close(),
   );
   const threadId = uniqueId("th");
-  const live = await watchThread(redis.url, threadId);
-  cleanups.push(() => live.close());
+  const live = await watchThread(t.redis.url, threadId);
+  t.cleanups.push(() => live.close());
   return { workers, queue, threadId, live };
 }
 
@@ -73,7 +53,7 @@ describe("worker processes (real child processes, real Redis)", { timeout: 30_00
   it("SIGKILL mid-run: the other worker retries the stalled job; status retrying, gap-free seq, completed", async () => {
     const { workers, queue, threadId, live } = await setup(["worker-a", "worker-b"]);
     const data = jobData(threadId, "demo", { prompt: "survive a crash", tokensPerSecond: 50, maxTokens: 60 });
-    const runs = createRunStore(client);
+    const runs = createRunStore(t.client);
     await runs.create(
       {
         runId: data.runId,

@@ -5,13 +5,12 @@ import {
   createRedisClient,
   createRunStore,
   keys,
-  type RedisClient,
   RUNS_QUEUE_NAME,
   readLog,
 } from "@threadline/redis";
-import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
+import { uniqueId } from "@threadline/testing";
 import { Worker } from "bullmq";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   brief,
   jobData,
@@ -20,36 +19,23 @@ import {
   silentLog,
   testRegistry,
   testWorkerConfig,
+  useTestRedis,
   watchThread,
 } from "./test-support/harness.js";
 import { buildWorker } from "./worker.js";
 
-let redis: TestRedis;
-let client: RedisClient;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  redis = await getTestRedis();
-  client = createRedisClient({ url: redis.url }, { name: "test" });
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-afterAll(async () => {
-  await closeRedisClient(client);
-  await redis.stop();
-});
+const t = useTestRedis();
 
 async function startWorker(env: Record<string, string> = {}, disconnectCheckMs?: number) {
   const prefix = newPrefix();
-  const worker = buildWorker(testWorkerConfig(redis.url, prefix, env), {
+  const worker = buildWorker(testWorkerConfig(t.redis.url, prefix, env), {
     log: silentLog,
     agents: testRegistry(),
     ...(disconnectCheckMs ? { disconnectCheckMs } : {}),
   });
   const { port } = await worker.start();
-  const queue = openQueue(redis.url, prefix);
-  cleanups.push(
+  const queue = openQueue(t.redis.url, prefix);
+  t.cleanups.push(
     () => worker.close(),
     () => queue.close(),
   );
@@ -57,8 +43,8 @@ async function startWorker(env: Record<string, string> = {}, disconnectCheckMs?:
 }
 
 async function watch(threadId: string) {
-  const w = await watchThread(redis.url, threadId);
-  cleanups.push(() => w.close());
+  const w = await watchThread(t.redis.url, threadId);
+  t.cleanups.push(() => w.close());
   return w;
 }
 
@@ -83,7 +69,7 @@ async function eventually<T>(
 }
 
 const cancel = (threadId: string, runId: string, reason?: string) =>
-  client.publish(
+  t.client.publish(
     keys.controlChannel(),
     JSON.stringify({ type: "cancel", threadId, runId, ...(reason ? { reason } : {}) }),
   );
@@ -98,7 +84,7 @@ describe("worker (real Redis, real BullMQ)", () => {
       tokensPerSecond: 0,
       maxTokens: 12,
     });
-    const runs = createRunStore(client);
+    const runs = createRunStore(t.client);
     await runs.create(
       {
         runId: data.runId,
@@ -152,7 +138,7 @@ describe("worker (real Redis, real BullMQ)", () => {
       output: { text },
     });
 
-    const log = await readLog(client, threadId, "0", 100);
+    const log = await readLog(t.client, threadId, "0", 100);
     expect(log.entries.map((e) => JSON.parse(e.json))).toEqual(events);
 
     const record = await eventually(
@@ -181,7 +167,7 @@ describe("worker (real Redis, real BullMQ)", () => {
     const threadId = uniqueId("th");
     const live = await watch(threadId);
     const slow = jobData(threadId, "demo", { prompt: "slow", tokensPerSecond: 20, maxTokens: 1000 });
-    const runs = createRunStore(client);
+    const runs = createRunStore(t.client);
     await runs.create(
       {
         runId: slow.runId,
@@ -231,8 +217,8 @@ describe("worker (real Redis, real BullMQ)", () => {
     await queue.enqueue(data);
     await live.until((e) => e.some((x) => x.type === "token"));
     // Garbage on the control channel is dropped without harm.
-    await client.publish(keys.controlChannel(), "not json");
-    await client.publish(keys.controlChannel(), JSON.stringify({ type: "cancel", runId: "no thread" }));
+    await t.client.publish(keys.controlChannel(), "not json");
+    await t.client.publish(keys.controlChannel(), JSON.stringify({ type: "cancel", runId: "no thread" }));
     await cancel(threadId, data.runId);
     const events = await live.done(data.runId, 1_000);
     expect(events.map(brief)).toEqual(["status:running#1", "token", "status:cancelled", "done:cancelled"]);
@@ -243,7 +229,7 @@ describe("worker (real Redis, real BullMQ)", () => {
     const threadId = uniqueId("th");
     const live = await watch(threadId);
     const data = jobData(threadId, "flaky", { text: "second time lucky" });
-    const runs = createRunStore(client);
+    const runs = createRunStore(t.client);
     await runs.create(
       {
         runId: data.runId,
@@ -285,7 +271,7 @@ describe("worker (real Redis, real BullMQ)", () => {
     const threadId = uniqueId("th");
     const live = await watch(threadId);
     const data = jobData(threadId, "broken", {});
-    const runs = createRunStore(client);
+    const runs = createRunStore(t.client);
     await runs.create(
       {
         runId: data.runId,
@@ -387,7 +373,7 @@ describe("worker (real Redis, real BullMQ)", () => {
     const live = await watch(threadId);
     const started = Date.now();
     // A gateway stream whose registration expires in 1.5 s (as if its client went away).
-    await client.zadd(keys.threadWatchers(threadId), started + 1_500, "gateway-1:stream-1");
+    await t.client.zadd(keys.threadWatchers(threadId), started + 1_500, "gateway-1:stream-1");
     const data = jobData(
       threadId,
       "demo",
@@ -422,28 +408,28 @@ describe("worker (real Redis, real BullMQ)", () => {
 
   it("fails a job that stalled more than MAX_STALLED_COUNT times and tells its clients", async () => {
     const prefix = newPrefix();
-    const queue = openQueue(redis.url, prefix);
-    cleanups.push(() => queue.close());
+    const queue = openQueue(t.redis.url, prefix);
+    t.cleanups.push(() => queue.close());
     const threadId = uniqueId("th");
     const live = await watch(threadId);
     const data = jobData(threadId, "demo", { prompt: "doomed" });
     await queue.enqueue(data, { attempts: 3 });
     // A worker that takes the job and dies (its lock is never renewed).
-    const connection = createRedisClient({ url: redis.url }, { name: "test-dead-worker", bullmq: true });
+    const connection = createRedisClient({ url: t.redis.url }, { name: "test-dead-worker", bullmq: true });
     const dead = new Worker(RUNS_QUEUE_NAME, null, { connection, prefix, autorun: false, lockDuration: 300 });
     expect((await dead.getNextJob("dead-token"))?.id).toBe(data.runId);
     await dead.close();
     await closeRedisClient(connection);
 
     const worker = buildWorker(
-      testWorkerConfig(redis.url, prefix, {
+      testWorkerConfig(t.redis.url, prefix, {
         MAX_STALLED_COUNT: "0",
         STALLED_INTERVAL_MS: "200",
         LOCK_DURATION_MS: "300",
       }),
       { log: silentLog, agents: testRegistry() },
     );
-    cleanups.push(() => worker.close());
+    t.cleanups.push(() => worker.close());
     await worker.start();
     const events = await live.done(data.runId);
     expect(events.map(brief)).toEqual(["error:RUN_STALLED", "status:failed", "done:error"]);
@@ -459,7 +445,7 @@ describe("worker (real Redis, real BullMQ)", () => {
     const threadId = uniqueId("th");
     const live = await watch(threadId);
     const data = jobData(threadId, "demo", { prompt: "too late" });
-    const runs = createRunStore(client);
+    const runs = createRunStore(t.client);
     const createdAt = new Date().toISOString();
     await runs.create(
       { runId: data.runId, threadId, agent: "demo", status: "cancelled", createdAt, attempts: 1 },

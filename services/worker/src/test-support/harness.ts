@@ -2,15 +2,44 @@ import { type Agent, AgentError, createAgentRegistry, defaultAgents } from "@thr
 import { loadWorkerConfig, type WorkerConfig } from "@threadline/config";
 import { parseChannelMessage, type RunJobData, type ThreadEvent } from "@threadline/protocol";
 import {
+  closeRedisClient,
   createRedisClient,
   createRunsQueue,
+  type RedisClient,
   type RunsQueue,
   subscribeThread,
   type ThreadSubscription,
 } from "@threadline/redis";
-import { uniqueId } from "@threadline/testing";
+import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
 import pino from "pino";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { z } from "zod";
+
+export interface RedisFixture {
+  /** Set in `beforeAll`. */
+  redis: TestRedis;
+  /** A command connection for assertions, set in `beforeAll`. */
+  client: RedisClient;
+  /** Run after each test, last first. */
+  cleanups: (() => Promise<unknown>)[];
+}
+
+/** Registers the hooks a worker test file needs: one real Redis, a command client, per-test cleanups. */
+export function useTestRedis(): RedisFixture {
+  const fixture = { cleanups: [] } as unknown as RedisFixture;
+  beforeAll(async () => {
+    fixture.redis = await getTestRedis();
+    fixture.client = createRedisClient({ url: fixture.redis.url }, { name: "test" });
+  });
+  afterEach(async () => {
+    for (const cleanup of fixture.cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await closeRedisClient(fixture.client);
+    await fixture.redis.stop();
+  });
+  return fixture;
+}
 
 export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
