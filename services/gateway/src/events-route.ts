@@ -51,6 +51,11 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
     let subscription: ThreadSubscription | undefined;
     let stream: SseStream | undefined;
     let abandoned = false;
+    const abandon = () => {
+      abandoned = true;
+      void subscription?.close();
+      lease.release();
+    };
     try {
       const setup = async () => {
         const liveFrom =
@@ -76,11 +81,12 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
         await subscription.ready;
       };
       const gone = await settleUnlessGone(setup(), request, options.subscribeTimeoutMs);
-      if (gone || options.isClosing()) {
-        abandoned = true;
-        void subscription?.close();
-        lease.release();
-        if (gone) return reply.hijack();
+      if (gone) {
+        abandon();
+        return reply.hijack();
+      }
+      // Thrown into the catch below, which abandons the setup and rethrows it.
+      if (options.isClosing()) {
         throw new HttpError(
           503,
           "SHUTTING_DOWN",
@@ -90,9 +96,7 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
         );
       }
     } catch (error) {
-      abandoned = true;
-      void subscription?.close();
-      lease.release();
+      abandon();
       if (error instanceof HttpError) throw error;
       request.log.warn({ err: error, threadId }, "could not subscribe");
       options.ctx.metrics.rejectedStreams.inc({ reason: "redis_unavailable" });
