@@ -22,7 +22,7 @@ export function createSharedSubscriber(connection: RedisClient): ThreadSubscribe
   const unsubscribe = (channel: string) =>
     (sharded ? connection.sunsubscribe(channel) : connection.unsubscribe(channel)).then(() => undefined);
   // A Cluster's subscribersReady only ever means "again"; a standalone client's first ready is the first connect.
-  let connectedOnce = connection.status === "ready" || isCluster(connection);
+  let connectedOnce = connection.status === "ready" || sharded;
   /**
    * Channels released while the connection was down: ioredis may resubscribe them on reconnect
    * (it restores what it had before the drop), so they are unsubscribed again once it is back.
