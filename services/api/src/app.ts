@@ -59,6 +59,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
   await installRunRateLimit(app, deps.redis, config.rateLimitPerMinute);
 
   const now = deps.now ?? Date.now;
+  const verifier = createVerifier(config.jwt);
   const ctx: RouteContext = {
     config,
     redis: deps.redis,
@@ -78,9 +79,14 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
   await app.register(consolePlugin, {
     ...(config.gatewayPublicUrl ? { gatewayUrl: config.gatewayPublicUrl } : {}),
   });
-  await app.register(queueDashboardPlugin, { config, queue: (deps.queue as Partial<RunsQueue>).queue, now });
+  await app.register(queueDashboardPlugin, {
+    config,
+    verifier,
+    queue: (deps.queue as Partial<RunsQueue>).queue,
+    now,
+  });
   await app.register(async (v1) => {
-    v1.addHook("onRequest", createAuthenticate(createVerifier(config.jwt)));
+    v1.addHook("onRequest", createAuthenticate(verifier));
     createRunRoute(v1, ctx);
     readRunsRoutes(v1, ctx);
     cancelRunRoute(v1, ctx);

@@ -1,7 +1,7 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { FastifyAdapter } from "@bull-board/fastify";
-import { createVerifier } from "@threadline/auth";
+import type { Verifier } from "@threadline/auth";
 import type { ApiConfig } from "@threadline/config";
 import { createRunsQueue } from "@threadline/redis";
 import { HttpError, sendError } from "@threadline/server";
@@ -14,6 +14,8 @@ export const QUEUE_DASHBOARD_PATH = "/admin/queues";
 
 export interface QueueDashboardOptions {
   config: ApiConfig;
+  /** The app's JWT verifier (built once in `buildApi`). */
+  verifier: Verifier;
   /** The `runs` queue (owned by the caller); when absent the plugin opens one of its own, closed with the app. */
   queue?: Queue | undefined;
   now?: () => number;
@@ -28,8 +30,7 @@ export async function queueDashboardPlugin(
   app: FastifyInstance,
   options: QueueDashboardOptions,
 ): Promise<void> {
-  const { config } = options;
-  const verifier = createVerifier(config.jwt);
+  const { config, verifier } = options;
   const now = options.now ?? Date.now;
   const owned = options.queue
     ? undefined
