@@ -13,7 +13,7 @@ export function parseOrThrow<S extends z.ZodType>(
   throw invalid(code, where, toFieldIssues(result.error.issues));
 }
 
-export function toFieldIssues(
+function toFieldIssues(
   issues: readonly z.core.$ZodIssue[],
   prefix: readonly PropertyKey[] = [],
 ): FieldIssue[] {

@@ -3,8 +3,8 @@ import { HttpError } from "@threadline/server";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 /** The HttpOnly cookie `POST /admin/login` sets; it holds the admin JWT itself, for at most 15 minutes. */
-export const ADMIN_COOKIE = "threadline_admin";
-export const ADMIN_COOKIE_MAX_AGE_S = 900;
+const ADMIN_COOKIE = "threadline_admin";
+const ADMIN_COOKIE_MAX_AGE_S = 900;
 export const ADMIN_ERRORS = {
   notAdmin: "ADMIN_REQUIRED",
   actionsDisabled: "QUEUE_ACTIONS_DISABLED",

@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { ADMIN_ERRORS, requireAdmin } from "./admin-session.js";
 import { loginRoutes } from "./login-routes.js";
 
-export const QUEUE_DASHBOARD_PATH = "/admin/queues";
+const QUEUE_DASHBOARD_PATH = "/admin/queues";
 
 export interface QueueDashboardOptions {
   config: ApiConfig;
