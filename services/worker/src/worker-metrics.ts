@@ -1,13 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
-export const JOB_OUTCOMES = [
-  "completed",
-  "cancelled",
-  "retried",
-  "failed",
-  "handed_back",
-  "invalid",
-] as const;
+const JOB_OUTCOMES = ["completed", "cancelled", "retried", "failed", "handed_back", "invalid"] as const;
 export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 
 export const QUEUE_STATES = ["waiting", "active", "delayed", "prioritized", "failed", "completed"] as const;

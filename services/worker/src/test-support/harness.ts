@@ -66,7 +66,7 @@ export function testWorkerConfig(
  * Test agents: `flaky` fails (retryable) on its first attempt and succeeds on the next; `broken`
  * always fails with a non-retryable error; `stubborn` ignores its abort signal.
  */
-export function testAgents(): Agent[] {
+function testAgents(): Agent[] {
   const input = z.object({ text: z.string().default("ok") });
   const flaky: Agent = {
     name: "flaky",
