@@ -1,7 +1,4 @@
-import { fileURLToPath } from "node:url";
-import { freePort, type ManagedProcess, startProcess } from "@threadline/testing";
-
-const workerDir = fileURLToPath(new URL("../..", import.meta.url));
+import { type ManagedProcess, startServiceProcess } from "@threadline/testing";
 
 export interface WorkerProcess extends ManagedProcess {
   port: number;
@@ -11,20 +8,12 @@ export interface WorkerProcess extends ManagedProcess {
 
 /** Starts `src/main.ts` as a real child process (from source via tsx) and waits for /readyz. */
 export async function startWorkerProcess(name: string, env: Record<string, string>): Promise<WorkerProcess> {
-  const port = await freePort();
-  const child = await startProcess({
-    name,
-    command: process.execPath,
-    args: ["--conditions=@threadline/source", "--import", "tsx", "src/main.ts"],
-    cwd: workerDir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: "info", PORT: String(port), ...env },
-    readyUrl: `http://127.0.0.1:${port}/readyz`,
-  });
+  const worker = await startServiceProcess({ kind: "worker", name, env: { LOG_LEVEL: "info", ...env } });
   return {
-    ...child,
-    port,
+    ...worker.process,
+    port: worker.port,
     async activeRuns() {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const text = await (await fetch(`${worker.url}/metrics`)).text();
       return Number(/^threadline_worker_active_runs (\d+)/m.exec(text)?.[1] ?? "NaN");
     },
   };
