@@ -1,7 +1,6 @@
 import type { DeltaContent, StatusEvent, ThreadEvent } from "@threadline/protocol";
+import { isFinalState } from "@threadline/protocol";
 import type { RunView, StatusEntry, ToolCallView } from "./run-view.js";
-
-const FINAL_STATES = new Set(["completed", "failed", "cancelled"]);
 
 /**
  * Folds one event into a run's view. Pure and idempotent: an event whose per-run `seq` was already applied is
@@ -48,7 +47,7 @@ function applyStatus(view: RunView, event: StatusEvent): RunView {
   if (message !== undefined) entry.message = message;
   const next = { ...view, status: state, timeline: [...view.timeline, entry] };
   if (attempt !== undefined) next.attempt = attempt;
-  if (FINAL_STATES.has(state)) next.finished = true;
+  if (isFinalState(state)) next.finished = true;
   // A retry runs the agent again from the start: what the failed attempt streamed is superseded.
   if (state === "retrying") return { ...next, text: "", toolCalls: [], finished: false };
   return next;

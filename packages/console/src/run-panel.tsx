@@ -1,4 +1,5 @@
 import type { RunView } from "@threadline/client";
+import { isFinalState } from "@threadline/protocol";
 import { formatJson, formatMs } from "./format.js";
 import { StatusTimeline } from "./status-timeline.js";
 import { ToolCalls } from "./tool-calls.js";
@@ -15,7 +16,7 @@ export function RunPanel({ run, onCancel, cancelError }: RunPanelProps) {
   const { runId } = run;
   const outcome = run.done ? run.done.finishReason : run.error ? run.error.code : undefined;
   // A run that ended with `done` but no final status event still reads as ended.
-  const status = run.done && !FINAL.has(run.status ?? "") ? DONE_STATUS[run.done.finishReason] : run.status;
+  const status = run.done && !isFinalState(run.status) ? DONE_STATUS[run.done.finishReason] : run.status;
   return (
     <article className="run" aria-label={`Run ${run.runId ?? ""}`}>
       <dl className="figures">
@@ -81,7 +82,6 @@ export function RunPanel({ run, onCancel, cancelError }: RunPanelProps) {
   );
 }
 
-const FINAL = new Set(["completed", "failed", "cancelled"]);
 const DONE_STATUS: Record<string, string> = {
   stop: "completed",
   length: "completed",

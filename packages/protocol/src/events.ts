@@ -17,6 +17,11 @@ export const RUN_STATES = [
 export const RunState = z.enum(RUN_STATES);
 export type RunState = z.infer<typeof RunState>;
 
+/** States a run does not leave: completed, failed, cancelled. */
+export function isFinalState(state: string | undefined): boolean {
+  return state === "completed" || state === "failed" || state === "cancelled";
+}
+
 export const TokenContent = z.string();
 export type TokenContent = z.infer<typeof TokenContent>;
 

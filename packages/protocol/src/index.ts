@@ -13,6 +13,7 @@ export {
   EventType,
   FINISH_REASONS,
   FinishReason,
+  isFinalState,
   isTerminal,
   RUN_STATES,
   RunState,

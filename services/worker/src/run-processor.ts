@@ -1,6 +1,6 @@
 import type { AgentEvent, AgentRegistry } from "@threadline/agents";
 import { AgentError } from "@threadline/agents";
-import { type DoneContent, type EventDraft, RunJobData } from "@threadline/protocol";
+import { type DoneContent, type EventDraft, isFinalState, RunJobData } from "@threadline/protocol";
 import type { EventPublisher, RedisClient, RunStore } from "@threadline/redis";
 import { type Job, UnrecoverableError, WaitingError } from "bullmq";
 import type { Logger } from "pino";
@@ -28,7 +28,6 @@ export interface RunProcessorDeps {
 
 export type RunResult = { outcome: "completed" | "cancelled" | "skipped" };
 
-const ENDED = new Set(["completed", "failed", "cancelled"]);
 /** Enough of a job's data to tell its run's clients, when the rest is unusable. */
 const RunIds = RunJobData.pick({ threadId: true, runId: true });
 
@@ -81,7 +80,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     try {
       if (run.stopReason?.kind === "handback") return await handBack(job, token, run, log, finish);
       const record = await deps.runs.get(threadId, runId);
-      if (record && ENDED.has(record.status)) {
+      if (record && isFinalState(record.status)) {
         log.info({ status: record.status }, "run already ended; job dropped");
         return { outcome: "skipped" };
       }

@@ -1,4 +1,5 @@
 import type { ControlMessage, RunView } from "@threadline/protocol";
+import { isFinalState } from "@threadline/protocol";
 import { keys } from "@threadline/redis";
 import { HttpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
@@ -8,8 +9,6 @@ import { parseOrThrow } from "../parse-or-throw.js";
 import { routeSchema } from "../route-schema.js";
 import { CancelRunResponse, RunParams } from "../schemas.js";
 import type { RouteContext } from "./route-context.js";
-
-const FINISHED = new Set<RunView["status"]>(["completed", "failed", "cancelled"]);
 
 /**
  * `POST /v1/threads/:threadId/runs/:runId/cancel` → 202. A job no worker holds yet (waiting, or
@@ -32,13 +31,13 @@ export function cancelRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       await ctx.access.check(claimsOf(request), threadId);
       const run = await ctx.runs.get(threadId, runId);
       if (!run) throw runNotFound(threadId, runId);
-      if (FINISHED.has(run.status)) throw finished(run);
+      if (isFinalState(run.status)) throw finished(run);
 
       const removed = await ctx.queue.removeQueued(runId);
       if (removed === "finished" || removed === "missing") {
         // The job ended (or was cleaned up) between our read and the removal: report what the run became.
         const latest = (await ctx.runs.get(threadId, runId)) ?? run;
-        if (removed === "finished" || FINISHED.has(latest.status)) throw finished(latest);
+        if (removed === "finished" || isFinalState(latest.status)) throw finished(latest);
       }
       let status: RunView["status"];
       if (removed === "removed" || removed === "missing") {
