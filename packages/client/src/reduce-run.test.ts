@@ -108,11 +108,26 @@ describe("reduceRun", () => {
     expect(fold([first, ev("token", "e")]).missedEvents).toBe(3);
   });
 
+  it("keeps reasoning deltas apart from the answer text, in order", () => {
+    seq = 0;
+    const view = fold([
+      ev("delta", { kind: "reasoning", id: "r0", text: "The user wants " }),
+      ev("delta", { kind: "reasoning", id: "r0", text: "a greeting." }),
+      ev("token", "Hello"),
+      ev("delta", { kind: "reasoning", text: " Done." }),
+      ev("token", "!"),
+    ]);
+    expect(view.reasoning).toBe("The user wants a greeting. Done.");
+    expect(view.text).toBe("Hello!");
+    expect(view.deltas).toEqual([]);
+  });
+
   it("restarts text and tool calls on retry and keeps the timeline", () => {
     seq = 0;
     const view = fold([
       ev("status", { state: "running", attempt: 1 }),
       ev("token", "partial"),
+      ev("delta", { kind: "reasoning", text: "hmm" }),
       ev("delta", { kind: "tool_call", toolCallId: "c1", args: {} }),
       ev("error", { code: "PROVIDER_DOWN", message: "503", retryable: true }),
       ev("status", { state: "retrying", attempt: 2 }),
@@ -120,6 +135,7 @@ describe("reduceRun", () => {
     ]);
     expect(view).toMatchObject({
       text: "fresh",
+      reasoning: "",
       toolCalls: [],
       attempt: 2,
       finished: false,

@@ -49,13 +49,16 @@ function applyStatus(view: RunView, event: StatusEvent): RunView {
   if (attempt !== undefined) next.attempt = attempt;
   if (isFinalState(state)) next.finished = true;
   // A retry runs the agent again from the start: what the failed attempt streamed is superseded.
-  if (state === "retrying") return { ...next, text: "", toolCalls: [], finished: false };
+  if (state === "retrying") return { ...next, text: "", reasoning: "", toolCalls: [], finished: false };
   return next;
 }
 
 function applyDelta(view: RunView, delta: DeltaContent): RunView {
   if ((delta.kind === "tool_call" || delta.kind === "tool_result") && typeof delta.toolCallId === "string") {
     return { ...view, toolCalls: upsertToolCall(view.toolCalls, delta.toolCallId, delta) };
+  }
+  if (delta.kind === "reasoning" && typeof delta.text === "string") {
+    return { ...view, reasoning: view.reasoning + delta.text };
   }
   return { ...view, deltas: [...view.deltas, delta] };
 }

@@ -31,9 +31,11 @@ export interface RunView {
   status: RunState | undefined;
   /** The model's text so far (restarted when the run is retried). */
   text: string;
+  /** The model's reasoning so far (`delta` kind `reasoning`), apart from `text`; restarted on retry. */
+  reasoning: string;
   toolCalls: ToolCallView[];
   timeline: StatusEntry[];
-  /** Deltas of other kinds (progress, files, message, …), in order. */
+  /** Deltas of other kinds (progress, files, message, …), in order; not tool calls or reasoning. */
   deltas: DeltaContent[];
   done: DoneContent | undefined;
   /** The latest error event (a retryable one may be followed by `status retrying`). */
@@ -62,6 +64,7 @@ export function createRunView(init: { runId?: string; startedAt?: number } = {})
     runId: init.runId,
     status: undefined,
     text: "",
+    reasoning: "",
     toolCalls: [],
     timeline: [],
     deltas: [],

@@ -11,7 +11,7 @@ export interface RunPanelProps {
   cancelError?: string | undefined;
 }
 
-/** One run: its figures, the streamed answer, its tool calls and its status timeline. */
+/** One run: its figures, its folded reasoning, the streamed answer, its tool calls and its status timeline. */
 export function RunPanel({ run, onCancel, cancelError }: RunPanelProps) {
   const { runId } = run;
   const outcome = run.done ? run.done.finishReason : run.error ? run.error.code : undefined;
@@ -57,6 +57,15 @@ export function RunPanel({ run, onCancel, cancelError }: RunPanelProps) {
         <p className="error" role="alert">
           {run.missedEvents} event(s) of this run never arrived.
         </p>
+      ) : null}
+      {run.reasoning ? (
+        // Folded: reasoning can be long and is not the answer; it sits above it, as the model wrote it first.
+        <details id="reasoning" className="reasoning">
+          <summary>Reasoning ({run.reasoning.length} characters)</summary>
+          <pre id="reasoning-text" className="answer">
+            {run.reasoning}
+          </pre>
+        </details>
       ) : null}
       <section aria-labelledby="answer-title">
         <h3 id="answer-title">Answer</h3>

@@ -38,6 +38,18 @@ export type StatusContent = z.infer<typeof StatusContent>;
 export const DeltaContent = z.looseObject({ kind: z.string().min(1) });
 export type DeltaContent = z.infer<typeof DeltaContent>;
 
+/**
+ * `delta` kind `reasoning`: a piece of the model's reasoning (Anthropic thinking, OpenAI reasoning
+ * summaries, the AI SDK's reasoning parts), streamed as it comes and kept apart from the answer text.
+ * Pieces with the same `id` belong to one reasoning block; concatenated in `seq` order they are the block.
+ */
+export const ReasoningDelta = z.looseObject({
+  kind: z.literal("reasoning"),
+  text: z.string(),
+  id: z.string().optional(),
+});
+export type ReasoningDelta = z.infer<typeof ReasoningDelta>;
+
 export const FINISH_REASONS = ["stop", "cancelled", "length", "error"] as const;
 export const FinishReason = z.enum(FINISH_REASONS);
 export type FinishReason = z.infer<typeof FinishReason>;

@@ -15,6 +15,7 @@ export {
   FinishReason,
   isFinalState,
   isTerminal,
+  ReasoningDelta,
   RUN_STATES,
   RunState,
   StatusContent,
