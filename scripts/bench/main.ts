@@ -1,8 +1,9 @@
 /**
- * `pnpm bench [--quick] [--targets a,b] [--scenarios s1,s2,s3,s4,s5] [--s1-rates 5000,10000]
- * [--s2-rates 10,20] [--s3-levels 1000,5000] [--step-ms 5000] [--cpu-prof] [--out dir]`: every target measured in the
- * same run with the same load client; servers pinned to --server-core, Redis to --redis-core, the
- * client (bench.mjs) to core 0. Writes bench/results/<time>.{md,json}.
+ * `pnpm bench [--quick] [--targets a,b] [--scenarios s1,s2,s3,s4,s5] [--publishers raw,script]
+ * [--s1-rates 5000,10000] [--s2-rates 10,20] [--s3-levels 1000,5000] [--step-ms 5000] [--cpu-prof]
+ * [--gateway-node-args "--trace-gc"] [--baseline <git ref|checkout>] [--out dir]`: every target
+ * measured in the same run with the same load client; servers pinned to --server-core, Redis to
+ * --redis-core, the client (bench.mjs) to core 0. Writes bench/results/<time>.{md,json}.
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,18 +14,21 @@ import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import { closeRedisClient, createEventPublisher, createRedisClient } from "@threadline/redis";
 import { freePort } from "@threadline/testing";
+import { prepareBaseline } from "./lib/baseline.js";
 import { startBenchRedis } from "./lib/bench-redis.js";
-import { runE2eScenario } from "./lib/e2e-scenario.js";
+import { type BenchResults, checkTargets } from "./lib/checks.js";
+import { runS4 } from "./lib/e2e-scenario.js";
 import { runIdleScenario } from "./lib/idle-scenario.js";
 import type { PublishFn } from "./lib/paced-publisher.js";
 import { FULL, QUICK } from "./lib/plan.js";
 import { preflight } from "./lib/preflight.js";
 import { pinningAvailable } from "./lib/processes.js";
 import type { PublishRates } from "./lib/publish-rate.js";
-import { type BenchResults, checkTargets, renderMarkdown } from "./lib/report.js";
-import { startService } from "./lib/services.js";
+import { createRawPublisher } from "./lib/raw-publisher.js";
+import { renderMarkdown } from "./lib/report.js";
 import { runStreamScenario } from "./lib/stream-scenario.js";
 import {
+  BASELINE_TARGETS,
   createNchanPublisher,
   nodeTs,
   startTarget,
@@ -37,7 +41,10 @@ import { measureWorkerThroughput } from "./lib/worker-throughput.js";
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
-    targets: { type: "string", default: TARGETS.join(",") },
+    targets: { type: "string" },
+    publishers: { type: "string", default: "raw,script" },
+    baseline: { type: "string" },
+    "gateway-node-args": { type: "string" },
     scenarios: { type: "string", default: "s1,s2,s3,s4,s5" },
     "server-core": { type: "string", default: "1" },
     "redis-core": { type: "string", default: "0" },
@@ -54,9 +61,17 @@ if (values["s1-rates"]) plan.s1.rates = values["s1-rates"].split(",").map(Number
 if (values["s2-rates"]) plan.s2.rates = values["s2-rates"].split(",").map(Number);
 if (values["s3-levels"]) plan.s3Levels = values["s3-levels"].split(",").map(Number);
 if (values["step-ms"]) plan.s1.stepMs = plan.s2.stepMs = Number(values["step-ms"]);
-const targets = values.targets.split(",") as TargetKey[];
+const allTargets: readonly string[] = [...TARGETS, ...BASELINE_TARGETS];
+// With a baseline, each gateway runs right after its baseline twin and before its floor.
+const defaultTargets = values.baseline
+  ? ["dedicated@base", "dedicated", "floorA", "shared@base", "shared", "floorB", "nchan"]
+  : [...TARGETS];
+const targets = (values.targets?.split(",") ?? defaultTargets) as TargetKey[];
 for (const t of targets)
-  if (!TARGETS.includes(t)) throw new Error(`--targets: unknown target ${t}; use ${TARGETS.join(",")}`);
+  if (!allTargets.includes(t)) throw new Error(`--targets: unknown target ${t}; use ${allTargets.join(",")}`);
+const publishers = values.publishers.split(",");
+for (const p of publishers)
+  if (p !== "raw" && p !== "script") throw new Error(`--publishers: unknown publisher ${p}; use raw,script`);
 const scenarios = new Set(values.scenarios.split(","));
 const repoRoot = process.cwd();
 const runTag = `b${Date.now().toString(36)}`;
@@ -93,6 +108,7 @@ const results: BenchResults = {
   s1: [],
   s2: [],
   s3: [],
+  s4: [],
 };
 for (const note of pre.notes) console.warn(`note: ${note}`);
 const tmpDir = mkdtempSync(join(os.tmpdir(), "threadline-bench-"));
@@ -101,6 +117,9 @@ const pubClient = createRedisClient({ url: redis.url }, { name: "bench-publisher
 const scriptPublisher = createEventPublisher(pubClient, { logMaxLen: 1_000, logTtlSeconds: 600 });
 const publishScript: PublishFn = (thread, content) =>
   scriptPublisher.publish({ threadId: thread, runId: "bench" }, { type: "token", content });
+const rawPublisher = createRawPublisher(redis.url);
+const baseline = values.baseline ? await prepareBaseline(repoRoot, values.baseline, tmpDir) : undefined;
+if (baseline) results.machine.baseline = baseline.description;
 
 try {
   // The full run measures idle memory on a fresh process; --quick reuses the one S1/S2 used.
@@ -109,14 +128,32 @@ try {
   if (scenarios.has("s1") || scenarios.has("s2") || (idleOnSameProcess && s3)) {
     for (const key of targets) {
       const target = await start(key);
-      const publish = target.publishVia === "nchan" ? createNchanPublisher(target) : publishScript;
+      // Nchan has its own HTTP publisher; every other target gets each --publishers ramp in turn.
+      const ramps =
+        target.publishVia === "nchan"
+          ? [{ name: "nchan", publish: createNchanPublisher(target), s1: plan.s1, s2: plan.s2 }]
+          : publishers.map((name) =>
+              name === "raw"
+                ? { name, publish: rawPublisher.publish, s1: plan.s1, s2: plan.s2 }
+                : {
+                    name,
+                    publish: publishScript,
+                    s1: { ...plan.s1, rates: plan.scriptRates.s1 },
+                    s2: { ...plan.s2, rates: plan.scriptRates.s2 },
+                  },
+            );
       try {
-        if (scenarios.has("s1"))
-          results.s1.push(await runStreamScenario(plan.s1, target, publish, `${runTag}-${key}-s1`));
-        if (scenarios.has("s2"))
-          results.s2.push(await runStreamScenario(plan.s2, target, publish, `${runTag}-${key}-s2`));
+        for (const ramp of ramps) {
+          const tag = `${runTag}-${key.replace("@", "-")}-${ramp.name}`;
+          if (scenarios.has("s1"))
+            results.s1.push(await runStreamScenario(ramp.s1, target, ramp, `${tag}-s1`));
+          if (scenarios.has("s2"))
+            results.s2.push(await runStreamScenario(ramp.s2, target, ramp, `${tag}-s2`));
+        }
         if (idleOnSameProcess && s3)
-          results.s3.push(await runIdleScenario(target, redis, plan.s3Levels, `${runTag}-${key}-s3`));
+          results.s3.push(
+            await runIdleScenario(target, redis, plan.s3Levels, `${runTag}-${key.replace("@", "-")}-s3`),
+          );
       } finally {
         await target.stop();
       }
@@ -126,74 +163,74 @@ try {
     for (const key of targets) {
       const target = await start(key);
       try {
-        results.s3.push(await runIdleScenario(target, redis, plan.s3Levels, `${runTag}-${key}-s3`));
+        results.s3.push(
+          await runIdleScenario(target, redis, plan.s3Levels, `${runTag}-${key.replace("@", "-")}-s3`),
+        );
       } finally {
         await target.stop();
       }
     }
   }
+  // S4 and S5 run this checkout's services and, with --baseline, the baseline's right after.
+  const codes = [
+    { code: "this", root: repoRoot },
+    ...(baseline ? [{ code: "base", root: baseline.root }] : []),
+  ];
   if (scenarios.has("s4")) {
     console.log("S4: gateway (dedicated) + api + worker");
     const gateway = await start("dedicated");
-    const env = { repoRoot, redisUrl: redis.url, core: serverCore };
-    const api = await startService("api", env);
     try {
-      // The worker's default TOKEN_COALESCE_MS (5) holds the first token up to 5 ms; 0 shows the path without it.
-      for (const coalesce of ["default", "0"]) {
-        const worker = await startService(
-          "worker",
-          coalesce === "0" ? { ...env, env: { TOKEN_COALESCE_MS: "0" } } : env,
-        );
-        try {
-          const outcome = await runE2eScenario({
-            apiUrl: api.url,
+      for (const { code, root } of codes) {
+        results.s4.push(
+          ...(await runS4({
+            repoRoot: root,
+            redisUrl: redis.url,
+            core: serverCore,
             gatewayUrl: gateway.sseUrl("x").replace(/\/v1\/.*/, ""),
             token,
             runs: plan.s4Runs,
-            tokensPerSecond: 0,
-            maxTokens: 64,
-            tag: `${runTag}-s4-${coalesce}`,
-          });
-          if (coalesce === "0") results.s4NoCoalescing = outcome;
-          else results.s4 = outcome;
-          console.log(
-            `  S4 (TOKEN_COALESCE_MS=${coalesce}) POST → first token p50 ${outcome.firstTokenMs.p50} ms, pickup p50 ${outcome.queuePickupMs.p50} ms`,
-          );
-        } finally {
-          await worker.proc.stop();
-        }
+            code,
+            tag: `${runTag}-s4-${code}`,
+          })),
+        );
       }
     } finally {
-      await Promise.all([gateway.stop(), api.proc.stop()]);
+      await gateway.stop();
     }
   }
   if (scenarios.has("s5")) {
     console.log("S5: publish throughput of one process");
-    const rates = await publishProcess(plan.s5Events);
-    results.s5 = { process: rates };
-    console.log(
-      `  S5 script: ${rates.sequentialPerSec}/s one at a time, ${rates.pipelinedPerSec}/s pipelined`,
-    );
-    results.s5.worker = [];
-    for (const coalesceMs of values.quick ? [0] : [0, 5]) {
-      const w = await measureWorkerThroughput({
-        repoRoot,
-        redisUrl: redis.url,
-        core: serverCore,
-        token,
-        runs: values.quick ? 16 : 64,
-        tokensPerRun: values.quick ? 500 : 2_000,
-        coalesceMs,
-        tag: `${runTag}-s5-${coalesceMs}`,
-      });
-      results.s5.worker.push(w);
+    results.s5 = { process: [], worker: [] };
+    for (const { code, root } of codes) {
+      const rates = await publishProcess(root, plan.s5Events);
+      results.s5.process.push({ code, ...rates });
       console.log(
-        `  S5 worker (TOKEN_COALESCE_MS=${coalesceMs}): ${w.eventsPerSec} events/s, ${w.tokensPerSec} tokens/s`,
+        `  S5 script (${code}): ${rates.sequentialPerSec}/s one at a time, ${rates.pipelinedPerSec}/s pipelined`,
       );
+    }
+    for (const coalesceMs of values.quick ? [0] : [0, 5]) {
+      for (const { code, root } of codes) {
+        const w = await measureWorkerThroughput({
+          repoRoot: root,
+          redisUrl: redis.url,
+          core: serverCore,
+          token,
+          runs: values.quick ? 16 : 64,
+          tokensPerRun: values.quick ? 500 : 2_000,
+          coalesceMs,
+          tag: `${runTag}-s5-${code}-${coalesceMs}`,
+        });
+        results.s5.worker.push({ code, ...w });
+        console.log(
+          `  S5 worker (${code}, TOKEN_COALESCE_MS=${coalesceMs}): ${w.eventsPerSec} events/s, ${w.tokensPerSec} tokens/s`,
+        );
+      }
     }
   }
 } finally {
+  rawPublisher.close();
   await closeRedisClient(pubClient);
+  await baseline?.remove();
   await redis.stop();
   rmSync(tmpDir, { recursive: true, force: true });
 }
@@ -225,18 +262,20 @@ async function start(key: TargetKey): Promise<Target> {
     core: serverCore ?? 1,
     port: await freePort(),
     ...(values["cpu-prof"] ? { cpuProfDir: resolve(repoRoot, values.out, "profiles") } : {}),
+    ...(values["gateway-node-args"] ? { gatewayNodeArgs: values["gateway-node-args"].split(" ") } : {}),
+    ...(baseline ? { baselineRoot: baseline.root } : {}),
   });
 }
 
 /** Runs publish-throughput.ts as its own process on the server core: "one worker process". */
-async function publishProcess(events: number): Promise<PublishRates> {
+async function publishProcess(root: string, events: number): Promise<PublishRates> {
   const args = [...nodeTs("scripts/bench/publish-throughput.ts"), "--events", String(events), "--json"];
   const [cmd, argv] =
     serverCore !== undefined && pinningAvailable()
       ? ["taskset", ["-c", String(serverCore), process.execPath, ...args]]
       : [process.execPath, args];
   const { stdout } = await promisify(execFile)(cmd, argv as string[], {
-    cwd: repoRoot,
+    cwd: root,
     env: { ...process.env, REDIS_URL: redis.url },
   });
   return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as PublishRates;

@@ -24,6 +24,8 @@ export interface StepStats {
   closed: number;
   /** HdrHistogram of publish→receive µs, compressed base64. */
   histogram: string;
+  /** The worst publish→receive µs among events received in each second since the step began. */
+  maxBySecondUs: number[];
 }
 
 export type ClientReply = { ok: number; failed: number; errors: string[] } | Counts | StepStats;

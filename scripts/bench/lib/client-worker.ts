@@ -26,6 +26,9 @@ let step = 0;
 let histogram = newHistogram();
 let stale = 0;
 let closedEarly = 0;
+/** When the current step began (µs, monotonic) and the worst latency seen in each second since. */
+let stepStartUs = nowUs();
+let maxBySecond: number[] = [];
 const errors: string[] = [];
 
 function newHistogram() {
@@ -62,7 +65,12 @@ function onData(conn: Conn, data: string): void {
   conn.unique++;
   if (n < conn.max) conn.reorder++;
   else conn.max = n;
-  histogram.recordValue(Math.max(1, nowUs() - payload.sentUs));
+  const now = nowUs();
+  const latency = Math.max(1, now - payload.sentUs);
+  histogram.recordValue(latency);
+  // Per-second worst case: a stall of tens of ms every few seconds shows here even when p99 hides it.
+  const second = Math.floor((now - stepStartUs) / 1_000_000);
+  if (latency > (maxBySecond[second] ?? 0)) maxBySecond[second] = latency;
 }
 
 function openOne(spec: ConnSpec): Promise<Conn> {
@@ -154,6 +162,7 @@ function collect(expectedByThread: number[]): StepStats {
     stale,
     closed: closedEarly,
     histogram: hdr.encodeIntoCompressedBase64(histogram),
+    maxBySecondUs: Array.from(maxBySecond, (x) => x ?? 0),
   };
 }
 
@@ -165,6 +174,8 @@ function handle(message: ClientRequest): Promise<ClientReply> | ClientReply {
       step = message.step;
       stale = 0;
       histogram = newHistogram();
+      stepStartUs = nowUs();
+      maxBySecond = [];
       for (const conn of conns) {
         conn.seen.fill(0);
         conn.max = 0;

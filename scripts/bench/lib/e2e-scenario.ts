@@ -5,8 +5,62 @@
  */
 import http from "node:http";
 import * as hdr from "hdr-histogram-js";
+import { startService } from "./services.js";
 import { nowUs } from "./sse-parse.js";
 import { openSseProbe } from "./sse-probe.js";
+
+/** One S4 measurement: which code ran the API and worker, and the worker's TOKEN_COALESCE_MS. */
+export interface E2eRun extends E2eOutcome {
+  code: string;
+  coalesce: "default" | "0";
+}
+
+/**
+ * S4 for one checkout: its API and worker (the gateway is the caller's), once with the worker's
+ * defaults and once with TOKEN_COALESCE_MS=0 (no coalescing at all).
+ */
+export async function runS4(options: {
+  repoRoot: string;
+  redisUrl: string;
+  core: number | undefined;
+  gatewayUrl: string;
+  token: string;
+  runs: number;
+  code: string;
+  tag: string;
+}): Promise<E2eRun[]> {
+  const env = { repoRoot: options.repoRoot, redisUrl: options.redisUrl, core: options.core };
+  const api = await startService("api", env);
+  const out: E2eRun[] = [];
+  try {
+    for (const coalesce of ["default", "0"] as const) {
+      const worker = await startService(
+        "worker",
+        coalesce === "0" ? { ...env, env: { TOKEN_COALESCE_MS: "0" } } : env,
+      );
+      try {
+        const outcome = await runE2eScenario({
+          apiUrl: api.url,
+          gatewayUrl: options.gatewayUrl,
+          token: options.token,
+          runs: options.runs,
+          tokensPerSecond: 0,
+          maxTokens: 64,
+          tag: `${options.tag}-${coalesce}`,
+        });
+        out.push({ code: options.code, coalesce, ...outcome });
+        console.log(
+          `  S4 (${options.code}, TOKEN_COALESCE_MS=${coalesce}) POST → first token p50 ${outcome.firstTokenMs.p50} ms, pickup p50 ${outcome.queuePickupMs.p50} ms`,
+        );
+      } finally {
+        await worker.proc.stop();
+      }
+    }
+  } finally {
+    await api.proc.stop();
+  }
+  return out;
+}
 
 export interface E2eOutcome {
   runs: number;

@@ -3,12 +3,14 @@ import { Worker } from "node:worker_threads";
 import * as hdr from "hdr-histogram-js";
 import type { ClientReply, ClientRequest, ConnSpec, Counts, StepStats } from "./client-protocol.js";
 
-export interface StepResult extends Omit<StepStats, "histogram"> {
+export interface StepResult extends Omit<StepStats, "histogram" | "maxBySecondUs"> {
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
   p999Ms: number;
   maxMs: number;
+  /** The worst latency (ms) among events received in each second of the step (and its drain). */
+  maxBySecondMs: number[];
   /** The same counts for each load-client thread. */
   perThread: { received: number; lost: number; dup: number; reorder: number; closed: number }[];
 }
@@ -74,6 +76,7 @@ export function createLoadClient(threadCount: number): LoadClient {
         p99Ms: ms(99),
         p999Ms: ms(99.9),
         maxMs: round(merged.maxValue / 1000),
+        maxBySecondMs: mergeMax(replies.map((r) => r.maxBySecondUs)).map((us) => round(us / 1000)),
         perThread: replies.map(({ received, lost, dup, reorder, closed }) => ({
           received,
           lost,
@@ -114,6 +117,12 @@ function rpc(worker: Worker) {
       });
     },
   };
+}
+
+/** Element-wise maximum of the threads' per-second maxima. */
+function mergeMax(lists: number[][]): number[] {
+  const length = Math.max(0, ...lists.map((l) => l.length));
+  return Array.from({ length }, (_, i) => Math.max(0, ...lists.map((l) => l[i] ?? 0)));
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

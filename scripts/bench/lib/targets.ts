@@ -1,4 +1,8 @@
-/** The five servers under test, each started fresh and pinned to the server core. */
+/**
+ * The servers under test, each started fresh and pinned to the server core. `dedicated@base` and
+ * `shared@base` are the gateway of another checkout (`--baseline`), measured in the same run, so a
+ * change is judged side by side with the code before it under the same machine load.
+ */
 import { mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
@@ -8,11 +12,14 @@ import { nchanConfig } from "./nchan-config.js";
 import { type Proc, startPinned } from "./processes.js";
 
 export const TARGETS = ["dedicated", "shared", "floorA", "floorB", "nchan"] as const;
-export type TargetKey = (typeof TARGETS)[number];
+export const BASELINE_TARGETS = ["dedicated@base", "shared@base"] as const;
+export type TargetKey = (typeof TARGETS)[number] | (typeof BASELINE_TARGETS)[number];
 
 export const TARGET_LABELS: Record<TargetKey, string> = {
   dedicated: "Threadline gateway, SUBSCRIBER_MODE=dedicated",
   shared: "Threadline gateway, SUBSCRIBER_MODE=shared",
+  "dedicated@base": "the --baseline checkout's gateway, SUBSCRIBER_MODE=dedicated",
+  "shared@base": "the --baseline checkout's gateway, SUBSCRIBER_MODE=shared",
   floorA: "floor A: raw node:http + ioredis, subscriber per client",
   floorB: "floor B: raw node:http + ioredis, one shared subscriber",
   nchan: "peer: nginx + Nchan, Redis storage",
@@ -23,8 +30,8 @@ export interface Target {
   proc: Proc;
   sseUrl(thread: string): string;
   headers: Record<string, string>;
-  /** "script": publish with createEventPublisher (the atomic script); "nchan": POST to its publisher. */
-  publishVia: "script" | "nchan";
+  /** "redis": events go to Redis (raw PUBLISH or the publish script); "nchan": POST to its publisher. */
+  publishVia: "redis" | "nchan";
   publishUrl?: (thread: string) => string;
   stop(): Promise<void>;
 }
@@ -38,27 +45,46 @@ export interface TargetContext {
   port: number;
   /** When set, gateways run with `--cpu-prof` and write their profile here on exit. */
   cpuProfDir?: string;
+  /** Extra node flags for the gateways (`--gateway-node-args`), e.g. `--trace-gc`. */
+  gatewayNodeArgs?: string[];
+  /** The checkout whose gateway the `@base` targets run. */
+  baselineRoot?: string;
+}
+
+/** The floor a gateway target is compared with. */
+export function floorOf(key: string): "floorA" | "floorB" {
+  return key.startsWith("shared") ? "floorB" : "floorA";
+}
+
+export function isGateway(key: string): boolean {
+  return key.startsWith("dedicated") || key.startsWith("shared");
 }
 
 export async function startTarget(key: TargetKey, ctx: TargetContext): Promise<Target> {
   const base = `http://127.0.0.1:${ctx.port}`;
-  if (key === "dedicated" || key === "shared") {
+  if (isGateway(key)) {
+    const baseline = key.endsWith("@base");
+    if (baseline && !ctx.baselineRoot)
+      throw new Error(`target ${key} needs --baseline <git ref or checkout>`);
+    const mode = key.replace("@base", "");
+    const profName = `gateway-${key.replace("@", "-")}`;
     const proc = await startPinned({
-      name: `gateway-${key}`,
+      name: profName,
       command: process.execPath,
       args: [
         // One profile per thread (tsx's loader hooks run on their own); the main thread's is the largest.
-        ...(ctx.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", `${ctx.cpuProfDir}/gateway-${key}`] : []),
+        ...(ctx.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", `${ctx.cpuProfDir}/${profName}`] : []),
+        ...(ctx.gatewayNodeArgs ?? []),
         ...nodeTs("services/gateway/src/main.ts"),
       ],
       readyUrl: `${base}/readyz`,
-      cwd: ctx.repoRoot,
+      cwd: baseline ? ctx.baselineRoot : ctx.repoRoot,
       core: ctx.core,
       env: {
         PORT: String(ctx.port),
         HOST: "127.0.0.1",
         REDIS_URL: ctx.redisUrl,
-        SUBSCRIBER_MODE: key,
+        SUBSCRIBER_MODE: mode,
         LOG_LEVEL: "warn",
         MAX_STREAMS_PER_SUBJECT: "1000000",
         JWT_SECRET: DEV_JWT_SECRET,
@@ -70,7 +96,7 @@ export async function startTarget(key: TargetKey, ctx: TargetContext): Promise<T
       proc,
       sseUrl: (thread) => `${base}/v1/threads/${thread}/events`,
       headers: { authorization: `Bearer ${token}` },
-      publishVia: "script",
+      publishVia: "redis",
       stop: () => proc.stop(),
     };
   }
@@ -93,7 +119,7 @@ export async function startTarget(key: TargetKey, ctx: TargetContext): Promise<T
       proc,
       sseUrl: (t) => `${base}/sub/${t}`,
       headers: {},
-      publishVia: "script",
+      publishVia: "redis",
       stop: () => proc.stop(),
     };
   }
