@@ -1,3 +1,5 @@
+export { ChatHistory, toModelMessages } from "./ai-sdk/chat-history.js";
+export { type AiSdkAgentSpec, type AiSdkCall, createAiSdkAgent } from "./ai-sdk/create-ai-sdk-agent.js";
 export { DEFAULT_AGENT, type DefaultAgentsOptions, defaultAgents } from "./default-agents.js";
 export { createDemoAgent, type DemoAgentOptions } from "./demo/demo-agent.js";
 export { DemoInput } from "./demo/demo-input.js";
@@ -6,7 +8,7 @@ export { createLlmAgents } from "./providers/llm-agents.js";
 export type { LlmAgentDeps, LlmConfig, LlmEndpoint, ModelPrices } from "./providers/llm-config.js";
 export { LlmInput } from "./providers/llm-input.js";
 export { createOpenAiAgent } from "./providers/openai-agent.js";
-export { PROVIDER_ERRORS } from "./providers/provider-errors.js";
+export { type ErrorSource, PROVIDER_ERRORS } from "./providers/provider-errors.js";
 export {
   type AgentInfo,
   type AgentRegistry,

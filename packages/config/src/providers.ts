@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { int, optionalText, text } from "./fields.js";
+import { int, oneOf, optionalText, text } from "./fields.js";
 
 /** USD per million tokens, per model name: `{"gpt-4.1-mini":{"input":0.4,"output":1.6}}`. */
 export const ModelPrices = z.record(
@@ -13,6 +13,8 @@ export interface ProviderEndpoint {
   apiKey?: string;
   model: string;
   baseUrl?: string;
+  /** OpenAI only: `responses` or `chat` completions; unset → chat with a base URL, else responses. */
+  api?: "responses" | "chat";
 }
 
 /** What the LLM agents in packages/agents need; keys are secrets and never logged. */
@@ -77,6 +79,8 @@ export const providersEnv = {
   OPENAI_API_KEY: optionalText(),
   OPENAI_MODEL: text("gpt-4.1-mini"),
   OPENAI_BASE_URL: optionalHttpUrl(),
+  /** `auto`: the Responses API for OpenAI itself, chat completions for a server named by OPENAI_BASE_URL. */
+  OPENAI_API: oneOf(["auto", "responses", "chat"], "auto"),
   AGENT_MAX_STEPS: int(1, 100, 8),
   MODEL_PRICES: modelPrices(),
 };
@@ -91,7 +95,10 @@ export function buildProvidersConfig(parsed: ProvidersEnv): ProvidersConfig {
   });
   return {
     anthropic: endpoint(parsed.ANTHROPIC_API_KEY, parsed.ANTHROPIC_MODEL, parsed.ANTHROPIC_BASE_URL),
-    openai: endpoint(parsed.OPENAI_API_KEY, parsed.OPENAI_MODEL, parsed.OPENAI_BASE_URL),
+    openai: {
+      ...endpoint(parsed.OPENAI_API_KEY, parsed.OPENAI_MODEL, parsed.OPENAI_BASE_URL),
+      ...(parsed.OPENAI_API === "auto" ? {} : { api: parsed.OPENAI_API }),
+    },
     maxSteps: parsed.AGENT_MAX_STEPS,
     prices: parsed.MODEL_PRICES,
   };

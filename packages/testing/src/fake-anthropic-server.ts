@@ -60,6 +60,31 @@ export class AnthropicStream {
     return this;
   }
 
+  /**
+   * An extended-thinking block: start (empty thinking), one `thinking_delta` per piece, then the
+   * `signature_delta` the API always sends before the stop.
+   */
+  thinkingBlock(index: number, ...pieces: string[]): this {
+    this.event("content_block_start", {
+      type: "content_block_start",
+      index,
+      content_block: { type: "thinking", thinking: "", signature: "" },
+    });
+    for (const thinking of pieces) {
+      this.event("content_block_delta", {
+        type: "content_block_delta",
+        index,
+        delta: { type: "thinking_delta", thinking },
+      });
+    }
+    this.event("content_block_delta", {
+      type: "content_block_delta",
+      index,
+      delta: { type: "signature_delta", signature: "EqQBCkYIARgCKkBfakeSignature==" },
+    });
+    return this.blockStop(index);
+  }
+
   /** A tool_use block: start (empty input), `input_json_delta` fragments (the first one empty, as the API does), stop. */
   toolUseBlock(index: number, id: string, name: string, ...fragments: string[]): this {
     this.event("content_block_start", {

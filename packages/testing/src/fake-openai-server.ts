@@ -24,6 +24,12 @@ export class OpenAiStream {
     return this;
   }
 
+  /** Reasoning pieces as local servers (vLLM, llama.cpp, DeepSeek) stream them: `delta.reasoning_content`. */
+  reasoning(...pieces: string[]): this {
+    for (const reasoning_content of pieces) this.choice({ reasoning_content });
+    return this;
+  }
+
   /** Opens tool call `index` (id, name, empty arguments), as the API's first tool-call chunk does. */
   toolCall(index: number, id: string, name: string): this {
     return this.choice({

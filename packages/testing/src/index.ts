@@ -11,6 +11,7 @@ export {
   type ResponseRecord,
   startFakeLlmServer,
 } from "./fake-llm-server.js";
+export { OpenAiResponsesStream } from "./fake-openai-responses.js";
 export {
   OpenAiStream,
   openAiErrorReply,

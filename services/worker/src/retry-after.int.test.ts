@@ -80,6 +80,7 @@ describe("retry-after from an LLM provider sets the delay before the next attemp
       "status:running#1",
       "error:PROVIDER_RATE_LIMITED",
       "status:retrying#2",
+      "status:running#2",
       "token",
       "done:stop",
     ]);
@@ -95,6 +96,7 @@ describe("retry-after from an LLM provider sets the delay before the next attemp
       "status:running#1",
       "error:PROVIDER_UNAVAILABLE",
       "status:retrying#2",
+      "status:running#2",
       "token",
       "done:stop",
     ]);

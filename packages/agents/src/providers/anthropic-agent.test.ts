@@ -11,7 +11,7 @@ import { createToolRegistry } from "../tools/tool-registry.js";
 import { AgentError, type AgentEvent } from "../types.js";
 import { createAnthropicAgent } from "./anthropic-agent.js";
 import type { LlmConfig } from "./llm-config.js";
-import { driveAgent } from "./test-support/drive-agent.js";
+import { driveWireEvents as driveAgent } from "./test-support/drive-agent.js";
 
 const tools = createToolRegistry(defaultTools());
 const MODEL = "claude-sonnet-4-6";
@@ -93,15 +93,14 @@ describe("anthropic agent (real SDK against a fake Messages API)", () => {
     ]);
     const [request] = server.requests;
     expect(request?.path).toBe("/v1/messages");
-    // This SDK version sends the key as a bearer token.
-    expect(request?.headers.authorization).toBe("Bearer sk-ant-test");
+    expect(request?.headers["x-api-key"]).toBe("sk-ant-test");
     expect(request?.headers["anthropic-version"]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(request?.body).toMatchObject({
       model: MODEL,
       max_tokens: 256,
       stream: true,
-      system: "Be kind",
-      messages: [{ role: "user", content: "Hello" }],
+      system: [{ type: "text", text: "Be kind" }],
+      messages: [{ role: "user", content: [{ type: "text", text: "Hello" }] }],
     });
     const sent = bodyOf(0).tools as { name: string; input_schema: unknown }[];
     expect(sent.map((t) => t.name)).toEqual(["calculator", "word_count"]);
@@ -145,8 +144,8 @@ describe("anthropic agent (real SDK against a fake Messages API)", () => {
         },
       },
     ]);
-    expect(bodyOf(1).messages).toEqual([
-      { role: "user", content: "(12+30)*2?" },
+    expect(bodyOf(1).messages).toMatchObject([
+      { role: "user", content: [{ type: "text", text: "(12+30)*2?" }] },
       {
         role: "assistant",
         content: [
@@ -277,7 +276,7 @@ describe("anthropic agent (real SDK against a fake Messages API)", () => {
     const ended = await driveAgent(agent, { prompt: "hi" });
     expect(ended.events).toEqual([tok("Hal")]);
     expect(errorOf(ended)).toMatchObject({ code: "PROVIDER_DISCONNECTED", retryable: true });
-    expect(errorOf(ended).message).toContain("no message_stop");
+    expect(errorOf(ended).message).toContain("before the model finished");
   });
 
   it.each([
@@ -309,7 +308,8 @@ describe("anthropic agent (real SDK against a fake Messages API)", () => {
     const outcome = await driveAgent(
       createAnthropicAgent(config(), { tools }),
       { prompt: "count" },
-      { signal: controller.signal, onEvent: (_event, index) => index === 2 && controller.abort() },
+      // Index 3: the step's `status`, then three tokens.
+      { signal: controller.signal, onEvent: (_event, index) => index === 3 && controller.abort() },
     );
     expect(outcome.error).toBeUndefined();
     expect(outcome.events).toEqual([tok("w0 "), tok("w1 "), tok("w2 ")]);

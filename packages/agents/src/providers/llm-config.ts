@@ -8,6 +8,8 @@ export interface LlmEndpoint {
   model: string;
   /** Anthropic: `https://api.anthropic.com`; OpenAI-compatible: `…/v1` (Ollama, vLLM, llama.cpp). */
   baseUrl?: string;
+  /** OpenAI only: `responses` (default without baseUrl) or `chat` completions (default with one). */
+  api?: "responses" | "chat";
 }
 
 /**

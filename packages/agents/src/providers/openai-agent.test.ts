@@ -11,7 +11,7 @@ import { createToolRegistry } from "../tools/tool-registry.js";
 import { AgentError, type AgentEvent } from "../types.js";
 import type { LlmConfig } from "./llm-config.js";
 import { createOpenAiAgent } from "./openai-agent.js";
-import { driveAgent } from "./test-support/drive-agent.js";
+import { driveWireEvents as driveAgent } from "./test-support/drive-agent.js";
 
 const tools = createToolRegistry(defaultTools());
 const MODEL = "gpt-4.1-mini";
@@ -277,7 +277,7 @@ describe("openai agent (real SDK against a fake chat.completions server)", () =>
     const outcome = await driveAgent(createOpenAiAgent(config(), { tools }), { prompt: "hi" });
     expect(outcome.events).toEqual([tok("Hal")]);
     expect(errorOf(outcome)).toMatchObject({ code: "PROVIDER_DISCONNECTED", retryable: true });
-    expect(errorOf(outcome).message).toContain("no finish_reason");
+    expect(errorOf(outcome).message).toContain("without a finish reason");
   });
 
   it.each([
@@ -320,8 +320,9 @@ describe("openai agent (real SDK against a fake chat.completions server)", () =>
       {
         signal: controller.signal,
         onEvent: (_event, index) => {
-          if (index === 2) {
-            seenAtAbort = index + 1;
+          // Index 3: the step's `status`, then three tokens.
+          if (index === 3) {
+            seenAtAbort = index;
             controller.abort();
           }
         },
@@ -357,28 +358,41 @@ describe("openai agent (real SDK against a fake chat.completions server)", () =>
     });
     expect(error).toBeUndefined();
     const deltas = events.filter((e) => e.type === "delta").map((e) => e.content);
-    expect(deltas.slice(2)).toEqual([
-      { kind: "tool_call", toolCallId: "call_x", name: "weather", args: { city: "Oslo" } },
+    // The SDK checks each call as it completes and hands both failures back to the model.
+    expect(deltas.filter((d) => !("argsDelta" in d))).toEqual([
       {
         kind: "tool_call",
-        toolCallId: "call_y",
-        name: "calculator",
-        error: expect.stringContaining("arguments are not valid JSON"),
+        toolCallId: "call_x",
+        name: "weather",
+        error: "Model tried to call unavailable tool 'weather'. Available tools: calculator, word_count.",
       },
       {
         kind: "tool_result",
         toolCallId: "call_x",
         name: "weather",
-        result: { error: 'no tool named "weather"; available: calculator, word_count' },
+        result: { error: expect.stringContaining("unavailable tool 'weather'") },
         isError: true,
+      },
+      {
+        kind: "tool_call",
+        toolCallId: "call_y",
+        name: "calculator",
+        error: expect.stringContaining("JSON parsing failed"),
       },
       {
         kind: "tool_result",
         toolCallId: "call_y",
         name: "calculator",
-        result: { error: expect.stringContaining("arguments are not valid JSON") },
+        result: { error: expect.stringContaining("JSON parsing failed") },
         isError: true,
       },
+    ]);
+    const toolMessages = (bodyOf(1).messages as { role: string; content: string }[]).filter(
+      (m) => m.role === "tool",
+    );
+    expect(toolMessages.map((m) => m.content)).toEqual([
+      expect.stringContaining("unavailable tool 'weather'"),
+      expect.stringContaining("JSON parsing failed"),
     ]);
     expect(events.at(-1)).toMatchObject({ type: "done", content: { finishReason: "stop" } });
   });
@@ -421,7 +435,8 @@ describe("openai agent (real SDK against a fake chat.completions server)", () =>
     expect(local.unavailableReason).toBeUndefined();
     const { error } = await driveAgent(local, { prompt: "hi", model: "llama3.2", maxTokens: 64 });
     expect(error).toBeUndefined();
-    expect(server.requests[0]?.headers.authorization).toBe("Bearer no-key");
+    // A local server needs no key, so none is sent (not even a placeholder).
+    expect(server.requests[0]?.headers.authorization).toBeUndefined();
     expect(server.requests[0]?.body).toMatchObject({ model: "llama3.2", max_tokens: 64 });
   });
 
@@ -469,14 +484,17 @@ describe("openai agent (real SDK against a fake chat.completions server)", () =>
       prompt: "2^10?",
     });
     expect(error).toBeUndefined();
+    // The server sent no id: the SDK makes one up, and uses it for the call, its result and the next request.
+    const id = (events[0]!.content as unknown as { toolCallId: string }).toolCallId;
+    expect(id).toMatch(/^\w{8,}$/);
     expect(events.slice(0, 3)).toEqual([
-      argsDelta("call_0", "calculator", '{"expression":"2^10"}'),
-      call("call_0", "calculator", { expression: "2^10" }),
-      result("call_0", "calculator", { expression: "2^10", result: 1024 }),
+      argsDelta(id, "calculator", '{"expression":"2^10"}'),
+      call(id, "calculator", { expression: "2^10" }),
+      result(id, "calculator", { expression: "2^10", result: 1024 }),
     ]);
     expect(bodyOf(1).messages).toContainEqual({
       role: "tool",
-      tool_call_id: "call_0",
+      tool_call_id: id,
       content: '{"expression":"2^10","result":1024}',
     });
   });

@@ -1,3 +1,4 @@
+import { APICallError, InvalidResponseDataError, JSONParseError, TypeValidationError } from "ai";
 import { AgentError } from "../types.js";
 import { parseRetryAfter } from "./retry-after.js";
 
@@ -14,16 +15,12 @@ export const PROVIDER_ERRORS = {
   badResponse: "PROVIDER_BAD_RESPONSE",
 } as const;
 
-// biome-ignore lint/suspicious/noExplicitAny: SDK error classes have differing constructor signatures.
-type ErrorClass = abstract new (...args: any[]) => Error;
-
-/** Who failed, for messages that say what to do, and the SDK's error classes. */
-export interface ProviderErrorSource {
+/** Who failed, so messages can say which variable to check. */
+export interface ErrorSource {
   provider: string;
   keyVar: string;
   modelVar: string;
   baseUrlVar: string;
-  classes: { APIError: ErrorClass; APIConnectionError: ErrorClass };
 }
 
 /** Error types a provider may put in a mid-stream `error` event that no retry can fix. */
@@ -38,35 +35,35 @@ const PERMANENT_TYPES = new Set([
 ]);
 
 /**
- * Maps whatever an SDK call or stream threw to an honest `AgentError`: 400/401/403/404 are permanent,
- * 408/409/429/5xx and transport failures are retryable (with the provider's retry-after).
+ * Maps what an AI SDK call or stream failed with to an honest `AgentError`: 400/401/403/404 are
+ * permanent; 408/409/429/5xx, transport failures, malformed chunks and most mid-stream errors are
+ * retryable (with the provider's retry-after). Anything else is rethrown (the worker reports it).
  */
-export function toAgentError(error: unknown, source: ProviderErrorSource): AgentError {
+export function toAgentError(error: unknown, source: ErrorSource): AgentError {
   if (error instanceof AgentError) return error;
   const { provider } = source;
-  if (error instanceof source.classes.APIConnectionError) {
-    return new AgentError(
-      PROVIDER_ERRORS.unreachable,
-      `${provider} is unreachable (${describeCause(error)}); check ${source.baseUrlVar} and the network`,
-      true,
-    );
-  }
-  if (error instanceof source.classes.APIError) {
-    const { status, headers } = error as Error & { status?: number; headers?: Headers };
-    const detail = providerMessage(error);
-    const type = providerType(error);
-    if (status === undefined) {
-      const retryable = !(type && PERMANENT_TYPES.has(type));
+  if (APICallError.isInstance(error)) {
+    if (error.statusCode === undefined) {
       return new AgentError(
-        PROVIDER_ERRORS.streamError,
-        `${provider} reported an error mid-stream${type ? ` (${type})` : ""}: ${detail}`,
-        retryable,
-        retryable ? parseRetryAfter(headers) : undefined,
+        PROVIDER_ERRORS.unreachable,
+        `${provider} is unreachable (${describeCause(error)}); check ${source.baseUrlVar} and the network`,
+        true,
       );
     }
-    return fromStatus(status, detail, headers, source);
+    // A 2xx that failed while its body streamed: the connection broke mid-answer.
+    if (error.statusCode < 300) return disconnected(provider, describeCause(error));
+    const headers = new Headers(error.responseHeaders ?? {});
+    return fromStatus(error.statusCode, providerMessage(error), headers, source);
   }
-  if (error instanceof SyntaxError) {
+  // openai-compatible reports a stream that stopped before its finish_reason this way.
+  if (InvalidResponseDataError.isInstance(error) && /ended without/i.test(error.message)) {
+    return disconnected(provider, error.message);
+  }
+  if (
+    JSONParseError.isInstance(error) ||
+    TypeValidationError.isInstance(error) ||
+    InvalidResponseDataError.isInstance(error)
+  ) {
     return new AgentError(
       PROVIDER_ERRORS.badResponse,
       `${provider} sent a malformed stream: ${error.message}`,
@@ -75,6 +72,16 @@ export function toAgentError(error: unknown, source: ProviderErrorSource): Agent
   }
   if (error instanceof TypeError || hasNetworkCode(error)) {
     return disconnected(provider, describeCause(error as Error));
+  }
+  // A provider's own mid-stream error event (e.g. Anthropic `overloaded_error`), passed on as data.
+  const event = error instanceof Error ? undefined : streamErrorBody(error);
+  if (event) {
+    const retryable = !(event.type && PERMANENT_TYPES.has(event.type));
+    return new AgentError(
+      PROVIDER_ERRORS.streamError,
+      `${provider} reported an error mid-stream${event.type ? ` (${event.type})` : ""}: ${event.message}`,
+      retryable,
+    );
   }
   throw error;
 }
@@ -88,12 +95,7 @@ export function disconnected(provider: string, why: string): AgentError {
   );
 }
 
-function fromStatus(
-  status: number,
-  detail: string,
-  headers: Headers | undefined,
-  source: ProviderErrorSource,
-) {
+function fromStatus(status: number, detail: string, headers: Headers, source: ErrorSource) {
   const { provider } = source;
   const said = `${provider} answered ${status}: ${detail}`;
   if (status === 401) {
@@ -129,22 +131,29 @@ function fromStatus(
   );
 }
 
-function body(error: Error): Record<string, unknown> | undefined {
-  const raw = (error as { error?: unknown }).error;
-  if (!raw || typeof raw !== "object") return undefined;
-  const nested = (raw as { error?: unknown }).error;
-  // Anthropic keeps the whole `{type:"error", error:{…}}` body; OpenAI keeps the inner `error` object.
-  return (nested && typeof nested === "object" ? nested : raw) as Record<string, unknown>;
+/** The provider's own message: Anthropic `{type:"error",error:{message}}`, OpenAI `{error:{message}}`. */
+function providerMessage(error: APICallError): string {
+  const message =
+    streamErrorBody(error.data)?.message ?? streamErrorBody(parseJson(error.responseBody))?.message;
+  return message ?? error.message;
 }
 
-function providerMessage(error: Error): string {
-  const message = body(error)?.message;
-  return typeof message === "string" && message ? message : error.message;
+/** `{type?, message}` from an error body or event, wherever the provider nested it. */
+function streamErrorBody(value: unknown): { type: string | undefined; message: string } | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const outer = value as { error?: unknown; type?: unknown; message?: unknown };
+  const inner = outer.error && typeof outer.error === "object" ? (outer.error as typeof outer) : outer;
+  if (typeof inner.message !== "string") return undefined;
+  return { type: typeof inner.type === "string" ? inner.type : undefined, message: inner.message };
 }
 
-function providerType(error: Error): string | undefined {
-  const type = body(error)?.type ?? (error as { type?: unknown }).type;
-  return typeof type === "string" ? type : undefined;
+function parseJson(text: string | undefined): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function hasNetworkCode(error: unknown): boolean {

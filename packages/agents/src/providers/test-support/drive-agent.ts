@@ -38,3 +38,23 @@ export async function driveAgent<I>(
     return { events, error };
   }
 }
+
+/**
+ * `driveAgent` without the events the AI SDK adapter adds around the provider's own stream (step
+ * `status` events and the empty `tool_call` opening each tool input), for tests about one provider's
+ * wire format; the adapter's full mapping is tested in ai-sdk/map-full-stream.int.test.ts.
+ */
+export async function driveWireEvents<I>(
+  agent: Agent<I>,
+  input: unknown,
+  options: Parameters<typeof driveAgent>[2] = {},
+): Promise<DriveResult> {
+  const outcome = await driveAgent(agent, input, options);
+  return { ...outcome, events: outcome.events.filter((e) => !isAdapterFrame(e)) };
+}
+
+function isAdapterFrame(event: AgentEvent): boolean {
+  if (event.type === "status") return true;
+  if (event.type !== "delta" || event.content.kind !== "tool_call") return false;
+  return !("argsDelta" in event.content || "args" in event.content || "error" in event.content);
+}
