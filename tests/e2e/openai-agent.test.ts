@@ -98,7 +98,9 @@ describe("openai agent end to end: API → worker (fake LLM) → Redis → gatew
     expect(events.map((e) => ({ type: e.type, content: e.content }))).toEqual([
       { type: "status", content: { state: "queued" } },
       { type: "status", content: { state: "running", attempt: 1 } },
+      { type: "status", content: { state: "running", attempt: 1, step: 1, total: 8 } },
       { type: "token", content: "Let me compute." },
+      { type: "delta", content: { kind: "tool_call", toolCallId: "call_e2e", name: "calculator" } },
       ...fragments.map((argsDelta) => ({
         type: "delta",
         content: { kind: "tool_call", toolCallId: "call_e2e", name: "calculator", argsDelta },
@@ -121,6 +123,7 @@ describe("openai agent end to end: API → worker (fake LLM) → Redis → gatew
           result: { expression: "6 * 7", result: 42 },
         },
       },
+      { type: "status", content: { state: "running", attempt: 1, step: 2, total: 8 } },
       { type: "token", content: "6 × 7 " },
       { type: "token", content: "is " },
       { type: "token", content: "42." },
@@ -171,6 +174,44 @@ describe("openai agent end to end: API → worker (fake LLM) → Redis → gatew
     const response = llm.responses[responsesBefore];
     await expect(response?.closed).resolves.toEqual({ early: true });
     expect(response?.framesWritten).toBeLessThan(pieces.length);
+  });
+
+  it("a cancel mid-tool-call (arguments still streaming) ends the run cancelled, with no args and no result", async () => {
+    const fragments = Array.from({ length: 300 }, (_, i) => (i === 0 ? '{"expression": "1' : " + 1"));
+    llm.enqueue({
+      kind: "sse",
+      frameDelayMs: 10,
+      frames: new OpenAiStream(undefined, MODEL)
+        .role()
+        .toolCall(0, "call_slow", "calculator")
+        .toolArgs(0, ...fragments, '"}')
+        .finish("tool_calls")
+        .usage(5, 5)
+        .done()
+        .frames(),
+    });
+    const threadId = uniqueId("llm");
+    const conn = await watch(threadId);
+    const requestsBefore = llm.requests.length;
+    const runId = await enqueue(threadId, { prompt: "add slowly" });
+    const argsDeltas = (c: SseConnection) =>
+      c.json<ThreadEvent>().filter((e) => e.type === "delta" && "argsDelta" in e.content).length;
+    await conn.waitFor((c) => argsDeltas(c) >= 3, 30_000);
+    const cancel = await fetch(`${topology.apis[0]!.url}/v1/threads/${threadId}/runs/${runId}/cancel`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(cancel.status).toBe(202);
+    await conn.waitFor(untilDone, 30_000);
+
+    const events = conn.json<ThreadEvent>();
+    expect(events.slice(-2).map((e) => [e.type, e.content])).toEqual([
+      ["status", expect.objectContaining({ state: "cancelled" })],
+      ["done", { finishReason: "cancelled" }],
+    ]);
+    const deltas = events.filter((e) => e.type === "delta").map((e) => e.content as Record<string, unknown>);
+    expect(deltas.some((d) => "args" in d || d.kind === "tool_result")).toBe(false);
+    expect(llm.requests.length - requestsBefore).toBe(1);
   });
 
   it("the API refuses a run of the unconfigured anthropic agent, naming the variable to set", async () => {
