@@ -8,11 +8,14 @@ export {
   type RedisConnectionConfig,
 } from "./connections.js";
 export { keys, THREAD_CHANNEL_PREFIX } from "./keys.js";
+export { type PublishRefusal, PublishRefusedError } from "./publish-refused.js";
 export {
   createEventPublisher,
   type EventPublisher,
+  IDEMPOTENCY_WINDOW,
   type Published,
   type PublisherOptions,
+  type PublishOptions,
   type PublishTarget,
 } from "./publisher.js";
 export { compareIds, LOG_START, type LogEntry, type LogPage, readLog } from "./replay-log.js";
@@ -27,7 +30,7 @@ export {
   type RunsQueue,
   type RunsQueueConfig,
 } from "./runs-queue.js";
-export { defineScripts } from "./scripts.js";
+export { defineScripts, PUBLISH_SCRIPT_FILE, publishScriptSource } from "./scripts.js";
 export { spliceId } from "./splice.js";
 export {
   resubscribedEvent,

@@ -8,12 +8,15 @@ export const keys = {
   threadChannel: (threadId: string) => `thread:${threadId}`,
   /** Redis Stream: the thread's replay log. */
   threadLog: (threadId: string) => `{thread:${threadId}}:log`,
-  /** Hash: owner, createdAt, lastRunId and the per-run `seq:<runId>` counters. */
+  /** Hash: owner, createdAt, lastRunId. */
   threadMeta: (threadId: string) => `{thread:${threadId}}:meta`,
   /** Sorted set of gateway watchers of a thread (member = stream id, score = expiry ms). */
   threadWatchers: (threadId: string) => `{thread:${threadId}}:watchers`,
-  /** Hash field in the meta hash holding a run's last assigned seq. */
-  seqField: (runId: string) => `seq:${runId}`,
+  /**
+   * Hash: a run's publish state, owned by the publish script (lua/publishEvent-3.lua): its seq counter,
+   * the newest attempt (fencing), its `done` marker and the idempotency window. Expires with the log.
+   */
+  runPublishState: (threadId: string, runId: string) => `{thread:${threadId}}:pub:${runId}`,
   /** Control channel that carries cancel requests to whichever worker holds a run. */
   controlChannel: () => "threadline:control",
   /** Hash: one run's record (status, timestamps, attempts, output, error). */

@@ -100,9 +100,10 @@ describe("publish script (real Redis)", () => {
     expect(logSeqs).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
   });
 
-  it("caps the log approximately and expires log and meta", async () => {
+  it("caps the log approximately and expires log, meta and the run's publish state", async () => {
     const threadId = uniqueId();
     const publisher = createEventPublisher(client, { logMaxLen: 100, logTtlSeconds: 2 });
+    await client.hset(keys.threadMeta(threadId), "owner", "tester");
     for (let i = 0; i < 1000; i++)
       await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "x" });
     const length = await client.xlen(keys.threadLog(threadId));
@@ -112,9 +113,17 @@ describe("publish script (real Redis)", () => {
     const ttlMeta = await client.pttl(keys.threadMeta(threadId));
     expect(ttlLog).toBeGreaterThan(0);
     expect(ttlLog).toBeLessThanOrEqual(2000);
+    const ttlRunState = await client.pttl(keys.runPublishState(threadId, "r"));
     expect(ttlMeta).toBeGreaterThan(0);
+    expect(ttlRunState).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 2_200));
-    expect(await client.exists(keys.threadLog(threadId), keys.threadMeta(threadId))).toBe(0);
+    expect(
+      await client.exists(
+        keys.threadLog(threadId),
+        keys.threadMeta(threadId),
+        keys.runPublishState(threadId, "r"),
+      ),
+    ).toBe(0);
   });
 
   it("reads pages and flags a resume position that is no longer in the log", async () => {

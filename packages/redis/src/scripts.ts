@@ -4,30 +4,35 @@ import type { RedisClient } from "./connections.js";
 
 declare module "ioredis" {
   interface RedisCommander<Context extends ClientContext = { type: "default" }> {
-    /** See lua/publishEvent-2.lua. */
+    /** See lua/publishEvent-3.lua (KEYS/ARGV contract and errors). */
     threadlinePublishEvent(
       log: string,
       meta: string,
+      runState: string,
       channel: string,
-      seqField: string,
       payload: string,
       maxLen: number,
       ttlSeconds: number,
       publishCommand: "PUBLISH" | "SPUBLISH",
-    ): Result<[string, number], Context>;
+      idempotencyKey: string,
+      attempt: string,
+    ): Result<[string, number, number], Context>;
   }
 }
 
+/** The publish script's file name (`<name>-<numKeys>.lua`), shared with non-TypeScript producers. */
+export const PUBLISH_SCRIPT_FILE = "publishEvent-3.lua";
+
 let publishEventLua: string | undefined;
 
-/** Reads a Lua file that sits next to this module (src/lua in dev, dist/lua when built). */
-function loadLua(name: string): string {
-  return readFileSync(new URL(`./lua/${name}`, import.meta.url), "utf8");
+/** The publish script's source: a Lua file next to this module (src/lua in dev, dist/lua when built). */
+export function publishScriptSource(): string {
+  publishEventLua ??= readFileSync(new URL(`./lua/${PUBLISH_SCRIPT_FILE}`, import.meta.url), "utf8");
+  return publishEventLua;
 }
 
 /** Registers Threadline's scripts on a connection (EVALSHA with a transparent EVAL fallback). */
 export function defineScripts(client: RedisClient): void {
   if ("threadlinePublishEvent" in client && typeof client.threadlinePublishEvent === "function") return;
-  publishEventLua ??= loadLua("publishEvent-2.lua");
-  client.defineCommand("threadlinePublishEvent", { numberOfKeys: 2, lua: publishEventLua });
+  client.defineCommand("threadlinePublishEvent", { numberOfKeys: 3, lua: publishScriptSource() });
 }

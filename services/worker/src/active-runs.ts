@@ -1,5 +1,9 @@
 /** Why a run's agent was aborted. */
-export type StopReason = { kind: "cancel"; message: string } | { kind: "handback" };
+export type StopReason =
+  | { kind: "cancel"; message: string }
+  | { kind: "handback" }
+  /** The publish script refused this attempt (a newer one owns the run, or the run ended). */
+  | { kind: "superseded"; message: string };
 
 export interface ActiveRun {
   runId: string;

@@ -11,7 +11,7 @@ function recorder(delayMs = 0, failOn?: number) {
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       if (sent.length === failOn) throw new Error("redis went away");
       sent.push(event);
-      return { id: `1-${sent.length}`, seq: sent.length, ts: 0 };
+      return { id: `1-${sent.length}`, seq: sent.length, ts: 0, duplicate: false };
     },
   };
   return { sent, publisher };
@@ -24,7 +24,7 @@ const status: EventDraft = { type: "status", content: { state: "running" } };
 describe("coalescing publisher", () => {
   it("publishes every event alone, in order, when off", async () => {
     const { sent, publisher } = recorder();
-    const out = createCoalescingPublisher(publisher, target, { coalesceMs: 0 });
+    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 0 });
     for (const e of [token("a"), token("b"), status, token("c")]) await out.publish(e);
     await out.flush();
     expect(sent).toEqual([token("a"), token("b"), status, token("c")]);
@@ -34,6 +34,7 @@ describe("coalescing publisher", () => {
     const { sent, publisher } = recorder();
     const published: string[] = [];
     const out = createCoalescingPublisher(publisher, target, {
+      attempt: 1,
       coalesceMs: 50,
       onPublished: (e) => published.push(e.type),
     });
@@ -49,7 +50,7 @@ describe("coalescing publisher", () => {
 
   it("sends buffered tokens once the window passes", async () => {
     const { sent, publisher } = recorder();
-    const out = createCoalescingPublisher(publisher, target, { coalesceMs: 10 });
+    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 10 });
     await out.publish(token("a"));
     await out.publish(token("b"));
     await new Promise((r) => setTimeout(r, 40));
@@ -59,7 +60,11 @@ describe("coalescing publisher", () => {
 
   it("sends a batch early at maxBatchChars", async () => {
     const { sent, publisher } = recorder();
-    const out = createCoalescingPublisher(publisher, target, { coalesceMs: 10_000, maxBatchChars: 4 });
+    const out = createCoalescingPublisher(publisher, target, {
+      attempt: 1,
+      coalesceMs: 10_000,
+      maxBatchChars: 4,
+    });
     for (const t of ["ab", "cd", "ef"]) await out.publish(token(t));
     expect(sent).toEqual([token("abcd")]);
     await out.flush();
@@ -68,7 +73,7 @@ describe("coalescing publisher", () => {
 
   it("keeps the order while a slow publish is in flight", async () => {
     const { sent, publisher } = recorder(5);
-    const out = createCoalescingPublisher(publisher, target, { coalesceMs: 1 });
+    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 1 });
     const text: string[] = [];
     for (let i = 0; i < 200; i++) {
       text.push(`${i} `);
@@ -88,7 +93,7 @@ describe("coalescing publisher", () => {
 
   it("surfaces a failed publish to the caller and stops sending", async () => {
     const { sent, publisher } = recorder(0, 1);
-    const out = createCoalescingPublisher(publisher, target, { coalesceMs: 5 });
+    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 5 });
     await out.publish(status);
     await out.publish(token("lost"));
     await expect(out.flush()).rejects.toThrow("redis went away");

@@ -2,6 +2,12 @@ import type { EventDraft } from "@threadline/protocol";
 import type { EventPublisher, Published, PublishTarget } from "@threadline/redis";
 
 export interface CoalescingOptions {
+  /**
+   * The attempt this publisher speaks for: every event carries it as the script's fencing token and
+   * gets the idempotency key `<attempt>:<n>` (n counts this attempt's events), so a command ioredis
+   * re-sends after a dropped connection appends nothing the second time.
+   */
+  attempt: number;
   /** Consecutive tokens within this window become one event; 0 publishes every token alone. */
   coalesceMs: number;
   /** A batch is sent early once it holds this many characters (keeps events far below MAX_EVENT_BYTES). */
@@ -41,12 +47,18 @@ export function createCoalescingPublisher(
   let timer: NodeJS.Timeout | undefined;
   let tail: Promise<void> = Promise.resolve();
   let failure: { error: unknown } | undefined;
+  let sent = 0;
 
   const send = (event: EventDraft): Promise<void> => {
+    // Numbered when handed in, so the number of an event never depends on timing.
+    const idempotencyKey = `${options.attempt}:${++sent}`;
     tail = tail.then(async () => {
       if (failure) return;
       try {
-        const published = await publisher.publish(target, event);
+        const published = await publisher.publish(target, event, {
+          idempotencyKey,
+          attempt: options.attempt,
+        });
         options.onPublished?.(event, published);
       } catch (error) {
         failure = { error };

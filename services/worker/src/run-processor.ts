@@ -1,7 +1,7 @@
 import type { AgentEvent, AgentRegistry } from "@threadline/agents";
 import { AgentError } from "@threadline/agents";
 import { type DoneContent, type EventDraft, isFinalState, RunJobData } from "@threadline/protocol";
-import type { EventPublisher, RedisClient, RunStore } from "@threadline/redis";
+import { type EventPublisher, PublishRefusedError, type RedisClient, type RunStore } from "@threadline/redis";
 import { type Job, UnrecoverableError, WaitingError } from "bullmq";
 import type { Logger } from "pino";
 import type { ActiveRun, ActiveRuns } from "./active-runs.js";
@@ -60,6 +60,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       deps.publisher,
       { threadId, runId },
       {
+        attempt,
         coalesceMs: deps.tokenCoalesceMs,
         onPublished: (event) => {
           deps.metrics.events.inc({ type: event.type });
@@ -133,10 +134,14 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       return { outcome: "completed" };
     } catch (error) {
       if (error instanceof WaitingError) throw error;
+      if (isFenced(error)) return superseded(run, error, log, finish);
       if (run.stopReason) {
         // The agent threw because it was aborted: that is the cancel or hand-back, not a failure.
         await out.flush().catch(() => {});
-        return await stopped(job, token, run, out, log, finish);
+        return await stopped(job, token, run, out, log, finish).catch((stopError: unknown) => {
+          if (isFenced(stopError)) return superseded(run, stopError, log, finish);
+          throw stopError;
+        });
       }
       throw await failed(job, error, out, log, finish, attempt, { threadId, runId });
     } finally {
@@ -157,12 +162,18 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       message: `the run's worker stopped responding too often (${reason.message}); start a new run`,
       retryable: false,
     };
-    await deps.publisher.publish(target, { type: "error", content });
-    await deps.publisher.publish(target, {
-      type: "status",
-      content: { state: "failed", message: content.message },
-    });
-    await deps.publisher.publish(target, { type: "done", content: { finishReason: "error" } });
+    // Keyed, so a re-sent command (or a second report of the same failure) appends nothing twice.
+    await deps.publisher.publish(target, { type: "error", content }, { idempotencyKey: "stalled:error" });
+    await deps.publisher.publish(
+      target,
+      { type: "status", content: { state: "failed", message: content.message } },
+      { idempotencyKey: "stalled:status" },
+    );
+    await deps.publisher.publish(
+      target,
+      { type: "done", content: { finishReason: "error" } },
+      { idempotencyKey: "stalled:done" },
+    );
     await deps.runs.update(target.threadId, target.runId, {
       status: "failed",
       error: content,
@@ -170,6 +181,24 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     });
     deps.metrics.jobs.inc({ outcome: "failed" });
     deps.log.warn({ ...target, jobId: job.id }, "run failed: stalled too often");
+  }
+
+  /**
+   * The publish script refused this attempt: a newer attempt owns the run (this worker was paused
+   * past its lock and another took the job over) or the run already ended. Stop the agent and touch
+   * nothing: the run's events and record belong to whoever is ahead.
+   */
+  function superseded(
+    run: ActiveRun,
+    error: PublishRefusedError,
+    log: Logger,
+    finish: (o: JobOutcome) => void,
+  ): RunResult {
+    run.stopReason = { kind: "superseded", message: error.message };
+    run.controller.abort();
+    finish("superseded");
+    log.warn({ refusal: error.code, detail: error.detail }, "attempt superseded; agent stopped");
+    return { outcome: "skipped" };
   }
 
   async function stopped(
@@ -181,6 +210,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     finish: (o: JobOutcome) => void,
   ): Promise<RunResult> {
     if (run.stopReason?.kind === "handback") return handBack(job, token, run, log, finish);
+    if (run.stopReason?.kind === "superseded") return { outcome: "skipped" };
     const message = run.stopReason?.kind === "cancel" ? run.stopReason.message : "cancelled";
     await out.publish({ type: "status", content: { state: "cancelled", message } });
     await out.publish({ type: "done", content: { finishReason: "cancelled" } });
@@ -255,9 +285,15 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         retryable: false,
       };
       const target = ids.data;
-      await deps.publisher.publish(target, { type: "error", content }).catch(() => {});
       await deps.publisher
-        .publish(target, { type: "done", content: { finishReason: "error" } })
+        .publish(target, { type: "error", content }, { idempotencyKey: "invalid:error" })
+        .catch(() => {});
+      await deps.publisher
+        .publish(
+          target,
+          { type: "done", content: { finishReason: "error" } },
+          { idempotencyKey: "invalid:done" },
+        )
         .catch(() => {});
       await deps.runs
         .update(target.threadId, target.runId, {
@@ -269,6 +305,11 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     }
     throw new UnrecoverableError(`invalid job data: ${reason}`);
   }
+}
+
+/** The publish script refused the attempt for good: it no longer owns the run. */
+function isFenced(error: unknown): error is PublishRefusedError {
+  return error instanceof PublishRefusedError && error.code !== "INVALID_EVENT";
 }
 
 /**

@@ -1,6 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
-const JOB_OUTCOMES = ["completed", "cancelled", "retried", "failed", "handed_back", "invalid"] as const;
+const JOB_OUTCOMES = [
+  "completed",
+  "cancelled",
+  "retried",
+  "failed",
+  "handed_back",
+  "invalid",
+  "superseded",
+] as const;
 export type JobOutcome = (typeof JOB_OUTCOMES)[number];
 
 export const QUEUE_STATES = ["waiting", "active", "delayed", "prioritized", "failed", "completed"] as const;

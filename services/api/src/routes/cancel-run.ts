@@ -46,10 +46,16 @@ export function cancelRunRoute(app: FastifyInstance, ctx: RouteContext): void {
           status: "cancelled",
           finishedAt: new Date(ctx.now()).toISOString(),
         });
-        await ctx.publisher.publish({ threadId, runId }, { type: "status", content: { state: "cancelled" } });
+        // Keyed: two cancels racing here (or a retried request) publish the end of the run once.
+        await ctx.publisher.publish(
+          { threadId, runId },
+          { type: "status", content: { state: "cancelled" } },
+          { idempotencyKey: "api:cancelled" },
+        );
         await ctx.publisher.publish(
           { threadId, runId },
           { type: "done", content: { finishReason: "cancelled" } },
+          { idempotencyKey: "api:cancelled-done" },
         );
         status = "cancelled";
       } else {

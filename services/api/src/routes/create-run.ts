@@ -50,7 +50,11 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         },
         ctx.config.redis.logTtlSeconds,
       );
-      await ctx.publisher.publish({ threadId, runId }, { type: "status", content: { state: "queued" } });
+      await ctx.publisher.publish(
+        { threadId, runId },
+        { type: "status", content: { state: "queued" } },
+        { idempotencyKey: "api:queued" },
+      );
       try {
         await ctx.queue.enqueue(
           {
@@ -106,10 +110,19 @@ async function failUnqueued(ctx: RouteContext, threadId: string, runId: string):
     error,
     finishedAt: new Date(ctx.now()).toISOString(),
   });
-  await ctx.publisher.publish({ threadId, runId }, { type: "error", content: error });
+  await ctx.publisher.publish(
+    { threadId, runId },
+    { type: "error", content: error },
+    { idempotencyKey: "api:enqueue-error" },
+  );
   await ctx.publisher.publish(
     { threadId, runId },
     { type: "status", content: { state: "failed", message: error.message } },
+    { idempotencyKey: "api:enqueue-failed" },
   );
-  await ctx.publisher.publish({ threadId, runId }, { type: "done", content: { finishReason: "error" } });
+  await ctx.publisher.publish(
+    { threadId, runId },
+    { type: "done", content: { finishReason: "error" } },
+    { idempotencyKey: "api:enqueue-done" },
+  );
 }
