@@ -14,7 +14,9 @@ async function superseded(worker: WorkerProcess): Promise<number> {
   return Number(/^threadline_worker_jobs_total\{outcome="superseded"\} (\d+)/m.exec(text)?.[1] ?? "NaN");
 }
 
-describe("fencing a paused worker (real worker processes, SIGSTOP/SIGCONT, real Redis)", { timeout: 60_000 }, () => {
+describe("fencing a paused worker (real worker processes, SIGSTOP/SIGCONT, real Redis)", {
+  timeout: 60_000,
+}, () => {
   it("a worker paused past its lock comes back refused: it stops its agent, one answer, nothing after done", async () => {
     const prefix = newPrefix();
     const env = {
