@@ -18,7 +18,15 @@ export {
   type PublishOptions,
   type PublishTarget,
 } from "./publisher.js";
-export { compareIds, LOG_START, type LogEntry, type LogPage, readLog } from "./replay-log.js";
+export {
+  type AnchoredLogPage,
+  compareIds,
+  LOG_START,
+  type LogEntry,
+  type LogPage,
+  readLog,
+  readLogAfter,
+} from "./replay-log.js";
 export { MAX_RETRY_AFTER_MS, RUN_BACKOFF_TYPE, runBackoffStrategy } from "./run-backoff.js";
 export { createRunStore, type RunPatch, type RunStore } from "./run-store.js";
 export {

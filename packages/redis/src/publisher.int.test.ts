@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeRedisClient, createRedisClient, type RedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { createEventPublisher } from "./publisher.js";
-import { readLog } from "./replay-log.js";
+import { readLog, readLogAfter } from "./replay-log.js";
 import { subscribeThread } from "./subscribe-thread.js";
 
 const exec = promisify(execFile);
@@ -63,6 +63,12 @@ describe("publish script (real Redis)", () => {
     expect(page.entries.map((e) => e.json)).toEqual(messages);
     expect(page.entries.map((e) => e.id)).toEqual(published.map((p) => p.id));
     expect(published.map((p) => p.seq)).toEqual([1, 2, 3]);
+    // Read after a position: the entry AT it comes back as `anchor`, byte-identical to the live message.
+    const after = await readLogAfter(client, threadId, published[0]!.id, 100);
+    expect(after.anchor).toBe(messages[0]);
+    expect(after.page.entries.map((e) => e.json)).toEqual(messages.slice(1));
+    const gone = await readLogAfter(client, threadId, "1-0", 100);
+    expect([gone.anchor, gone.page.truncated]).toEqual([undefined, true]);
     const parsed = messages.map((m) => parseChannelMessage(keys.threadChannel(threadId), m));
     expect(parsed.every((p) => p.ok)).toBe(true);
     expect(JSON.parse(messages[1]!)).toMatchObject({

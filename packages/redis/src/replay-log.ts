@@ -33,15 +33,44 @@ export async function readLog(
   afterId: string,
   limit: number,
 ): Promise<LogPage> {
+  return (await readLogAfter(client, threadId, afterId, limit)).page;
+}
+
+/** A page of the log, and the entry AT the position read after (when it is in the log). */
+export interface AnchoredLogPage {
+  page: LogPage;
+  /**
+   * The JSON (id spliced in) of the entry at `afterId`: lets a reader check that a position it was
+   * handed live is what the log really holds there (a hand-published, forged id is not).
+   */
+  anchor: string | undefined;
+}
+
+/** `readLog`, plus the entry at `afterId` from the same XRANGE. */
+export async function readLogAfter(
+  client: RedisClient,
+  threadId: string,
+  afterId: string,
+  limit: number,
+): Promise<AnchoredLogPage> {
   const key = keys.threadLog(threadId);
   if (afterId === LOG_START || afterId === "0-0") {
     const rows = await client.xrange(key, "-", "+", "COUNT", limit + 1);
-    return page(rows, limit, false);
+    return { page: page(rows, limit, false), anchor: undefined };
   }
   const rows = await client.xrange(key, afterId, "+", "COUNT", limit + 2);
-  if (rows[0]?.[0] === afterId) return page(rows.slice(1), limit, false);
+  const first = rows[0];
+  if (first?.[0] === afterId) {
+    return {
+      page: page(rows.slice(1), limit, false),
+      anchor: spliceId(afterId, fieldValue(first[1], "e")),
+    };
+  }
   // The position is gone: hand back everything retained, flagged, so the gap is never silent.
-  return page(await client.xrange(key, "-", "+", "COUNT", limit + 1), limit, true);
+  return {
+    page: page(await client.xrange(key, "-", "+", "COUNT", limit + 1), limit, true),
+    anchor: undefined,
+  };
 }
 
 function page(rows: [id: string, fields: string[]][], limit: number, truncated: boolean): LogPage {

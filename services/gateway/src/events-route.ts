@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { EventId, ThreadId } from "@threadline/protocol";
-import { LOG_START, type ThreadSubscription } from "@threadline/redis";
+import { LOG_START } from "@threadline/redis";
 import { HttpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -48,41 +48,29 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
     );
     const lease = options.admission.acquire(claims.sub);
     const streamId = `${instanceId}:${++streamCount}`;
-    let subscription: ThreadSubscription | undefined;
-    let stream: SseStream | undefined;
-    let abandoned = false;
-    const abandon = () => {
-      abandoned = true;
-      void subscription?.close();
-      lease.release();
-    };
+    const stream = createSseStream(options.ctx, {
+      threadId,
+      streamId,
+      reqId: request.id,
+      resumeFrom,
+      untilDone,
+      expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
+    });
+    // Everything this stream holds is released through its one dispose path, however it ends
+    // (including a setup the client or Redis abandoned before the 200).
+    stream.defer(() => lease.release());
+    let liveFrom = LOG_START;
     try {
       const setup = async () => {
-        const liveFrom =
-          resumeFrom === undefined ? await readLogTail(options.ctx.redis, threadId) : LOG_START;
-        if (abandoned) return;
-        const created = createSseStream(options.ctx, {
-          threadId,
-          streamId,
-          reqId: request.id,
-          resumeFrom,
-          liveFrom,
-          untilDone,
-          expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
-          onEnd: () => {
-            lease.release();
-            options.watchers.remove(threadId, streamId);
-            options.streams.delete(created);
-            options.ctx.metrics.openStreams.dec();
-          },
-        });
-        stream = created;
-        subscription = options.subscriber.subscribe(threadId, created.handlers);
+        if (resumeFrom === undefined) liveFrom = await readLogTail(options.ctx.redis, threadId);
+        if (stream.ended) return;
+        const subscription = options.subscriber.subscribe(threadId, stream.handlers);
+        stream.defer(() => subscription.close());
         await subscription.ready;
       };
       const gone = await settleUnlessGone(setup(), request, options.subscribeTimeoutMs);
       if (gone) {
-        abandon();
+        stream.end("abandoned");
         return reply.hijack();
       }
       // Thrown into the catch below, which abandons the setup and rethrows it.
@@ -96,7 +84,7 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
         );
       }
     } catch (error) {
-      abandon();
+      stream.end("abandoned");
       if (error instanceof HttpError) throw error;
       request.log.warn({ err: error, threadId }, "could not subscribe");
       options.ctx.metrics.rejectedStreams.inc({ reason: "redis_unavailable" });
@@ -109,13 +97,17 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
       );
     }
     // Subscribed: from here on nothing published can be missed, so the client may see the 200.
-    if (!stream || !subscription) throw new HttpError(500, "INTERNAL", "stream setup did not complete");
     reply.hijack();
     options.streams.add(stream);
     options.ctx.metrics.openStreams.inc();
     options.watchers.add(threadId, streamId);
+    stream.defer(() => {
+      options.watchers.remove(threadId, streamId);
+      options.streams.delete(stream);
+      options.ctx.metrics.openStreams.dec();
+    });
     request.log.debug({ threadId, streamId, sub: claims.sub, resumeFrom }, "stream opened");
-    stream.start(reply.raw, reply.getHeaders() as Record<string, string>, subscription);
+    stream.start(reply.raw, reply.getHeaders() as Record<string, string>, liveFrom);
   });
 }
 

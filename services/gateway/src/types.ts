@@ -37,4 +37,6 @@ export type StreamEndReason =
   | "token_expired"
   | "slow_consumer"
   | "shutdown"
-  | "replay_failed";
+  | "replay_failed"
+  /** The client left, Redis failed or the gateway began closing before the stream was set up. */
+  | "abandoned";
