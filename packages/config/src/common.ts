@@ -25,6 +25,10 @@ export const commonEnv = {
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
   CORS_ORIGINS: list(),
   METRICS: bool(true),
+  DATABASE_URL: optionalText(),
+  ARCHIVE: oneOf(["auto", "on", "off"], "auto"),
+  ARCHIVE_RETENTION_DAYS: int(0, 36_500, 0),
+  ARCHIVE_MARK_MS: int(10, 10_000, 100),
 };
 
 export interface RedisConfig {
@@ -34,6 +38,15 @@ export interface RedisConfig {
   queuePrefix: string;
   logMaxLen: number;
   logTtlSeconds: number;
+}
+
+/** The PostgreSQL archive behind Redis; absent when ARCHIVE=off (or auto with no DATABASE_URL). */
+export interface ArchiveConfig {
+  databaseUrl: string;
+  /** Threads idle longer are purged from the archive; 0 keeps everything. */
+  retentionDays: number;
+  /** Publishers mark a thread for the archiver at most this often. */
+  markIntervalMs: number;
 }
 
 export interface JwtConfig {
@@ -54,6 +67,7 @@ export interface CommonConfig {
   maxEventBytes: number;
   shutdownTimeoutMs: number;
   corsOrigins: string[];
+  archive?: ArchiveConfig;
 }
 
 type CommonEnv = z.output<z.ZodObject<typeof commonEnv>>;
@@ -80,7 +94,14 @@ export function loadWith<E extends z.ZodRawShape>(env: Env, defaultPort: number,
       `QUEUE_PREFIX: expected a hash tag like {tl} in cluster mode, got "${parsed.QUEUE_PREFIX}"`,
     );
   }
+  if (parsed.DATABASE_URL && !/^postgres(ql)?:\/\//.test(parsed.DATABASE_URL)) {
+    problems.push(`DATABASE_URL: expected a postgres:// URL, got "${parsed.DATABASE_URL.slice(0, 60)}"`);
+  }
+  if (parsed.ARCHIVE === "on" && !parsed.DATABASE_URL) {
+    problems.push("ARCHIVE: on needs DATABASE_URL (a postgres:// URL); set it, or ARCHIVE=off");
+  }
   if (problems.length > 0) throw new ConfigError(problems);
+  const archiveOn = parsed.ARCHIVE !== "off" && parsed.DATABASE_URL !== undefined;
 
   const common: CommonConfig = {
     env: parsed.NODE_ENV,
@@ -104,6 +125,15 @@ export function loadWith<E extends z.ZodRawShape>(env: Env, defaultPort: number,
     maxEventBytes: parsed.MAX_EVENT_BYTES,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     corsOrigins: parsed.CORS_ORIGINS,
+    ...(archiveOn && parsed.DATABASE_URL
+      ? {
+          archive: {
+            databaseUrl: parsed.DATABASE_URL,
+            retentionDays: parsed.ARCHIVE_RETENTION_DAYS,
+            markIntervalMs: parsed.ARCHIVE_MARK_MS,
+          },
+        }
+      : {}),
   };
   return { common, parsed };
 }

@@ -1,5 +1,12 @@
 export { type ApiConfig, loadApiConfig } from "./api.js";
-export { type CommonConfig, DEV_JWT_SECRET, type JwtConfig, loadWith, type RedisConfig } from "./common.js";
+export {
+  type ArchiveConfig,
+  type CommonConfig,
+  DEV_JWT_SECRET,
+  type JwtConfig,
+  loadWith,
+  type RedisConfig,
+} from "./common.js";
 export { bool, hostPorts, int, list, oneOf, optionalText, port, text, url } from "./fields.js";
 export { type GatewayConfig, loadGatewayConfig } from "./gateway.js";
 export { ConfigError, type Env, parseEnv } from "./load-config.js";

@@ -12,6 +12,8 @@ export interface WorkerConfig extends CommonConfig {
   maxStalledCount: number;
   graceMs: number;
   tokenCoalesceMs: number;
+  /** The archiver every worker runs when the archive is on: entries per transaction, idle poll. */
+  archiver: { batchSize: number; pollMs: number };
   /** LLM agents (Anthropic, OpenAI-compatible): keys, models, max steps, price table. */
   providers: ProvidersConfig;
 }
@@ -25,6 +27,8 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     MAX_STALLED_COUNT: int(0, 100, 1),
     WORKER_GRACE_MS: int(0, 600_000, 8_000),
     TOKEN_COALESCE_MS: int(0, 10_000, 5),
+    ARCHIVE_BATCH_SIZE: int(1, 10_000, 500),
+    ARCHIVE_POLL_MS: int(10, 60_000, 200),
     ...providersEnv,
   });
   return {
@@ -35,6 +39,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     maxStalledCount: parsed.MAX_STALLED_COUNT,
     graceMs: parsed.WORKER_GRACE_MS,
     tokenCoalesceMs: parsed.TOKEN_COALESCE_MS,
+    archiver: { batchSize: parsed.ARCHIVE_BATCH_SIZE, pollMs: parsed.ARCHIVE_POLL_MS },
     providers: buildProvidersConfig(parsed),
   };
 }

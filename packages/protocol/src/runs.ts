@@ -32,6 +32,10 @@ export const RunView = z.object({
   output: z.unknown().optional(),
   error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  /** The run's input as it was requested (thread history and agent memory read it). */
+  input: z.record(z.string(), z.unknown()).optional(),
+  /** Set once the archive holds the whole run (its `done` included). */
+  archivedAt: z.string().optional(),
 });
 export type RunView = z.infer<typeof RunView>;
 

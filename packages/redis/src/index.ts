@@ -1,4 +1,11 @@
 export {
+  type ArchiveFeed,
+  type ArchiveFeedOptions,
+  createArchiveFeed,
+  type DirtyThread,
+  withArchiveFeed,
+} from "./archive-feed.js";
+export {
   baseOptions,
   type ConnectionOptions,
   closeRedisClient,

@@ -23,6 +23,12 @@ export const keys = {
   run: (threadId: string, runId: string) => `{thread:${threadId}}:run:${runId}`,
   /** Sorted set of a thread's run ids, scored by creation time. */
   threadRuns: (threadId: string) => `{thread:${threadId}}:runs`,
+  /**
+   * Sorted set of threads whose log has entries the archiver has not copied (member = thread id,
+   * score = mark version). One key (one slot) on purpose: it is the archiver's work list, touched at
+   * most every ARCHIVE_MARK_MS per publishing thread.
+   */
+  archiveDirty: () => "threadline:archive:dirty",
   /** Prefix of @fastify/rate-limit's counters (it appends `<METHOD><route>-<sub>`: one key per counter). */
   rateLimitPrefix: () => "ratelimit:",
 } as const;

@@ -1,6 +1,7 @@
 import type { RunStatus, RunView } from "@threadline/protocol";
 import type { RedisClient } from "./connections.js";
 import { keys } from "./keys.js";
+import { defineScripts } from "./scripts.js";
 
 /** What a run record may be updated with; JSON fields are serialized here. */
 export interface RunPatch {
@@ -18,15 +19,18 @@ export interface RunStore {
   update(threadId: string, runId: string, patch: RunPatch): Promise<void>;
   /** Newest first. */
   list(threadId: string, limit: number): Promise<RunView[]>;
+  /** Records `archivedAt` on a run record that still exists (never recreates an expired one). */
+  markArchived(threadId: string, runId: string, archivedAt: string): Promise<void>;
 }
 
-const JSON_FIELDS = new Set(["output", "error", "metadata"]);
+const JSON_FIELDS = new Set(["output", "error", "metadata", "input"]);
 
 /**
  * Run records live in `{thread:<id>}:run:<runId>` hashes (same slot as the thread), indexed by the
  * thread's `runs` sorted set. The API creates them; the worker moves them through their states.
  */
 export function createRunStore(client: RedisClient): RunStore {
+  defineScripts(client);
   const get = async (threadId: string, runId: string) =>
     decode(await client.hgetall(keys.run(threadId, runId)));
   return {
@@ -49,6 +53,9 @@ export function createRunStore(client: RedisClient): RunStore {
       const ids = await client.zrevrange(keys.threadRuns(threadId), 0, Math.max(0, limit - 1));
       const runs = await Promise.all(ids.map((id) => get(threadId, id)));
       return runs.filter((r): r is RunView => r !== undefined);
+    },
+    async markArchived(threadId, runId, archivedAt) {
+      await client.threadlineHsetIfExists(keys.run(threadId, runId), "archivedAt", archivedAt);
     },
   };
 }

@@ -17,6 +17,12 @@ declare module "ioredis" {
       idempotencyKey: string,
       attempt: string,
     ): Result<[string, number, number], Context>;
+    /** See lua/archiveTouch-1.lua. */
+    threadlineArchiveTouch(dirty: string, threadId: string, nowMs: string): Result<number, Context>;
+    /** See lua/archiveSettle-1.lua. */
+    threadlineArchiveSettle(dirty: string, threadId: string, score: string): Result<number, Context>;
+    /** See lua/hsetIfExists-1.lua. */
+    threadlineHsetIfExists(key: string, field: string, value: string): Result<number, Context>;
   }
 }
 
@@ -24,6 +30,9 @@ declare module "ioredis" {
 export const PUBLISH_SCRIPT_FILE = "publishEvent-3.lua";
 
 let publishEventLua: string | undefined;
+let archiveTouchLua: string | undefined;
+let archiveSettleLua: string | undefined;
+let hsetIfExistsLua: string | undefined;
 
 /** The publish script's source: a Lua file next to this module (src/lua in dev, dist/lua when built). */
 export function publishScriptSource(): string {
@@ -35,4 +44,15 @@ export function publishScriptSource(): string {
 export function defineScripts(client: RedisClient): void {
   if ("threadlinePublishEvent" in client && typeof client.threadlinePublishEvent === "function") return;
   client.defineCommand("threadlinePublishEvent", { numberOfKeys: 3, lua: publishScriptSource() });
+  archiveTouchLua ??= loadLua("archiveTouch-1.lua");
+  client.defineCommand("threadlineArchiveTouch", { numberOfKeys: 1, lua: archiveTouchLua });
+  archiveSettleLua ??= loadLua("archiveSettle-1.lua");
+  client.defineCommand("threadlineArchiveSettle", { numberOfKeys: 1, lua: archiveSettleLua });
+  hsetIfExistsLua ??= loadLua("hsetIfExists-1.lua");
+  client.defineCommand("threadlineHsetIfExists", { numberOfKeys: 1, lua: hsetIfExistsLua });
+}
+
+/** Reads a Lua file that sits next to this module (src/lua in dev, dist/lua when built). */
+function loadLua(name: string): string {
+  return readFileSync(new URL(`./lua/${name}`, import.meta.url), "utf8");
 }

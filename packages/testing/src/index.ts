@@ -39,5 +39,6 @@ export {
   startServiceProcess,
 } from "./service-process.js";
 export { openSse, type SseClientOptions, type SseConnection } from "./sse-client.js";
+export { createTestDatabase, type TestDatabase } from "./test-database.js";
 export { getTestRedis, type TestRedis } from "./test-redis.js";
 export { uniqueId } from "./unique-id.js";

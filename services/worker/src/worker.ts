@@ -1,13 +1,22 @@
 import type { AgentRegistry } from "@threadline/agents";
+import {
+  type Archiver,
+  connectArchive,
+  createArchiver,
+  createArchiveWriter,
+  migrateArchive,
+} from "@threadline/archive";
 import type { WorkerConfig } from "@threadline/config";
 import {
   closeRedisClient,
+  createArchiveFeed,
   createEventPublisher,
   createRedisClient,
   createRunStore,
   createRunsQueue,
   RUNS_QUEUE_NAME,
   runBackoffStrategy,
+  withArchiveFeed,
 } from "@threadline/redis";
 import { Worker } from "bullmq";
 import type { Logger } from "pino";
@@ -60,13 +69,27 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
   });
   const active = createActiveRuns(deps.now ? { now: deps.now } : {});
   let closing: Promise<void> | undefined;
+  const runStore = createRunStore(commands);
+  const redisPublisher = createEventPublisher(commands, {
+    logMaxLen: config.redis.logMaxLen,
+    logTtlSeconds: config.redis.logTtlSeconds,
+  });
+  // With the archive on, every worker marks the threads it publishes to and runs an archiver.
+  const archiveSetup = config.archive;
+  const feed = archiveSetup
+    ? createArchiveFeed(commands, {
+        markIntervalMs: archiveSetup.markIntervalMs,
+        onError: (error) => log.warn({ err: error }, "could not mark a thread for the archiver"),
+      })
+    : undefined;
+  const sql = archiveSetup
+    ? connectArchive(archiveSetup.databaseUrl, { name: "threadline-worker" })
+    : undefined;
+  let archiver: Archiver | undefined;
   const processor = createRunProcessor({
     agents: deps.agents,
-    publisher: createEventPublisher(commands, {
-      logMaxLen: config.redis.logMaxLen,
-      logTtlSeconds: config.redis.logTtlSeconds,
-    }),
-    runs: createRunStore(commands),
+    publisher: feed ? withArchiveFeed(redisPublisher, feed) : redisPublisher,
+    runs: runStore,
     active,
     redis: commands,
     metrics,
@@ -116,6 +139,22 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
           await commands.ping();
         },
       });
+      if (sql && feed) {
+        const applied = await migrateArchive(sql);
+        if (applied.length > 0) log.info({ applied }, "archive migrations applied");
+        archiver = createArchiver({
+          feed,
+          writer: createArchiveWriter({
+            sql,
+            redis: commands,
+            runs: runStore,
+            batchSize: config.archiver.batchSize,
+          }),
+          log: log.child({ component: "archiver" }),
+          pollMs: config.archiver.pollMs,
+        });
+        archiver.start();
+      }
       control = listenForControl(controlConnection, log, (message) => {
         const held = active.cancel(message.runId, message.reason ?? "cancelled");
         if (held)
@@ -143,6 +182,9 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
         const handBackTimeout = deps.handBackTimeoutMs ?? 5_000;
         await Promise.race([workerClosed, new Promise((r) => setTimeout(r, handBackTimeout).unref())]);
         await control?.close();
+        await archiver?.close();
+        await feed?.flush().catch(() => {});
+        await sql?.end({ timeout: 2 });
         await http?.close();
         await runsQueue.close();
         await Promise.all([closeRedisClient(commands), closeRedisClient(bullConnection)]);

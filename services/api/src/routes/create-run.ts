@@ -46,6 +46,7 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
           status: "queued",
           createdAt,
           attempts: 0,
+          input: body.input,
           ...(body.metadata ? { metadata: body.metadata } : {}),
         },
         ctx.config.redis.logTtlSeconds,

@@ -1,0 +1,149 @@
+import type { RunView } from "@threadline/protocol";
+import { compareIds, keys, type RedisClient, type RunStore, readLog } from "@threadline/redis";
+import type { ArchiveSql, ArchiveTx } from "./connect.js";
+import { type EventHeader, parseEventHeader } from "./event-header.js";
+import { formatLogId, parseLogId, THREAD_LOCK_CLASS } from "./log-id.js";
+import { foldRunProgress, type RunProgress } from "./run-progress.js";
+
+export interface CopyResult {
+  /** Another archiver holds the thread: leave it marked, it is being copied. */
+  busy: boolean;
+  copied: number;
+  /** Runs whose `done` this call archived. */
+  finishedRuns: string[];
+  /** True when the log no longer held the archive's cursor: entries were lost before copying. */
+  gap: boolean;
+}
+
+export interface ArchiveWriterDeps {
+  sql: ArchiveSql;
+  redis: RedisClient;
+  runs: RunStore;
+  /** Entries per transaction. */
+  batchSize: number;
+  now?: () => number;
+}
+
+/**
+ * Copies a thread's replay log into the archive from the thread's cursor, one transaction per batch:
+ * events, run rows, thread row and the new cursor commit together, so a process killed at any point
+ * resumes exactly where the last commit left off. Inserts ignore event ids already present, so even
+ * two copies of the same batch leave one row each.
+ */
+export function createArchiveWriter(deps: ArchiveWriterDeps) {
+  const now = deps.now ?? Date.now;
+
+  async function copyBatch(threadId: string): Promise<CopyResult & { more: boolean }> {
+    return deps.sql.begin(async (tx) => {
+      const [lock] =
+        await tx`select pg_try_advisory_xact_lock(${THREAD_LOCK_CLASS}, hashtext(${threadId})) as ok`;
+      if (!lock?.ok) return { busy: true, copied: 0, finishedRuns: [], gap: false, more: false };
+      const [row] = await tx`select cursor_ms, cursor_n from threads where thread_id = ${threadId}`;
+      const cursor = row ? formatLogId({ ms: Number(row.cursor_ms), n: Number(row.cursor_n) }) : "0";
+      const page = await readLog(deps.redis, threadId, cursor, deps.batchSize);
+      const entries = page.entries.filter((e) => cursor === "0" || compareIds(e.id, cursor) > 0);
+      const result = {
+        busy: false,
+        copied: 0,
+        finishedRuns: [] as string[],
+        gap: page.truncated,
+        more: page.more,
+      };
+      if (entries.length === 0) return result;
+
+      const parsed = entries.map((e) => ({ entry: e, header: parseEventHeader(e.json) }));
+      const headers = parsed.map((p) => p.header).filter((h): h is EventHeader => h !== undefined);
+      const last = parseLogId(entries[entries.length - 1]?.id ?? cursor);
+      const meta = await deps.redis.hgetall(keys.threadMeta(threadId));
+      const firstTs = headers[0]?.ts ?? now();
+      const lastTs = headers[headers.length - 1]?.ts ?? now();
+      const createdAt = meta.createdAt ?? new Date(firstTs).toISOString();
+      await tx`
+        insert into threads (thread_id, owner, created_at, updated_at, last_run_id, cursor_ms, cursor_n)
+        values (${threadId}, ${meta.owner ?? null}, ${createdAt}, ${new Date(lastTs)},
+                ${meta.lastRunId ?? null}, ${last.ms}, ${last.n})
+        on conflict (thread_id) do update set
+          owner = coalesce(threads.owner, excluded.owner),
+          updated_at = greatest(threads.updated_at, excluded.updated_at),
+          last_run_id = coalesce(excluded.last_run_id, threads.last_run_id),
+          cursor_ms = excluded.cursor_ms,
+          cursor_n = excluded.cursor_n`;
+
+      const progress = foldRunProgress(headers);
+      for (const run of progress.values()) {
+        await upsertRun(tx, threadId, run, await deps.runs.get(threadId, run.runId));
+        if (run.done) result.finishedRuns.push(run.runId);
+      }
+
+      const rows = parsed.map(({ entry, header }) => {
+        const id = parseLogId(entry.id);
+        return {
+          thread_id: threadId,
+          id_ms: id.ms,
+          id_n: id.n,
+          id: entry.id,
+          seq: header?.seq ?? null,
+          run_id: header?.runId ?? null,
+          type: header?.type ?? "unknown",
+          ts: header?.ts ?? 0,
+          json: entry.json,
+        };
+      });
+      const inserted = await tx`insert into events ${tx(rows)} on conflict do nothing`;
+      result.copied = inserted.count;
+      return result;
+    });
+  }
+
+  async function upsertRun(
+    tx: ArchiveTx,
+    threadId: string,
+    run: RunProgress,
+    record: RunView | undefined,
+  ): Promise<void> {
+    const json = (v: unknown) => (v === undefined ? null : tx.json(v as never));
+    const finishedAt = run.finishedAt !== undefined ? new Date(run.finishedAt) : (record?.finishedAt ?? null);
+    await tx`
+      insert into runs (thread_id, run_id, agent, status, created_at, started_at, finished_at, attempts,
+                        input, output, error, metadata, archived_at)
+      values (${threadId}, ${run.runId}, ${record?.agent ?? "unknown"}, ${run.status ?? record?.status ?? "queued"},
+              ${record?.createdAt ?? new Date(run.firstTs)}, ${record?.startedAt ?? null}, ${finishedAt},
+              ${Math.max(run.attempts ?? 0, record?.attempts ?? 0)}, ${json(record?.input)},
+              ${json(run.output ?? record?.output)}, ${json(run.error ?? record?.error)},
+              ${json(record?.metadata)}, ${run.done ? new Date(now()) : null})
+      on conflict (thread_id, run_id) do update set
+        agent = case when runs.agent = 'unknown' then excluded.agent else runs.agent end,
+        status = case when runs.archived_at is null then excluded.status else runs.status end,
+        started_at = coalesce(runs.started_at, excluded.started_at),
+        finished_at = coalesce(excluded.finished_at, runs.finished_at),
+        attempts = greatest(runs.attempts, excluded.attempts),
+        input = coalesce(runs.input, excluded.input),
+        output = coalesce(excluded.output, runs.output),
+        error = coalesce(excluded.error, runs.error),
+        metadata = coalesce(runs.metadata, excluded.metadata),
+        archived_at = coalesce(runs.archived_at, excluded.archived_at)`;
+  }
+
+  return {
+    /**
+     * Copies everything the log holds past the cursor, batch after batch. `busy` when another
+     * archiver holds the thread's lock.
+     */
+    async copyThread(threadId: string): Promise<CopyResult> {
+      const total: CopyResult = { busy: false, copied: 0, finishedRuns: [], gap: false };
+      for (;;) {
+        const batch = await copyBatch(threadId);
+        total.busy ||= batch.busy;
+        total.copied += batch.copied;
+        total.gap ||= batch.gap;
+        total.finishedRuns.push(...batch.finishedRuns);
+        if (batch.busy || !batch.more) break;
+      }
+      const archivedAt = new Date(now()).toISOString();
+      for (const runId of total.finishedRuns) await deps.runs.markArchived(threadId, runId, archivedAt);
+      return total;
+    },
+  };
+}
+
+export type ArchiveWriter = ReturnType<typeof createArchiveWriter>;

@@ -1,0 +1,109 @@
+import { keys, readLog } from "@threadline/redis";
+import { uniqueId } from "@threadline/testing";
+import { describe, expect, it } from "vitest";
+import { connectArchive } from "./connect.js";
+import { createMergedLog } from "./merged-log.js";
+import { migrateArchive } from "./migrate.js";
+import { useArchiveFixture } from "./test-support/archive-fixture.js";
+
+const fx = useArchiveFixture();
+
+async function publishRun(threadId: string, runId: string, tokens: number) {
+  await fx.publisher.publish(
+    { threadId, runId },
+    { type: "status", content: { state: "running", attempt: 1 } },
+  );
+  for (let i = 0; i < tokens; i++)
+    await fx.publisher.publish({ threadId, runId }, { type: "token", content: `t${i} ` });
+  await fx.publisher.publish(
+    { threadId, runId },
+    { type: "done", content: { finishReason: "stop", output: { text: "ok" } } },
+  );
+}
+
+async function archivedJson(threadId: string): Promise<string[]> {
+  const rows = await fx.sql`select json from events where thread_id = ${threadId} order by id_ms, id_n`;
+  return rows.map((r) => String(r.json));
+}
+
+describe("archiver (real Redis + PostgreSQL)", () => {
+  it("migrates exactly once when several processes start at the same time", async () => {
+    const others = [1, 2, 3].map(() => connectArchive(fx.databaseUrl, { name: "migrate-race" }));
+    const applied = await Promise.all(others.map((sql) => migrateArchive(sql)));
+    expect(applied.flat()).toEqual([]);
+    const [row] = await fx.sql`select count(*)::int as n from archive_migrations`;
+    expect(row?.n).toBe(1);
+    await Promise.all(others.map((sql) => sql.end({ timeout: 1 })));
+  });
+
+  it("copies a finished run byte for byte, with its run row, and marks it archived", async () => {
+    const threadId = uniqueId();
+    const runId = uniqueId("run");
+    await fx.redis.hset(keys.threadMeta(threadId), {
+      owner: "alice",
+      createdAt: new Date().toISOString(),
+      lastRunId: runId,
+    });
+    fx.startArchiver();
+    await publishRun(threadId, runId, 20);
+    const log = await readLog(fx.redis, threadId, "0", 1000);
+    await expect
+      .poll(() => fx.reader.getRun(threadId, runId).then((r) => r?.archivedAt), { timeout: 5_000 })
+      .toBeDefined();
+    expect(await archivedJson(threadId)).toEqual(log.entries.map((e) => e.json));
+    const run = await fx.reader.getRun(threadId, runId);
+    expect(run).toMatchObject({ status: "completed", attempts: 1, output: { text: "ok" } });
+    expect(await fx.reader.threadOwner(threadId)).toBe("alice");
+    const [summary] = await fx.reader.listThreads("alice", 10);
+    expect(summary).toMatchObject({ threadId, lastRunId: runId, lastStatus: "completed" });
+  });
+
+  it("is idempotent by event id: copying the same entries twice leaves one row each", async () => {
+    const threadId = uniqueId();
+    await publishRun(threadId, uniqueId("run"), 5);
+    fx.startArchiver();
+    await expect.poll(() => archivedJson(threadId).then((j) => j.length), { timeout: 5_000 }).toBe(7);
+    // Rewind the cursor as a process killed before its commit would leave it: the copy runs again.
+    await fx.sql`update threads set cursor_ms = 0, cursor_n = 0 where thread_id = ${threadId}`;
+    await fx.publisher.publish({ threadId }, { type: "token", content: "late" });
+    await expect.poll(() => archivedJson(threadId).then((j) => j.length), { timeout: 5_000 }).toBe(8);
+    const log = await readLog(fx.redis, threadId, "0", 1000);
+    expect(await archivedJson(threadId)).toEqual(log.entries.map((e) => e.json));
+  });
+
+  it("serves what Redis lost from the archive, then continues from Redis: no gap, no duplicate", async () => {
+    const threadId = uniqueId();
+    await publishRun(threadId, uniqueId("run"), 30);
+    fx.startArchiver();
+    const before = await readLog(fx.redis, threadId, "0", 1000);
+    await expect.poll(() => archivedJson(threadId).then((j) => j.length), { timeout: 5_000 }).toBe(32);
+    // Redis keeps only the last 5 entries; then 10 more arrive that the archive may not have yet.
+    await fx.redis.xtrim(keys.threadLog(threadId), "MAXLEN", 5);
+    await publishRun(threadId, uniqueId("run"), 8);
+    const all = [
+      ...before.entries,
+      ...(await readLog(fx.redis, threadId, before.entries.at(-1)?.id ?? "0", 100)).entries,
+    ];
+    const read = createMergedLog(fx.redis, fx.reader);
+    const resumeAt = before.entries[3]?.id ?? "";
+    const got: string[] = [];
+    let after = resumeAt;
+    for (;;) {
+      const page = await read(threadId, after, 7);
+      expect(page.truncated).toBe(false);
+      got.push(...page.entries.map((e) => e.json));
+      if (!page.more && page.entries.length < 7) break;
+      after = page.entries.at(-1)?.id ?? after;
+    }
+    expect(got).toEqual(all.slice(4).map((e) => e.json));
+  });
+
+  it("says truncated only when neither Redis nor the archive holds the position", async () => {
+    const threadId = uniqueId();
+    await publishRun(threadId, uniqueId("run"), 3);
+    const read = createMergedLog(fx.redis, fx.reader);
+    const page = await read(threadId, "1-1", 100);
+    expect(page.truncated).toBe(true);
+    expect(page.entries).toHaveLength(5);
+  });
+});

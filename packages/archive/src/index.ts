@@ -1,0 +1,11 @@
+export {
+  type ArchivedEntry,
+  type ArchiveReader,
+  createArchiveReader,
+  type ThreadSummary,
+} from "./archive-reader.js";
+export { type ArchiveWriter, type CopyResult, createArchiveWriter } from "./archive-writer.js";
+export { type Archiver, type ArchiverDeps, createArchiver } from "./archiver.js";
+export { type ArchiveConnectionOptions, type ArchiveSql, connectArchive, ensureDatabase } from "./connect.js";
+export { createMergedLog, type ReadPage } from "./merged-log.js";
+export { migrateArchive } from "./migrate.js";
