@@ -23,7 +23,9 @@ describe("archive config", () => {
   it("refuses ARCHIVE=on without DATABASE_URL, and a DATABASE_URL that is not postgres://", () => {
     expect(() => loadApiConfig({ ARCHIVE: "on" })).toThrow(ConfigError);
     expect(() => loadApiConfig({ ARCHIVE: "on" })).toThrow(/ARCHIVE: on needs DATABASE_URL/);
-    expect(() => loadApiConfig({ DATABASE_URL: "mysql://x/y" })).toThrow(/DATABASE_URL: expected a postgres:\/\//);
+    expect(() => loadApiConfig({ DATABASE_URL: "mysql://x/y" })).toThrow(
+      /DATABASE_URL: expected a postgres:\/\//,
+    );
     expect(() => loadApiConfig({ ARCHIVE: "sometimes" })).toThrow(/ARCHIVE: expected one of auto, on, off/);
   });
 });
