@@ -1,4 +1,5 @@
-import { readLog } from "@threadline/redis";
+import { parseChannelMessage, preview } from "@threadline/protocol";
+import { keys, readLog } from "@threadline/redis";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
 import { API_ERRORS } from "../errors.js";
@@ -25,8 +26,24 @@ export function readEventsRoute(app: FastifyInstance, ctx: RouteContext): void {
       const { after, limit } = parseOrThrow(EventsQuery, request.query, API_ERRORS.invalidQuery, "query");
       await ctx.access.check(claimsOf(request), threadId);
       const log = await readLog(ctx.redis, threadId, after, limit);
+      // The gateway's rule for the same entries: parse each like a channel message and drop (log,
+      // count) what is not a valid event, so the page and the stream never disagree.
+      const channel = keys.threadChannel(threadId);
+      const events: Record<string, unknown>[] = [];
+      for (const entry of log.entries) {
+        const parsed = parseChannelMessage(channel, entry.json, { maxBytes: ctx.config.maxEventBytes });
+        if (parsed.ok) {
+          events.push(JSON.parse(parsed.json) as Record<string, unknown>);
+          continue;
+        }
+        ctx.metrics.invalidEvent(parsed.reason);
+        request.log.warn(
+          { threadId, id: entry.id, reason: parsed.reason, detail: preview(parsed.detail, 200) },
+          "dropped invalid log entry",
+        );
+      }
       const page: EventsPage = {
-        events: log.entries.map((entry) => JSON.parse(entry.json) as Record<string, unknown>),
+        events,
         // A position that is gone is not worth repeating: continue from the start of what is retained.
         nextAfter: log.entries.at(-1)?.id ?? (log.truncated ? "0" : after),
         truncated: log.truncated,
