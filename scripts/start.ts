@@ -6,18 +6,22 @@
  *
  * Env: REDIS_URL, HOST, API_PORT (3000), GATEWAY_PORT (3001), WORKER_PORT (3002), JWT_SECRET, CORS_ORIGINS
  * (the gateway's; default: the API's origin, where the web console is served),
- * REDIS_SERVER_BIN, LOCAL_REDIS_PORT (6379 when free), THREADLINE_DATA_DIR (.threadline); every
- * other variable is passed to the services.
+ * REDIS_SERVER_BIN, LOCAL_REDIS_PORT (6379 when free), THREADLINE_DATA_DIR (.threadline), DATABASE_URL
+ * (the archive's PostgreSQL; when unset or not answering, an embedded PGlite with its data in
+ * .threadline/pglite, on EMBEDDED_PG_PORT or 5433 when free), ARCHIVE=off (no archive); every other
+ * variable is passed to the services.
  * Flags: --no-build (use dist as it is), --source (run the services from source with tsx: no build).
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureDatabase } from "../packages/archive/src/index.js";
 import { signDevToken } from "../packages/auth/src/index.js";
 import { DEV_JWT_SECRET } from "../packages/config/src/index.js";
 import { banner } from "./start/banner.js";
 import { staleBuilds, workspaceClosure } from "./start/build-if-stale.js";
+import { type EmbeddedPostgres, startEmbeddedPostgres } from "./start/embedded-postgres.js";
 import { pickPort } from "./start/free-port.js";
 import { HOW_TO_GET_REDIS, hasRedisServer, type LocalRedis, startLocalRedis } from "./start/local-redis.js";
 import { formatLogLine, palette } from "./start/log-lines.js";
@@ -38,6 +42,7 @@ const tags = {
   start: c.bold,
   build: c.blue,
   redis: c.red,
+  archive: c.green,
   api: c.cyan,
   gateway: c.magenta,
   worker: c.yellow,
@@ -47,6 +52,7 @@ const say = (tag: Tag, line: string) => process.stdout.write(`${tags[tag](`[${ta
 
 const services: ServiceProcess[] = [];
 let redis: LocalRedis | undefined;
+let embeddedPg: EmbeddedPostgres | undefined;
 let stopping = false;
 
 async function main(): Promise<number> {
@@ -54,6 +60,7 @@ async function main(): Promise<number> {
   if (!fromSource && !process.argv.includes("--no-build")) await buildIfStale();
   const redisUrl = await ensureRedis();
   if (redisUrl === undefined) return 1;
+  const archive = await ensureArchive();
 
   const host = env.HOST ?? "127.0.0.1";
   const ports = {} as Record<(typeof SERVICES)[number], number>;
@@ -72,6 +79,7 @@ async function main(): Promise<number> {
       PORT: String(ports[name]),
       HOST: host,
       REDIS_URL: redisUrl,
+      ...(archive.url ? { DATABASE_URL: archive.url } : { ARCHIVE: "off" }),
       ...(name === "api" && !env.GATEWAY_PUBLIC_URL ? { GATEWAY_PUBLIC_URL: urlOf("gateway") } : {}),
       // The console is served by the API: another origin than the gateway's, so the gateway must allow it.
       ...(name === "gateway" && !env.CORS_ORIGINS
@@ -124,6 +132,7 @@ async function main(): Promise<number> {
         gatewayUrl: urlOf("gateway"),
         workerUrl: urlOf("worker"),
         redis: redisDescription(redisUrl),
+        archive: archive.description,
         token,
         tokenHours: TOKEN_HOURS,
       },
@@ -210,6 +219,41 @@ async function ensureRedis(): Promise<string | undefined> {
   return redis.url;
 }
 
+/**
+ * The archive's PostgreSQL: the server at DATABASE_URL when it answers (its database created when
+ * missing), else an embedded PGlite with its data under .threadline/pglite; none with ARCHIVE=off.
+ */
+async function ensureArchive(): Promise<{ url?: string; description: string }> {
+  if (env.ARCHIVE === "off") {
+    say("archive", "ARCHIVE=off: no archive (threads live only as long as Redis keeps them)");
+    return { description: "off (ARCHIVE=off)" };
+  }
+  if (env.DATABASE_URL) {
+    try {
+      const created = await ensureDatabase(env.DATABASE_URL);
+      const where = redisDescription(env.DATABASE_URL);
+      say(
+        "archive",
+        `using the PostgreSQL server at ${where}${created === "created" ? " (database created)" : ""}`,
+      );
+      return { url: env.DATABASE_URL, description: `PostgreSQL server at ${where}` };
+    } catch (error) {
+      say(
+        "archive",
+        c.red(`DATABASE_URL does not answer (${(error as Error).message}): using the embedded one`),
+      );
+    }
+  }
+  const dir = join(env.THREADLINE_DATA_DIR ?? join(REPO, ".threadline"), "pglite");
+  const port = env.EMBEDDED_PG_PORT ? Number(env.EMBEDDED_PG_PORT) : undefined;
+  embeddedPg = await startEmbeddedPostgres(dir, port);
+  say("archive", `embedded PostgreSQL (PGlite) at ${embeddedPg.url}, data in ${dir}`);
+  return {
+    url: embeddedPg.url,
+    description: `embedded PostgreSQL (PGlite) at ${embeddedPg.url}, data in ${dir}`,
+  };
+}
+
 function redisDescription(url: string): string {
   const parsed = new URL(url);
   if (parsed.password) parsed.password = "***";
@@ -219,6 +263,10 @@ function redisDescription(url: string): string {
 async function stopAll(): Promise<void> {
   stopping = true;
   await Promise.all(services.map((s) => s.stop(STOP_TIMEOUT_MS)));
+  if (embeddedPg) {
+    say("archive", "stopping the embedded PostgreSQL");
+    await embeddedPg.stop();
+  }
   if (redis) {
     say("redis", "stopping the local redis-server");
     await redis.stop();

@@ -7,6 +7,8 @@ export interface BannerInput {
   gatewayUrl: string;
   workerUrl: string;
   redis: string;
+  /** Where the archive lives (the PostgreSQL server, the embedded one, or off). */
+  archive?: string;
   token: string;
   tokenHours: number;
 }
@@ -37,6 +39,7 @@ export function banner(input: BannerInput, c: Palette): string {
     row("Gateway", `${input.gatewayUrl}   (SSE: /v1/threads/<id>/events)`),
     row("Worker", `${input.workerUrl}/metrics`),
     row("Redis", input.redis),
+    ...(input.archive ? [row("Archive", input.archive)] : []),
     "",
     `${c.bold("Dev token")} (sub "dev", all threads, valid ${input.tokenHours} h):`,
     input.token,

@@ -78,8 +78,8 @@ describe("pnpm start", () => {
   it("starts Redis and the three services, prints a curl that streams a demo run, and Ctrl-C stops everything", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "threadline-start-"));
     dirs.push(dataDir);
-    const [redisPort, apiPort, gatewayPort, workerPort, deadPort] = await Promise.all(
-      Array.from({ length: 5 }, () => freePort()),
+    const [redisPort, apiPort, gatewayPort, workerPort, deadPort, pgPort] = await Promise.all(
+      Array.from({ length: 6 }, () => freePort()),
     );
     const start = startScript({
       REDIS_URL: `redis://127.0.0.1:${deadPort}`,
@@ -88,6 +88,7 @@ describe("pnpm start", () => {
       API_PORT: String(apiPort),
       GATEWAY_PORT: String(gatewayPort),
       WORKER_PORT: String(workerPort),
+      EMBEDDED_PG_PORT: String(pgPort),
     });
     await start.waitFor("Ctrl-C stops everything.", 120_000);
     const text = start.output();
@@ -95,6 +96,10 @@ describe("pnpm start", () => {
     expect(text).toContain(`API        http://127.0.0.1:${apiPort}`);
     expect(text).toContain(`Gateway    http://127.0.0.1:${gatewayPort}`);
     expect(text).toMatch(/\[api\] {5}\S+ info api listening/);
+    // No DATABASE_URL: the archive is the embedded PostgreSQL, with its data under the data dir.
+    expect(text).toContain(
+      `Archive    embedded PostgreSQL (PGlite) at postgres://postgres@127.0.0.1:${pgPort}/postgres, data in ${join(dataDir, "pglite")}`,
+    );
 
     const curl = text.split("\n").find((line) => line.startsWith("T=demo-"));
     expect(curl).toBeDefined();
@@ -109,6 +114,16 @@ describe("pnpm start", () => {
     expect(sse).toContain('"kind":"tool_call"');
     expect(sse.match(/^event: token$/gm)?.length).toBeGreaterThanOrEqual(5);
     expect(sse.trimEnd().split("\n").at(-1)).toMatch(/^data: .*"type":"done".*"finishReason":"stop"/);
+    // The finished run reaches the embedded archive: its record gets `archivedAt`.
+    const token = text.split("\n")[text.split("\n").findIndex((l) => l.startsWith("Dev token")) + 1];
+    const { runId, threadId } = JSON.parse(created!) as { runId: string; threadId: string };
+    const readRun = async () => {
+      const res = await fetch(`http://127.0.0.1:${apiPort}/v1/threads/${threadId}/runs/${runId}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return ((await res.json()) as { archivedAt?: string }).archivedAt;
+    };
+    await expect.poll(readRun, { timeout: 15_000 }).toBeDefined();
 
     start.child.kill("SIGINT");
     expect(await start.exited).toBe(0);
