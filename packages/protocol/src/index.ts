@@ -44,3 +44,12 @@ export {
   RunView,
 } from "./runs.js";
 export { encodeSse, encodeSseComment, encodeSseRetry, SSE_KEEPALIVE } from "./sse.js";
+export {
+  createUiChunkMapper,
+  encodeUiChunk,
+  type ThreadlineFinish,
+  UI_MESSAGE_STREAM_DONE,
+  UI_MESSAGE_STREAM_HEADER,
+  type UiChunk,
+  type UiChunkMapper,
+} from "./ui-message-chunks.js";

@@ -1,0 +1,177 @@
+import { signDevToken } from "@threadline/auth";
+import { createThreadlineClient, type ThreadlineClient } from "@threadline/client";
+import { createThreadlineChatTransport } from "@threadline/client/ai-sdk";
+import { DEV_JWT_SECRET } from "@threadline/config";
+import type { ThreadEvent } from "@threadline/protocol";
+import { uniqueId } from "@threadline/testing";
+import { readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
+
+// The AI SDK's own message reader over what Threadline streams, against the real stack: the
+// `useChat` transport (client SDK) and the gateway's UI message stream for apps on DefaultChatTransport.
+const TOKEN = signDevToken(DEV_JWT_SECRET, { sub: "ai-sdk-e2e", threads: ["*"], ttlSeconds: 3600 });
+let topology: Topology;
+let client: ThreadlineClient;
+
+beforeAll(async () => {
+  topology = await startTopology({
+    gateways: 1,
+    apis: 1,
+    workers: 1,
+    nginx: false,
+    envFor: { api: { RATE_LIMIT_RUNS_PER_MINUTE: "0" }, gateway: { SSE_RETRY_MS: "100" } },
+  });
+  client = createThreadlineClient({
+    apiUrl: topology.apis[0]!.url,
+    gatewayUrl: topology.gateways[0]!.url,
+    getToken: () => TOKEN,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await topology?.stop();
+}, 60_000);
+
+function userMessage(text: string): UIMessage {
+  return { id: uniqueId("u"), role: "user", parts: [{ type: "text", text }] };
+}
+
+/** The final message the AI SDK builds from a chunk stream (and every chunk, for the record). */
+async function readMessage(stream: ReadableStream<UIMessageChunk>) {
+  const chunks: UIMessageChunk[] = [];
+  const recorded = stream.pipeThrough(
+    new TransformStream<UIMessageChunk, UIMessageChunk>({
+      transform(chunk, controller) {
+        chunks.push(chunk);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  let last: UIMessage | undefined;
+  for await (const message of readUIMessageStream({ stream: recorded, terminateOnError: true }))
+    last = message;
+  return { message: last, chunks };
+}
+
+/** The run's events from the log (the API's history page). */
+async function runEvents(threadId: string, runId: string): Promise<ThreadEvent[]> {
+  const page = await client.thread(threadId).history({ limit: 1000 });
+  return page.events.filter((e) => e.runId === runId);
+}
+
+const answerOf = (events: ThreadEvent[]) =>
+  events.flatMap((e) => (e.type === "token" ? [e.content] : [])).join("");
+
+describe("useChat transport on Threadline (real stack, the AI SDK's readUIMessageStream)", () => {
+  it("sends the chat as a demo run and streams it back as one assistant message", async () => {
+    const threadId = uniqueId("chat");
+    const transport = createThreadlineChatTransport({ client });
+    const stream = await transport.sendMessages({
+      trigger: "submit-message",
+      chatId: threadId,
+      messageId: undefined,
+      messages: [userMessage("Tell me about resumable streams")],
+      abortSignal: undefined,
+    });
+    const { message, chunks } = await readMessage(stream);
+
+    const [run] = await client.runs.list(threadId, { limit: 1 });
+    expect(run?.status).toBe("completed");
+    const events = await runEvents(threadId, run!.runId);
+    expect(message?.id).toBe(run!.runId);
+    expect(message?.role).toBe("assistant");
+    const text = message?.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
+    expect(text).toBe(answerOf(events));
+    expect(text?.length).toBeGreaterThan(20);
+    // The demo's two tools, each with its input and output, in the order it called them.
+    const tools = message?.parts.filter((p) => p.type === "dynamic-tool") ?? [];
+    expect(tools.map((t) => [t.toolName, t.state])).toEqual([
+      ["word_count", "output-available"],
+      ["calculator", "output-available"],
+    ]);
+    expect(message?.parts.filter((p) => p.type === "step-start")).toHaveLength(3);
+    expect(message?.parts.find((p) => p.type === "data-threadline-status")).toMatchObject({
+      data: { state: "completed" },
+    });
+    expect(message?.metadata).toMatchObject({ threadline: { runId: run!.runId, finishReason: "stop" } });
+    expect(chunks[0]).toEqual({ type: "start", messageId: run!.runId });
+    expect(chunks.at(-1)).toMatchObject({ type: "finish", finishReason: "stop" });
+  });
+
+  it("a follow-up turn is a new run of the thread that answers the last user message", async () => {
+    const threadId = uniqueId("chat");
+    const transport = createThreadlineChatTransport({ client });
+    const first = await readMessage(
+      await transport.sendMessages({
+        trigger: "submit-message",
+        chatId: threadId,
+        messageId: undefined,
+        messages: [userMessage("First question")],
+        abortSignal: undefined,
+      }),
+    );
+    const second = await readMessage(
+      await transport.sendMessages({
+        trigger: "submit-message",
+        chatId: threadId,
+        messageId: undefined,
+        messages: [userMessage("First question"), first.message!, userMessage("Second question")],
+        abortSignal: undefined,
+      }),
+    );
+    expect(second.message?.id).not.toBe(first.message?.id);
+    const runs = await client.runs.list(threadId);
+    expect(runs).toHaveLength(2);
+    expect(runs.map((r) => r.status)).toEqual(["completed", "completed"]);
+    // The demo quotes the prompt it answers: the last user message, not the first.
+    const text = second.message?.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
+    expect(text).toContain("Second question");
+    expect(text).not.toContain("First question");
+  });
+
+  it("reconnectToStream replays the run in progress from its start; null once nothing runs", async () => {
+    const threadId = uniqueId("chat");
+    const transport = createThreadlineChatTransport({ client });
+    const created = await client.runs.create(threadId, {
+      input: { prompt: "A slower answer to reconnect to", tokensPerSecond: 40, maxTokens: 120 },
+    });
+    // Let part of the answer stream first, as before a page reload.
+    await expect
+      .poll(async () => answerOf(await runEvents(threadId, created.runId)).length, { timeout: 20_000 })
+      .toBeGreaterThan(10);
+    const stream = await transport.reconnectToStream({ chatId: threadId });
+    expect(stream).not.toBeNull();
+    const { message, chunks } = await readMessage(stream!);
+    const events = await runEvents(threadId, created.runId);
+    expect(message?.id).toBe(created.runId);
+    expect(message?.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("")).toBe(
+      answerOf(events),
+    );
+    expect(chunks.filter((c) => c.type === "start")).toHaveLength(1);
+    expect(await transport.reconnectToStream({ chatId: threadId })).toBeNull();
+    expect(await transport.reconnectToStream({ chatId: uniqueId("empty") })).toBeNull();
+  });
+
+  it("aborting the stream (useChat's stop) cancels the run", async () => {
+    const threadId = uniqueId("chat");
+    const transport = createThreadlineChatTransport({ client });
+    const controller = new AbortController();
+    const stream = await transport.sendMessages({
+      trigger: "submit-message",
+      chatId: threadId,
+      messageId: undefined,
+      messages: [userMessage("A long answer to stop")],
+      abortSignal: controller.signal,
+    });
+    const reader = stream.getReader();
+    let chunk = await reader.read();
+    while (!chunk.done && chunk.value.type !== "text-delta") chunk = await reader.read();
+    controller.abort();
+    const [run] = await client.runs.list(threadId, { limit: 1 });
+    await expect.poll(async () => (await client.runs.get(threadId, run!.runId)).status).toBe("cancelled");
+    const events = await runEvents(threadId, run!.runId);
+    expect(events.at(-1)).toMatchObject({ type: "done", content: { finishReason: "cancelled" } });
+    expect((await reader.read()).done).toBe(true);
+  });
+});
