@@ -4,7 +4,7 @@ import { createThreadlineChatTransport } from "@threadline/client/ai-sdk";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import type { ThreadEvent } from "@threadline/protocol";
 import { uniqueId } from "@threadline/testing";
-import { readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { DefaultChatTransport, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
 
@@ -43,7 +43,8 @@ async function readMessage(stream: ReadableStream<UIMessageChunk>) {
   const recorded = stream.pipeThrough(
     new TransformStream<UIMessageChunk, UIMessageChunk>({
       transform(chunk, controller) {
-        chunks.push(chunk);
+        // A copy: the SDK's reader keeps data chunks as message parts and updates them in place.
+        chunks.push(structuredClone(chunk));
         controller.enqueue(chunk);
       },
     }),
@@ -173,5 +174,99 @@ describe("useChat transport on Threadline (real stack, the AI SDK's readUIMessag
     const events = await runEvents(threadId, run!.runId);
     expect(events.at(-1)).toMatchObject({ type: "done", content: { finishReason: "cancelled" } });
     expect((await reader.read()).done).toBe(true);
+  });
+});
+
+/** DefaultChatTransport (the SDK's own HTTP transport and parser) reconnecting to the gateway's ui-stream. */
+function defaultTransport(query = "") {
+  return new DefaultChatTransport<UIMessage>({
+    prepareReconnectToStreamRequest: ({ id }) => ({
+      api: `${topology.gateways[0]!.url}/v1/threads/${id}/ui-stream${query}`,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    }),
+  });
+}
+
+/** The raw ui-stream: response, and its SSE frames as `{ id?, data }`. */
+async function rawUiStream(threadId: string, query: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${topology.gateways[0]!.url}/v1/threads/${threadId}/ui-stream${query}`, {
+    headers: { authorization: `Bearer ${TOKEN}`, ...headers },
+  });
+  const body = await res.text();
+  const frames = body
+    .split("\n\n")
+    .filter((f) => f.includes("data: "))
+    .map((f) => ({
+      id: /^id: (.*)$/m.exec(f)?.[1],
+      data: /^data: (.*)$/m.exec(f)?.[1] ?? "",
+    }));
+  return { res, body, frames };
+}
+
+describe("GET /v1/threads/:threadId/ui-stream (the gateway's UI message stream)", () => {
+  it("rebuilds, through DefaultChatTransport and readUIMessageStream, the same message the transport did", async () => {
+    const threadId = uniqueId("ui");
+    const sent = await readMessage(
+      await createThreadlineChatTransport({ client }).sendMessages({
+        trigger: "submit-message",
+        chatId: threadId,
+        messageId: undefined,
+        messages: [userMessage("Compare both ends")],
+        abortSignal: undefined,
+      }),
+    );
+    const runId = sent.message!.id;
+    const replayed = await readMessage(
+      (await defaultTransport(`?runId=${runId}`).reconnectToStream({ chatId: threadId }))!,
+    );
+    expect(replayed.message).toEqual(sent.message);
+    expect(replayed.chunks).toEqual(sent.chunks);
+
+    const { res, body, frames } = await rawUiStream(threadId, `?runId=${runId}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1");
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    expect(body.endsWith("data: [DONE]\n\n")).toBe(true);
+    expect(frames.slice(0, -1).map((f) => JSON.parse(f.data))).toEqual(sent.chunks);
+
+    // Resuming after an event id sends exactly what followed it, whether asked by header or query.
+    const cut = frames.findIndex((f, i) => f.id !== undefined && i > frames.length / 2);
+    const after = frames[cut]!.id!;
+    const rest = frames.slice(cut + 1).map((f) => f.data);
+    expect(
+      (await rawUiStream(threadId, `?runId=${runId}`, { "last-event-id": after })).frames.map((f) => f.data),
+    ).toEqual(rest);
+    expect((await rawUiStream(threadId, `?runId=${runId}&after=${after}`)).frames.map((f) => f.data)).toEqual(
+      rest,
+    );
+  });
+
+  it("without runId: the run in progress from its start; 204 once nothing runs or nothing ever ran", async () => {
+    const threadId = uniqueId("ui");
+    const created = await client.runs.create(threadId, {
+      input: { prompt: "Stream me to a default transport", tokensPerSecond: 40, maxTokens: 120 },
+    });
+    await expect
+      .poll(async () => answerOf(await runEvents(threadId, created.runId)).length, { timeout: 20_000 })
+      .toBeGreaterThan(10);
+    const stream = await defaultTransport().reconnectToStream({ chatId: threadId });
+    const { message } = await readMessage(stream!);
+    expect(message?.id).toBe(created.runId);
+    const text = message?.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
+    expect(text).toBe(answerOf(await runEvents(threadId, created.runId)));
+
+    expect(await defaultTransport().reconnectToStream({ chatId: threadId })).toBeNull();
+    expect(await defaultTransport().reconnectToStream({ chatId: uniqueId("never") })).toBeNull();
+  });
+
+  it("answers 401 without a token, 404 for an unknown run, 400 for a bad Last-Event-ID", async () => {
+    const threadId = uniqueId("ui");
+    const url = `${topology.gateways[0]!.url}/v1/threads/${threadId}/ui-stream`;
+    expect((await fetch(url)).status).toBe(401);
+    const unknown = await rawUiStream(threadId, "?runId=no-such-run");
+    expect(unknown.res.status).toBe(404);
+    expect(JSON.parse(unknown.body)).toMatchObject({ error: { code: "RUN_NOT_FOUND" } });
+    const bad = await rawUiStream(threadId, "?runId=x", { "last-event-id": "nope" });
+    expect(bad.res.status).toBe(400);
   });
 });

@@ -13,6 +13,7 @@ import { createParseOnce } from "./parse-once.js";
 import type { SseStream, StreamContext } from "./sse-stream.js";
 import { createSubscriberForMode } from "./subscriber-for-mode.js";
 import type { GatewayDeps } from "./types.js";
+import { uiStreamRoute } from "./ui-stream-route.js";
 import { createWatcherRegistry } from "./watcher-registry.js";
 
 const RETRY_AFTER_SECONDS = 5;
@@ -63,7 +64,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   };
 
   await app.register(healthRoutes, { redis: deps.redis, registry: metrics.registry, pingTimeoutMs: 1_000 });
-  await app.register(eventsRoute, {
+  const streamRoutes = {
     ctx,
     subscriber,
     authorize: createStreamAuthorizer(verifier, deps.redis, metrics),
@@ -78,7 +79,9 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     clockToleranceSeconds: verifier.clockToleranceSeconds,
     subscribeTimeoutMs: config.subscribeTimeoutMs,
     retryAfterSeconds: RETRY_AFTER_SECONDS,
-  });
+  };
+  await app.register(eventsRoute, streamRoutes);
+  await app.register(uiStreamRoute, streamRoutes);
 
   app.addHook("preClose", async () => {
     closing = true;

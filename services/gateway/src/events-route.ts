@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Admission } from "./admission.js";
 import type { StreamAuthorizer } from "./authorize-stream.js";
-import { readLogTail } from "./log-tail.js";
+import { serveThreadStream } from "./serve-thread-stream.js";
 import { createSseStream, type SseStream, type StreamContext } from "./sse-stream.js";
 import type { ThreadSubscriber } from "./types.js";
 import type { WatcherRegistry } from "./watcher-registry.js";
@@ -27,7 +27,7 @@ export interface EventsRouteOptions {
 }
 
 /** A resume position: a log id, or `0` for everything retained. */
-const ResumeId = z.union([z.literal(LOG_START), EventId]);
+export const ResumeId = z.union([z.literal(LOG_START), EventId]);
 const EventsQuery = z.looseObject({
   access_token: z.string().optional(),
   after: ResumeId.optional(),
@@ -59,55 +59,10 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
     // Everything this stream holds is released through its one dispose path, however it ends
     // (including a setup the client or Redis abandoned before the 200).
     stream.defer(() => lease.release());
-    let liveFrom = LOG_START;
-    try {
-      const setup = async () => {
-        if (resumeFrom === undefined) liveFrom = await readLogTail(options.ctx.redis, threadId);
-        if (stream.ended) return;
-        const subscription = options.subscriber.subscribe(threadId, stream.handlers);
-        stream.defer(() => subscription.close());
-        await subscription.ready;
-      };
-      const gone = await settleUnlessGone(setup(), request, options.subscribeTimeoutMs);
-      if (gone) {
-        stream.end("abandoned");
-        return reply.hijack();
-      }
-      // Thrown into the catch below, which abandons the setup and rethrows it.
-      if (options.isClosing()) {
-        throw new HttpError(
-          503,
-          "SHUTTING_DOWN",
-          "this gateway is shutting down; reconnect",
-          undefined,
-          retryAfter(options),
-        );
-      }
-    } catch (error) {
-      stream.end("abandoned");
-      if (error instanceof HttpError) throw error;
-      request.log.warn({ err: error, threadId }, "could not subscribe");
-      options.ctx.metrics.rejectedStreams.inc({ reason: "redis_unavailable" });
-      throw new HttpError(
-        503,
-        "REDIS_UNAVAILABLE",
-        "cannot reach Redis; retry shortly",
-        undefined,
-        retryAfter(options),
-      );
+    const liveOnly = resumeFrom === undefined;
+    if (await serveThreadStream(options, request, reply, { threadId, streamId, stream, liveOnly })) {
+      request.log.debug({ threadId, streamId, sub: claims.sub, resumeFrom }, "stream opened");
     }
-    // Subscribed: from here on nothing published can be missed, so the client may see the 200.
-    reply.hijack();
-    options.streams.add(stream);
-    options.ctx.metrics.openStreams.inc();
-    options.watchers.add(threadId, streamId);
-    stream.defer(() => {
-      options.watchers.remove(threadId, streamId);
-      options.streams.delete(stream);
-      options.ctx.metrics.openStreams.dec();
-    });
-    request.log.debug({ threadId, streamId, sub: claims.sub, resumeFrom }, "stream opened");
-    stream.start(reply.raw, reply.getHeaders() as Record<string, string>, liveFrom);
   });
 }
 
@@ -127,19 +82,7 @@ function parseRequest(request: FastifyRequest) {
       details,
     );
   }
-  const header = request.headers["last-event-id"];
-  let resumeFrom = query.data.after;
-  if (header !== undefined && header !== "") {
-    const parsed = ResumeId.safeParse(header);
-    if (!parsed.success) {
-      throw new HttpError(
-        400,
-        "INVALID_LAST_EVENT_ID",
-        "Last-Event-ID must be an event id like 1700000000000-0, or 0",
-      );
-    }
-    resumeFrom = parsed.data;
-  }
+  const resumeFrom = resumePosition(request, query.data.after);
   return {
     threadId: thread.data,
     resumeFrom,
@@ -148,36 +91,17 @@ function parseRequest(request: FastifyRequest) {
   };
 }
 
-/**
- * Waits for the setup (log tail read, subscription confirmed by Redis). Resolves true if the client
- * left first; rejects on a Redis error or after `timeoutMs` (Redis unreachable: the commands would
- * otherwise wait in the offline queue).
- */
-function settleUnlessGone(
-  setup: Promise<void>,
-  request: FastifyRequest,
-  timeoutMs: number,
-): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const socket = request.raw.socket;
-    const onGone = () => finish(() => resolve(true));
-    const timer = setTimeout(
-      () => finish(() => reject(new Error(`Redis did not confirm the subscription in ${timeoutMs} ms`))),
-      timeoutMs,
+/** The `Last-Event-ID` header when sent (400 if malformed), else `?after`. */
+export function resumePosition(request: FastifyRequest, after: string | undefined): string | undefined {
+  const header = request.headers["last-event-id"];
+  if (header === undefined || header === "") return after;
+  const parsed = ResumeId.safeParse(header);
+  if (!parsed.success) {
+    throw new HttpError(
+      400,
+      "INVALID_LAST_EVENT_ID",
+      "Last-Event-ID must be an event id like 1700000000000-0, or 0",
     );
-    const finish = (settle: () => void) => {
-      clearTimeout(timer);
-      socket.off("close", onGone);
-      settle();
-    };
-    socket.once("close", onGone);
-    setup.then(
-      () => finish(() => resolve(socket.destroyed)),
-      (error: Error) => finish(() => reject(error)),
-    );
-  });
-}
-
-function retryAfter(options: EventsRouteOptions) {
-  return { "retry-after": String(options.retryAfterSeconds) };
+  }
+  return parsed.data;
 }

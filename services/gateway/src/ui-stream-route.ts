@@ -1,0 +1,81 @@
+import { randomBytes } from "node:crypto";
+import { isFinalState, RunId, ThreadId } from "@threadline/protocol";
+import { createRunStore } from "@threadline/redis";
+import { HttpError } from "@threadline/server";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { type EventsRouteOptions, ResumeId, resumePosition } from "./events-route.js";
+import { serveThreadStream } from "./serve-thread-stream.js";
+import { createUiStream } from "./ui-stream.js";
+
+const UiStreamQuery = z.looseObject({
+  access_token: z.string().optional(),
+  runId: RunId.optional(),
+  after: ResumeId.optional(),
+});
+
+/**
+ * `GET /v1/threads/:threadId/ui-stream`: a run as a Vercel AI SDK UI message stream, for apps that keep
+ * `DefaultChatTransport` (its `reconnectToStream` URL). The thread's latest run (or `?runId=`) from its
+ * start, or after `Last-Event-ID`/`?after=`; 204 when the thread has no run in progress and none was
+ * asked for — what `useChat`'s resume expects. Same auth and limits as the events route.
+ */
+export async function uiStreamRoute(app: FastifyInstance, options: EventsRouteOptions): Promise<void> {
+  const instanceId = randomBytes(6).toString("hex");
+  const runs = createRunStore(options.ctx.redis);
+  let streamCount = 0;
+
+  app.get("/v1/threads/:threadId/ui-stream", { exposeHeadRoute: false }, async (request, reply) => {
+    const { threadId, runId: asked, after, queryToken } = parseRequest(request);
+    const claims = await options.authorize(
+      { authorization: request.headers.authorization, queryToken },
+      threadId,
+    );
+    let runId = asked;
+    if (runId === undefined) {
+      const [latest] = await runs.list(threadId, 1);
+      if (!latest || isFinalState(latest.status)) return reply.code(204).send();
+      runId = latest.runId;
+    } else if (!(await runs.get(threadId, runId))) {
+      throw new HttpError(404, "RUN_NOT_FOUND", `no run ${runId} in thread ${threadId} (or it expired)`);
+    }
+    const lease = options.admission.acquire(claims.sub);
+    const streamId = `${instanceId}:ui:${++streamCount}`;
+    const stream = createUiStream(options.ctx, {
+      threadId,
+      runId,
+      streamId,
+      reqId: request.id,
+      after,
+      expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
+    });
+    stream.defer(() => lease.release());
+    if (await serveThreadStream(options, request, reply, { threadId, streamId, stream, liveOnly: false })) {
+      request.log.debug({ threadId, runId, streamId, sub: claims.sub, after }, "ui stream opened");
+    }
+  });
+}
+
+function parseRequest(request: FastifyRequest) {
+  const params = request.params as { threadId?: string };
+  const thread = ThreadId.safeParse(params.threadId);
+  if (!thread.success) {
+    throw new HttpError(400, "INVALID_THREAD_ID", `thread id ${thread.error.issues[0]?.message}`);
+  }
+  const query = UiStreamQuery.safeParse(request.query ?? {});
+  if (!query.success) {
+    const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
+    throw new HttpError(
+      400,
+      "INVALID_QUERY",
+      "invalid query parameters: runId=<run id>, after=<event id>|0",
+      details,
+    );
+  }
+  return {
+    threadId: thread.data,
+    runId: query.data.runId,
+    after: resumePosition(request, query.data.after),
+    queryToken: query.data.access_token,
+  };
+}
