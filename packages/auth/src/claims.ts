@@ -23,3 +23,15 @@ export function canRead(claims: Claims, threadId: string, owner: string | null |
 export function isAdmin(claims: Claims): boolean {
   return claims.role === "admin";
 }
+
+/** Claim `tl_publish` of a publish token: the one run it may publish to. */
+export const PublishGrant = z.object({ threadId: ThreadId, runId: z.string().min(1) });
+export type PublishGrant = z.infer<typeof PublishGrant>;
+
+/** The run a publish token is scoped to, or undefined for any other token. */
+export function publishGrantOf(claims: Claims): PublishGrant | undefined {
+  if (claims.tl_publish === undefined) return undefined;
+  const grant = PublishGrant.safeParse(claims.tl_publish);
+  // A malformed grant scopes the token to nothing rather than to everything.
+  return grant.success ? grant.data : { threadId: "", runId: "" };
+}

@@ -22,3 +22,28 @@ export function signDevToken(secret: string, options: DevTokenOptions): string {
     ...(options.issuer ? { issuer: options.issuer } : {}),
   });
 }
+
+export interface PublishTokenOptions {
+  threadId: string;
+  runId: string;
+  ttlSeconds: number;
+  audience?: string;
+  issuer?: string;
+}
+
+/**
+ * Signs the token of an external run's producer: `sub` = `run:<runId>`, claim `tl_publish` =
+ * `{ threadId, runId }` (see PublishGrant). It may publish that run's events and nothing else.
+ */
+export function signPublishToken(secret: string, options: PublishTokenOptions): string {
+  const payload = {
+    sub: `run:${options.runId}`,
+    tl_publish: { threadId: options.threadId, runId: options.runId },
+  };
+  return jwt.sign(payload, secret, {
+    algorithm: "HS256",
+    expiresIn: options.ttlSeconds,
+    ...(options.audience ? { audience: options.audience } : {}),
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+  });
+}

@@ -19,6 +19,12 @@ export interface ApiConfig extends CommonConfig {
    * LLM agents are configured to refuse runs of unavailable ones before they are queued.
    */
   providers: ProvidersConfig;
+  /** An external run whose producer publishes nothing for this long fails with RUNNER_LOST. */
+  externalRunTimeoutMs: number;
+  /** How often each API instance looks for silent external runs. */
+  externalRunCheckMs: number;
+  /** Lifetime of the publish token an external run is created with. */
+  publishTokenTtlSeconds: number;
 }
 
 export function loadApiConfig(env: Env): ApiConfig {
@@ -29,6 +35,9 @@ export function loadApiConfig(env: Env): ApiConfig {
     RUN_BACKOFF_MS: int(0, 3_600_000, 1_000),
     RATE_LIMIT_RUNS_PER_MINUTE: int(0, 1_000_000, 600),
     ADMIN_QUEUE_ACTIONS: bool(false),
+    EXTERNAL_RUN_TIMEOUT_MS: int(100, 86_400_000, 60_000),
+    EXTERNAL_RUN_CHECK_MS: int(0, 3_600_000, 0),
+    PUBLISH_TOKEN_TTL_SECONDS: int(10, 7 * 86_400, 3_600),
     ...providersEnv,
   });
   return {
@@ -41,5 +50,11 @@ export function loadApiConfig(env: Env): ApiConfig {
     adminQueueActions: parsed.ADMIN_QUEUE_ACTIONS,
     metrics: parsed.METRICS,
     providers: buildProvidersConfig(parsed),
+    externalRunTimeoutMs: parsed.EXTERNAL_RUN_TIMEOUT_MS,
+    // 0 = automatic: a quarter of the timeout, at most 5 s (a silent run fails within ~1.25× it).
+    externalRunCheckMs:
+      parsed.EXTERNAL_RUN_CHECK_MS ||
+      Math.min(5_000, Math.max(50, Math.floor(parsed.EXTERNAL_RUN_TIMEOUT_MS / 4))),
+    publishTokenTtlSeconds: parsed.PUBLISH_TOKEN_TTL_SECONDS,
   };
 }

@@ -36,9 +36,19 @@ export {
   type RejectReason,
 } from "./parse-channel-message.js";
 export {
+  IdempotencyKey,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  MAX_PUBLISH_BATCH,
+  PublishBody,
+  PublishEvent,
+  PublishResult,
+} from "./publish.js";
+export {
   ControlMessage,
   OnDisconnect,
+  RUNNERS,
   RunJobData,
+  Runner,
   RunRequest,
   RunStatus,
   RunView,

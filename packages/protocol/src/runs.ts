@@ -6,13 +6,37 @@ import { RunId, ThreadId } from "./ids.js";
 export const OnDisconnect = z.object({ cancelAfterMs: z.number().int().min(1_000).max(86_400_000) });
 export type OnDisconnect = z.infer<typeof OnDisconnect>;
 
-/** Body of `POST /v1/threads/:threadId/runs`. */
-export const RunRequest = z.object({
-  agent: z.string().min(1).max(64).optional(),
-  input: z.record(z.string(), z.unknown()),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-  onDisconnect: OnDisconnect.optional(),
-});
+/**
+ * Who runs a run: `agent` (default) queues it for our workers; `external` means the caller's own
+ * process publishes its events (HTTP publish or the publish script) and owns its lifecycle.
+ */
+export const RUNNERS = ["agent", "external"] as const;
+export const Runner = z.enum(RUNNERS);
+export type Runner = z.infer<typeof Runner>;
+
+/** Body of `POST /v1/threads/:threadId/runs`; `input` is required unless `runner` is `external`. */
+export const RunRequest = z
+  .object({
+    runner: Runner.optional(),
+    agent: z.string().min(1).max(64).optional(),
+    input: z.record(z.string(), z.unknown()).optional(),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+    onDisconnect: OnDisconnect.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.runner === "external") {
+      if (body.agent !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["agent"],
+          message: "an external run has no agent: leave it out",
+        });
+      if (body.onDisconnect !== undefined)
+        ctx.addIssue({ code: "custom", path: ["onDisconnect"], message: "not supported for external runs" });
+    } else if (body.input === undefined) {
+      ctx.addIssue({ code: "custom", path: ["input"], message: "is required (an object)" });
+    }
+  });
 export type RunRequest = z.infer<typeof RunRequest>;
 
 /** A run's status is the state its latest `status` event announced. */
@@ -24,6 +48,8 @@ export const RunView = z.object({
   runId: RunId,
   threadId: ThreadId,
   agent: z.string(),
+  /** `external` when the caller's own process publishes the run's events. */
+  runner: Runner.optional(),
   status: RunStatus,
   createdAt: z.string(),
   startedAt: z.string().optional(),

@@ -14,6 +14,12 @@ export {
   type RedisClient,
   type RedisConnectionConfig,
 } from "./connections.js";
+export {
+  createExternalRuns,
+  type ExternalRunRef,
+  type ExternalRuns,
+  type RunPublishState,
+} from "./external-runs.js";
 export { keys, THREAD_CHANNEL_PREFIX } from "./keys.js";
 export { type PublishRefusal, PublishRefusedError } from "./publish-refused.js";
 export {

@@ -17,6 +17,11 @@ export const keys = {
    * the newest attempt (fencing), its `done` marker and the idempotency window. Expires with the log.
    */
   runPublishState: (threadId: string, runId: string) => `{thread:${threadId}}:pub:${runId}`,
+  /**
+   * Sorted set of external runs not yet ended (member `<threadId> <runId>`, score = creation ms): what
+   * every API instance's silence check walks. One key for all threads: it is small (live runs only).
+   */
+  externalRuns: () => "threadline:external-runs",
   /** Control channel that carries cancel requests to whichever worker holds a run. */
   controlChannel: () => "threadline:control",
   /** Hash: one run's record (status, timestamps, attempts, output, error). */

@@ -2,13 +2,21 @@ import cors from "@fastify/cors";
 import type { AgentRegistry } from "@threadline/agents";
 import { createVerifier } from "@threadline/auth";
 import type { ApiConfig } from "@threadline/config";
-import { createEventPublisher, createRunStore, type RedisClient, type RunsQueue } from "@threadline/redis";
+import {
+  createEventPublisher,
+  createExternalRuns,
+  createRunStore,
+  type RedisClient,
+  type RunsQueue,
+} from "@threadline/redis";
 import { corsOrigin, installErrorHandling } from "@threadline/server";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { queueDashboardPlugin } from "./admin/queue-dashboard.js";
 import { createAuthenticate } from "./authenticate.js";
 import { consolePlugin } from "./console/console-plugin.js";
+import { createExternalLifecycle } from "./external/external-lifecycle.js";
+import { startExternalRunMonitor } from "./external/external-run-monitor.js";
 import { installJsonBody } from "./json-body.js";
 import { installMetrics } from "./metrics.js";
 import { installOpenApi } from "./openapi.js";
@@ -16,6 +24,7 @@ import { installRunRateLimit } from "./rate-limit.js";
 import { cancelRunRoute } from "./routes/cancel-run.js";
 import { createRunRoute } from "./routes/create-run.js";
 import { healthRoutes } from "./routes/health.js";
+import { publishEventsRoute } from "./routes/publish-events.js";
 import { readEventsRoute } from "./routes/read-events.js";
 import { readRunsRoutes } from "./routes/read-runs.js";
 import type { RouteContext } from "./routes/route-context.js";
@@ -60,21 +69,37 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
 
   const now = deps.now ?? Date.now;
   const verifier = createVerifier(config.jwt);
+  const runs = createRunStore(deps.redis);
+  const publisher = createEventPublisher(deps.redis, {
+    logMaxLen: config.redis.logMaxLen,
+    logTtlSeconds: config.redis.logTtlSeconds,
+    now,
+  });
+  const externalRuns = createExternalRuns(deps.redis);
+  const external = createExternalLifecycle({
+    redis: deps.redis,
+    runs,
+    publisher,
+    externalRuns,
+    timeoutMs: config.externalRunTimeoutMs,
+    now,
+  });
   const ctx: RouteContext = {
     config,
     redis: deps.redis,
     queue: deps.queue,
-    runs: createRunStore(deps.redis),
-    publisher: createEventPublisher(deps.redis, {
-      logMaxLen: config.redis.logMaxLen,
-      logTtlSeconds: config.redis.logTtlSeconds,
-      now,
-    }),
+    runs,
+    publisher,
     access: createThreadAccess(deps.redis, now),
     agents: deps.agents,
     metrics: createRunMetrics(registry),
+    externalRuns,
+    external,
     now,
   };
+  // Every instance watches every external run for silence; keyed events keep the failure single.
+  const monitor = startExternalRunMonitor(externalRuns, external, config.externalRunCheckMs, deps.log);
+  app.addHook("onClose", async () => monitor.stop());
   healthRoutes(app, ctx);
   await app.register(consolePlugin, {
     ...(config.gatewayPublicUrl ? { gatewayUrl: config.gatewayPublicUrl } : {}),
@@ -91,6 +116,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     readRunsRoutes(v1, ctx);
     cancelRunRoute(v1, ctx);
     readEventsRoute(v1, ctx);
+    publishEventsRoute(v1, ctx);
   });
   return app;
 }

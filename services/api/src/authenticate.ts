@@ -1,4 +1,5 @@
-import { AUTH_ERRORS, type Claims, extractToken, type Verifier } from "@threadline/auth";
+import { AUTH_ERRORS, type Claims, extractToken, publishGrantOf, type Verifier } from "@threadline/auth";
+import { HttpError } from "@threadline/server";
 import type { FastifyRequest } from "fastify";
 import { unauthorized } from "./errors.js";
 
@@ -6,6 +7,10 @@ declare module "fastify" {
   interface FastifyRequest {
     /** Set by `authenticate` on every /v1 route. */
     claims?: Claims;
+  }
+  interface FastifyContextConfig {
+    /** The route takes an external run's publish token (only HTTP publish does). */
+    acceptsPublishToken?: boolean;
   }
 }
 
@@ -27,6 +32,14 @@ export function createAuthenticate(verifier: Verifier) {
     }
     const result = verifier.verify(extracted.token);
     if (!result.ok) throw unauthorized(result.code, result.message);
+    // A producer's token publishes one run's events; it must not read threads or start runs.
+    if (publishGrantOf(result.claims) && !request.routeOptions.config?.acceptsPublishToken) {
+      throw new HttpError(
+        403,
+        AUTH_ERRORS.forbidden.code,
+        "a publish token only publishes its run's events (POST …/runs/:runId/events); use a user token here",
+      );
+    }
     request.claims = result.claims;
   };
 }

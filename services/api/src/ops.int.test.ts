@@ -128,6 +128,7 @@ describe("/openapi.json", () => {
         "GET /v1/threads/{threadId}/runs/{runId}",
         "POST /v1/threads/{threadId}/runs",
         "POST /v1/threads/{threadId}/runs/{runId}/cancel",
+        "POST /v1/threads/{threadId}/runs/{runId}/events",
       ].sort(),
     );
 

@@ -40,6 +40,21 @@ export const CreateRunResponse = z.object({
 });
 export type CreateRunResponse = z.infer<typeof CreateRunResponse>;
 
+/** 202 of `POST …/runs` with `runner: "external"`: where and with what the producer publishes. */
+export const ExternalRunCreated = CreateRunResponse.extend({
+  /** `POST` the run's events here (path on this API). */
+  publishUrl: z.string(),
+  /**
+   * A JWT (HS256, the API's JWT_SECRET) scoped to this one run: `sub` = `run:<runId>`, `tl_publish` =
+   * `{ threadId, runId }`, `exp` = now + PUBLISH_TOKEN_TTL_SECONDS (`aud`/`iss` when configured). It
+   * publishes this run's events and nothing else.
+   */
+  publishToken: z.string(),
+  /** ISO 8601: when `publishToken` expires. */
+  publishTokenExpiresAt: z.string(),
+});
+export type ExternalRunCreated = z.infer<typeof ExternalRunCreated>;
+
 export const CancelRunResponse = z.object({
   runId: RunId,
   threadId: ThreadId,

@@ -21,7 +21,8 @@
                             runId): an attempt older than the newest one seen is refused
 
   The run's publish state (KEYS[3]) holds: "seq" (last assigned seq), "attempt" (newest attempt seen),
-  "done" (entry id of the run's `done`: nothing is appended after it), and the idempotency window:
+  "done" (entry id of the run's `done`: nothing is appended after it), "last" (ms, Redis's clock, of
+  the run's latest event: external runs are failed after a silence), and the idempotency window:
   "k:<key>" -> "<entry id> <seq>" plus "s:<seq>" -> key, so the key of the event IDEM_WINDOW seqs back
   is forgotten as each new one arrives (bounded memory per run).
 
@@ -136,6 +137,9 @@ if runId ~= nil then
   local old = redis.call("HGET", state, "s:" .. (seq - IDEM_WINDOW))
   if old then redis.call("HDEL", state, "k:" .. old, "s:" .. (seq - IDEM_WINDOW)) end
   if kind == "done" then redis.call("HSET", state, "done", id) end
+  -- When the run last published (Redis's clock): how silence is measured for external runs.
+  local now = redis.call("TIME")
+  redis.call("HSET", state, "last", now[1] * 1000 + math.floor(now[2] / 1000))
   redis.call("EXPIRE", state, ARGV[4])
 end
 

@@ -6,10 +6,15 @@ import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
 import { checkAgentInput } from "../check-agent-input.js";
 import { API_ERRORS } from "../errors.js";
+import {
+  checkExternalRunsAvailable,
+  EXTERNAL_AGENT,
+  startExternalRun,
+} from "../external/start-external-run.js";
 import { parseOrThrow } from "../parse-or-throw.js";
 import { routeSchema } from "../route-schema.js";
 import { newRunId } from "../run-id.js";
-import { CreateRunResponse, ThreadParams } from "../schemas.js";
+import { CreateRunResponse, ExternalRunCreated, ThreadParams } from "../schemas.js";
 import type { RouteContext } from "./route-context.js";
 
 /** `POST /v1/threads/:threadId/runs`: validate, claim the thread, record the run, announce it, enqueue it. */
@@ -18,10 +23,11 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
     "/v1/threads/:threadId/runs",
     {
       schema: routeSchema({
-        summary: "Start a run of an agent on a thread",
+        summary:
+          'Start a run of an agent on a thread, or an external run (`runner: "external"`) whose events your own process publishes',
         params: ThreadParams,
         body: RunRequest,
-        responses: { 202: CreateRunResponse },
+        responses: { 202: CreateRunResponse.or(ExternalRunCreated) },
         errors: [400, 401, 403, 413, 415, 429, 503],
       }),
       // Opts into the per-subject run limit (rate-limit.ts; ignored when it is off).
@@ -31,8 +37,10 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       const claims = claimsOf(request);
       const { threadId } = parseOrThrow(ThreadParams, request.params, API_ERRORS.invalidParams, "path");
       const body = parseOrThrow(RunRequest, request.body ?? {}, API_ERRORS.invalidBody, "body");
-      const agent = body.agent ?? DEFAULT_AGENT;
-      checkAgentInput(ctx.agents, agent, body.input);
+      const external = body.runner === "external";
+      const agent = external ? EXTERNAL_AGENT : (body.agent ?? DEFAULT_AGENT);
+      if (external) checkExternalRunsAvailable(ctx);
+      else checkAgentInput(ctx.agents, agent, body.input ?? {});
 
       await ctx.access.claim(claims, threadId);
       const runId = newRunId(ctx.now());
@@ -46,7 +54,8 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
           status: "queued",
           createdAt,
           attempts: 0,
-          input: body.input,
+          ...(body.input ? { input: body.input } : {}),
+          ...(external ? { runner: "external" as const } : {}),
           ...(body.metadata ? { metadata: body.metadata } : {}),
         },
         ctx.config.redis.logTtlSeconds,
@@ -56,13 +65,19 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         { type: "status", content: { state: "queued" } },
         { idempotencyKey: "api:queued" },
       );
+      if (external) {
+        const response = await startExternalRun(ctx, { threadId, runId, createdAt });
+        ctx.metrics.created(agent);
+        request.log.info({ threadId, runId, sub: claims.sub }, "external run created");
+        return reply.code(202).send(response);
+      }
       try {
         await ctx.queue.enqueue(
           {
             runId,
             threadId,
             agent,
-            input: body.input,
+            input: body.input ?? {},
             owner: claims.sub,
             ...(body.metadata ? { metadata: body.metadata } : {}),
             ...(body.onDisconnect ? { onDisconnect: body.onDisconnect } : {}),

@@ -1,0 +1,110 @@
+import { type EventDraft, isFinalState, parseChannelMessage } from "@threadline/protocol";
+import {
+  type EventPublisher,
+  type ExternalRunRef,
+  type ExternalRuns,
+  keys,
+  PublishRefusedError,
+  type RedisClient,
+  type RunStore,
+} from "@threadline/redis";
+import { recordPatchFor } from "./record-patch.js";
+
+export interface ExternalLifecycleDeps {
+  redis: RedisClient;
+  runs: RunStore;
+  publisher: EventPublisher;
+  externalRuns: ExternalRuns;
+  timeoutMs: number;
+  now: () => number;
+}
+
+export type CheckResult = "live" | "ended" | "lost" | "gone";
+
+/** An external run's lifecycle on the API side: the record follows the producer; silence fails it. */
+export interface ExternalLifecycle {
+  /** Moves the run record along with events its producer just published. */
+  follow(threadId: string, runId: string, events: readonly EventDraft[]): Promise<void>;
+  /**
+   * Looks at one indexed run: ended (its `done` is in; record reconciled, unindexed), lost (silent
+   * past the timeout: failed with RUNNER_LOST), or live. Safe to run on several API instances at
+   * once: the failure's events are keyed, so each is appended once.
+   */
+  check(ref: ExternalRunRef): Promise<CheckResult>;
+}
+
+export function createExternalLifecycle(deps: ExternalLifecycleDeps): ExternalLifecycle {
+  const iso = () => new Date(deps.now()).toISOString();
+
+  async function follow(threadId: string, runId: string, events: readonly EventDraft[]) {
+    const record = await deps.runs.get(threadId, runId);
+    if (!record || isFinalState(record.status)) return;
+    const patch = recordPatchFor(record, events, iso());
+    if (Object.keys(patch).length > 0) await deps.runs.update(threadId, runId, patch);
+    if (patch.status && isFinalState(patch.status)) await deps.externalRuns.remove(threadId, runId);
+  }
+
+  /** The run's `done` entry, read back from the log (a direct-Redis producer published it). */
+  async function doneEvent(threadId: string, doneId: string): Promise<EventDraft | undefined> {
+    const rows = await deps.redis.xrange(keys.threadLog(threadId), doneId, doneId);
+    const json = rows[0]?.[1][1];
+    if (!json) return undefined;
+    const parsed = parseChannelMessage(keys.threadChannel(threadId), `{"id":"${doneId}",${json.slice(1)}`);
+    return parsed.ok ? (parsed.event as EventDraft) : undefined;
+  }
+
+  async function failLost(ref: ExternalRunRef): Promise<void> {
+    const target = { threadId: ref.threadId, runId: ref.runId };
+    const content = {
+      code: "RUNNER_LOST",
+      message: `the run's producer published nothing for ${deps.timeoutMs} ms (EXTERNAL_RUN_TIMEOUT_MS); start a new run`,
+      retryable: false,
+    };
+    const sequence: [EventDraft, string][] = [
+      [{ type: "error", content }, "lost:error"],
+      [{ type: "status", content: { state: "failed", message: content.message } }, "lost:status"],
+      [{ type: "done", content: { finishReason: "error" } }, "lost:done"],
+    ];
+    try {
+      for (const [event, idempotencyKey] of sequence)
+        await deps.publisher.publish(target, event, { idempotencyKey });
+    } catch (error) {
+      // The producer's own `done` got in first: the run ended after all.
+      if (error instanceof PublishRefusedError && error.code === "RUN_ENDED") return;
+      throw error;
+    }
+    await deps.runs.update(ref.threadId, ref.runId, { status: "failed", error: content, finishedAt: iso() });
+    await deps.externalRuns.remove(ref.threadId, ref.runId);
+  }
+
+  return {
+    follow,
+    async check(ref) {
+      const record = await deps.runs.get(ref.threadId, ref.runId);
+      if (!record) {
+        await deps.externalRuns.remove(ref.threadId, ref.runId);
+        return "gone";
+      }
+      const state = await deps.externalRuns.publishState(ref.threadId, ref.runId);
+      if (state.doneId) {
+        const done = await doneEvent(ref.threadId, state.doneId);
+        await follow(ref.threadId, ref.runId, done ? [done] : []);
+        await deps.externalRuns.remove(ref.threadId, ref.runId);
+        return "ended";
+      }
+      if (isFinalState(record.status)) {
+        await deps.externalRuns.remove(ref.threadId, ref.runId);
+        return "ended";
+      }
+      // Direct-Redis producers never pass through the API: their first event still starts the run.
+      // (seq 1 is the API's own `status queued`.)
+      if (state.seq > 1 && record.status === "queued") {
+        await deps.runs.update(ref.threadId, ref.runId, { status: "running", startedAt: iso(), attempts: 1 });
+      }
+      const silentSince = state.lastEventAt ?? ref.createdAt;
+      if (deps.now() - silentSince < deps.timeoutMs) return "live";
+      await failLost(ref);
+      return "lost";
+    },
+  };
+}
