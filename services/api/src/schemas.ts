@@ -55,6 +55,13 @@ export const ExternalRunCreated = CreateRunResponse.extend({
 });
 export type ExternalRunCreated = z.infer<typeof ExternalRunCreated>;
 
+/** The 202 of `POST …/runs` as documented: the publish fields come with external runs only. */
+export const CreateRunAnswer = ExternalRunCreated.partial({
+  publishUrl: true,
+  publishToken: true,
+  publishTokenExpiresAt: true,
+});
+
 export const CancelRunResponse = z.object({
   runId: RunId,
   threadId: ThreadId,

@@ -14,7 +14,7 @@ import {
 import { parseOrThrow } from "../parse-or-throw.js";
 import { routeSchema } from "../route-schema.js";
 import { newRunId } from "../run-id.js";
-import { CreateRunResponse, ExternalRunCreated, ThreadParams } from "../schemas.js";
+import { CreateRunAnswer, type CreateRunResponse, ThreadParams } from "../schemas.js";
 import type { RouteContext } from "./route-context.js";
 
 /** `POST /v1/threads/:threadId/runs`: validate, claim the thread, record the run, announce it, enqueue it. */
@@ -27,7 +27,7 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
           'Start a run of an agent on a thread, or an external run (`runner: "external"`) whose events your own process publishes',
         params: ThreadParams,
         body: RunRequest,
-        responses: { 202: CreateRunResponse.or(ExternalRunCreated) },
+        responses: { 202: CreateRunAnswer },
         errors: [400, 401, 403, 413, 415, 429, 503],
       }),
       // Opts into the per-subject run limit (rate-limit.ts; ignored when it is off).
