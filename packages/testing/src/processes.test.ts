@@ -69,7 +69,8 @@ describe("startProcess", () => {
       args: ["-e", 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000); console.log("up")'],
       env: {},
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // Only once it printed "up" has it installed the handler that ignores SIGTERM.
+    await expect.poll(() => proc.output(), { timeout: 20_000 }).toContain("up");
     await proc.stop(200);
     expect((await proc.exited).signal).toBe("SIGKILL");
   });

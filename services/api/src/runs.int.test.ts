@@ -56,6 +56,7 @@ describe("POST /v1/threads/:threadId/runs", () => {
       status: "queued",
       createdAt: expect.any(String),
       attempts: 0,
+      input: { prompt: "count to 3" },
       metadata: { ticket: 7 },
     });
 
