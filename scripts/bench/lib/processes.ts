@@ -8,6 +8,10 @@ export interface Proc extends ManagedProcess {
   rss(): number;
   /** CPU time (user + system, ms) used so far by the process and its descendants. */
   cpuMs(): number;
+  /** The system (kernel) part of cpuMs. */
+  systemCpuMs(): number;
+  /** Read and write system calls made so far by the process and its descendants (/proc/<pid>/io). */
+  syscalls(): { reads: number; writes: number };
 }
 
 let canPin: boolean | undefined;
@@ -39,7 +43,12 @@ export async function startPinned(options: {
     readyTimeoutMs: 60_000,
     keepOutputChars: 8_000,
   });
-  return Object.assign(proc, { rss: () => treeRss(proc.pid), cpuMs: () => treeCpuMs(proc.pid) });
+  return Object.assign(proc, {
+    rss: () => treeRss(proc.pid),
+    cpuMs: () => treeCpuMs(proc.pid, [11, 12]),
+    systemCpuMs: () => treeCpuMs(proc.pid, [12]),
+    syscalls: () => treeSyscalls(proc.pid),
+  });
 }
 
 function treeRss(pid: number): number {
@@ -57,19 +66,35 @@ function treeRss(pid: number): number {
 
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
 
-function treeCpuMs(pid: number): number {
+/** Sums fields of /proc/<pid>/stat after the command name: 11 = utime, 12 = stime (0-based). */
+function treeCpuMs(pid: number, fieldIndexes: number[]): number {
   let ticks = 0;
   for (const p of [pid, ...descendants(pid)]) {
     try {
       // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
       const stat = readFileSync(`/proc/${p}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
+      for (const i of fieldIndexes) ticks += Number(fields[i]);
     } catch {
       // exited meanwhile
     }
   }
   return ticks * TICK_MS;
+}
+
+function treeSyscalls(pid: number): { reads: number; writes: number } {
+  let reads = 0;
+  let writes = 0;
+  for (const p of [pid, ...descendants(pid)]) {
+    try {
+      const io = readFileSync(`/proc/${p}/io`, "utf8");
+      reads += Number(/^syscr:\s+(\d+)/m.exec(io)?.[1] ?? 0);
+      writes += Number(/^syscw:\s+(\d+)/m.exec(io)?.[1] ?? 0);
+    } catch {
+      // exited meanwhile, or /proc/<pid>/io not readable here
+    }
+  }
+  return { reads, writes };
 }
 
 function descendants(pid: number): number[] {

@@ -40,6 +40,11 @@ export function renderRamps(name: string, list: StreamOutcome[]): string[] {
     matrix("worst per-second max latency (ms)", (_, s) => String(Math.max(0, ...s.maxBySecondMs)));
     matrix("server CPU µs per delivery", (_, s) => String(s.serverCpuUsPerDelivery));
     matrix("server CPU, % of its core", (_, s) => String(s.serverCpuPercent));
+    matrix("server system calls per delivery (reads + writes)", (_, s) =>
+      s.serverWritesPerDelivery === undefined
+        ? ""
+        : `${s.serverReadsPerDelivery} + ${s.serverWritesPerDelivery}`,
+    );
     matrix("CPU per delivery ÷ the floor's at the same rate", (o, s) => {
       const f = floorStep(o, s.rate);
       return isGateway(o.target) && f?.serverCpuUsPerDelivery

@@ -36,6 +36,11 @@ export interface StreamStep extends StepResult {
   serverCpuUsPerDelivery: number;
   /** Server CPU time ÷ wall time over the step and its drain (100 = one core busy). */
   serverCpuPercent: number;
+  /** The kernel's share (%) of that CPU time: system calls, network stack. */
+  serverSystemCpuShare: number;
+  /** The server's read and write system calls per delivery (/proc/<pid>/io): batching shows here. */
+  serverReadsPerDelivery: number;
+  serverWritesPerDelivery: number;
   pass: boolean;
   why?: string;
 }
@@ -105,6 +110,8 @@ export async function runStreamScenario(
     for (const rate of scenario.rates) {
       await client.beginStep(step);
       const cpuBefore = target.proc.cpuMs();
+      const sysBefore = target.proc.systemCpuMs();
+      const ioBefore = target.proc.syscalls();
       const wallBefore = performance.now();
       const driven = await drive({
         rate,
@@ -120,7 +127,9 @@ export async function runStreamScenario(
       const deadline = Date.now() + scenario.drainMs;
       while (Date.now() < deadline && (await client.counts()).received < expectedTotal) await sleep(50);
       const cpuMs = target.proc.cpuMs() - cpuBefore;
+      const sysMs = target.proc.systemCpuMs() - sysBefore;
       const wallMs = performance.now() - wallBefore;
+      const ioAfter = target.proc.syscalls();
       const result = await client.collect(driven.expectedByThread);
       const stepResult: StreamStep = {
         rate,
@@ -131,6 +140,9 @@ export async function runStreamScenario(
         serverCpuUsPerDelivery:
           result.received > 0 ? Math.round((cpuMs * 1000 * 10) / result.received) / 10 : 0,
         serverCpuPercent: Math.round((100 * cpuMs) / wallMs),
+        serverSystemCpuShare: cpuMs > 0 ? Math.round((100 * sysMs) / cpuMs) : 0,
+        serverReadsPerDelivery: perDelivery(ioAfter.reads - ioBefore.reads, result.received),
+        serverWritesPerDelivery: perDelivery(ioAfter.writes - ioBefore.writes, result.received),
         ...result,
         pass: true,
       };
@@ -138,7 +150,7 @@ export async function runStreamScenario(
       stepResult.pass = stepResult.why === undefined;
       outcome.steps.push(stepResult);
       const worstSecond = Math.max(0, ...result.maxBySecondMs);
-      const line = `  ${target.key}/${publisher.name} ${scenario.name} ${rate}/s: sent ${driven.achievedRate}/s, deliveries ${stepResult.deliveriesPerSec}/s, server ${stepResult.serverCpuUsPerDelivery} µs CPU/delivery (${stepResult.serverCpuPercent} % core), p50 ${result.p50Ms} p99 ${result.p99Ms} ms, per-second max ${result.maxBySecondMs.map(Math.round).join("/")} ms, lost ${result.lost} dup ${result.dup} reord ${result.reorder}${stepResult.why ? ` FAIL (${stepResult.why})` : ""}`;
+      const line = `  ${target.key}/${publisher.name} ${scenario.name} ${rate}/s: sent ${driven.achievedRate}/s, deliveries ${stepResult.deliveriesPerSec}/s, server ${stepResult.serverCpuUsPerDelivery} µs CPU/delivery (${stepResult.serverCpuPercent} % core, ${stepResult.serverSystemCpuShare} % of it kernel, ${stepResult.serverReadsPerDelivery} reads + ${stepResult.serverWritesPerDelivery} writes/delivery), p50 ${result.p50Ms} p99 ${result.p99Ms} ms, per-second max ${result.maxBySecondMs.map(Math.round).join("/")} ms, lost ${result.lost} dup ${result.dup} reord ${result.reorder}${stepResult.why ? ` FAIL (${stepResult.why})` : ""}`;
       console.log(line);
       if (stepResult.pass) {
         outcome.highestPassingRate = rate;
@@ -179,6 +191,10 @@ async function warmUp(
     if (Date.now() > deadline)
       throw new Error(`only ${warm} of ${total} connections received the warm-up events within 30 s`);
   }
+}
+
+function perDelivery(count: number, deliveries: number): number {
+  return deliveries > 0 ? Math.round((100 * count) / deliveries) / 100 : 0;
 }
 
 function failure(step: StreamStep, p99LimitMs: number, firstError?: string): string | undefined {

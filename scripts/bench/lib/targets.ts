@@ -43,9 +43,9 @@ export interface TargetContext {
   nchanModule: string;
   core: number;
   port: number;
-  /** When set, gateways run with `--cpu-prof` and write their profile here on exit. */
+  /** When set, gateways and floors run with `--cpu-prof` and write their profile here on exit. */
   cpuProfDir?: string;
-  /** Extra node flags for the gateways (`--gateway-node-args`), e.g. `--trace-gc`. */
+  /** Extra node flags for the gateways and floors (`--gateway-node-args`), e.g. `--trace-gc`. */
   gatewayNodeArgs?: string[];
   /** The checkout whose gateway the `@base` targets run. */
   baselineRoot?: string;
@@ -104,7 +104,11 @@ export async function startTarget(key: TargetKey, ctx: TargetContext): Promise<T
     const proc = await startPinned({
       name: key,
       command: process.execPath,
-      args: nodeTs("scripts/bench/floor-server.ts"),
+      args: [
+        ...(ctx.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", `${ctx.cpuProfDir}/${key}`] : []),
+        ...(ctx.gatewayNodeArgs ?? []),
+        ...nodeTs("scripts/bench/floor-server.ts"),
+      ],
       readyUrl: `${base}/healthz`,
       cwd: ctx.repoRoot,
       core: ctx.core,
