@@ -30,31 +30,39 @@ describe("coalescing publisher", () => {
     expect(sent).toEqual([token("a"), token("b"), status, token("c")]);
   });
 
-  it("merges consecutive tokens; another event flushes them first, keeping the order", async () => {
+  it("publishes a run's first token at once and merges the next ones; another event flushes them first", async () => {
     const { sent, publisher } = recorder();
     const published: string[] = [];
     const out = createCoalescingPublisher(publisher, target, {
       attempt: 1,
-      coalesceMs: 50,
+      coalesceMs: 10_000,
       onPublished: (e) => published.push(e.type),
     });
     await out.publish(token("Hel"));
+    // The first token does not wait out the window (POST → first token).
+    await expect.poll(() => sent).toEqual([token("Hel")]);
     await out.publish(token("lo"));
-    expect(sent).toEqual([]);
+    await out.publish(token(" wo"));
+    expect(sent).toEqual([token("Hel")]);
     await out.publish(status);
-    await out.publish(token(" world"));
+    // The status closed the window: the next token goes out at once again.
+    await out.publish(token("rld"));
     await out.flush();
-    expect(sent).toEqual([token("Hello"), status, token(" world")]);
-    expect(published).toEqual(["token", "status", "token"]);
+    expect(sent).toEqual([token("Hel"), token("lo wo"), status, token("rld")]);
+    expect(published).toEqual(["token", "token", "status", "token"]);
   });
 
-  it("sends buffered tokens once the window passes", async () => {
+  it("sends held tokens when the window passes; after a quiet window a token goes out at once", async () => {
     const { sent, publisher } = recorder();
     const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 10 });
     await out.publish(token("a"));
     await out.publish(token("b"));
-    await new Promise((r) => setTimeout(r, 40));
-    expect(sent).toEqual([token("ab")]);
+    await out.publish(token("c"));
+    await expect.poll(() => sent).toEqual([token("a"), token("bc")]);
+    // The window that sending "bc" opened passes with nothing in it: the stream is quiet again.
+    await new Promise((r) => setTimeout(r, 30));
+    await out.publish(token("d"));
+    await expect.poll(() => sent).toEqual([token("a"), token("bc"), token("d")]);
     out.dispose();
   });
 
@@ -65,10 +73,10 @@ describe("coalescing publisher", () => {
       coalesceMs: 10_000,
       maxBatchChars: 4,
     });
-    for (const t of ["ab", "cd", "ef"]) await out.publish(token(t));
-    expect(sent).toEqual([token("abcd")]);
+    for (const t of ["ab", "cd", "ef", "gh"]) await out.publish(token(t));
+    expect(sent).toEqual([token("ab"), token("cdef")]);
     await out.flush();
-    expect(sent).toEqual([token("abcd"), token("ef")]);
+    expect(sent).toEqual([token("ab"), token("cdef"), token("gh")]);
   });
 
   it("keeps the order while a slow publish is in flight", async () => {
