@@ -1,3 +1,4 @@
+import { completeTokenEvent } from "./complete-token-event.js";
 import { CONTENT_SCHEMAS, EventType, type ThreadEvent, ThreadEvent as ThreadEventSchema } from "./events.js";
 import { ID_PATTERN } from "./ids.js";
 
@@ -55,6 +56,8 @@ export function parseChannelMessage(
     return reject("not_object", `got ${Array.isArray(value) ? "array" : typeof value}`);
   }
   const object = value as Record<string, unknown>;
+  const token = completeTokenEvent(object, threadId);
+  if (token) return { ok: true, event: token, json: text };
   const type = EventType.safeParse(object.type);
   if (!type.success)
     return reject("unknown_type", `type ${preview(JSON.stringify(object.type) ?? "undefined")}`);

@@ -85,12 +85,39 @@ function fieldValue(fields: string[], name: string): string {
   return "";
 }
 
-/** Compares two stream ids (`<ms>-<n>`) numerically. */
+/**
+ * Compares two stream ids (`<ms>-<n>`) numerically: by the length of each part, then its digits (a
+ * missing part counts as "0"). Runs for every live delivery, so it slices nothing and allocates
+ * nothing: a split per call was ~8 % of the gateway's busy time at 5k deliveries/s (issue 16).
+ */
 export function compareIds(a: string, b: string): number {
-  const [am = "0", an = "0"] = a.split("-");
-  const [bm = "0", bn = "0"] = b.split("-");
-  if (am.length !== bm.length) return am.length - bm.length;
-  if (am !== bm) return am < bm ? -1 : 1;
-  if (an.length !== bn.length) return an.length - bn.length;
-  return an === bn ? 0 : an < bn ? -1 : 1;
+  const aDash = a.indexOf("-");
+  const bDash = b.indexOf("-");
+  const aMs = aDash === -1 ? a.length : aDash;
+  const bMs = bDash === -1 ? b.length : bDash;
+  const ms = compareRange(a, 0, aMs, b, 0, bMs);
+  if (ms !== 0) return ms;
+  // The sequence part runs to the next "-" (anything after it is ignored) or the end; "0" if absent.
+  if (aDash === -1 && bDash === -1) return 0;
+  const aSeq = aDash === -1 ? "0" : a;
+  const bSeq = bDash === -1 ? "0" : b;
+  const aFrom = aDash === -1 ? 0 : aDash + 1;
+  const bFrom = bDash === -1 ? 0 : bDash + 1;
+  return compareRange(aSeq, aFrom, partEnd(aSeq, aFrom), bSeq, bFrom, partEnd(bSeq, bFrom));
+}
+
+function partEnd(id: string, from: number): number {
+  const dash = id.indexOf("-", from);
+  return dash === -1 ? id.length : dash;
+}
+
+/** Shorter first, then by UTF-16 code unit, like comparing the two substrings with `<`. */
+function compareRange(a: string, aFrom: number, aTo: number, b: string, bFrom: number, bTo: number): number {
+  const length = aTo - aFrom;
+  if (length !== bTo - bFrom) return length - (bTo - bFrom);
+  for (let i = 0; i < length; i++) {
+    const d = a.charCodeAt(aFrom + i) - b.charCodeAt(bFrom + i);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
 }
