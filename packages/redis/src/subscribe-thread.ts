@@ -45,7 +45,8 @@ export function subscribeThread(
   let closed = false;
   let everReady = false;
 
-  const onMessage = (ch: Buffer | string, message: Buffer) => handlers.onMessage(message, ch.toString());
+  // The connection holds this one channel: no need to decode the channel name of every message.
+  const onMessage = (_channel: Buffer | string, message: Buffer) => handlers.onMessage(message, channel);
   const onError = (error: Error) => handlers.onError?.(error);
   // ioredis resubscribes by itself on reconnect, without telling us when it is done: confirm with our
   // own (idempotent) subscribe, then let the caller backfill.

@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { createAdmission } from "./admission.js";
 import { createStreamAuthorizer } from "./authorize-stream.js";
 import { eventsRoute } from "./events-route.js";
+import { createFrameOnce } from "./frame-once.js";
 import { healthRoutes } from "./health-routes.js";
 import { createJunkReporter } from "./junk-reporter.js";
 import { createGatewayMetrics } from "./metrics.js";
@@ -61,6 +62,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     maxEventBytes: config.maxEventBytes,
     now: deps.now ?? Date.now,
     parseMessage: createParseOnce(),
+    frameEvent: createFrameOnce(),
   };
 
   await app.register(healthRoutes, { redis: deps.redis, registry: metrics.registry, pingTimeoutMs: 1_000 });

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { encodeSse, isTerminal, STREAM_ERROR_CODES } from "@threadline/protocol";
 import { type RedisClient, readLogAfter } from "@threadline/redis";
 import type { Logger } from "pino";
+import type { EventFramer } from "./frame-once.js";
 import type { JunkReporter } from "./junk-reporter.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { MessageParser } from "./parse-once.js";
@@ -22,6 +23,8 @@ export interface StreamContext {
   now: () => number;
   /** parseChannelMessage, memoised across the streams of an instance (parse-once.ts). */
   parseMessage: MessageParser;
+  /** encodeSse as bytes, memoised across the streams of an instance (frame-once.ts). */
+  frameEvent: EventFramer;
 }
 
 export interface SseStreamOptions {
@@ -105,11 +108,15 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
     { threadId, resumeFrom: options.resumeFrom, log },
     {
       event(event, json, source) {
-        transport.send(encodeSse(event, json), source === "replay");
+        transport.send(ctx.frameEvent(event, json), source === "replay");
         if (transport.disposed) return;
-        ctx.metrics.eventsDelivered.inc({ source });
-        if (source === "live") ctx.metrics.deliveryLag.observe(Math.max(0, ctx.now() - event.ts) / 1000);
-        else ctx.metrics.replayedEvents.inc();
+        if (source === "live") {
+          ctx.metrics.liveDelivered.inc();
+          ctx.metrics.deliveryLag.observe(Math.max(0, ctx.now() - event.ts) / 1000);
+        } else {
+          ctx.metrics.replayDelivered.inc();
+          ctx.metrics.replayedEvents.inc();
+        }
         if (options.untilDone && isTerminal(event)) transport.dispose("done");
       },
       gap(after) {

@@ -27,7 +27,7 @@ export interface SseTransport {
    * Writes one SSE frame, in order. `paced` frames (replay pages) wait for the socket instead of
    * counting against the budget: a page is bounded, and the feed reads the next only via `whenWritable`.
    */
-  send(frame: string, paced?: boolean): void;
+  send(frame: string | Uint8Array, paced?: boolean): void;
   /** Re-checks the buffer budget (after bytes were held back elsewhere). */
   checkBudget(): void;
   /** Resolves once everything sent so far is handed to the socket (or the transport is disposed). */
@@ -40,7 +40,7 @@ export interface SseTransport {
 }
 
 interface Queued {
-  frame: string;
+  frame: string | Uint8Array;
   /** Counted against the budget (0 for paced frames). */
   bytes: number;
 }
@@ -124,7 +124,7 @@ export function createSseTransport(options: SseTransportOptions): SseTransport {
 
   const onClose = () => dispose("client_closed");
 
-  function send(frame: string, paced = false) {
+  function send(frame: string | Uint8Array, paced = false) {
     // Paced frames are not judged: they only go out as the socket drains (see whenWritable).
     if (disposed || !res || (!paced && overBudget())) return;
     if (queue.length === 0 && !res.writableNeedDrain) {
