@@ -219,10 +219,11 @@ try {
           tokensPerRun: values.quick ? 500 : 2_000,
           coalesceMs,
           tag: `${runTag}-s5-${code}-${coalesceMs}`,
+          redisPid: redis.proc.pid,
         });
         results.s5.worker.push({ code, ...w });
         console.log(
-          `  S5 worker (${code}, TOKEN_COALESCE_MS=${coalesceMs}): ${w.eventsPerSec} events/s, ${w.tokensPerSec} tokens/s`,
+          `  S5 worker (${code}, TOKEN_COALESCE_MS=${coalesceMs}): ${w.eventsPerSec} events/s, ${w.tokensPerSec} tokens/s; worker ${w.workerCpuUsPerEvent} µs CPU/event (${w.workerCpuPercent} % core), Redis ${w.redisCpuUsPerEvent} µs/event (${w.redisCpuPercent} % core)`,
         );
       }
     }

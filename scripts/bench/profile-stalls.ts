@@ -3,7 +3,7 @@
  * of consecutive non-idle samples longer than a threshold, each with the functions that took its
  * time (self time, and the outermost application frame of each sample). This is how a stall of
  * tens of ms every few seconds is traced to the code that runs in it.
- * Usage: tsx scripts/bench/profile-stalls.ts <file.cpuprofile> [threshold ms = 10] [top = 8]
+ * Usage: tsx scripts/bench/profile-stalls.ts <file.cpuprofile> [threshold ms = 10] [top = 8] [from s] [to s]
  */
 import { readFileSync } from "node:fs";
 
@@ -20,7 +20,9 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [file, thresholdArg, topArg] = process.argv.slice(2);
+const [file, thresholdArg, topArg, fromArg, toArg] = process.argv.slice(2);
+const fromUs = Number(fromArg ?? 0) * 1e6;
+const toUs = toArg === undefined ? Number.POSITIVE_INFINITY : Number(toArg) * 1e6;
 if (!file) throw new Error("usage: profile-stalls.ts <file.cpuprofile> [threshold ms] [top]");
 const thresholdUs = Number(thresholdArg ?? 10) * 1000;
 const top = Number(topArg ?? 8);
@@ -54,7 +56,7 @@ const tasks: NonNullable<typeof task>[] = [];
 profile.samples.forEach((id, i) => {
   const dt = profile.timeDeltas[i] ?? 0;
   t += dt;
-  if (isIdle(id)) {
+  if (isIdle(id) || t < fromUs || t > toUs) {
     if (task && task.us >= thresholdUs) tasks.push(task);
     task = undefined;
     return;

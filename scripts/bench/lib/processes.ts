@@ -66,6 +66,11 @@ function treeRss(pid: number): number {
 
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
 
+/** CPU time (user + system, ms) used so far by any process and its descendants (e.g. Redis). */
+export function processCpuMs(pid: number): number {
+  return treeCpuMs(pid, [11, 12]);
+}
+
 /** Sums fields of /proc/<pid>/stat after the command name: 11 = utime, 12 = stime (0-based). */
 function treeCpuMs(pid: number, fieldIndexes: number[]): number {
   let ticks = 0;

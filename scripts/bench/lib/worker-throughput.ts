@@ -5,6 +5,7 @@
  */
 import http from "node:http";
 import { Redis } from "ioredis";
+import { processCpuMs } from "./processes.js";
 import { startService } from "./services.js";
 
 export interface WorkerThroughput {
@@ -17,6 +18,12 @@ export interface WorkerThroughput {
   tokensPerSec: number;
   seconds: number;
   eventsPerSec: number;
+  /** CPU per published event while the runs ran: where one worker's throughput goes. */
+  workerCpuUsPerEvent: number;
+  redisCpuUsPerEvent: number;
+  /** Share of a core each used over the same time (100 = one core busy). */
+  workerCpuPercent: number;
+  redisCpuPercent: number;
 }
 
 export async function measureWorkerThroughput(options: {
@@ -28,6 +35,8 @@ export async function measureWorkerThroughput(options: {
   tokensPerRun: number;
   coalesceMs: number;
   tag: string;
+  /** The bench's redis-server, to read its CPU time. */
+  redisPid: number;
 }): Promise<WorkerThroughput> {
   const concurrency = options.runs;
   const api = await startService("api", { repoRoot: options.repoRoot, redisUrl: options.redisUrl });
@@ -65,7 +74,13 @@ export async function measureWorkerThroughput(options: {
       core: options.core,
       env: { WORKER_CONCURRENCY: String(concurrency), TOKEN_COALESCE_MS: String(options.coalesceMs) },
     });
+    const cpu0 = {
+      worker: worker.proc.cpuMs(),
+      redis: processCpuMs(options.redisPid),
+      at: performance.now(),
+    };
     let timer: NodeJS.Timeout | undefined;
+    let cpu = { worker: 0, redis: 0, ms: 0 };
     try {
       await Promise.race([
         finished,
@@ -73,6 +88,11 @@ export async function measureWorkerThroughput(options: {
           timer = setTimeout(() => reject(new Error("runs did not finish in 120 s")), 120_000);
         }),
       ]);
+      cpu = {
+        worker: worker.proc.cpuMs() - cpu0.worker,
+        redis: processCpuMs(options.redisPid) - cpu0.redis,
+        ms: performance.now() - cpu0.at,
+      };
     } finally {
       clearTimeout(timer);
       await worker.proc.stop();
@@ -87,6 +107,10 @@ export async function measureWorkerThroughput(options: {
       events,
       seconds: Math.round(seconds * 1000) / 1000,
       eventsPerSec: Math.round(events / seconds),
+      workerCpuUsPerEvent: Math.round((10 * 1000 * cpu.worker) / events) / 10,
+      redisCpuUsPerEvent: Math.round((10 * 1000 * cpu.redis) / events) / 10,
+      workerCpuPercent: Math.round((100 * cpu.worker) / cpu.ms),
+      redisCpuPercent: Math.round((100 * cpu.redis) / cpu.ms),
     };
   } finally {
     sub.disconnect();

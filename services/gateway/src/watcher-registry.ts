@@ -24,12 +24,13 @@ export interface WatcherRegistryOptions {
  *   score   the member's expiry, ms since epoch (now + WATCHER_TTL_MS)
  *
  * A gateway adds a member when a stream opens, refreshes the scores of all its members every
- * WATCHER_TTL_MS/3, and removes a member when its stream ends; a crashed gateway's members simply
+ * WATCHER_TTL_MS/3 (spread evenly over that time, a share of the threads every 100 ms), and removes a member when its stream ends; a crashed gateway's members simply
  * expire. The key itself gets PEXPIRE WATCHER_TTL_MS on each write so an abandoned set disappears.
  * Readers count live watchers with `ZCOUNT key <now> +inf` (and may prune with
  * `ZREMRANGEBYSCORE key -inf (<now>`): zero means nobody has watched for up to WATCHER_TTL_MS.
  */
-const REFRESH_SLICE = 100;
+/** Each tick refreshes its share of the threads, so every thread is refreshed once per WATCHER_TTL_MS/3. */
+const REFRESH_TICK_MS = 100;
 
 export function createWatcherRegistry(redis: RedisClient, options: WatcherRegistryOptions): WatcherRegistry {
   const now = options.now ?? Date.now;
@@ -52,24 +53,27 @@ export function createWatcherRegistry(redis: RedisClient, options: WatcherRegist
     if (prune) track(redis.zremrangebyscore(key, "-inf", `(${at}`));
     track(redis.pexpire(key, options.ttlMs));
   };
-  // Refresh in slices, yielding between them, so live deliveries interleave with the bookkeeping.
-  let refreshing = false;
-  const refreshAll = async () => {
-    if (refreshing) return;
-    refreshing = true;
-    try {
-      const entries = [...byThread];
-      for (let i = 0; i < entries.length; i += REFRESH_SLICE) {
-        for (const [threadId, members] of entries.slice(i, i + REFRESH_SLICE)) {
-          if (byThread.has(threadId)) refresh(threadId, [...members], false);
-        }
-        await new Promise<void>((resolve) => setImmediate(resolve));
+  // Round robin, a share of the threads per tick: each is refreshed once per TTL/3 and the work never
+  // comes in one burst. Refreshing all 1,000 threads at once (even in yielding slices) held the event
+  // loop for 20–30 ms every 10 s: the only long tasks in the gateway's profile during a steady step,
+  // where the floors had none (issue 16; pnpm bench --cpu-prof, scripts/bench/profile-stalls.ts).
+  const period = Math.max(REFRESH_TICK_MS, Math.floor(options.ttlMs / 3));
+  let cursor: Iterator<[string, Set<string>]> | undefined;
+  const refreshShare = () => {
+    const share = Math.ceil((byThread.size * REFRESH_TICK_MS) / period);
+    for (let i = 0; i < share; i++) {
+      cursor ??= byThread.entries();
+      const next = cursor.next();
+      if (next.done) {
+        // A pass is over; the next tick starts the next one (threads added meanwhile are in it).
+        cursor = undefined;
+        return;
       }
-    } finally {
-      refreshing = false;
+      const [threadId, members] = next.value;
+      refresh(threadId, [...members], false);
     }
   };
-  const timer = setInterval(() => void refreshAll(), Math.max(100, Math.floor(options.ttlMs / 3)));
+  const timer = setInterval(refreshShare, REFRESH_TICK_MS);
   timer.unref();
 
   return {
