@@ -51,8 +51,10 @@ for (let round = 0; round < Number(values.rounds); round++) {
     const gateway = await loadGateway(root);
     for (const c of CASES) {
       const r = await measure(gateway, c);
-      const byCase = (results[c.name] ??= {});
-      (byCase[label] ??= []).push(r);
+      results[c.name] ??= {};
+      const byCase = results[c.name] as Record<string, { cpuUs: number; gcUs: number }[]>;
+      byCase[label] ??= [];
+      byCase[label]?.push(r);
     }
   }
 }
