@@ -25,8 +25,9 @@ export interface ConsoleStack {
 /**
  * api, gateway and worker from source on free ports, wired as `pnpm start` wires them: the API knows the
  * gateway's public URL (written into the console page) and the gateway allows the API's origin (CORS).
+ * `pageOrigins`: pages served elsewhere (the useChat example) that both the API and the gateway allow.
  */
-export async function startConsoleStack(): Promise<ConsoleStack> {
+export async function startConsoleStack(options: { pageOrigins?: string[] } = {}): Promise<ConsoleStack> {
   const processes: ManagedProcess[] = [];
   let redis: TestRedis | undefined;
   const stop = async () => {
@@ -46,10 +47,18 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
     };
     const start = async (kind: ServiceKind, port: number, env: Record<string, string> = {}) =>
       (await startServiceProcess({ kind, port, env: { ...common, ...env } })).process;
-    const gatewayEnv = { CORS_ORIGINS: apiUrl, HEARTBEAT_INTERVAL_MS: "1000", SSE_RETRY_MS: "200" };
+    const pages = options.pageOrigins ?? [];
+    const gatewayEnv = {
+      CORS_ORIGINS: [apiUrl, ...pages].join(","),
+      HEARTBEAT_INTERVAL_MS: "1000",
+      SSE_RETRY_MS: "200",
+    };
     const started = await Promise.allSettled([
       start("gateway", gatewayPort, gatewayEnv),
-      start("api", apiPort, { GATEWAY_PUBLIC_URL: gatewayUrl }),
+      start("api", apiPort, {
+        GATEWAY_PUBLIC_URL: gatewayUrl,
+        ...(pages.length > 0 ? { CORS_ORIGINS: pages.join(",") } : {}),
+      }),
       start("worker", workerPort),
     ]);
     for (const s of started) if (s.status === "fulfilled") processes.push(s.value);
