@@ -50,12 +50,12 @@ const PREVIEW_CHARS = 120;
 /** Read access to the archive (gateway and API). Rows are validated before they leave. */
 export function createArchiveReader(sql: ArchiveSql) {
   return {
-    /** True when the archive holds this event of the thread. */
-    async hasEvent(threadId: string, id: string): Promise<boolean> {
+    /** The JSON of one archived event of the thread, or undefined. */
+    async eventJson(threadId: string, id: string): Promise<string | undefined> {
       const p = parseLogId(id);
-      const rows =
-        await sql`select 1 from events where thread_id = ${threadId} and id_ms = ${p.ms} and id_n = ${p.n}`;
-      return rows.length > 0;
+      const [row] =
+        await sql`select json from events where thread_id = ${threadId} and id_ms = ${p.ms} and id_n = ${p.n}`;
+      return row ? z.string().parse(row.json) : undefined;
     },
 
     /** Up to `limit` events after `after` ("0" = from the start), in log order. */

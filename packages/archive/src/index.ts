@@ -7,5 +7,6 @@ export {
 export { type ArchiveWriter, type CopyResult, createArchiveWriter } from "./archive-writer.js";
 export { type Archiver, type ArchiverDeps, createArchiver } from "./archiver.js";
 export { type ArchiveConnectionOptions, type ArchiveSql, connectArchive, ensureDatabase } from "./connect.js";
-export { createMergedLog, type ReadPage } from "./merged-log.js";
+export { createMergedLog, type MergedPage, type ReadPage } from "./merged-log.js";
 export { migrateArchive } from "./migrate.js";
+export { createOwnerLookup, type OwnerLookup } from "./thread-owner.js";

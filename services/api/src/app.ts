@@ -1,13 +1,22 @@
 import cors from "@fastify/cors";
 import type { AgentRegistry } from "@threadline/agents";
+import {
+  type ArchiveSql,
+  createArchiveReader,
+  createMergedLog,
+  createOwnerLookup,
+} from "@threadline/archive";
 import { createVerifier } from "@threadline/auth";
 import type { ApiConfig } from "@threadline/config";
 import {
+  createArchiveFeed,
   createEventPublisher,
   createExternalRuns,
   createRunStore,
+  type EventPublisher,
   type RedisClient,
   type RunsQueue,
+  withArchiveFeed,
 } from "@threadline/redis";
 import { corsOrigin, installErrorHandling } from "@threadline/server";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
@@ -38,6 +47,8 @@ export interface ApiDeps {
   queue: Pick<RunsQueue, "enqueue" | "removeQueued">;
   /** Validates agent names and inputs before a run is queued. */
   agents: Pick<AgentRegistry, "validateInput">;
+  /** The PostgreSQL archive (ARCHIVE on), migrated. Owned by the caller. */
+  archive?: ArchiveSql;
   log?: Logger;
   now?: () => number;
   version?: string;
@@ -70,11 +81,15 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
   const now = deps.now ?? Date.now;
   const verifier = createVerifier(config.jwt);
   const runs = createRunStore(deps.redis);
-  const publisher = createEventPublisher(deps.redis, {
-    logMaxLen: config.redis.logMaxLen,
-    logTtlSeconds: config.redis.logTtlSeconds,
-    now,
-  });
+  const publisher = archivePublisher(
+    createEventPublisher(deps.redis, {
+      logMaxLen: config.redis.logMaxLen,
+      logTtlSeconds: config.redis.logTtlSeconds,
+      now,
+    }),
+    deps.redis,
+    config,
+  );
   const externalRuns = createExternalRuns(deps.redis);
   const external = createExternalLifecycle({
     redis: deps.redis,
@@ -84,18 +99,21 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     timeoutMs: config.externalRunTimeoutMs,
     now,
   });
+  const archive = deps.archive ? { reader: createArchiveReader(deps.archive), sql: deps.archive } : undefined;
   const ctx: RouteContext = {
     config,
     redis: deps.redis,
     queue: deps.queue,
     runs,
     publisher,
-    access: createThreadAccess(deps.redis, now),
+    access: createThreadAccess(deps.redis, createOwnerLookup(deps.redis, archive?.reader), now),
     agents: deps.agents,
     metrics: createRunMetrics(registry),
     externalRuns,
     external,
     now,
+    readPage: createMergedLog(deps.redis, archive?.reader),
+    ...(archive ? { archive } : {}),
   };
   // Every instance watches every external run for silence; keyed events keep the failure single.
   const monitor = startExternalRunMonitor(externalRuns, external, config.externalRunCheckMs, deps.log);
@@ -119,4 +137,13 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     publishEventsRoute(v1, ctx);
   });
   return app;
+}
+
+/** With the archive on, what the API publishes (queued, cancel, enqueue failures) marks its thread too. */
+function archivePublisher(publisher: EventPublisher, redis: RedisClient, config: ApiConfig): EventPublisher {
+  if (!config.archive) return publisher;
+  return withArchiveFeed(
+    publisher,
+    createArchiveFeed(redis, { markIntervalMs: config.archive.markIntervalMs }),
+  );
 }

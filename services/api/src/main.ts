@@ -10,7 +10,7 @@ await runMain("api", async () => {
     level: config.logLevel,
     pretty: process.env.LOG_PRETTY === "1",
   });
-  const deps = connectDeps(config, log);
+  const deps = await connectDeps(config, log);
   const app = await buildApi(config, deps);
   installShutdown(
     {

@@ -1,3 +1,4 @@
+import type { OwnerLookup } from "@threadline/archive";
 import { type Claims, canRead } from "@threadline/auth";
 import { keys, type RedisClient } from "@threadline/redis";
 import { forbidden } from "./errors.js";
@@ -5,27 +6,30 @@ import { forbidden } from "./errors.js";
 /**
  * Thread ownership lives in the meta hash. The first run of a thread claims it for the caller's `sub`
  * (HSETNX, so two concurrent first runs cannot both win); afterwards only the owner, tokens that list
- * the thread (or `*`) and admins may use it.
+ * the thread (or `*`) and admins may use it. After the meta hash expired, `ownerOf` finds the owner in
+ * the archive: a thread the archive remembers is given back to its owner, never to the next caller.
  */
-export function createThreadAccess(redis: RedisClient, now: () => number = Date.now) {
+export function createThreadAccess(redis: RedisClient, ownerOf: OwnerLookup, now: () => number = Date.now) {
   return {
     /** Claims an unowned thread for `claims.sub`, then checks access. Throws 403. */
     async claim(claims: Claims, threadId: string): Promise<void> {
       const meta = keys.threadMeta(threadId);
+      const owner = (await ownerOf(threadId)) ?? claims.sub;
       const results = await redis
         .multi()
-        .hsetnx(meta, "owner", claims.sub)
+        .hsetnx(meta, "owner", owner)
         .hsetnx(meta, "createdAt", new Date(now()).toISOString())
         .hget(meta, "owner")
         .exec();
       const failed = results?.find(([error]) => error);
       if (!results || failed) throw failed?.[0] ?? new Error("ownership transaction was aborted");
-      const owner = results[2]?.[1] as string | null;
-      if (!canRead(claims, threadId, owner)) throw forbidden(threadId);
+      const claimed = results[2]?.[1] as string | null;
+      if (!canRead(claims, threadId, claimed)) throw forbidden(threadId);
     },
     /** Checks that `claims` may read the thread. Throws 403. */
     async check(claims: Claims, threadId: string): Promise<void> {
-      const owner = await redis.hget(keys.threadMeta(threadId), "owner");
+      if (canRead(claims, threadId, undefined)) return;
+      const owner = await ownerOf(threadId);
       if (!canRead(claims, threadId, owner)) throw forbidden(threadId);
     },
   };

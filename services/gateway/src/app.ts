@@ -1,4 +1,5 @@
 import cors from "@fastify/cors";
+import { createMergedLog, createOwnerLookup } from "@threadline/archive";
 import { createVerifier } from "@threadline/auth";
 import type { GatewayConfig } from "@threadline/config";
 import { corsOrigin, installErrorHandling } from "@threadline/server";
@@ -53,6 +54,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   let closing = false;
   const ctx: StreamContext = {
     redis: deps.redis,
+    readPage: createMergedLog(deps.redis, deps.archive),
     log: deps.log,
     metrics,
     junk: createJunkReporter(deps.log, metrics),
@@ -69,7 +71,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const streamRoutes = {
     ctx,
     subscriber,
-    authorize: createStreamAuthorizer(verifier, deps.redis, metrics),
+    authorize: createStreamAuthorizer(verifier, createOwnerLookup(deps.redis, deps.archive), metrics),
     admission: createAdmission({
       maxConnections: config.maxConnections,
       maxStreamsPerSubject: config.maxStreamsPerSubject,

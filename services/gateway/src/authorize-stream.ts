@@ -1,3 +1,4 @@
+import type { OwnerLookup } from "@threadline/archive";
 import {
   AUTH_ERRORS,
   type AuthFailureReason,
@@ -6,7 +7,6 @@ import {
   extractToken,
   type Verifier,
 } from "@threadline/auth";
-import { keys, type RedisClient } from "@threadline/redis";
 import { HttpError } from "@threadline/server";
 import type { GatewayMetrics } from "./metrics.js";
 
@@ -20,11 +20,11 @@ export type StreamAuthorizer = (credentials: StreamCredentials, threadId: string
 
 /**
  * 401 without a valid token, 403 when the token may not read the thread. The thread's owner is
- * looked up in its meta hash only when the token's own claims don't already grant access.
+ * looked up (meta hash, else the archive) only when the token's own claims don't already grant access.
  */
 export function createStreamAuthorizer(
   verifier: Verifier,
-  redis: RedisClient,
+  ownerOf: OwnerLookup,
   metrics: GatewayMetrics,
 ): StreamAuthorizer {
   const refuse = (reason: AuthFailureReason | "header", code: string, message: string): never => {
@@ -42,7 +42,7 @@ export function createStreamAuthorizer(
     if (!result.ok) return refuse(result.reason, result.code, result.message);
     const { claims } = result;
     if (canRead(claims, threadId, undefined)) return claims;
-    const owner = await redis.hget(keys.threadMeta(threadId), "owner");
+    const owner = await ownerOf(threadId);
     if (canRead(claims, threadId, owner)) return claims;
     metrics.authFailures.inc({ reason: "forbidden" });
     throw new HttpError(

@@ -1,3 +1,4 @@
+import { connectArchive, createArchiveReader, migrateArchive } from "@threadline/archive";
 import { loadGatewayConfig } from "@threadline/config";
 import { closeRedisClient, createRedisClient } from "@threadline/redis";
 import { createLogger, installShutdown, runMain } from "@threadline/server";
@@ -13,9 +14,14 @@ await runMain("gateway", async () => {
   });
   const redis = createRedisClient(config.redis, { name: "gateway" });
   redis.on("error", (error: Error) => log.warn({ err: error }, "redis connection error (reconnecting)"));
+  const sql = config.archive
+    ? connectArchive(config.archive.databaseUrl, { name: "threadline-gateway" })
+    : undefined;
+  if (sql) await migrateArchive(sql);
   const app = await buildGateway(config, {
     log,
     redis,
+    ...(sql ? { archive: createArchiveReader(sql) } : {}),
     createSubscriberConnection: (name) => createRedisClient(config.redis, { name }),
   });
   installShutdown(
@@ -23,6 +29,7 @@ await runMain("gateway", async () => {
       close: async () => {
         await app.close();
         await closeRedisClient(redis);
+        await sql?.end({ timeout: 2 });
       },
     },
     config.shutdownTimeoutMs,

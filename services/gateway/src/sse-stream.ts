@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
+import type { ReadPage } from "@threadline/archive";
 import { encodeSse, isTerminal, STREAM_ERROR_CODES } from "@threadline/protocol";
-import { type RedisClient, readLogAfter } from "@threadline/redis";
+import type { RedisClient } from "@threadline/redis";
 import type { Logger } from "pino";
 import type { EventFramer } from "./frame-once.js";
 import type { JunkReporter } from "./junk-reporter.js";
@@ -13,6 +14,8 @@ import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
 /** Shared by every stream of an instance. */
 export interface StreamContext {
   redis: RedisClient;
+  /** Reads the thread's log after a position: the archive for what Redis lost, then Redis. */
+  readPage: ReadPage;
   log: Logger;
   metrics: GatewayMetrics;
   junk: JunkReporter;
@@ -95,10 +98,7 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
 
   const feed = createThreadFeed(
     {
-      async readLog(id, after, limit) {
-        const { page, anchor } = await readLogAfter(ctx.redis, id, after, limit);
-        return anchor === undefined ? page : { ...page, anchor };
-      },
+      readLog: (id, after, limit) => ctx.readPage(id, after, limit),
       parseMessage: ctx.parseMessage,
       junk: ctx.junk,
       metrics: ctx.metrics,

@@ -1,3 +1,4 @@
+import type { ArchiveReader } from "@threadline/archive";
 import type { RedisClient, ThreadSubscription, ThreadSubscriptionHandlers } from "@threadline/redis";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -9,6 +10,11 @@ export interface GatewayDeps {
   redis: RedisClient;
   /** Opens a fresh connection for pub/sub; the gateway closes every connection it opens this way. */
   createSubscriberConnection(name: string): RedisClient;
+  /**
+   * The PostgreSQL archive (ARCHIVE on): replay of what Redis no longer holds, and thread owners after
+   * their meta expired. Owned by the caller.
+   */
+  archive?: ArchiveReader;
   /** Where metrics are registered; a fresh registry when omitted. */
   registry?: Registry;
   now?: () => number;

@@ -1,5 +1,5 @@
 import { parseChannelMessage, preview } from "@threadline/protocol";
-import { keys, readLog } from "@threadline/redis";
+import { keys } from "@threadline/redis";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
 import { API_ERRORS } from "../errors.js";
@@ -25,7 +25,7 @@ export function readEventsRoute(app: FastifyInstance, ctx: RouteContext): void {
       const { threadId } = parseOrThrow(ThreadParams, request.params, API_ERRORS.invalidParams, "path");
       const { after, limit } = parseOrThrow(EventsQuery, request.query, API_ERRORS.invalidQuery, "query");
       await ctx.access.check(claimsOf(request), threadId);
-      const log = await readLog(ctx.redis, threadId, after, limit);
+      const log = await ctx.readPage(threadId, after, limit);
       // The gateway's rule for the same entries: parse each like a channel message and drop (log,
       // count) what is not a valid event, so the page and the stream never disagree.
       const channel = keys.threadChannel(threadId);

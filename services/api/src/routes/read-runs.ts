@@ -22,7 +22,9 @@ export function readRunsRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (request) => {
       const { threadId, runId } = parseOrThrow(RunParams, request.params, API_ERRORS.invalidParams, "path");
       await ctx.access.check(claimsOf(request), threadId);
-      const run = await ctx.runs.get(threadId, runId);
+      // After its Redis TTL (or a Redis restart) the record comes from the archive.
+      const run =
+        (await ctx.runs.get(threadId, runId)) ?? (await ctx.archive?.reader.getRun(threadId, runId));
       if (!run) throw runNotFound(threadId, runId);
       return run;
     },
@@ -32,7 +34,7 @@ export function readRunsRoutes(app: FastifyInstance, ctx: RouteContext): void {
     "/v1/threads/:threadId/runs",
     {
       schema: routeSchema({
-        summary: "List a thread's runs, newest first",
+        summary: "List a thread's runs, newest first (beyond Redis's 24 h from the archive)",
         params: ThreadParams,
         querystring: ListRunsQuery,
         responses: { 200: RunList },
@@ -43,8 +45,23 @@ export function readRunsRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const { threadId } = parseOrThrow(ThreadParams, request.params, API_ERRORS.invalidParams, "path");
       const { limit } = parseOrThrow(ListRunsQuery, request.query, API_ERRORS.invalidQuery, "query");
       await ctx.access.check(claimsOf(request), threadId);
-      const list: RunList = { runs: await ctx.runs.list(threadId, limit) };
+      const list: RunList = { runs: await listRuns(ctx, threadId, limit) };
       return list;
     },
   );
+}
+
+/** Redis's records (the live truth) merged with the archive's (older than Redis keeps), newest first. */
+async function listRuns(ctx: RouteContext, threadId: string, limit: number): Promise<RunView[]> {
+  const hot = await ctx.runs.list(threadId, limit);
+  if (!ctx.archive) return hot;
+  const byId = new Map(hot.map((run) => [run.runId, run]));
+  for (const run of await ctx.archive.reader.listRuns(threadId, limit)) {
+    const live = byId.get(run.runId);
+    if (!live) byId.set(run.runId, run);
+    else if (!live.archivedAt && run.archivedAt) byId.set(run.runId, { ...live, archivedAt: run.archivedAt });
+  }
+  return [...byId.values()]
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.runId.localeCompare(a.runId))
+    .slice(0, limit);
 }

@@ -1,4 +1,5 @@
 import type { AgentRegistry } from "@threadline/agents";
+import type { ArchiveReader, ArchiveSql, ReadPage } from "@threadline/archive";
 import type { ApiConfig } from "@threadline/config";
 import type { EventPublisher, ExternalRuns, RedisClient, RunStore, RunsQueue } from "@threadline/redis";
 import type { ExternalLifecycle } from "../external/external-lifecycle.js";
@@ -20,4 +21,8 @@ export interface RouteContext {
   /** External runs' record updates and silence failures. */
   external: ExternalLifecycle;
   now: () => number;
+  /** The thread's log: the archive for what Redis lost, then Redis (just Redis with ARCHIVE off). */
+  readPage: ReadPage;
+  /** The PostgreSQL archive, when ARCHIVE is on. */
+  archive?: { reader: ArchiveReader; sql: ArchiveSql };
 }

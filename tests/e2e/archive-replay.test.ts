@@ -1,0 +1,115 @@
+import { createTestDatabase, type TestDatabase, uniqueId } from "@threadline/testing";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { httpJson } from "../support/http-json.js";
+import { type Stack, startStack } from "../support/stack.js";
+
+// The durable archive end to end: real api, gateway and worker processes, a real Redis and a real
+// PostgreSQL database created for this file. LOG_MAXLEN is small so Redis trims within one run.
+let database: TestDatabase;
+let stack: Stack;
+let redis: Redis;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  stack = await startStack({ env: { DATABASE_URL: database.url, LOG_MAXLEN: "20", ARCHIVE_POLL_MS: "50" } });
+  redis = new Redis(stack.redisUrl);
+}, 120_000);
+afterAll(async () => {
+  redis?.disconnect();
+  await stack?.stop();
+  await database?.drop();
+});
+
+async function sse(threadId: string, bearer: string, after: string): Promise<string> {
+  const res = await fetch(`${stack.gateway.url}/v1/threads/${threadId}/events?after=${after}&until=done`, {
+    headers: { authorization: bearer },
+    signal: AbortSignal.timeout(30_000),
+  });
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+/** `id:`/`event:`/`data:` frames of an SSE body (the `retry:` line and keepalives left out). */
+function frames(body: string): string[] {
+  return body
+    .split("\n\n")
+    .map((f) => f.trim())
+    .filter((f) => f.startsWith("id:") || f.startsWith("event:"));
+}
+
+async function runToEnd(threadId: string, bearer: string, input: Record<string, unknown>) {
+  const created = await httpJson<{ runId: string }>(`${stack.api.url}/v1/threads/${threadId}/runs`, {
+    authorization: bearer,
+    body: { agent: "demo", input },
+  });
+  expect(created.status).toBe(202);
+  const streamed = await sse(threadId, bearer, "0");
+  const runUrl = `${stack.api.url}/v1/threads/${threadId}/runs/${created.body.runId}`;
+  await expect
+    .poll(
+      async () =>
+        (await httpJson<{ archivedAt?: string }>(runUrl, { authorization: bearer })).body.archivedAt,
+      {
+        timeout: 15_000,
+      },
+    )
+    .toBeDefined();
+  return { runId: created.body.runId, runUrl, streamed };
+}
+
+describe("archive: history that outlives Redis (real processes, Redis, PostgreSQL)", () => {
+  it("after FLUSHALL the run record, the events page and an after=0 stream still return the whole run, byte-identical", async () => {
+    const threadId = uniqueId("th");
+    const alice = stack.bearer("alice");
+    const { runUrl, streamed } = await runToEnd(threadId, alice, {
+      prompt: "remember me",
+      tokensPerSecond: 500,
+      maxTokens: 40,
+    });
+    const before = (await httpJson<Record<string, unknown>>(runUrl, { authorization: alice })).body;
+
+    await redis.flushall();
+
+    const after = await httpJson<Record<string, unknown>>(runUrl, { authorization: alice });
+    expect(after.status).toBe(200);
+    expect(after.body).toMatchObject({
+      runId: before.runId,
+      status: "completed",
+      archivedAt: expect.any(String),
+    });
+    expect(frames(await sse(threadId, alice, "0"))).toEqual(frames(streamed));
+    const page = await httpJson<{ events: { id: string }[]; truncated: boolean }>(
+      `${stack.api.url}/v1/threads/${threadId}/events?after=0&limit=1000`,
+      { authorization: alice },
+    );
+    expect(page.body.truncated).toBe(false);
+    const streamedData = frames(streamed).map((f) =>
+      f
+        .split("\n")
+        .find((l) => l.startsWith("data: "))
+        ?.slice(6),
+    );
+    expect(page.body.events.map((e) => JSON.stringify(e))).toEqual(streamedData);
+    // The owner survives in the archive: another subject is still refused.
+    expect((await httpJson(runUrl, { authorization: stack.bearer("mallory") })).status).toBe(403);
+  }, 90_000);
+
+  it("a client resuming from an id Redis trimmed long ago gets every later event, archive then Redis, with no REPLAY_TRUNCATED", async () => {
+    const threadId = uniqueId("th");
+    const bob = stack.bearer("bob");
+    const { streamed } = await runToEnd(threadId, bob, {
+      prompt: "a long answer",
+      tokensPerSecond: 1000,
+      maxTokens: 300,
+    });
+    const all = frames(streamed);
+    const resumeId = /^id: (\S+)/.exec(all[5] ?? "")?.[1] ?? "";
+    // Precondition: Redis no longer holds that position.
+    expect(await redis.xrange(`{thread:${threadId}}:log`, resumeId, resumeId)).toEqual([]);
+
+    const resumed = await sse(threadId, bob, resumeId);
+    expect(resumed).not.toContain("REPLAY_TRUNCATED");
+    expect(frames(resumed)).toEqual(all.slice(6));
+  }, 90_000);
+});
