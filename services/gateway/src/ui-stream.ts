@@ -7,7 +7,7 @@ import {
   UI_MESSAGE_STREAM_HEADER,
   type UiChunk,
 } from "@threadline/protocol";
-import { compareIds, LOG_START, readLogAfter } from "@threadline/redis";
+import { compareIds, LOG_START } from "@threadline/redis";
 import type { SseStream, StreamContext } from "./sse-stream.js";
 import { createSseTransport } from "./sse-transport.js";
 import { createThreadFeed } from "./thread-feed.js";
@@ -54,10 +54,7 @@ export function createUiStream(ctx: StreamContext, options: UiStreamOptions): Ss
 
   const feed = createThreadFeed(
     {
-      async readLog(id, afterId, limit) {
-        const { page, anchor } = await readLogAfter(ctx.redis, id, afterId, limit);
-        return anchor === undefined ? page : { ...page, anchor };
-      },
+      readLog: (id, afterId, limit) => ctx.readPage(id, afterId, limit),
       parseMessage: ctx.parseMessage,
       junk: ctx.junk,
       metrics: ctx.metrics,
