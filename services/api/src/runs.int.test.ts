@@ -58,8 +58,6 @@ describe("POST /v1/threads/:threadId/runs", () => {
       attempts: 0,
       input: { prompt: "count to 3" },
       metadata: { ticket: 7 },
-      // Kept with the record: thread history and agent memory read each run's input.
-      input: { prompt: "count to 3" },
     });
 
     const log = await readLog(h.redis, threadId, "0", 10);
