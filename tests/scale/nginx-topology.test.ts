@@ -2,7 +2,15 @@ import { uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
 import { expectCompleteRun } from "./expect-complete.js";
-import { followUntilDone, openThread, readThreadLog, received, sawDone, startDemoRun } from "./run-client.js";
+import {
+  followUntilDone,
+  openThread,
+  readThreadLog,
+  received,
+  sawDone,
+  startDemoRun,
+  TOKEN,
+} from "./run-client.js";
 
 const HEARTBEAT_MS = 500;
 let topology: Topology;
@@ -81,6 +89,33 @@ describe("through nginx: 2 gateways, 2 APIs, 2 workers", () => {
     });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ error: { code: "BODY_TOO_LARGE" } });
+  });
+
+  it("an external run: created and published through nginx (APIs), streamed through nginx (gateways)", async () => {
+    const threadId = uniqueId("ext");
+    const stream = await openThread(topology.url, threadId, "?after=0&until=done");
+    const created = await fetch(`${topology.url}/v1/threads/${threadId}/runs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ runner: "external" }),
+    });
+    expect(created.status).toBe(202);
+    const run = (await created.json()) as { publishUrl: string; publishToken: string };
+    const events = [
+      ...Array.from({ length: 20 }, (_, i) => ({ type: "token", content: `w${i} `, idempotencyKey: `${i}` })),
+      { type: "done", content: { finishReason: "stop" }, idempotencyKey: "end" },
+    ];
+    const published = await fetch(`${topology.url}${run.publishUrl}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${run.publishToken}`, "content-type": "application/json" },
+      body: JSON.stringify(events),
+    });
+    expect(published.status).toBe(200);
+    expect(((await published.json()) as { events: unknown[] }).events).toHaveLength(21);
+    await stream.ended;
+    expect(stream.events.map((e) => e.data)).toEqual(
+      (await readThreadLog(topology.url, threadId)).map((e) => JSON.stringify(e)),
+    );
   });
 
   it("SIGKILL of a gateway mid-run: its clients resume through nginx on the other, nothing lost or duplicated", async () => {
