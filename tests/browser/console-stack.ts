@@ -25,9 +25,12 @@ export interface ConsoleStack {
 /**
  * api, gateway and worker from source on free ports, wired as `pnpm start` wires them: the API knows the
  * gateway's public URL (written into the console page) and the gateway allows the API's origin (CORS).
- * `pageOrigins`: pages served elsewhere (the useChat example) that both the API and the gateway allow.
+ * `pageOrigins`: pages served elsewhere (the useChat example) that both the API and the gateway allow;
+ * `env`: more env for every service (e.g. a provider pointed at a fake LLM server).
  */
-export async function startConsoleStack(options: { pageOrigins?: string[] } = {}): Promise<ConsoleStack> {
+export async function startConsoleStack(
+  options: { pageOrigins?: string[]; env?: Record<string, string> } = {},
+): Promise<ConsoleStack> {
   const processes: ManagedProcess[] = [];
   let redis: TestRedis | undefined;
   const stop = async () => {
@@ -44,6 +47,7 @@ export async function startConsoleStack(options: { pageOrigins?: string[] } = {}
       REDIS_URL: redis.url,
       QUEUE_PREFIX: `{${uniqueId("console")}}`,
       RATE_LIMIT_RUNS_PER_MINUTE: "0",
+      ...options.env,
     };
     const start = async (kind: ServiceKind, port: number, env: Record<string, string> = {}) =>
       (await startServiceProcess({ kind, port, env: { ...common, ...env } })).process;
