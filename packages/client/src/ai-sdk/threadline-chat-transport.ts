@@ -65,7 +65,7 @@ export function defaultInput({ messages }: { messages: UIMessage[] }): Record<st
     .filter((m) => m.role === "user" || m.role === "assistant")
     .map((m) => ({ role: m.role, content: textOf(m) }));
   const last = turns.at(-1);
-  if (!last || last.role !== "user") throw new Error("useChat sent no user message to answer");
+  if (last?.role !== "user") throw new Error("useChat sent no user message to answer");
   const earlier = turns.slice(0, -1).filter((m) => m.content !== "");
   return earlier.length > 0 ? { prompt: last.content, messages: earlier } : { prompt: last.content };
 }
