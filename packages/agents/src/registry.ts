@@ -1,3 +1,4 @@
+import { ERRORS } from "@threadline/protocol";
 import type { Agent } from "./types.js";
 
 export interface AgentInfo {
@@ -15,9 +16,9 @@ export interface InputIssue {
 
 export type InputValidation =
   | { ok: true; agent: Agent; input: unknown }
-  | { ok: false; code: "UNKNOWN_AGENT"; message: string; available: string[] }
-  | { ok: false; code: "AGENT_UNAVAILABLE"; message: string }
-  | { ok: false; code: "INVALID_INPUT"; message: string; issues: InputIssue[] };
+  | { ok: false; code: typeof ERRORS.UNKNOWN_AGENT.code; message: string; available: string[] }
+  | { ok: false; code: typeof ERRORS.AGENT_UNAVAILABLE.code; message: string }
+  | { ok: false; code: typeof ERRORS.INVALID_INPUT.code; message: string; issues: InputIssue[] };
 
 export interface AgentRegistry {
   get(name: string): Agent | undefined;
@@ -51,7 +52,7 @@ export function createAgentRegistry(agents: Agent[]): AgentRegistry {
         const available = [...byName.keys()];
         return {
           ok: false,
-          code: "UNKNOWN_AGENT",
+          code: ERRORS.UNKNOWN_AGENT.code,
           message: `unknown agent "${name}"; use one of: ${available.join(", ")}`,
           available,
         };
@@ -59,7 +60,7 @@ export function createAgentRegistry(agents: Agent[]): AgentRegistry {
       if (agent.unavailableReason !== undefined) {
         return {
           ok: false,
-          code: "AGENT_UNAVAILABLE",
+          code: ERRORS.AGENT_UNAVAILABLE.code,
           message: `agent "${name}" is unavailable: ${agent.unavailableReason}`,
         };
       }
@@ -72,7 +73,7 @@ export function createAgentRegistry(agents: Agent[]): AgentRegistry {
       const summary = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
       return {
         ok: false,
-        code: "INVALID_INPUT",
+        code: ERRORS.INVALID_INPUT.code,
         message: `invalid input for agent "${name}": ${summary}`,
         issues,
       };

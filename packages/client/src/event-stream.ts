@@ -1,4 +1,4 @@
-import { EVENT_ID_PATTERN } from "@threadline/protocol";
+import { isEventId } from "@threadline/protocol";
 import { backoffDelay } from "./backoff.js";
 import { createRecentIds } from "./recent-ids.js";
 import { sleep } from "./sleep.js";
@@ -35,7 +35,7 @@ export async function* openEventStream(
   options: EventStreamOptions = {},
 ): AsyncGenerator<StreamItem, void, undefined> {
   const from = options.from ?? "live";
-  if (from !== "live" && from !== "start" && !EVENT_ID_PATTERN.test(from)) {
+  if (from !== "live" && from !== "start" && !isEventId(from)) {
     throw new TypeError(
       `from must be "live", "start" or an event id like 1700000000000-0, got ${JSON.stringify(from)}`,
     );

@@ -1,4 +1,4 @@
-export { CancelledRun, CreatedRun, HistoryPage, RunList } from "./api-schemas.js";
+export { CancelledRun, CreatedRun, HistoryPage, RunList } from "@threadline/protocol";
 export { backoffDelay, parseRetryAfter } from "./backoff.js";
 export { type BroadcastLocksOptions, createBroadcastLocks } from "./broadcast-locks.js";
 export { DEFAULT_HEARTBEAT_TIMEOUT_MS, openEventStream } from "./event-stream.js";

@@ -1,3 +1,4 @@
+import { ERRORS } from "@threadline/protocol";
 import type { z } from "zod";
 import { ThreadlineError } from "./threadline-error.js";
 
@@ -8,7 +9,7 @@ export function parseResponse<T extends z.ZodType>(schema: T, body: unknown, wha
   const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
   throw new ThreadlineError(
     0,
-    "BAD_RESPONSE",
+    ERRORS.BAD_RESPONSE.code,
     `${what}: the server's answer does not match the client's contract (${issues}); upgrade @threadline/client or the server`,
   );
 }

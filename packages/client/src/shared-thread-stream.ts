@@ -1,4 +1,4 @@
-import { EVENT_ID_PATTERN } from "@threadline/protocol";
+import { isEventId, STREAM_ERROR_CODES } from "@threadline/protocol";
 import { createAsyncQueue } from "./async-queue.js";
 import { createBroadcastLocks } from "./broadcast-locks.js";
 import { broadcastChannels, type ChannelFactory, type LockManagerLike, webLocks } from "./lock-manager.js";
@@ -43,7 +43,7 @@ export function createSharedThreadStream(
   const onUserAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onUserAbort, { once: true });
   const seen = createRecentIds();
-  let lastEventId = from !== "live" && from !== "start" && EVENT_ID_PATTERN.test(from) ? from : undefined;
+  let lastEventId = from !== "live" && from !== "start" && isEventId(from) ? from : undefined;
   let role: "leader" | "follower" | "joining" = "joining";
   const held: StreamItem[] = [];
   let leaderState: ConnectionStateChange | undefined;
@@ -116,7 +116,7 @@ export function createSharedThreadStream(
       if (first && page.truncated && lastEventId) {
         deliver({
           kind: "gap",
-          reason: "REPLAY_TRUNCATED",
+          reason: STREAM_ERROR_CODES.replayTruncated,
           message: "history after this id was trimmed",
           after,
         });

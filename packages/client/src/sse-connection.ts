@@ -122,7 +122,12 @@ function toItem(
   if (event.type === "error" && event.id === undefined && !message.id) {
     if (event.content.code === STREAM_ERROR_CODES.tokenExpired) return "token_expired";
     if (event.content.code === STREAM_ERROR_CODES.replayTruncated) {
-      return { kind: "gap", reason: "REPLAY_TRUNCATED", message: event.content.message, after: resumedAfter };
+      return {
+        kind: "gap",
+        reason: STREAM_ERROR_CODES.replayTruncated,
+        message: event.content.message,
+        after: resumedAfter,
+      };
     }
   }
   if (event.id === undefined && message.id) event.id = message.id;

@@ -1,5 +1,11 @@
-import { type OnDisconnect, RunView } from "@threadline/protocol";
-import { CancelledRun, CreatedRun, HistoryPage, RunList } from "./api-schemas.js";
+import {
+  CancelledRun,
+  CreatedRun,
+  HistoryPage,
+  type OnDisconnect,
+  RunList,
+  RunView,
+} from "@threadline/protocol";
 import { openEventStream } from "./event-stream.js";
 import { createHttpClient } from "./http-client.js";
 import { parseResponse } from "./parse-response.js";

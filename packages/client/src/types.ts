@@ -1,4 +1,4 @@
-import type { ThreadEvent } from "@threadline/protocol";
+import type { STREAM_ERROR_CODES, ThreadEvent } from "@threadline/protocol";
 
 /** Why the SDK asks for a token: `expired` follows an in-band TOKEN_EXPIRED, so cached tokens must be refreshed. */
 export type TokenReason = "initial" | "reconnect" | "expired";
@@ -51,7 +51,7 @@ export interface ConnectionStateChange {
 /** A gap the gateway reported: events between `after` and the first event that follows were lost. */
 export interface GapItem {
   kind: "gap";
-  reason: "REPLAY_TRUNCATED";
+  reason: typeof STREAM_ERROR_CODES.replayTruncated;
   message: string;
   /** The id the stream asked to resume after (undefined for `from: "start"`). */
   after: string | undefined;

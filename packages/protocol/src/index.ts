@@ -1,4 +1,25 @@
-export { ErrorBody, STREAM_ERROR_CODES } from "./errors.js";
+export {
+  CancelledRun,
+  CreatedRun,
+  CreateRunAnswer,
+  EventsQuery,
+  ExternalRunCreated,
+  HistoryPage,
+  ListRunsQuery,
+  RunList,
+  RunParams,
+  ThreadParams,
+} from "./api-schemas.js";
+export {
+  ERROR_CODES,
+  ERRORS,
+  ErrorBody,
+  type ErrorChannel,
+  ErrorCode,
+  type ErrorSpec,
+  errorBody,
+  STREAM_ERROR_CODES,
+} from "./error-catalog.js";
 export {
   CONTENT_SCHEMAS,
   DeltaContent,
@@ -25,7 +46,8 @@ export {
   TokenEvent,
   Usage,
 } from "./events.js";
-export { EVENT_ID_PATTERN, EventId, ID_PATTERN, isThreadId, RunId, ThreadId } from "./ids.js";
+export { EVENT_ID_PATTERN, EventId, ID_PATTERN, isEventId, isThreadId, RunId, ThreadId } from "./ids.js";
+export { jsonDepth, MAX_JSON_DEPTH } from "./json-depth.js";
 export {
   CHANNEL_PREFIX,
   DEFAULT_MAX_EVENT_BYTES,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RunState } from "./events.js";
 import { RunId, ThreadId } from "./ids.js";
+import { boundedJsonObject } from "./json-depth.js";
 
 /** `onDisconnect`: cancel the run when no SSE client has watched its thread for this long. */
 export const OnDisconnect = z.object({ cancelAfterMs: z.number().int().min(1_000).max(86_400_000) });
@@ -19,8 +20,8 @@ export const RunRequest = z
   .object({
     runner: Runner.optional(),
     agent: z.string().min(1).max(64).optional(),
-    input: z.record(z.string(), z.unknown()).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
+    input: boundedJsonObject().optional(),
+    metadata: boundedJsonObject().optional(),
     onDisconnect: OnDisconnect.optional(),
   })
   .superRefine((body, ctx) => {

@@ -1,5 +1,5 @@
 export { corsOrigin } from "./cors-origin.js";
-export { HttpError, installErrorHandling, sendError } from "./errors.js";
+export { HttpError, httpError, installErrorHandling, sendError } from "./errors.js";
 export { createLogger, type LoggerConfig, REDACT_PATHS, redactUrl } from "./logger.js";
 export { runMain } from "./main-helpers.js";
 export { type Closable, installShutdown } from "./shutdown.js";

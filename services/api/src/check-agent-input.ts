@@ -1,5 +1,6 @@
 import type { AgentRegistry } from "@threadline/agents";
-import { HttpError } from "@threadline/server";
+import { ERRORS } from "@threadline/protocol";
+import { httpError } from "@threadline/server";
 import { invalid } from "./errors.js";
 
 /** The agent exists, is available and accepts the input — else a 400 naming `agent` or `input.<field>`. */
@@ -10,7 +11,7 @@ export function checkAgentInput(
 ): void {
   const result = agents.validateInput(agent, input);
   if (result.ok) return;
-  if (result.code === "INVALID_INPUT") throw invalid(result.code, "body", result.issues);
+  if (result.code === ERRORS.INVALID_INPUT.code) throw invalid(ERRORS.INVALID_INPUT, "body", result.issues);
   const details = { issues: [{ path: "agent", message: result.message }] };
-  throw new HttpError(400, result.code, `invalid body: agent: ${result.message}`, details);
+  throw httpError(ERRORS[result.code], `invalid body: agent: ${result.message}`, details);
 }

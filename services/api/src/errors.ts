@@ -1,5 +1,6 @@
 import { AUTH_ERRORS } from "@threadline/auth";
-import { HttpError } from "@threadline/server";
+import { ERRORS, type ErrorSpec } from "@threadline/protocol";
+import { HttpError, httpError } from "@threadline/server";
 
 /** One issue with a request: `path` names the field (`input.prompt`, `limit`), `message` says what is wrong. */
 export interface FieldIssue {
@@ -7,24 +8,17 @@ export interface FieldIssue {
   message: string;
 }
 
-/** The API's error catalog: stable codes, messages that say what to do. */
-export const API_ERRORS = {
-  invalidBody: "INVALID_BODY",
-  invalidParams: "INVALID_PARAMS",
-  invalidQuery: "INVALID_QUERY",
-  runNotFound: "RUN_NOT_FOUND",
-  runFinished: "RUN_FINISHED",
-  unavailable: "UNAVAILABLE",
-} as const;
+/** A catalog entry that answers 400 (INVALID_BODY, INVALID_PARAMS, …). */
+export type BadRequestSpec = ErrorSpec & { status: 400 };
 
 /** 400 naming every failing field, e.g. `invalid body: input.prompt: expected string, received undefined`. */
-export function invalid(code: string, where: string, issues: FieldIssue[]): HttpError {
+export function invalid(spec: BadRequestSpec, where: string, issues: FieldIssue[]): HttpError {
   const summary = issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ");
-  return new HttpError(400, code, `invalid ${where}: ${summary}`, { issues });
+  return httpError(spec, `invalid ${where}: ${summary}`, { issues });
 }
 
 export function forbidden(threadId: string): HttpError {
-  return new HttpError(403, AUTH_ERRORS.forbidden.code, `${AUTH_ERRORS.forbidden.message} (${threadId})`);
+  return httpError(ERRORS.FORBIDDEN, `${AUTH_ERRORS.forbidden.message} (${threadId})`);
 }
 
 export function unauthorized(code: string, message: string): HttpError {
@@ -32,5 +26,5 @@ export function unauthorized(code: string, message: string): HttpError {
 }
 
 export function runNotFound(threadId: string, runId: string): HttpError {
-  return new HttpError(404, API_ERRORS.runNotFound, `no run ${runId} in thread ${threadId}`);
+  return httpError(ERRORS.RUN_NOT_FOUND, `no run ${runId} in thread ${threadId}`);
 }

@@ -1,16 +1,16 @@
 import type { z } from "zod";
-import { type FieldIssue, invalid } from "./errors.js";
+import { type BadRequestSpec, type FieldIssue, invalid } from "./errors.js";
 
 /** Parses with zod or throws a 400 whose message and `details.issues` name each failing field. */
 export function parseOrThrow<S extends z.ZodType>(
   schema: S,
   value: unknown,
-  code: string,
+  spec: BadRequestSpec,
   where: string,
 ): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw invalid(code, where, toFieldIssues(result.error.issues));
+  throw invalid(spec, where, toFieldIssues(result.error.issues));
 }
 
 function toFieldIssues(

@@ -1,10 +1,9 @@
 import rateLimit from "@fastify/rate-limit";
+import { ERRORS } from "@threadline/protocol";
 import { keys, type RedisClient } from "@threadline/redis";
-import { HttpError } from "@threadline/server";
+import { httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "./authenticate.js";
-
-const RATE_LIMITED = "RATE_LIMITED";
 
 /**
  * At most `perMinute` new runs per JWT subject per minute, with @fastify/rate-limit counting in
@@ -30,9 +29,8 @@ export async function installRunRateLimit(
     keyGenerator: (request) => claimsOf(request).sub,
     errorResponseBuilder: (_request, context) => {
       const retryAfter = Math.max(1, Math.ceil(context.ttl / 1000));
-      return new HttpError(
-        429,
-        RATE_LIMITED,
+      return httpError(
+        ERRORS.RATE_LIMITED,
         `too many runs: at most ${context.max} per minute per subject; retry in ${retryAfter} s`,
         { limit: context.max, retryAfterSeconds: retryAfter },
       );

@@ -1,4 +1,5 @@
-import { HttpError } from "@threadline/server";
+import { ERRORS } from "@threadline/protocol";
+import { httpError } from "@threadline/server";
 
 export interface AdmissionLimits {
   maxConnections: number;
@@ -29,9 +30,8 @@ export function createAdmission(limits: AdmissionLimits): Admission {
     },
     acquire(subject) {
       if (open >= limits.maxConnections) {
-        throw new HttpError(
-          503,
-          "TOO_MANY_CONNECTIONS",
+        throw httpError(
+          ERRORS.TOO_MANY_CONNECTIONS,
           "this gateway is at MAX_CONNECTIONS; retry later or elsewhere",
           undefined,
           retryAfter,
@@ -39,9 +39,8 @@ export function createAdmission(limits: AdmissionLimits): Admission {
       }
       const mine = perSubject.get(subject) ?? 0;
       if (mine >= limits.maxStreamsPerSubject) {
-        throw new HttpError(
-          429,
-          "TOO_MANY_STREAMS",
+        throw httpError(
+          ERRORS.TOO_MANY_STREAMS,
           `this subject already has ${mine} open streams (MAX_STREAMS_PER_SUBJECT); close some first`,
           undefined,
           retryAfter,

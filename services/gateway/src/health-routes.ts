@@ -1,5 +1,6 @@
+import { ERRORS } from "@threadline/protocol";
 import type { RedisClient } from "@threadline/redis";
-import { HttpError } from "@threadline/server";
+import { httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 
@@ -21,7 +22,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRoutesOp
     try {
       await Promise.race([options.redis.ping(), timeout]);
     } catch (error) {
-      throw new HttpError(503, "REDIS_UNAVAILABLE", `Redis did not answer PING: ${(error as Error).message}`);
+      throw httpError(ERRORS.NOT_READY, `Redis did not answer PING: ${(error as Error).message}`);
     } finally {
       clearTimeout(timer);
     }

@@ -130,7 +130,8 @@ describe("when Redis is down", () => {
     await server.stop();
     const ready = await fetch(`${gw.base}/readyz`);
     expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { error: { code: string } }).error.code).toBe("REDIS_UNAVAILABLE");
+    // One readiness code on every service (API, gateway, worker): NOT_READY, as docs/API.md documents.
+    expect(((await ready.json()) as { error: { code: string } }).error.code).toBe("NOT_READY");
     const refused = await open(gw, "erin");
     expect(refused.status).toBe(503);
     expect(JSON.parse(refused.body).error.code).toBe("REDIS_UNAVAILABLE");

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { ReadPage } from "@threadline/archive";
-import { encodeSse, isTerminal, STREAM_ERROR_CODES } from "@threadline/protocol";
+import { ERRORS, encodeSse, isTerminal, STREAM_ERROR_CODES } from "@threadline/protocol";
 import type { RedisClient } from "@threadline/redis";
 import type { Logger } from "pino";
 import type { EventFramer } from "./frame-once.js";
@@ -130,7 +130,7 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
       held: () => transport.checkBudget(),
       failed(error) {
         log.error({ err: error }, "replay from the log failed");
-        sendError("REPLAY_FAILED", "could not read the replay log; reconnect with Last-Event-ID", true);
+        sendError(STREAM_ERROR_CODES.replayFailed, ERRORS.REPLAY_FAILED.message, ERRORS.REPLAY_FAILED.retryable);
         transport.dispose("replay_failed");
       },
       whenWritable: () => transport.whenWritable(),

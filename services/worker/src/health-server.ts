@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { ERRORS, errorBody } from "@threadline/protocol";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 
@@ -32,13 +33,13 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       res.end(JSON.stringify(body));
     };
     if (req.method !== "GET" && req.method !== "HEAD") {
-      return json(405, { error: { code: "METHOD_NOT_ALLOWED", message: "use GET" } });
+      return json(ERRORS.METHOD_NOT_ALLOWED.status, errorBody(ERRORS.METHOD_NOT_ALLOWED));
     }
     if (path === "/healthz") return json(200, { status: "ok" });
     if (path === "/readyz") {
       options.checkReady().then(
         () => json(200, { status: "ready" }),
-        (error: Error) => json(503, { error: { code: "NOT_READY", message: error.message } }),
+        (error: Error) => json(ERRORS.NOT_READY.status, errorBody(ERRORS.NOT_READY, error.message)),
       );
       return;
     }
@@ -50,14 +51,15 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         },
         (error: Error) => {
           options.log.error({ err: error }, "metrics collection failed");
-          json(500, {
-            error: { code: "INTERNAL", message: "metrics collection failed; see the worker log" },
-          });
+          json(
+            ERRORS.INTERNAL.status,
+            errorBody(ERRORS.INTERNAL, "metrics collection failed; see the worker log"),
+          );
         },
       );
       return;
     }
-    return json(404, { error: { code: "NOT_FOUND", message: `no route for ${req.method} ${path}` } });
+    return json(ERRORS.NOT_FOUND.status, errorBody(ERRORS.NOT_FOUND, `no route for ${req.method} ${path}`));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

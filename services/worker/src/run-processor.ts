@@ -1,6 +1,6 @@
 import type { AgentEvent, AgentRegistry } from "@threadline/agents";
 import { AgentError } from "@threadline/agents";
-import { type DoneContent, type EventDraft, isFinalState, RunJobData } from "@threadline/protocol";
+import { type DoneContent, ERRORS, type EventDraft, isFinalState, RunJobData } from "@threadline/protocol";
 import { type EventPublisher, PublishRefusedError, type RedisClient, type RunStore } from "@threadline/redis";
 import { type Job, UnrecoverableError, WaitingError } from "bullmq";
 import type { Logger } from "pino";
@@ -158,7 +158,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     if (!ids.success) return;
     const target = ids.data;
     const content = {
-      code: "RUN_STALLED",
+      code: ERRORS.RUN_STALLED.code,
       message: `the run's worker stopped responding too often (${reason.message}); start a new run`,
       retryable: false,
     };
@@ -248,7 +248,11 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     const info =
       error instanceof AgentError
         ? { code: error.code, message: error.message, retryable: error.retryable }
-        : { code: "AGENT_FAILED", message: (error as Error)?.message ?? String(error), retryable: true };
+        : {
+            code: ERRORS.AGENT_FAILED.code,
+            message: (error as Error)?.message ?? String(error),
+            retryable: true,
+          };
     const willRetry = info.retryable && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     try {
       await out.flush().catch(() => {});
@@ -280,7 +284,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     deps.log.error({ jobId: job.id, reason }, "invalid job data; the job fails without retry");
     if (ids.success) {
       const content = {
-        code: "INVALID_JOB",
+        code: ERRORS.INVALID_JOB.code,
         message: `the job data is invalid: ${reason}`,
         retryable: false,
       };

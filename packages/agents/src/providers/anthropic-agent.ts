@@ -1,3 +1,4 @@
+import { ERRORS } from "@threadline/protocol";
 import { createAnthropic } from "@ai-sdk/anthropic";
 import { toModelMessages } from "../ai-sdk/chat-history.js";
 import { createAiSdkAgent } from "../ai-sdk/create-ai-sdk-agent.js";
@@ -38,7 +39,7 @@ export function createAnthropicAgent(config: LlmConfig, deps: LlmAgentDeps): Age
     errors: ERRORS,
     call(input) {
       if (!provider)
-        throw new AgentError("AGENT_UNAVAILABLE", `agent "anthropic" is unavailable: ${UNAVAILABLE}`, false);
+        throw new AgentError(ERRORS.AGENT_UNAVAILABLE.code, `agent "anthropic" is unavailable: ${UNAVAILABLE}`, false);
       const modelName = input.model ?? defaultModel;
       const budgetTokens = input.reasoning
         ? (input.reasoning.budgetTokens ?? DEFAULT_REASONING_BUDGET)

@@ -1,3 +1,4 @@
+import { ERRORS } from "@threadline/protocol";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import type { LanguageModel } from "ai";
@@ -39,7 +40,7 @@ export function createOpenAiAgent(config: LlmConfig, deps: LlmAgentDeps): Agent<
     errors: ERRORS,
     call(input) {
       if (!models)
-        throw new AgentError("AGENT_UNAVAILABLE", `agent "openai" is unavailable: ${UNAVAILABLE}`, false);
+        throw new AgentError(ERRORS.AGENT_UNAVAILABLE.code, `agent "openai" is unavailable: ${UNAVAILABLE}`, false);
       const modelName = input.model ?? defaultModel;
       return {
         model: models(modelName),

@@ -1,18 +1,19 @@
+import { ERRORS } from "@threadline/protocol";
 import { APICallError, InvalidResponseDataError, JSONParseError, TypeValidationError } from "ai";
 import { AgentError } from "../types.js";
 import { parseRetryAfter } from "./retry-after.js";
 
 /** Codes of the `error` events the LLM agents publish. */
 export const PROVIDER_ERRORS = {
-  authFailed: "PROVIDER_AUTH_FAILED",
-  forbidden: "PROVIDER_FORBIDDEN",
-  badRequest: "PROVIDER_BAD_REQUEST",
-  rateLimited: "PROVIDER_RATE_LIMITED",
-  unavailable: "PROVIDER_UNAVAILABLE",
-  unreachable: "PROVIDER_UNREACHABLE",
-  disconnected: "PROVIDER_DISCONNECTED",
-  streamError: "PROVIDER_STREAM_ERROR",
-  badResponse: "PROVIDER_BAD_RESPONSE",
+  authFailed: ERRORS.PROVIDER_AUTH_FAILED.code,
+  forbidden: ERRORS.PROVIDER_FORBIDDEN.code,
+  badRequest: ERRORS.PROVIDER_BAD_REQUEST.code,
+  rateLimited: ERRORS.PROVIDER_RATE_LIMITED.code,
+  unavailable: ERRORS.PROVIDER_UNAVAILABLE.code,
+  unreachable: ERRORS.PROVIDER_UNREACHABLE.code,
+  disconnected: ERRORS.PROVIDER_DISCONNECTED.code,
+  streamError: ERRORS.PROVIDER_STREAM_ERROR.code,
+  badResponse: ERRORS.PROVIDER_BAD_RESPONSE.code,
 } as const;
 
 /** Who failed, so messages can say which variable to check. */

@@ -1,3 +1,4 @@
+import { ERRORS } from "@threadline/protocol";
 import { z } from "zod";
 import { ArithmeticError, evaluateArithmetic } from "./evaluate-arithmetic.js";
 import { defineTool, ToolError } from "./tool.js";
@@ -21,7 +22,7 @@ export const calculator = defineTool({
       return { expression, result: evaluateArithmetic(expression) };
     } catch (error) {
       if (error instanceof ArithmeticError)
-        throw new ToolError("TOOL_FAILED", `cannot evaluate: ${error.message}`);
+        throw new ToolError(ERRORS.TOOL_FAILED.code, `cannot evaluate: ${error.message}`);
       throw error;
     }
   },

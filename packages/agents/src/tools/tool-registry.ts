@@ -1,3 +1,4 @@
+import { ERRORS } from "@threadline/protocol";
 import { z } from "zod";
 import { type ToolSchema, toJsonSchema } from "./to-json-schema.js";
 import { type Tool, type ToolContext, ToolError } from "./tool.js";
@@ -32,14 +33,14 @@ export function createToolRegistry(tools: Tool[]): ToolRegistry {
       const tool = byName.get(name);
       if (!tool) {
         throw new ToolError(
-          "UNKNOWN_TOOL",
+          ERRORS.UNKNOWN_TOOL.code,
           `no tool named "${name}"; available: ${[...byName.keys()].join(", ")}`,
         );
       }
       const parsed = tool.inputSchema.safeParse(args);
       if (!parsed.success) {
         throw new ToolError(
-          "INVALID_ARGUMENTS",
+          ERRORS.INVALID_ARGUMENTS.code,
           `invalid arguments for ${name}: ${z.prettifyError(parsed.error)}`,
         );
       }
@@ -47,7 +48,7 @@ export function createToolRegistry(tools: Tool[]): ToolRegistry {
         return await tool.run(parsed.data, ctx);
       } catch (error) {
         if (error instanceof ToolError) throw error;
-        throw new ToolError("TOOL_FAILED", `${name} failed: ${(error as Error).message}`);
+        throw new ToolError(ERRORS.TOOL_FAILED.code, `${name} failed: ${(error as Error).message}`);
       }
     },
   };

@@ -1,3 +1,4 @@
+import type { ERRORS } from "@threadline/protocol";
 import type { z } from "zod";
 
 export interface ToolContext {
@@ -23,7 +24,10 @@ export interface Tool<I = unknown, O = unknown> {
  */
 export class ToolError extends Error {
   constructor(
-    readonly code: "UNKNOWN_TOOL" | "INVALID_ARGUMENTS" | "TOOL_FAILED",
+    readonly code:
+      | typeof ERRORS.UNKNOWN_TOOL.code
+      | typeof ERRORS.INVALID_ARGUMENTS.code
+      | typeof ERRORS.TOOL_FAILED.code,
     message: string,
   ) {
     super(message);

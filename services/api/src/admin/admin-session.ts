@@ -1,14 +1,11 @@
 import { AUTH_ERRORS, type Claims, extractToken, type Verifier } from "@threadline/auth";
-import { HttpError } from "@threadline/server";
+import { ERRORS } from "@threadline/protocol";
+import { HttpError, httpError } from "@threadline/server";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 /** The HttpOnly cookie `POST /admin/login` sets; it holds the admin JWT itself, for at most 15 minutes. */
 const ADMIN_COOKIE = "threadline_admin";
 const ADMIN_COOKIE_MAX_AGE_S = 900;
-export const ADMIN_ERRORS = {
-  notAdmin: "ADMIN_REQUIRED",
-  actionsDisabled: "QUEUE_ACTIONS_DISABLED",
-} as const;
 
 export type AdminTokenSource = "header" | "cookie";
 
@@ -34,7 +31,7 @@ export function requireAdmin(
   const result = verifier.verify(token);
   if (!result.ok) throw unauthorized(result.code, `${result.message}; log in again at /admin/login`);
   if (result.claims.role !== "admin") {
-    throw new HttpError(403, ADMIN_ERRORS.notAdmin, 'the queue dashboard needs a token with role "admin"');
+    throw httpError(ERRORS.ADMIN_REQUIRED, 'the queue dashboard needs a token with role "admin"');
   }
   return { claims: result.claims, from: header.from === "header" ? "header" : "cookie" };
 }

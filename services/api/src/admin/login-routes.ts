@@ -1,5 +1,6 @@
 import type { Verifier } from "@threadline/auth";
-import { HttpError } from "@threadline/server";
+import { ERRORS } from "@threadline/protocol";
+import { httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { clearAdminCookie, requireAdmin, setAdminCookie } from "./admin-session.js";
@@ -30,7 +31,7 @@ export function loginRoutes(app: FastifyInstance, verifier: Verifier, now: () =>
     if (!request.headers.authorization) {
       const body = LoginBody.safeParse(request.body ?? {});
       if (!body.success)
-        throw new HttpError(400, "INVALID_BODY", 'invalid body: token: send { "token": "<admin jwt>" }');
+        throw httpError(ERRORS.INVALID_BODY, 'invalid body: token: send { "token": "<admin jwt>" }');
       request.headers.authorization = `Bearer ${body.data.token}`;
     }
     const { claims } = requireAdmin(verifier, request);

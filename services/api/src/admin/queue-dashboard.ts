@@ -3,11 +3,12 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { FastifyAdapter } from "@bull-board/fastify";
 import type { Verifier } from "@threadline/auth";
 import type { ApiConfig } from "@threadline/config";
+import { ERRORS } from "@threadline/protocol";
 import { createRunsQueue } from "@threadline/redis";
-import { HttpError, sendError } from "@threadline/server";
+import { HttpError, httpError, sendError } from "@threadline/server";
 import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
-import { ADMIN_ERRORS, requireAdmin } from "./admin-session.js";
+import { requireAdmin } from "./admin-session.js";
 import { loginRoutes } from "./login-routes.js";
 
 const QUEUE_DASHBOARD_PATH = "/admin/queues";
@@ -61,9 +62,8 @@ export async function queueDashboardPlugin(
         if (!config.adminQueueActions && request.method !== "GET" && request.method !== "HEAD") {
           return sendError(
             reply,
-            new HttpError(
-              403,
-              ADMIN_ERRORS.actionsDisabled,
+            httpError(
+              ERRORS.QUEUE_ACTIONS_DISABLED,
               "the queue dashboard is read-only; set ADMIN_QUEUE_ACTIONS=1 on the API to allow retries, removals and pauses",
             ),
           );

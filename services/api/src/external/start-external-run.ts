@@ -1,7 +1,7 @@
 import { signPublishToken } from "@threadline/auth";
 import { HttpError } from "@threadline/server";
 import type { RouteContext } from "../routes/route-context.js";
-import type { ExternalRunCreated } from "../schemas.js";
+import type { ExternalRunCreated } from "@threadline/protocol";
 
 /** The `agent` an external run's record shows. */
 export const EXTERNAL_AGENT = "external";

@@ -1,13 +1,18 @@
-import type { ControlMessage, RunView } from "@threadline/protocol";
-import { isFinalState } from "@threadline/protocol";
+import {
+  CancelledRun,
+  type ControlMessage,
+  ERRORS,
+  isFinalState,
+  RunParams,
+  type RunView,
+} from "@threadline/protocol";
 import { keys } from "@threadline/redis";
-import { HttpError } from "@threadline/server";
+import { type HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
-import { API_ERRORS, runNotFound } from "../errors.js";
+import { runNotFound } from "../errors.js";
 import { parseOrThrow } from "../parse-or-throw.js";
 import { routeSchema } from "../route-schema.js";
-import { CancelRunResponse, RunParams } from "../schemas.js";
 import type { RouteContext } from "./route-context.js";
 
 /**
@@ -22,12 +27,12 @@ export function cancelRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       schema: routeSchema({
         summary: "Cancel a run (queued runs end at once; running ones are aborted by their worker)",
         params: RunParams,
-        responses: { 202: CancelRunResponse },
+        responses: { 202: CancelledRun },
         errors: [400, 401, 403, 404, 409],
       }),
     },
     async (request, reply) => {
-      const { threadId, runId } = parseOrThrow(RunParams, request.params, API_ERRORS.invalidParams, "path");
+      const { threadId, runId } = parseOrThrow(RunParams, request.params, ERRORS.INVALID_PARAMS, "path");
       await ctx.access.check(claimsOf(request), threadId);
       const run = await ctx.runs.get(threadId, runId);
       if (!run) throw runNotFound(threadId, runId);
@@ -73,19 +78,14 @@ export function cancelRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       };
       await ctx.redis.publish(keys.controlChannel(), JSON.stringify(message));
       request.log.info({ threadId, runId, status }, "run cancel requested");
-      const body: CancelRunResponse = { runId, threadId, status };
+      const body: CancelledRun = { runId, threadId, status };
       return reply.code(202).send(body);
     },
   );
 }
 
 function finished(run: RunView): HttpError {
-  return new HttpError(
-    409,
-    API_ERRORS.runFinished,
-    `run ${run.runId} already ended (${run.status}); nothing to cancel`,
-    {
-      status: run.status,
-    },
-  );
+  return httpError(ERRORS.RUN_FINISHED, `run ${run.runId} already ended (${run.status}); nothing to cancel`, {
+    status: run.status,
+  });
 }

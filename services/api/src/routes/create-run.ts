@@ -1,11 +1,10 @@
 import { DEFAULT_AGENT } from "@threadline/agents";
-import { RunRequest } from "@threadline/protocol";
+import { CreateRunAnswer, type CreatedRun, ERRORS, RunRequest, ThreadParams } from "@threadline/protocol";
 import { keys, RUN_BACKOFF_TYPE } from "@threadline/redis";
-import { HttpError } from "@threadline/server";
+import { httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
 import { checkAgentInput } from "../check-agent-input.js";
-import { API_ERRORS } from "../errors.js";
 import {
   checkExternalRunsAvailable,
   EXTERNAL_AGENT,
@@ -14,7 +13,6 @@ import {
 import { parseOrThrow } from "../parse-or-throw.js";
 import { routeSchema } from "../route-schema.js";
 import { newRunId } from "../run-id.js";
-import { CreateRunAnswer, type CreateRunResponse, ThreadParams } from "../schemas.js";
 import type { RouteContext } from "./route-context.js";
 
 /** `POST /v1/threads/:threadId/runs`: validate, claim the thread, record the run, announce it, enqueue it. */
@@ -35,8 +33,8 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (request, reply) => {
       const claims = claimsOf(request);
-      const { threadId } = parseOrThrow(ThreadParams, request.params, API_ERRORS.invalidParams, "path");
-      const body = parseOrThrow(RunRequest, request.body ?? {}, API_ERRORS.invalidBody, "body");
+      const { threadId } = parseOrThrow(ThreadParams, request.params, ERRORS.INVALID_PARAMS, "path");
+      const body = parseOrThrow(RunRequest, request.body ?? {}, ERRORS.INVALID_BODY, "body");
       const external = body.runner === "external";
       const agent = external ? EXTERNAL_AGENT : (body.agent ?? DEFAULT_AGENT);
       if (external) checkExternalRunsAvailable(ctx);
@@ -91,19 +89,13 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       } catch (error) {
         request.log.error({ err: error, threadId, runId }, "could not enqueue the run");
         await failUnqueued(ctx, threadId, runId).catch(() => {});
-        throw new HttpError(
-          503,
-          API_ERRORS.unavailable,
-          "the run could not be queued; try again shortly",
-          undefined,
-          {
-            "retry-after": "1",
-          },
-        );
+        throw httpError(ERRORS.UNAVAILABLE, "the run could not be queued; try again shortly", undefined, {
+          "retry-after": "1",
+        });
       }
       ctx.metrics.created(agent);
       request.log.info({ threadId, runId, agent, sub: claims.sub }, "run queued");
-      const response: CreateRunResponse = {
+      const response: CreatedRun = {
         runId,
         threadId,
         status: "queued",
@@ -116,11 +108,8 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
 
 /** A run whose job never reached the queue ends at once, so nobody waits on it forever. */
 async function failUnqueued(ctx: RouteContext, threadId: string, runId: string): Promise<void> {
-  const error = {
-    code: "ENQUEUE_FAILED",
-    message: "the run could not be queued; start it again",
-    retryable: true,
-  };
+  const { code, message, retryable } = ERRORS.ENQUEUE_FAILED;
+  const error = { code, message, retryable };
   await ctx.runs.update(threadId, runId, {
     status: "failed",
     error,

@@ -1,3 +1,4 @@
+import { ERRORS, errorBody } from "@threadline/protocol";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { routeSchema } from "../route-schema.js";
@@ -44,8 +45,8 @@ export function healthRoutes(app: FastifyInstance, ctx: RouteContext): void {
         return { status: "ok" };
       } catch (error) {
         return reply
-          .code(503)
-          .send({ error: { code: "NOT_READY", message: `redis unreachable: ${(error as Error).message}` } });
+          .code(ERRORS.NOT_READY.status)
+          .send(errorBody(ERRORS.NOT_READY, `redis unreachable: ${(error as Error).message}`));
       } finally {
         clearTimeout(timer);
       }

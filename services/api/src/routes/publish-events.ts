@@ -1,20 +1,21 @@
 import { isAdmin, publishGrantOf } from "@threadline/auth";
 import {
+  ERRORS,
   type EventDraft,
   MAX_PUBLISH_BATCH,
   PublishBody,
   PublishEvent,
   PublishResult,
+  RunParams,
 } from "@threadline/protocol";
 import { type Published, PublishRefusedError } from "@threadline/redis";
 import { HttpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { claimsOf } from "../authenticate.js";
-import { API_ERRORS, runNotFound } from "../errors.js";
+import { runNotFound } from "../errors.js";
 import { parseOrThrow } from "../parse-or-throw.js";
 import { routeSchema } from "../route-schema.js";
-import { RunParams } from "../schemas.js";
 import type { RouteContext } from "./route-context.js";
 
 const PublishBatch = z
@@ -41,12 +42,12 @@ export function publishEventsRoute(app: FastifyInstance, ctx: RouteContext): voi
       config: { acceptsPublishToken: true },
     },
     async (request) => {
-      const { threadId, runId } = parseOrThrow(RunParams, request.params, API_ERRORS.invalidParams, "path");
+      const { threadId, runId } = parseOrThrow(RunParams, request.params, ERRORS.INVALID_PARAMS, "path");
       checkPublisher(claimsOf(request), threadId, runId);
       const single = !Array.isArray(request.body);
       const events = single
-        ? [parseOrThrow(PublishEvent, request.body ?? {}, API_ERRORS.invalidBody, "event")]
-        : parseOrThrow(PublishBatch, request.body, API_ERRORS.invalidBody, "events");
+        ? [parseOrThrow(PublishEvent, request.body ?? {}, ERRORS.INVALID_BODY, "event")]
+        : parseOrThrow(PublishBatch, request.body, ERRORS.INVALID_BODY, "events");
       const field = (i: number, name?: string) =>
         single ? (name ?? "event") : `[${i}]${name ? `.${name}` : ""}`;
 
@@ -121,7 +122,7 @@ function checkPublisher(claims: Parameters<typeof publishGrantOf>[0], threadId: 
 }
 
 function badEvent(field: string, message: string): HttpError {
-  return new HttpError(400, API_ERRORS.invalidBody, `invalid events: ${field}: ${message}`, {
+  return new HttpError(400, ERRORS.INVALID_BODY.code, `invalid events: ${field}: ${message}`, {
     issues: [{ path: field, message }],
   });
 }
@@ -141,5 +142,5 @@ function refused(field: string, reason: unknown, published: Published[]): unknow
       `${field}: the run already ended (${reason.detail}); start a new run`,
       details,
     );
-  return new HttpError(400, API_ERRORS.invalidBody, `invalid events: ${field}: ${reason.detail}`, details);
+  return new HttpError(400, ERRORS.INVALID_BODY.code, `invalid events: ${field}: ${reason.detail}`, details);
 }

@@ -1,10 +1,9 @@
-import { RunView } from "@threadline/protocol";
+import { ERRORS, ListRunsQuery, RunList, RunParams, RunView, ThreadParams } from "@threadline/protocol";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
-import { API_ERRORS, runNotFound } from "../errors.js";
+import { runNotFound } from "../errors.js";
 import { parseOrThrow } from "../parse-or-throw.js";
 import { routeSchema } from "../route-schema.js";
-import { ListRunsQuery, RunList, RunParams, ThreadParams } from "../schemas.js";
 import type { RouteContext } from "./route-context.js";
 
 /** `GET /v1/threads/:threadId/runs/:runId` and `GET /v1/threads/:threadId/runs` (newest first). */
@@ -20,7 +19,7 @@ export function readRunsRoutes(app: FastifyInstance, ctx: RouteContext): void {
       }),
     },
     async (request) => {
-      const { threadId, runId } = parseOrThrow(RunParams, request.params, API_ERRORS.invalidParams, "path");
+      const { threadId, runId } = parseOrThrow(RunParams, request.params, ERRORS.INVALID_PARAMS, "path");
       await ctx.access.check(claimsOf(request), threadId);
       // After its Redis TTL (or a Redis restart) the record comes from the archive.
       const run =
@@ -42,8 +41,8 @@ export function readRunsRoutes(app: FastifyInstance, ctx: RouteContext): void {
       }),
     },
     async (request) => {
-      const { threadId } = parseOrThrow(ThreadParams, request.params, API_ERRORS.invalidParams, "path");
-      const { limit } = parseOrThrow(ListRunsQuery, request.query, API_ERRORS.invalidQuery, "query");
+      const { threadId } = parseOrThrow(ThreadParams, request.params, ERRORS.INVALID_PARAMS, "path");
+      const { limit } = parseOrThrow(ListRunsQuery, request.query, ERRORS.INVALID_QUERY, "query");
       await ctx.access.check(claimsOf(request), threadId);
       const list: RunList = { runs: await listRuns(ctx, threadId, limit) };
       return list;

@@ -1,7 +1,13 @@
-import { EventId, RunId, RunStatus, RunView, ThreadId } from "@threadline/protocol";
 import { z } from "zod";
+import { ThreadEvent } from "./events.js";
+import { EventId, RunId, ThreadId } from "./ids.js";
+import { RunStatus, RunView } from "./runs.js";
 
-/** Route-level schemas: validated in handlers with zod and published in /openapi.json. */
+/**
+ * The API's HTTP requests and responses (besides `RunRequest` and `RunView` in runs.ts): the API
+ * validates with them and publishes them in /openapi.json; the SDK parses responses with them.
+ */
+
 export const ThreadParams = z.object({ threadId: ThreadId });
 export type ThreadParams = z.infer<typeof ThreadParams>;
 
@@ -17,10 +23,12 @@ const intParam = (min: number, max: number, fallback: number) =>
     .optional()
     .transform((v) => v ?? fallback);
 
+/** `GET /v1/threads/:threadId/events?after&limit` (API, JSON page). */
 export const EventsQuery = z.object({
   after: z
     .union([z.literal("0"), EventId], {
-      error: 'must be "0" (everything retained) or a replay-log id like 1700000000000-0',
+      error:
+        'must be "0" (everything retained) or a replay-log id like 1700000000000-0 (at most 64 bits each)',
     })
     .optional()
     .transform((v) => v ?? "0"),
@@ -28,20 +36,22 @@ export const EventsQuery = z.object({
 });
 export type EventsQuery = z.infer<typeof EventsQuery>;
 
+/** `GET /v1/threads/:threadId/runs?limit`. */
 export const ListRunsQuery = z.object({ limit: intParam(1, 200, 50) });
 export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
 
-export const CreateRunResponse = z.object({
+/** `POST /v1/threads/:threadId/runs` → 202. */
+export const CreatedRun = z.object({
   runId: RunId,
   threadId: ThreadId,
   status: z.literal("queued"),
   /** Where to stream the thread's events (the gateway). */
   eventsUrl: z.string(),
 });
-export type CreateRunResponse = z.infer<typeof CreateRunResponse>;
+export type CreatedRun = z.infer<typeof CreatedRun>;
 
 /** 202 of `POST …/runs` with `runner: "external"`: where and with what the producer publishes. */
-export const ExternalRunCreated = CreateRunResponse.extend({
+export const ExternalRunCreated = CreatedRun.extend({
   /** `POST` the run's events here (path on this API). */
   publishUrl: z.string(),
   /**
@@ -62,19 +72,18 @@ export const CreateRunAnswer = ExternalRunCreated.partial({
   publishTokenExpiresAt: true,
 });
 
-export const CancelRunResponse = z.object({
-  runId: RunId,
-  threadId: ThreadId,
-  status: RunStatus,
-});
-export type CancelRunResponse = z.infer<typeof CancelRunResponse>;
+/** `POST …/runs/:runId/cancel` → 202: `cancelled` (it was queued) or `cancelling` (a worker aborts it). */
+export const CancelledRun = z.object({ runId: RunId, threadId: ThreadId, status: RunStatus });
+export type CancelledRun = z.infer<typeof CancelledRun>;
 
+/** `GET /v1/threads/:threadId/runs` → the thread's runs, newest first. */
 export const RunList = z.object({ runs: z.array(RunView) });
 export type RunList = z.infer<typeof RunList>;
 
-export const EventsPage = z.object({
+/** `GET /v1/threads/:threadId/events?after&limit` → one page of the replay log. */
+export const HistoryPage = z.object({
   /** Events as published (each with its replay-log `id`), oldest first. */
-  events: z.array(z.record(z.string(), z.unknown())),
+  events: z.array(ThreadEvent),
   /** Pass as `after` to read the next page (the last id returned, or `after` when the page is empty). */
   nextAfter: z.string(),
   /** True when `after` is no longer in the log: events between it and the first returned one are gone. */
@@ -82,4 +91,4 @@ export const EventsPage = z.object({
   /** True when more events follow this page. */
   more: z.boolean(),
 });
-export type EventsPage = z.infer<typeof EventsPage>;
+export type HistoryPage = z.infer<typeof HistoryPage>;
