@@ -1,5 +1,5 @@
-import { ERRORS } from "@threadline/protocol";
 import { createAnthropic } from "@ai-sdk/anthropic";
+import { ERRORS } from "@threadline/protocol";
 import { toModelMessages } from "../ai-sdk/chat-history.js";
 import { createAiSdkAgent } from "../ai-sdk/create-ai-sdk-agent.js";
 import { type Agent, AgentError } from "../types.js";
@@ -11,7 +11,7 @@ const DEFAULT_MAX_TOKENS = 4096;
 const ANTHROPIC_URL = "https://api.anthropic.com";
 const UNAVAILABLE = "set ANTHROPIC_API_KEY to use Claude";
 
-const ERRORS: ErrorSource = {
+const SOURCE: ErrorSource = {
   provider: "Anthropic",
   keyVar: "ANTHROPIC_API_KEY",
   modelVar: "ANTHROPIC_MODEL",
@@ -36,10 +36,14 @@ export function createAnthropicAgent(config: LlmConfig, deps: LlmAgentDeps): Age
     inputSchema: LlmInput,
     tools: deps.tools,
     prices: config.prices,
-    errors: ERRORS,
+    errors: SOURCE,
     call(input) {
       if (!provider)
-        throw new AgentError(ERRORS.AGENT_UNAVAILABLE.code, `agent "anthropic" is unavailable: ${UNAVAILABLE}`, false);
+        throw new AgentError(
+          ERRORS.AGENT_UNAVAILABLE.code,
+          `agent "anthropic" is unavailable: ${UNAVAILABLE}`,
+          false,
+        );
       const modelName = input.model ?? defaultModel;
       const budgetTokens = input.reasoning
         ? (input.reasoning.budgetTokens ?? DEFAULT_REASONING_BUDGET)

@@ -1,6 +1,6 @@
-import { ERRORS } from "@threadline/protocol";
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { ERRORS } from "@threadline/protocol";
 import type { LanguageModel } from "ai";
 import { toModelMessages } from "../ai-sdk/chat-history.js";
 import { createAiSdkAgent } from "../ai-sdk/create-ai-sdk-agent.js";
@@ -13,7 +13,7 @@ const OPENAI_URL = "https://api.openai.com/v1";
 const UNAVAILABLE =
   "set OPENAI_API_KEY, or OPENAI_BASE_URL for a local OpenAI-compatible server (Ollama, vLLM, llama.cpp)";
 
-const ERRORS: ErrorSource = {
+const SOURCE: ErrorSource = {
   provider: "OpenAI-compatible endpoint",
   keyVar: "OPENAI_API_KEY",
   modelVar: "OPENAI_MODEL",
@@ -37,10 +37,14 @@ export function createOpenAiAgent(config: LlmConfig, deps: LlmAgentDeps): Agent<
     inputSchema: LlmInput,
     tools: deps.tools,
     prices: config.prices,
-    errors: ERRORS,
+    errors: SOURCE,
     call(input) {
       if (!models)
-        throw new AgentError(ERRORS.AGENT_UNAVAILABLE.code, `agent "openai" is unavailable: ${UNAVAILABLE}`, false);
+        throw new AgentError(
+          ERRORS.AGENT_UNAVAILABLE.code,
+          `agent "openai" is unavailable: ${UNAVAILABLE}`,
+          false,
+        );
       const modelName = input.model ?? defaultModel;
       return {
         model: models(modelName),
