@@ -3,9 +3,11 @@ import { z } from "zod";
 /**
  * Where a code travels: `http` in a `{ error: { code, message } }` response body; `stream` in-band as a
  * gateway `event: error` (not in the replay log); `run` in a run's own `error` event (and its record);
- * `tool` in a `tool_result` delta; `client` made up by the SDK for a response it could not read.
+ * `tool` in a `tool_result` delta; `client` made up by the SDK for a response it could not read;
+ * `publish` the publish script's refusal of an event (the first word of its error reply, which the
+ * `.lua` scripts spell out because they cannot import this file; a test checks they match).
  */
-export type ErrorChannel = "http" | "stream" | "run" | "tool" | "client";
+export type ErrorChannel = "http" | "stream" | "run" | "tool" | "client" | "publish";
 
 /** One entry of the catalog: the wire code, its HTTP status (for `http` codes), whether retrying can help. */
 export interface ErrorSpec<C extends string = string> {
@@ -125,6 +127,10 @@ const SPECS = {
   UNKNOWN_TOOL: tool("the model asked for a tool that does not exist"),
   INVALID_ARGUMENTS: tool("the tool's arguments do not match its schema"),
   TOOL_FAILED: tool("the tool failed"),
+  // The publish script refused an event; retrying it cannot help.
+  INVALID_EVENT: publish("the event is not one readers would accept"),
+  STALE_ATTEMPT: publish("a newer attempt of the run is publishing: stop this one"),
+  RUN_ENDED: publish("the run already published its done"),
   // Made up by the SDK.
   BAD_RESPONSE: {
     retryable: false,
@@ -135,6 +141,10 @@ const SPECS = {
 
 function run(retryable: boolean, message: string) {
   return { retryable, message, channels: ["run"] } as const;
+}
+
+function publish(message: string) {
+  return { retryable: false, message, channels: ["publish"] } as const;
 }
 
 function tool(message: string) {

@@ -1,7 +1,9 @@
-/** Why the publish script refused an event (the first word of its error reply). */
-export type PublishRefusal = "INVALID_EVENT" | "STALE_ATTEMPT" | "RUN_ENDED";
+import { ERRORS } from "@threadline/protocol";
 
-const REFUSALS: readonly PublishRefusal[] = ["INVALID_EVENT", "STALE_ATTEMPT", "RUN_ENDED"];
+const REFUSALS = [ERRORS.INVALID_EVENT.code, ERRORS.STALE_ATTEMPT.code, ERRORS.RUN_ENDED.code] as const;
+
+/** Why the publish script refused an event (the first word of its error reply). */
+export type PublishRefusal = (typeof REFUSALS)[number];
 
 /**
  * The publish script refused an event: retrying it cannot help. `STALE_ATTEMPT` tells a producer that
@@ -22,6 +24,6 @@ export function refusalOf(error: unknown): PublishRefusedError | undefined {
   const message = error instanceof Error ? error.message : "";
   const space = message.indexOf(" ");
   const code = (space < 0 ? message : message.slice(0, space)) as PublishRefusal;
-  if (!REFUSALS.includes(code)) return undefined;
+  if (!(REFUSALS as readonly string[]).includes(code)) return undefined;
   return new PublishRefusedError(code, message.slice(space + 1));
 }

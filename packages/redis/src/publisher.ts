@@ -1,4 +1,4 @@
-import { type EventDraft, ThreadEvent } from "@threadline/protocol";
+import { ERRORS, type EventDraft, ThreadEvent } from "@threadline/protocol";
 import { isCluster, type RedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { PublishRefusedError, refusalOf } from "./publish-refused.js";
@@ -66,7 +66,7 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
       if (!checked.success) {
         const issue = checked.error.issues[0];
         const field = issue?.path.map(String).join(".") || "event";
-        throw new PublishRefusedError("INVALID_EVENT", `${field}: ${issue?.message ?? "invalid"}`);
+        throw new PublishRefusedError(ERRORS.INVALID_EVENT.code, `${field}: ${issue?.message ?? "invalid"}`);
       }
       try {
         const [id, seq, repeat] = await client.threadlinePublishEvent(

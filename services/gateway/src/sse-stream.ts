@@ -130,7 +130,11 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
       held: () => transport.checkBudget(),
       failed(error) {
         log.error({ err: error }, "replay from the log failed");
-        sendError(STREAM_ERROR_CODES.replayFailed, ERRORS.REPLAY_FAILED.message, ERRORS.REPLAY_FAILED.retryable);
+        sendError(
+          STREAM_ERROR_CODES.replayFailed,
+          ERRORS.REPLAY_FAILED.message,
+          ERRORS.REPLAY_FAILED.retryable,
+        );
         transport.dispose("replay_failed");
       },
       whenWritable: () => transport.whenWritable(),

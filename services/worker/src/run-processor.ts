@@ -313,7 +313,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
 
 /** The publish script refused the attempt for good: it no longer owns the run. */
 function isFenced(error: unknown): error is PublishRefusedError {
-  return error instanceof PublishRefusedError && error.code !== "INVALID_EVENT";
+  return error instanceof PublishRefusedError && error.code !== ERRORS.INVALID_EVENT.code;
 }
 
 /**
