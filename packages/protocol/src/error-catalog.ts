@@ -49,6 +49,10 @@ const SPECS = {
   INVALID_THREAD_ID: http(400, "the thread id must be 1-128 characters of A-Z, a-z, 0-9, _ or -"),
   INVALID_LAST_EVENT_ID: http(400, "Last-Event-ID must be an event id like 1700000000000-0, or 0"),
   BAD_REQUEST: http(400, "the request is malformed"),
+  EXTERNAL_RUNS_UNAVAILABLE: http(
+    400,
+    "external runs need the API to sign publish tokens: set JWT_SECRET (HS256) on the API",
+  ),
   // 401 — get a (new) token.
   TOKEN_MISSING: http(401, "send a token: Authorization: Bearer <jwt>"),
   TOKEN_INVALID: http(401, "the token is not accepted"),
@@ -72,8 +76,19 @@ const SPECS = {
   RUN_NOT_FOUND: http(404, "no such run in this thread"),
   METHOD_NOT_ALLOWED: http(405, "use GET"),
   RUN_FINISHED: http(409, "the run already ended; nothing to cancel"),
+  RUN_NOT_EXTERNAL: http(
+    409,
+    "the run is run by Threadline's workers; only external runs take published events",
+  ),
+  RUN_ENDED: {
+    status: 409,
+    retryable: false,
+    message: "the run already published its done: nothing may follow it; start a new run",
+    channels: ["http", "publish"],
+  },
   // Request too large / wrong type.
   BODY_TOO_LARGE: http(413, "the request body is too large"),
+  EVENT_TOO_LARGE: http(413, "an event's content is larger than MAX_EVENT_BYTES"),
   URI_TOO_LONG: http(414, "the request URL is too long"),
   UNSUPPORTED_MEDIA_TYPE: http(415, "send the body as application/json"),
   HEADERS_TOO_LARGE: http(431, "the request headers are too large"),
@@ -108,6 +123,11 @@ const SPECS = {
     message: "the run's worker stopped responding too often; start a new run",
     channels: ["run"],
   },
+  RUNNER_LOST: {
+    retryable: false,
+    message: "the external run's producer went silent (EXTERNAL_RUN_TIMEOUT_MS); start a new run",
+    channels: ["run"],
+  },
   INVALID_JOB: { retryable: false, message: "the job data is invalid", channels: ["run"] },
   ENQUEUE_FAILED: {
     retryable: true,
@@ -130,7 +150,6 @@ const SPECS = {
   // The publish script refused an event; retrying it cannot help.
   INVALID_EVENT: publish("the event is not one readers would accept"),
   STALE_ATTEMPT: publish("a newer attempt of the run is publishing: stop this one"),
-  RUN_ENDED: publish("the run already published its done"),
   // Made up by the SDK.
   BAD_RESPONSE: {
     retryable: false,

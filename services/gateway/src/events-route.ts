@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { EventId, ThreadId } from "@threadline/protocol";
+import { ERRORS, EventId, ThreadId } from "@threadline/protocol";
 import { LOG_START } from "@threadline/redis";
-import { HttpError } from "@threadline/server";
+import { HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Admission } from "./admission.js";
@@ -70,14 +70,13 @@ function parseRequest(request: FastifyRequest) {
   const params = request.params as { threadId?: string };
   const thread = ThreadId.safeParse(params.threadId);
   if (!thread.success) {
-    throw new HttpError(400, "INVALID_THREAD_ID", `thread id ${thread.error.issues[0]?.message}`);
+    throw httpError(ERRORS.INVALID_THREAD_ID, `thread id ${thread.error.issues[0]?.message}`);
   }
   const query = EventsQuery.safeParse(request.query ?? {});
   if (!query.success) {
     const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
-    throw new HttpError(
-      400,
-      "INVALID_QUERY",
+    throw httpError(
+      ERRORS.INVALID_QUERY,
       "invalid query parameters: after=<event id>|0, until=done",
       details,
     );
@@ -97,9 +96,8 @@ export function resumePosition(request: FastifyRequest, after: string | undefine
   if (header === undefined || header === "") return after;
   const parsed = ResumeId.safeParse(header);
   if (!parsed.success) {
-    throw new HttpError(
-      400,
-      "INVALID_LAST_EVENT_ID",
+    throw httpError(
+      ERRORS.INVALID_LAST_EVENT_ID,
       "Last-Event-ID must be an event id like 1700000000000-0, or 0",
     );
   }

@@ -1,5 +1,6 @@
+import { ERRORS } from "@threadline/protocol";
 import { LOG_START } from "@threadline/redis";
-import { HttpError } from "@threadline/server";
+import { HttpError, httpError } from "@threadline/server";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EventsRouteOptions } from "./events-route.js";
 import { readLogTail } from "./log-tail.js";
@@ -35,9 +36,8 @@ export async function serveThreadStream(
     }
     // Thrown into the catch below, which abandons the setup and rethrows it.
     if (options.isClosing()) {
-      throw new HttpError(
-        503,
-        "SHUTTING_DOWN",
+      throw httpError(
+        ERRORS.SHUTTING_DOWN,
         "this gateway is shutting down; reconnect",
         undefined,
         retryAfter(options),
@@ -48,9 +48,8 @@ export async function serveThreadStream(
     if (error instanceof HttpError) throw error;
     request.log.warn({ err: error, threadId }, "could not subscribe");
     options.ctx.metrics.rejectedStreams.inc({ reason: "redis_unavailable" });
-    throw new HttpError(
-      503,
-      "REDIS_UNAVAILABLE",
+    throw httpError(
+      ERRORS.REDIS_UNAVAILABLE,
       "cannot reach Redis; retry shortly",
       undefined,
       retryAfter(options),

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { isFinalState, RunId, ThreadId } from "@threadline/protocol";
+import { ERRORS, isFinalState, RunId, ThreadId } from "@threadline/protocol";
 import { createRunStore } from "@threadline/redis";
-import { HttpError } from "@threadline/server";
+import { HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { type EventsRouteOptions, ResumeId, resumePosition } from "./events-route.js";
@@ -37,7 +37,7 @@ export async function uiStreamRoute(app: FastifyInstance, options: EventsRouteOp
       if (!latest || isFinalState(latest.status)) return reply.code(204).send();
       runId = latest.runId;
     } else if (!(await runs.get(threadId, runId))) {
-      throw new HttpError(404, "RUN_NOT_FOUND", `no run ${runId} in thread ${threadId} (or it expired)`);
+      throw httpError(ERRORS.RUN_NOT_FOUND, `no run ${runId} in thread ${threadId} (or it expired)`);
     }
     const lease = options.admission.acquire(claims.sub);
     const streamId = `${instanceId}:ui:${++streamCount}`;
@@ -60,14 +60,13 @@ function parseRequest(request: FastifyRequest) {
   const params = request.params as { threadId?: string };
   const thread = ThreadId.safeParse(params.threadId);
   if (!thread.success) {
-    throw new HttpError(400, "INVALID_THREAD_ID", `thread id ${thread.error.issues[0]?.message}`);
+    throw httpError(ERRORS.INVALID_THREAD_ID, `thread id ${thread.error.issues[0]?.message}`);
   }
   const query = UiStreamQuery.safeParse(request.query ?? {});
   if (!query.success) {
     const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
-    throw new HttpError(
-      400,
-      "INVALID_QUERY",
+    throw httpError(
+      ERRORS.INVALID_QUERY,
       "invalid query parameters: runId=<run id>, after=<event id>|0",
       details,
     );

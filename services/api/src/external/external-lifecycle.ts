@@ -1,4 +1,4 @@
-import { type EventDraft, isFinalState, parseChannelMessage } from "@threadline/protocol";
+import { ERRORS, type EventDraft, isFinalState, parseChannelMessage } from "@threadline/protocol";
 import {
   type EventPublisher,
   type ExternalRunRef,
@@ -56,7 +56,7 @@ export function createExternalLifecycle(deps: ExternalLifecycleDeps): ExternalLi
   async function failLost(ref: ExternalRunRef): Promise<void> {
     const target = { threadId: ref.threadId, runId: ref.runId };
     const content = {
-      code: "RUNNER_LOST",
+      code: ERRORS.RUNNER_LOST.code,
       message: `the run's producer published nothing for ${deps.timeoutMs} ms (EXTERNAL_RUN_TIMEOUT_MS); start a new run`,
       retryable: false,
     };
@@ -70,7 +70,7 @@ export function createExternalLifecycle(deps: ExternalLifecycleDeps): ExternalLi
         await deps.publisher.publish(target, event, { idempotencyKey });
     } catch (error) {
       // The producer's own `done` got in first: the run ended after all.
-      if (error instanceof PublishRefusedError && error.code === "RUN_ENDED") return;
+      if (error instanceof PublishRefusedError && error.code === ERRORS.RUN_ENDED.code) return;
       throw error;
     }
     await deps.runs.update(ref.threadId, ref.runId, { status: "failed", error: content, finishedAt: iso() });

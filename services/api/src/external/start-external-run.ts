@@ -1,7 +1,8 @@
 import { signPublishToken } from "@threadline/auth";
-import { HttpError } from "@threadline/server";
-import type { RouteContext } from "../routes/route-context.js";
 import type { ExternalRunCreated } from "@threadline/protocol";
+import { ERRORS } from "@threadline/protocol";
+import { HttpError, httpError } from "@threadline/server";
+import type { RouteContext } from "../routes/route-context.js";
 
 /** The `agent` an external run's record shows. */
 export const EXTERNAL_AGENT = "external";
@@ -9,9 +10,8 @@ export const EXTERNAL_AGENT = "external";
 /** Publish tokens are signed with JWT_SECRET: an API that only verifies (RS256 public key) cannot. */
 export function checkExternalRunsAvailable(ctx: RouteContext): void {
   if (ctx.config.jwt.secret) return;
-  throw new HttpError(
-    400,
-    "EXTERNAL_RUNS_UNAVAILABLE",
+  throw httpError(
+    ERRORS.EXTERNAL_RUNS_UNAVAILABLE,
     "external runs need the API to sign publish tokens: set JWT_SECRET (HS256) on the API",
   );
 }

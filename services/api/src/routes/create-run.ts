@@ -1,5 +1,5 @@
 import { DEFAULT_AGENT } from "@threadline/agents";
-import { CreateRunAnswer, type CreatedRun, ERRORS, RunRequest, ThreadParams } from "@threadline/protocol";
+import { type CreatedRun, CreateRunAnswer, ERRORS, RunRequest, ThreadParams } from "@threadline/protocol";
 import { keys, RUN_BACKOFF_TYPE } from "@threadline/redis";
 import { httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";

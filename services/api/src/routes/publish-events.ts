@@ -9,7 +9,7 @@ import {
   RunParams,
 } from "@threadline/protocol";
 import { type Published, PublishRefusedError } from "@threadline/redis";
-import { HttpError } from "@threadline/server";
+import { type HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { claimsOf } from "../authenticate.js";
@@ -62,9 +62,8 @@ export function publishEventsRoute(app: FastifyInstance, ctx: RouteContext): voi
         if (event.type === "done") doneAt = i;
         const bytes = Buffer.byteLength(JSON.stringify(event.content));
         if (bytes > ctx.config.maxEventBytes)
-          throw new HttpError(
-            413,
-            "EVENT_TOO_LARGE",
+          throw httpError(
+            ERRORS.EVENT_TOO_LARGE,
             `${field(i, "content")}: ${bytes} bytes, limit ${ctx.config.maxEventBytes}`,
           );
       });
@@ -72,9 +71,8 @@ export function publishEventsRoute(app: FastifyInstance, ctx: RouteContext): voi
       const record = await ctx.runs.get(threadId, runId);
       if (!record) throw runNotFound(threadId, runId);
       if (record.runner !== "external")
-        throw new HttpError(
-          409,
-          "RUN_NOT_EXTERNAL",
+        throw httpError(
+          ERRORS.RUN_NOT_EXTERNAL,
           `run ${runId} is run by our workers (agent ${record.agent}); only external runs take published events`,
         );
 
@@ -107,40 +105,37 @@ function checkPublisher(claims: Parameters<typeof publishGrantOf>[0], threadId: 
   const grant = publishGrantOf(claims);
   if (grant) {
     if (grant.threadId === threadId && grant.runId === runId) return;
-    throw new HttpError(
-      403,
-      "FORBIDDEN",
+    throw httpError(
+      ERRORS.FORBIDDEN,
       `this publish token is for run ${grant.runId} of thread ${grant.threadId}, not run ${runId} of thread ${threadId}`,
     );
   }
   if (!isAdmin(claims))
-    throw new HttpError(
-      403,
-      "FORBIDDEN",
+    throw httpError(
+      ERRORS.FORBIDDEN,
       "publishing needs the run's publishToken (from POST …/runs with runner external) or an admin token",
     );
 }
 
 function badEvent(field: string, message: string): HttpError {
-  return new HttpError(400, ERRORS.INVALID_BODY.code, `invalid events: ${field}: ${message}`, {
+  return httpError(ERRORS.INVALID_BODY, `invalid events: ${field}: ${message}`, {
     issues: [{ path: field, message }],
   });
 }
 
 function runEnded(field: string, message: string): HttpError {
-  return new HttpError(409, "RUN_ENDED", `${field}: ${message}`, { issues: [{ path: field, message }] });
+  return httpError(ERRORS.RUN_ENDED, `${field}: ${message}`, { issues: [{ path: field, message }] });
 }
 
 /** The script refused event `field`; the events before it are published (their ids are in details). */
 function refused(field: string, reason: unknown, published: Published[]): unknown {
   if (!(reason instanceof PublishRefusedError)) return reason;
   const details = { issues: [{ path: field, message: reason.detail }], published: published.map(answer) };
-  if (reason.code === "RUN_ENDED")
-    return new HttpError(
-      409,
-      "RUN_ENDED",
+  if (reason.code === ERRORS.RUN_ENDED.code)
+    return httpError(
+      ERRORS.RUN_ENDED,
       `${field}: the run already ended (${reason.detail}); start a new run`,
       details,
     );
-  return new HttpError(400, ERRORS.INVALID_BODY.code, `invalid events: ${field}: ${reason.detail}`, details);
+  return httpError(ERRORS.INVALID_BODY, `invalid events: ${field}: ${reason.detail}`, details);
 }
