@@ -115,7 +115,8 @@ try {
     const perGatewayDeliveries = many.deliveriesPerSec / gatewayCount;
     const predictedCpu = (perGatewayDeliveries * calibrated.cpuUsPerDelivery) / 1e4;
     const predictedRssGrowthMiB = ((watchers / gatewayCount) * calibrated.rssKiBPerConnection) / 1024;
-    const predictedRedisClients = mode === "dedicated" ? watchers + 2 * gatewayCount : 2 * gatewayCount;
+    // dedicated: a subscriber per watcher + each gateway's command connection; shared: command + subscriber.
+    const predictedRedisClients = mode === "dedicated" ? watchers + gatewayCount : 2 * gatewayCount;
     for (const [i, g] of many.gateways.entries()) {
       rows.push(
         `| ${mode} | gateway ${i + 1} of ${gatewayCount} | ${Math.round(perGatewayDeliveries)} | ${predictedCpu.toFixed(1)} % | ${g.cpuPercent.toFixed(1)} % (${(g.cpuPercent / predictedCpu).toFixed(2)}×) | ${predictedRssGrowthMiB.toFixed(1)} MiB | ${g.rssGrowthMiB.toFixed(1)} MiB (${(g.rssGrowthMiB / predictedRssGrowthMiB).toFixed(2)}×) | ${predictedRedisClients} | ${many.redisClients} |`,

@@ -54,6 +54,7 @@ const { values } = parseArgs({
     "s2-rates": { type: "string" },
     "step-ms": { type: "string" },
     "s3-levels": { type: "string" },
+    "s4-rounds": { type: "string", default: "1" },
   },
 });
 const plan = structuredClone(values.quick ? QUICK : FULL);
@@ -180,7 +181,13 @@ try {
     console.log("S4: gateway (dedicated) + api + worker");
     const gateway = await start("dedicated");
     try {
-      for (const { code, root } of codes) {
+      // With a baseline, rounds alternate the order (this, base, base, this, …): S4 is a latency
+      // measured minutes apart, and the machine's load drifts in between.
+      const rounds = Number(values["s4-rounds"]);
+      const order = Array.from({ length: rounds }, (_, i) =>
+        i % 2 === 0 ? codes : [...codes].reverse(),
+      ).flat();
+      for (const { code, root } of order) {
         results.s4.push(
           ...(await runS4({
             repoRoot: root,

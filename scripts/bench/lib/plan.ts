@@ -24,7 +24,7 @@ export const FULL: Plan = {
     threads: 1000,
     clientsPerThread: 1,
     // Past the floors' ceilings with the raw publisher (the floors pass 40k here).
-    rates: [5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000],
+    rates: [5_000, 10_000, 20_000, 40_000, 60_000, 80_000],
     stepMs: 5_000,
     drainMs: 3_000,
   },
@@ -37,7 +37,7 @@ export const FULL: Plan = {
     stepMs: 5_000,
     drainMs: 3_000,
   },
-  scriptRates: { s1: [5_000, 10_000, 20_000], s2: [10, 20] },
+  scriptRates: { s1: [5_000, 10_000], s2: [10, 20] },
   // 9,000 shows capacity below a 20,000 open-files hard limit (dedicated needs 2 fds per client).
   s3Levels: [1_000, 5_000, 9_000, 10_000],
   s4Runs: 30,
