@@ -1,3 +1,4 @@
+import { connectArchive } from "@threadline/archive";
 import { createTestDatabase, type TestDatabase, uniqueId } from "@threadline/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -111,5 +112,101 @@ describe("archive: history that outlives Redis (real processes, Redis, PostgreSQ
     const resumed = await sse(threadId, bob, resumeId);
     expect(resumed).not.toContain("REPLAY_TRUNCATED");
     expect(frames(resumed)).toEqual(all.slice(6));
+  }, 90_000);
+
+  it("lists the caller's threads newest first with cursor pages, and a thread as a conversation", async () => {
+    const carol = stack.bearer(`carol-${uniqueId()}`);
+    const first = uniqueId("th");
+    const second = uniqueId("th");
+    await runToEnd(first, carol, { prompt: "What is 6 times 7?", tokensPerSecond: 500, maxTokens: 20 });
+    const { streamed } = await runToEnd(second, carol, {
+      prompt: "Second thread",
+      tokensPerSecond: 500,
+      maxTokens: 20,
+    });
+
+    type Threads = {
+      threads: { threadId: string; lastStatus: string; preview: string }[];
+      nextCursor: string | null;
+    };
+    const page1 = await httpJson<Threads>(`${stack.api.url}/v1/threads?limit=1`, { authorization: carol });
+    expect(page1.status).toBe(200);
+    expect(page1.body.threads).toEqual([
+      expect.objectContaining({ threadId: second, lastStatus: "completed", preview: "Second thread" }),
+    ]);
+    const page2 = await httpJson<Threads>(
+      `${stack.api.url}/v1/threads?limit=1&cursor=${page1.body.nextCursor}`,
+      {
+        authorization: carol,
+      },
+    );
+    expect(page2.body).toEqual({
+      threads: [expect.objectContaining({ threadId: first, preview: "What is 6 times 7?" })],
+      nextCursor: null,
+    });
+    expect(
+      (await httpJson(`${stack.api.url}/v1/threads?cursor=garbage`, { authorization: carol })).status,
+    ).toBe(400);
+
+    type Messages = { messages: { role: string; content: string; toolCalls?: { name: string }[] }[] };
+    const messages = await httpJson<Messages>(`${stack.api.url}/v1/threads/${second}/messages`, {
+      authorization: carol,
+    });
+    const tokens = frames(streamed)
+      .filter((f) => f.includes("event: token"))
+      .map((f) => JSON.parse(f.split("data: ")[1] ?? "{}").content as string)
+      .join("");
+    expect(messages.body.messages).toEqual([
+      expect.objectContaining({ role: "user", content: "Second thread" }),
+      expect.objectContaining({ role: "assistant", content: tokens, toolCalls: expect.any(Array) }),
+    ]);
+    expect(
+      (
+        await httpJson(`${stack.api.url}/v1/threads/${second}/messages`, {
+          authorization: stack.bearer("eve"),
+        })
+      ).status,
+    ).toBe(403);
+  }, 90_000);
+
+  it("DELETE removes log, meta, run records and archive rows, ends live streams with THREAD_DELETED, and is refused for another subject", async () => {
+    const threadId = uniqueId("th");
+    const dave = stack.bearer("dave");
+    const { runUrl } = await runToEnd(threadId, dave, {
+      prompt: "delete me",
+      tokensPerSecond: 500,
+      maxTokens: 20,
+    });
+    const threadUrl = `${stack.api.url}/v1/threads/${threadId}`;
+    expect(
+      (await httpJson(threadUrl, { method: "DELETE", authorization: stack.bearer("mallory") })).status,
+    ).toBe(403);
+
+    const live = await fetch(`${stack.gateway.url}/v1/threads/${threadId}/events`, {
+      headers: { authorization: dave },
+      signal: AbortSignal.timeout(20_000),
+    });
+    expect(live.status).toBe(200);
+    const deleted = await httpJson(threadUrl, { method: "DELETE", authorization: dave });
+    expect(deleted.status).toBe(204);
+    const tail = await live.text(); // ends: the gateway closes the stream after THREAD_DELETED
+    expect(tail).toMatch(/event: error\ndata: .*"code":"THREAD_DELETED"/);
+
+    const [, found] = await redis.scan("0", "MATCH", `{thread:${threadId}}*`, "COUNT", 100_000);
+    expect(found).toEqual([]);
+    const sql = connectArchive(database.url, { name: "delete-check" });
+    try {
+      const counts = await sql`select
+        (select count(*)::int from events where thread_id = ${threadId}) as events,
+        (select count(*)::int from runs where thread_id = ${threadId}) as runs,
+        (select count(*)::int from threads where thread_id = ${threadId}) as threads`;
+      expect(counts[0]).toEqual({ events: 0, runs: 0, threads: 0 });
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+    // Nothing is left to read (an admin may read any thread: it is simply gone).
+    expect((await httpJson(runUrl, { authorization: stack.bearer("ops", { role: "admin" }) })).status).toBe(
+      404,
+    );
   }, 90_000);
 });

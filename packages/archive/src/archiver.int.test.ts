@@ -1,6 +1,7 @@
 import { keys, readLog } from "@threadline/redis";
 import { uniqueId } from "@threadline/testing";
 import { describe, expect, it } from "vitest";
+import { deleteArchivedThread, purgeIdleThreads } from "./archive-cleanup.js";
 import { connectArchive } from "./connect.js";
 import { createMergedLog } from "./merged-log.js";
 import { migrateArchive } from "./migrate.js";
@@ -105,5 +106,22 @@ describe("archiver (real Redis + PostgreSQL)", () => {
     const page = await read(threadId, "1-1", 100);
     expect(page.truncated).toBe(true);
     expect(page.entries).toHaveLength(5);
+  });
+
+  it("retention purges only threads idle longer than the limit; delete removes every row of a thread", async () => {
+    const idle = uniqueId();
+    const fresh = uniqueId();
+    await publishRun(idle, uniqueId("run"), 2);
+    await publishRun(fresh, uniqueId("run"), 2);
+    fx.startArchiver();
+    await expect.poll(() => archivedJson(fresh).then((j) => j.length), { timeout: 5_000 }).toBe(4);
+    await expect.poll(() => archivedJson(idle).then((j) => j.length), { timeout: 5_000 }).toBe(4);
+    await fx.sql`update threads set updated_at = now() - interval '40 days' where thread_id = ${idle}`;
+    expect(await purgeIdleThreads(fx.sql, 30)).toBeGreaterThanOrEqual(1);
+    expect(await archivedJson(idle)).toEqual([]);
+    expect(await fx.reader.threadOwner(idle)).toBeUndefined();
+    expect(await archivedJson(fresh)).toHaveLength(4);
+    expect(await deleteArchivedThread(fx.sql, fresh)).toBe(4);
+    expect(await fx.reader.listRuns(fresh, 10)).toEqual([]);
   });
 });

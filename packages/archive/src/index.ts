@@ -1,3 +1,4 @@
+export { deleteArchivedThread, purgeIdleThreads } from "./archive-cleanup.js";
 export {
   type ArchivedEntry,
   type ArchiveReader,
@@ -9,4 +10,5 @@ export { type Archiver, type ArchiverDeps, createArchiver } from "./archiver.js"
 export { type ArchiveConnectionOptions, type ArchiveSql, connectArchive, ensureDatabase } from "./connect.js";
 export { createMergedLog, type MergedPage, type ReadPage } from "./merged-log.js";
 export { migrateArchive } from "./migrate.js";
+export { foldMessages, type ThreadMessage, type ToolCall, userText } from "./thread-messages.js";
 export { createOwnerLookup, type OwnerLookup } from "./thread-owner.js";

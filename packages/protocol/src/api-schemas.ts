@@ -92,3 +92,48 @@ export const HistoryPage = z.object({
   more: z.boolean(),
 });
 export type HistoryPage = z.infer<typeof HistoryPage>;
+
+export const ListThreadsQuery = z.object({
+  limit: intParam(1, 100, 20),
+  /** `nextCursor` of the previous page. */
+  cursor: z.string().max(400).optional(),
+});
+export type ListThreadsQuery = z.infer<typeof ListThreadsQuery>;
+
+export const ThreadSummaryView = z.object({
+  threadId: ThreadId,
+  lastRunId: RunId.nullable(),
+  lastStatus: RunStatus.nullable(),
+  updatedAt: z.string(),
+  /** The last run's prompt (or input as JSON), cut short. */
+  preview: z.string().nullable(),
+});
+export const ThreadList = z.object({
+  threads: z.array(ThreadSummaryView),
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+export type ThreadList = z.infer<typeof ThreadList>;
+
+export const ToolCallView = z.object({
+  toolCallId: z.string().optional(),
+  name: z.string(),
+  args: z.unknown().optional(),
+  result: z.unknown().optional(),
+  isError: z.boolean().optional(),
+});
+export const ThreadMessages = z.object({
+  messages: z.array(
+    z.object({
+      runId: RunId,
+      role: z.enum(["user", "assistant"]),
+      content: z.string(),
+      toolCalls: z.array(ToolCallView).optional(),
+    }),
+  ),
+});
+export type ThreadMessages = z.infer<typeof ThreadMessages>;
+
+/** The opaque `cursor` of GET /v1/threads: the last thread's (updatedAt, threadId). */
+export const ThreadCursor = z.object({ updatedAt: z.iso.datetime(), threadId: ThreadId });
+export type ThreadCursor = z.infer<typeof ThreadCursor>;

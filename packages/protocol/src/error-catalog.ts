@@ -74,6 +74,7 @@ const SPECS = {
   // 404 / 405 / 409.
   NOT_FOUND: http(404, "no such route"),
   RUN_NOT_FOUND: http(404, "no such run in this thread"),
+  THREAD_NOT_FOUND: http(404, "no such thread (or it has no owner)"),
   METHOD_NOT_ALLOWED: http(405, "use GET"),
   RUN_FINISHED: http(409, "the run already ended; nothing to cancel"),
   RUN_NOT_EXTERNAL: http(
@@ -102,6 +103,7 @@ const SPECS = {
     true,
   ),
   NOT_READY: http(503, "not ready: Redis does not answer", true),
+  ARCHIVE_DISABLED: http(503, "thread history needs the archive: set DATABASE_URL (and not ARCHIVE=off)"),
   REDIS_UNAVAILABLE: http(503, "cannot reach Redis; retry shortly", true),
   SHUTTING_DOWN: http(503, "this gateway is shutting down; reconnect", true),
   TOO_MANY_CONNECTIONS: http(503, "this gateway is at MAX_CONNECTIONS; retry later or elsewhere", true),
@@ -109,6 +111,11 @@ const SPECS = {
   REPLAY_TRUNCATED: {
     retryable: false,
     message: "events after the resume position are no longer retained; what follows is everything left",
+    channels: ["stream"],
+  },
+  THREAD_DELETED: {
+    retryable: false,
+    message: "this thread was deleted",
     channels: ["stream"],
   },
   REPLAY_FAILED: {
@@ -196,4 +203,6 @@ export const STREAM_ERROR_CODES = {
   replayTruncated: ERRORS.REPLAY_TRUNCATED.code,
   replayFailed: ERRORS.REPLAY_FAILED.code,
   tokenExpired: ERRORS.TOKEN_EXPIRED.code,
+  /** The thread was deleted (DELETE /v1/threads/:threadId): the stream ends after this event. */
+  threadDeleted: ERRORS.THREAD_DELETED.code,
 } as const;

@@ -6,9 +6,15 @@ export {
   ExternalRunCreated,
   HistoryPage,
   ListRunsQuery,
+  ListThreadsQuery,
   RunList,
   RunParams,
+  ThreadCursor,
+  ThreadList,
+  ThreadMessages,
   ThreadParams,
+  ThreadSummaryView,
+  ToolCallView,
 } from "./api-schemas.js";
 export {
   ERROR_CODES,

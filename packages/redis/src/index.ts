@@ -14,6 +14,7 @@ export {
   type RedisClient,
   type RedisConnectionConfig,
 } from "./connections.js";
+export { deleteThreadKeys } from "./delete-thread.js";
 export {
   createExternalRuns,
   type ExternalRunRef,

@@ -37,6 +37,7 @@ import { publishEventsRoute } from "./routes/publish-events.js";
 import { readEventsRoute } from "./routes/read-events.js";
 import { readRunsRoutes } from "./routes/read-runs.js";
 import type { RouteContext } from "./routes/route-context.js";
+import { threadRoutes } from "./routes/threads.js";
 import { createRunMetrics } from "./run-metrics.js";
 import { createThreadAccess } from "./thread-access.js";
 
@@ -70,7 +71,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
   await installOpenApi(app, deps.version ?? "0.1.0");
   await app.register(cors, {
     origin: corsOrigin(config.corsOrigins),
-    methods: ["GET", "POST", "OPTIONS"],
+    methods: ["GET", "POST", "DELETE", "OPTIONS"],
     allowedHeaders: ["authorization", "content-type"],
     maxAge: 600,
   });
@@ -132,6 +133,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     v1.addHook("onRequest", createAuthenticate(verifier));
     createRunRoute(v1, ctx);
     readRunsRoutes(v1, ctx);
+    threadRoutes(v1, ctx);
     cancelRunRoute(v1, ctx);
     readEventsRoute(v1, ctx);
     publishEventsRoute(v1, ctx);

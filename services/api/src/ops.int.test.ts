@@ -123,6 +123,9 @@ describe("/openapi.json", () => {
       [
         "GET /healthz",
         "GET /readyz",
+        "GET /v1/threads",
+        "DELETE /v1/threads/{threadId}",
+        "GET /v1/threads/{threadId}/messages",
         "GET /v1/threads/{threadId}/events",
         "GET /v1/threads/{threadId}/runs",
         "GET /v1/threads/{threadId}/runs/{runId}",

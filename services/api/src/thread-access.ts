@@ -26,6 +26,8 @@ export function createThreadAccess(redis: RedisClient, ownerOf: OwnerLookup, now
       const claimed = results[2]?.[1] as string | null;
       if (!canRead(claims, threadId, claimed)) throw forbidden(threadId);
     },
+    /** The thread's owner (meta hash, else the archive), or null. */
+    owner: (threadId: string) => ownerOf(threadId),
     /** Checks that `claims` may read the thread. Throws 403. */
     async check(claims: Claims, threadId: string): Promise<void> {
       if (canRead(claims, threadId, undefined)) return;

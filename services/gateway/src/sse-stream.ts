@@ -118,6 +118,10 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
           ctx.metrics.replayedEvents.inc();
         }
         if (options.untilDone && isTerminal(event)) transport.dispose("done");
+        // A deleted thread has nothing more to say: its streams end after the error.
+        else if (event.type === "error" && event.content.code === STREAM_ERROR_CODES.threadDeleted) {
+          transport.dispose("done");
+        }
       },
       gap(after) {
         sendError(

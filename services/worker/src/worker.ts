@@ -5,6 +5,7 @@ import {
   createArchiver,
   createArchiveWriter,
   migrateArchive,
+  purgeIdleThreads,
 } from "@threadline/archive";
 import type { WorkerConfig } from "@threadline/config";
 import {
@@ -86,6 +87,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
     ? connectArchive(archiveSetup.databaseUrl, { name: "threadline-worker" })
     : undefined;
   let archiver: Archiver | undefined;
+  let purgeTimer: NodeJS.Timeout | undefined;
   const processor = createRunProcessor({
     agents: deps.agents,
     publisher: feed ? withArchiveFeed(redisPublisher, feed) : redisPublisher,
@@ -154,6 +156,18 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
           pollMs: config.archiver.pollMs,
         });
         archiver.start();
+        const days = archiveSetup?.retentionDays ?? 0;
+        if (days > 0) {
+          // ARCHIVE_RETENTION_DAYS: hourly, every worker (deletes are idempotent and locked per thread).
+          const purge = () =>
+            purgeIdleThreads(sql, days).then(
+              (n) => n > 0 && log.info({ threads: n, days }, "archive retention: idle threads purged"),
+              (error: unknown) => log.warn({ err: error }, "archive retention purge failed"),
+            );
+          void purge();
+          purgeTimer = setInterval(purge, 3_600_000);
+          purgeTimer.unref();
+        }
       }
       control = listenForControl(controlConnection, log, (message) => {
         const held = active.cancel(message.runId, message.reason ?? "cancelled");
@@ -182,6 +196,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
         const handBackTimeout = deps.handBackTimeoutMs ?? 5_000;
         await Promise.race([workerClosed, new Promise((r) => setTimeout(r, handBackTimeout).unref())]);
         await control?.close();
+        clearInterval(purgeTimer);
         await archiver?.close();
         await feed?.flush().catch(() => {});
         await sql?.end({ timeout: 2 });

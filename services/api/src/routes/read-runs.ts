@@ -4,6 +4,7 @@ import { claimsOf } from "../authenticate.js";
 import { runNotFound } from "../errors.js";
 import { parseOrThrow } from "../parse-or-throw.js";
 import { routeSchema } from "../route-schema.js";
+import { listRuns } from "../thread-history.js";
 import type { RouteContext } from "./route-context.js";
 
 /** `GET /v1/threads/:threadId/runs/:runId` and `GET /v1/threads/:threadId/runs` (newest first). */
@@ -48,19 +49,4 @@ export function readRunsRoutes(app: FastifyInstance, ctx: RouteContext): void {
       return list;
     },
   );
-}
-
-/** Redis's records (the live truth) merged with the archive's (older than Redis keeps), newest first. */
-async function listRuns(ctx: RouteContext, threadId: string, limit: number): Promise<RunView[]> {
-  const hot = await ctx.runs.list(threadId, limit);
-  if (!ctx.archive) return hot;
-  const byId = new Map(hot.map((run) => [run.runId, run]));
-  for (const run of await ctx.archive.reader.listRuns(threadId, limit)) {
-    const live = byId.get(run.runId);
-    if (!live) byId.set(run.runId, run);
-    else if (!live.archivedAt && run.archivedAt) byId.set(run.runId, { ...live, archivedAt: run.archivedAt });
-  }
-  return [...byId.values()]
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.runId.localeCompare(a.runId))
-    .slice(0, limit);
 }
