@@ -88,7 +88,7 @@ describe("hand-published ids (real processes, real redis-cli)", () => {
           "exactly the replay log, once each, in order",
         ).toEqual(log.map((e) => e.id));
         expect(real.map((e) => e.seq)).toEqual(real.map((_, i) => i + 1));
-        expect(c.events.some((e) => e.event === "error")).toBe(false);
+        expect(c.events.some((e) => e.event === "stream-error" || e.event === "run-error")).toBe(false);
       }
 
       // A client whose Last-Event-ID became the forged id is told its position is not in the log, then

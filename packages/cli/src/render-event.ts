@@ -1,4 +1,8 @@
+import { SSE_EVENT_NAMES } from "@threadline/protocol";
 import type { TailMessage, TailNotice } from "./tail-stream.js";
+
+/** Protocol 2 names the frames of `type: "error"` apart from the browser's `error` event. */
+const ERROR_NAMES = new Set<string>([SSE_EVENT_NAMES.runError, SSE_EVENT_NAMES.streamError]);
 
 /** Where the human view writes: events to `out`, connection notices to `err`. */
 export interface RenderTarget {
@@ -22,7 +26,8 @@ export function createEventRenderer(target: RenderTarget) {
       const content = value.content;
       const time = clock(typeof value.ts === "number" ? value.ts : Date.now());
       if (message.event !== "token") {
-        line(timelineText(message.event, value, time, message.data));
+        const kind = ERROR_NAMES.has(message.event) ? "error" : message.event;
+        line(timelineText(kind, value, time, message.data));
         return;
       }
       if (typeof content === "string" && content.length > 0) {

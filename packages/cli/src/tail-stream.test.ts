@@ -29,8 +29,11 @@ async function serve(scripts: Script[]): Promise<{ url: string; requests: http.I
 }
 
 const sse = (res: http.ServerResponse) => res.writeHead(200, { "content-type": "text/event-stream" });
+// Protocol 2 framing: a run's error is `run-error`, the gateway's notices (no id) are `stream-error`.
+const frameName = (type: string, id?: string) =>
+  type !== "error" ? type : id ? "run-error" : "stream-error";
 const frame = (type: string, data: object, id?: string) =>
-  `${id ? `id: ${id}\n` : ""}event: ${type}\ndata: ${JSON.stringify({ type, threadId: "t", ts: 1, ...data })}\n\n`;
+  `${id ? `id: ${id}\n` : ""}event: ${frameName(type, id)}\ndata: ${JSON.stringify({ type, threadId: "t", ts: 1, ...data })}\n\n`;
 
 async function collect(options: Partial<Parameters<typeof tailStream>[0]> & { gatewayUrl: string }) {
   const messages: TailMessage[] = [];
@@ -111,7 +114,7 @@ describe("tailStream", () => {
       },
     ]);
     const { messages } = await collect({ gatewayUrl: url });
-    expect(messages.map((m) => m.event)).toEqual(["error", "token", "error"]);
+    expect(messages.map((m) => m.event)).toEqual(["stream-error", "token", "run-error"]);
   });
 
   it("fails with one line on 401/403 and when the gateway is unreachable", async () => {

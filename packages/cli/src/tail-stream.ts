@@ -1,4 +1,4 @@
-import { STREAM_ERROR_CODES } from "@threadline/protocol";
+import { SSE_EVENT_NAMES, STREAM_ERROR_CODES } from "@threadline/protocol";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { CliError } from "./cli-error.js";
 import { errorBodyText, unreachable } from "./http-request.js";
@@ -150,15 +150,18 @@ function toTailMessage(message: EventSourceMessage): TailMessage {
 }
 
 function errorCode(message: TailMessage): string | undefined {
-  if (message.event !== "error") return undefined;
+  if (message.event !== SSE_EVENT_NAMES.streamError && message.event !== SSE_EVENT_NAMES.runError)
+    return undefined;
   const content = message.value?.content as { code?: unknown } | undefined;
   return typeof content?.code === "string" ? content.code : undefined;
 }
 
-/** A run ended: `done`, or an `error` that is the run's (not a stream notice such as REPLAY_TRUNCATED). */
+/** A run ended: `done`, or an error other than the REPLAY_TRUNCATED notice (the replay follows it). */
 function isRunEnd(message: TailMessage, code: string | undefined): boolean {
   return (
-    message.event === "done" || (message.event === "error" && code !== STREAM_ERROR_CODES.replayTruncated)
+    message.event === "done" ||
+    message.event === SSE_EVENT_NAMES.runError ||
+    (message.event === SSE_EVENT_NAMES.streamError && code !== STREAM_ERROR_CODES.replayTruncated)
   );
 }
 

@@ -1,4 +1,4 @@
-import { STREAM_ERROR_CODES, ThreadEvent } from "@threadline/protocol";
+import { SSE_EVENT_NAMES, STREAM_ERROR_CODES, ThreadEvent } from "@threadline/protocol";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { parseRetryAfter } from "./backoff.js";
 import { type ThreadlineError, toThreadlineError } from "./threadline-error.js";
@@ -118,8 +118,9 @@ function toItem(
   const parsed = ThreadEvent.safeParse(json);
   if (!parsed.success) return undefined;
   const event = parsed.data;
-  // Stream-level errors are not in the replay log, so they carry no id (a run's own errors do).
-  if (event.type === "error" && event.id === undefined && !message.id) {
+  // The gateway's own notices about the stream (protocol 2: `event: stream-error`); a run's errors are
+  // `run-error` and reach the caller as events.
+  if (event.type === "error" && message.event === SSE_EVENT_NAMES.streamError) {
     if (event.content.code === STREAM_ERROR_CODES.tokenExpired) return "token_expired";
     if (event.content.code === STREAM_ERROR_CODES.replayTruncated) {
       return {

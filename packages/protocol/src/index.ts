@@ -81,7 +81,17 @@ export {
   RunStatus,
   RunView,
 } from "./runs.js";
-export { encodeSse, encodeSseComment, encodeSseRetry, SSE_KEEPALIVE } from "./sse.js";
+export {
+  encodeSse,
+  encodeSseComment,
+  encodeSseRetry,
+  SSE_EVENT_NAMES,
+  SSE_KEEPALIVE,
+  type SseFraming,
+  STREAM_PROTOCOL_HEADER,
+  STREAM_PROTOCOL_VERSION,
+  sseEventName,
+} from "./sse.js";
 export {
   createUiChunkMapper,
   encodeUiChunk,

@@ -31,6 +31,30 @@ describe("encodeSse", () => {
     expect(encodeSse(event)).toBe(`event: token\ndata: ${JSON.stringify(event)}\n\n`);
   });
 
+  it("never names a frame `error` (the browser's own connection-error event): run-error, or stream-error", () => {
+    const event: ThreadEvent = {
+      type: "error",
+      threadId: "t1",
+      ts: 1,
+      id: "2-0",
+      content: { code: "X", message: "boom", retryable: false },
+    };
+    expect(encodeSse(event)).toBe(`id: 2-0\nevent: run-error\ndata: ${JSON.stringify(event)}\n\n`);
+    const notice = { type: "error" as const };
+    expect(encodeSse(notice, "{}", "named", "stream-error")).toBe("event: stream-error\ndata: {}\n\n");
+  });
+
+  it("leaves the event line out with the message framing, so EventSource's onmessage gets every frame", () => {
+    const event: ThreadEvent = { type: "token", threadId: "t1", ts: 1, id: "1-0", content: "hi" };
+    const { events } = parseAll(
+      encodeSse(event, undefined, "message") + encodeSse(event, "{}", "message", "x"),
+    );
+    expect(events.map((e) => [e.id, e.event, e.data])).toEqual([
+      ["1-0", undefined, JSON.stringify(event)],
+      ["1-0", undefined, "{}"],
+    ]);
+  });
+
   it("splits a multi-line payload into several data lines", () => {
     const json = '{\n  "type": "token",\r\n  "content": "x"\r}';
     const { events } = parseAll(encodeSse({ type: "token" }, json));

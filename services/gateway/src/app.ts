@@ -2,6 +2,7 @@ import cors from "@fastify/cors";
 import { createMergedLog, createOwnerLookup } from "@threadline/archive";
 import { createVerifier } from "@threadline/auth";
 import type { GatewayConfig } from "@threadline/config";
+import { STREAM_PROTOCOL_HEADER } from "@threadline/protocol";
 import { corsOrigin, installErrorHandling } from "@threadline/server";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { createAdmission } from "./admission.js";
@@ -39,6 +40,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     origin: corsOrigin(config.corsOrigins),
     methods: ["GET", "HEAD", "OPTIONS"],
     allowedHeaders: ["authorization", "last-event-id", "cache-control", "content-type"],
+    exposedHeaders: [STREAM_PROTOCOL_HEADER],
     maxAge: 600,
   });
 

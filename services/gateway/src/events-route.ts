@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { ERRORS, EventId, ThreadId } from "@threadline/protocol";
+import {
+  ERRORS,
+  EventId,
+  STREAM_PROTOCOL_HEADER,
+  STREAM_PROTOCOL_VERSION,
+  ThreadId,
+} from "@threadline/protocol";
 import { LOG_START } from "@threadline/redis";
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
@@ -32,6 +38,7 @@ const EventsQuery = z.looseObject({
   access_token: z.string().optional(),
   after: ResumeId.optional(),
   until: z.literal("done", { error: 'the only value is "done"' }).optional(),
+  format: z.enum(["named", "message"], { error: 'one of "named" (default) or "message"' }).optional(),
 });
 
 /** `GET /v1/threads/:threadId/events`: the SSE stream of a thread (see ARCHITECTURE.md, Gateway HTTP contract). */
@@ -41,7 +48,7 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
 
   // No automatic HEAD twin: a HEAD must not open (and hold) a subscription.
   app.get("/v1/threads/:threadId/events", { exposeHeadRoute: false }, async (request, reply) => {
-    const { threadId, resumeFrom, untilDone, queryToken } = parseRequest(request);
+    const { threadId, resumeFrom, untilDone, framing, queryToken } = parseRequest(request);
     const claims = await options.authorize(
       { authorization: request.headers.authorization, queryToken },
       threadId,
@@ -54,12 +61,14 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
       reqId: request.id,
       resumeFrom,
       untilDone,
+      framing,
       expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
     });
     // Everything this stream holds is released through its one dispose path, however it ends
     // (including a setup the client or Redis abandoned before the 200).
     stream.defer(() => lease.release());
     const liveOnly = resumeFrom === undefined;
+    reply.header(STREAM_PROTOCOL_HEADER, String(STREAM_PROTOCOL_VERSION));
     if (await serveThreadStream(options, request, reply, { threadId, streamId, stream, liveOnly })) {
       request.log.debug({ threadId, streamId, sub: claims.sub, resumeFrom }, "stream opened");
     }
@@ -77,7 +86,7 @@ function parseRequest(request: FastifyRequest) {
     const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
     throw httpError(
       ERRORS.INVALID_QUERY,
-      "invalid query parameters: after=<event id>|0, until=done",
+      "invalid query parameters: after=<event id>|0, until=done, format=named|message",
       details,
     );
   }
@@ -86,6 +95,7 @@ function parseRequest(request: FastifyRequest) {
     threadId: thread.data,
     resumeFrom,
     untilDone: query.data.until === "done",
+    framing: query.data.format ?? "named",
     queryToken: query.data.access_token,
   };
 }

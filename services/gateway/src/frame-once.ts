@@ -1,7 +1,11 @@
-import { encodeSse, type ThreadEvent } from "@threadline/protocol";
+import { encodeSse, type SseFraming, type ThreadEvent } from "@threadline/protocol";
 
 /** The SSE frame of an event, as the bytes to write. */
-export type EventFramer = (event: Pick<ThreadEvent, "type" | "id">, json: string) => Buffer;
+export type EventFramer = (
+  event: Pick<ThreadEvent, "type" | "id">,
+  json: string,
+  framing?: SseFraming,
+) => Buffer;
 
 /**
  * `encodeSse` as bytes, memoised for the last event. Every client of a thread receives the same
@@ -13,13 +17,16 @@ export function createFrameOnce(): EventFramer {
   let lastJson: string | undefined;
   let lastType: string | undefined;
   let lastId: string | undefined;
+  let lastFraming: SseFraming = "named";
   let lastFrame = Buffer.alloc(0);
-  return (event, json) => {
-    if (json === lastJson && event.type === lastType && event.id === lastId) return lastFrame;
-    lastFrame = Buffer.from(encodeSse(event, json));
+  return (event, json, framing = "named") => {
+    if (json === lastJson && event.type === lastType && event.id === lastId && framing === lastFraming)
+      return lastFrame;
+    lastFrame = Buffer.from(encodeSse(event, json, framing));
     lastJson = json;
     lastType = event.type;
     lastId = event.id;
+    lastFraming = framing;
     return lastFrame;
   };
 }

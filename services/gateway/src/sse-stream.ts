@@ -1,6 +1,13 @@
 import type { ServerResponse } from "node:http";
 import type { ReadPage } from "@threadline/archive";
-import { ERRORS, encodeSse, isTerminal, STREAM_ERROR_CODES } from "@threadline/protocol";
+import {
+  ERRORS,
+  encodeSse,
+  isTerminal,
+  SSE_EVENT_NAMES,
+  type SseFraming,
+  STREAM_ERROR_CODES,
+} from "@threadline/protocol";
 import type { RedisClient } from "@threadline/redis";
 import type { Logger } from "pino";
 import type { EventFramer } from "./frame-once.js";
@@ -38,6 +45,8 @@ export interface SseStreamOptions {
   /** Last-Event-ID / `?after`: replay the log after it first. Undefined: live only. */
   resumeFrom: string | undefined;
   untilDone: boolean;
+  /** `?format=message`: unnamed frames, for EventSource's `onmessage`. */
+  framing: SseFraming;
   /** When the token stops being valid (exp + clock tolerance), ms since epoch. */
   expiresAtMs: number;
 }
@@ -74,7 +83,7 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
       ts: ctx.now(),
       content: { code, message, retryable, ...extra },
     };
-    transport.send(encodeSse(event));
+    transport.send(encodeSse(event, undefined, options.framing, SSE_EVENT_NAMES.streamError));
   };
 
   const transport = createSseTransport({
@@ -89,7 +98,7 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
     onExpired() {
       sendError(
         STREAM_ERROR_CODES.tokenExpired,
-        "the token has expired: get a new one and resume with Last-Event-ID",
+        "the token has expired: get a new one and resume with Last-Event-ID (a new EventSource: ?after=<last id>)",
         true,
       );
       transport.dispose("token_expired");
@@ -108,7 +117,7 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
     { threadId, resumeFrom: options.resumeFrom, log },
     {
       event(event, json, source) {
-        transport.send(ctx.frameEvent(event, json), source === "replay");
+        transport.send(ctx.frameEvent(event, json, options.framing), source === "replay");
         if (transport.disposed) return;
         if (source === "live") {
           ctx.metrics.liveDelivered.inc();

@@ -148,7 +148,7 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     for (const { k, conn } of clients) {
       await conn.waitForEvents(199 - k + 2);
       expect(ids(conn)).toEqual([...logged.slice(k + 1), ...live]);
-      expect(conn.events.some((e) => e.event === "error")).toBe(false);
+      expect(conn.events.some((e) => e.event === "stream-error")).toBe(false);
     }
   });
 
@@ -247,7 +247,7 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     const logged = await publishTokens(threadId, 5);
     const conn = await open(threadId, {}, { lastEventId: "1-0" });
     await conn.waitForEvents(6);
-    expect(conn.events[0]!.event).toBe("error");
+    expect(conn.events[0]!.event).toBe("stream-error");
     expect(JSON.parse(conn.events[0]!.data).content).toMatchObject({
       code: "REPLAY_TRUNCATED",
       retryable: false,
@@ -274,7 +274,7 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
       { type: "error", content: { code: "X", message: "boom", retryable: false } },
     );
     await live.ended;
-    expect(live.events.map((e) => e.event)).toEqual(["error"]);
+    expect(live.events.map((e) => e.event)).toEqual(["run-error"]);
   });
 
   it("sends TOKEN_EXPIRED in-band when the token's exp passes, then ends", async () => {
@@ -286,8 +286,31 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     // JWT_CLOCK_TOLERANCE_S=0 in this suite: ended at exp, not before (timer granularity aside).
     expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000 - 20);
     const last = conn.events.at(-1)!;
-    expect(last.event).toBe("error");
+    expect(last.event).toBe("stream-error");
     expect(JSON.parse(last.data).content).toMatchObject({ code: "TOKEN_EXPIRED", retryable: true });
+  });
+
+  it("speaks protocol 2: no frame is named error; ?format=message leaves names out for onmessage", async () => {
+    const threadId = uniqueId();
+    const p = publisher();
+    await p.publish({ threadId, runId: "r1" }, { type: "token", content: "a" });
+    await p.publish(
+      { threadId, runId: "r1" },
+      { type: "error", content: { code: "X", message: "boom", retryable: false } },
+    );
+    const named = await open(threadId, { after: "1-0" });
+    const unnamed = await open(threadId, { after: "1-0", format: "message" });
+    for (const c of [named, unnamed]) {
+      expect(c.headers["threadline-protocol"]).toBe("2");
+      await c.waitForEvents(3);
+    }
+    expect(named.events.map((e) => e.event)).toEqual(["stream-error", "token", "run-error"]);
+    expect(unnamed.events.map((e) => e.event)).toEqual([undefined, undefined, undefined]);
+    expect(unnamed.json().map((e) => e.type)).toEqual(["error", "token", "error"]);
+    expect(unnamed.events.map((e) => e.id)).toEqual(named.events.map((e) => e.id));
+    const bad = await open(threadId, { format: "xml" });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error.code).toBe("INVALID_QUERY");
   });
 
   it("writes : keepalive comments every HEARTBEAT_INTERVAL_MS", async () => {

@@ -77,7 +77,14 @@ function makeReply(req: IncomingMessage, res: ServerResponse): SseReply {
     send: (event) => res.write(encodeSse(event)),
     keepalive: () => res.write(SSE_KEEPALIVE),
     streamError(code, message = code) {
-      res.write(encodeSse({ type: "error" }, JSON.stringify(streamErrorEvent(code, message))));
+      res.write(
+        encodeSse(
+          { type: "error" },
+          JSON.stringify(streamErrorEvent(code, message)),
+          "named",
+          "stream-error",
+        ),
+      );
     },
     fail(status, code, headers = {}) {
       res.writeHead(status, { "content-type": "application/json", ...headers });
