@@ -160,7 +160,10 @@ describe("native EventSource in Chromium (protocol 2)", () => {
         let last = "";
         const connect = (accessToken: string, after: string) => {
           const es = new EventSource(`${base}?access_token=${accessToken}${after ? `&after=${after}` : ""}`);
-          w.opened += 1;
+          // The 200 arrived: the gateway is subscribed, nothing published from now on is missed.
+          es.onopen = () => {
+            w.opened += 1;
+          };
           es.addEventListener("token", (event) => {
             const e = event as MessageEvent;
             w.got.push(JSON.parse(e.data).content);
@@ -175,7 +178,7 @@ describe("native EventSource in Chromium (protocol 2)", () => {
         };
         connect(first, "");
       },
-      { base: `/v1/threads/${threadId}/events`, first: token([threadId], 2) },
+      { base: `/v1/threads/${threadId}/events`, first: token([threadId], 4) },
     );
     const state = () =>
       p.evaluate(() => {
