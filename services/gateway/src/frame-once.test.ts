@@ -22,4 +22,13 @@ describe("createFrameOnce", () => {
     // Same JSON under another id (a hand-published copy) is framed with its own id line.
     expect(frameOf({ type: "token", id: "1-2" }, json).toString()).toContain("id: 1-2\n");
   });
+
+  it("frames ?format=message streams without the event line, never handing them the named bytes", () => {
+    const frameOf = createFrameOnce();
+    const named = frameOf(event, json);
+    const unnamed = frameOf(event, json, "message");
+    expect(unnamed.toString()).toBe(encodeSse(event, json, "message"));
+    expect(unnamed.toString()).not.toContain("event:");
+    expect(frameOf(event, json).toString()).toBe(named.toString());
+  });
 });
