@@ -25,6 +25,7 @@ describe("config", () => {
       maxBufferBytes: 1024 * 1024,
       maxConnections: 10_000,
       maxStreamsPerSubject: 100,
+      maxThreadsPerConnection: 100,
       subscriberMode: "dedicated",
       redis: { url: "redis://127.0.0.1:6379", logMaxLen: 10_000, logTtlSeconds: 86_400, queuePrefix: "{tl}" },
       jwt: { secret: DEV_JWT_SECRET, clockToleranceSeconds: 5 },

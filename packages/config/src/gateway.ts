@@ -13,6 +13,8 @@ export interface GatewayConfig extends CommonConfig {
   watcherTtlMs: number;
   /** How long a stream request waits for Redis (log tail + SUBSCRIBE confirmed) before answering 503. */
   subscribeTimeoutMs: number;
+  /** Threads one multiplexed connection (`GET /v1/events?threads=`) may carry. */
+  maxThreadsPerConnection: number;
 }
 
 export function loadGatewayConfig(env: Env): GatewayConfig {
@@ -25,6 +27,7 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     SUBSCRIBER_MODE: oneOf(["dedicated", "shared"] as const, "dedicated"),
     WATCHER_TTL_MS: int(1_000, 3_600_000, 30_000),
     SUBSCRIBE_TIMEOUT_MS: int(100, 60_000, 5_000),
+    MAX_THREADS_PER_CONNECTION: int(1, 10_000, 100),
   });
   return {
     ...common,
@@ -36,5 +39,6 @@ export function loadGatewayConfig(env: Env): GatewayConfig {
     subscriberMode: parsed.SUBSCRIBER_MODE,
     watcherTtlMs: parsed.WATCHER_TTL_MS,
     subscribeTimeoutMs: parsed.SUBSCRIBE_TIMEOUT_MS,
+    maxThreadsPerConnection: parsed.MAX_THREADS_PER_CONNECTION,
   };
 }

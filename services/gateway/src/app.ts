@@ -12,9 +12,10 @@ import { createFrameOnce } from "./frame-once.js";
 import { healthRoutes } from "./health-routes.js";
 import { createJunkReporter } from "./junk-reporter.js";
 import { createGatewayMetrics } from "./metrics.js";
+import { multiplexRoute } from "./multiplex-route.js";
 import { createParseOnce } from "./parse-once.js";
 import type { SseStream, StreamContext } from "./sse-stream.js";
-import { createSubscriberForMode } from "./subscriber-for-mode.js";
+import { createConnectionSubscriberFactory, createSubscriberForMode } from "./subscriber-for-mode.js";
 import type { GatewayDeps } from "./types.js";
 import { uiStreamRoute } from "./ui-stream-route.js";
 import { createWatcherRegistry } from "./watcher-registry.js";
@@ -52,7 +53,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     log: deps.log,
     ...(deps.now ? { now: deps.now } : {}),
   });
-  const streams = new Set<SseStream>();
+  const streams = new Set<Pick<SseStream, "end">>();
   let closing = false;
   const ctx: StreamContext = {
     redis: deps.redis,
@@ -88,6 +89,11 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   };
   await app.register(eventsRoute, streamRoutes);
   await app.register(uiStreamRoute, streamRoutes);
+  await app.register(multiplexRoute, {
+    ...streamRoutes,
+    maxThreadsPerConnection: config.maxThreadsPerConnection,
+    connectionSubscriber: createConnectionSubscriberFactory(config.subscriberMode, deps, subscriber),
+  });
 
   app.addHook("preClose", async () => {
     closing = true;

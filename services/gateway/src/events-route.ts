@@ -24,7 +24,7 @@ export interface EventsRouteOptions {
   admission: Admission;
   watchers: WatcherRegistry;
   /** Open streams, ended by the app's preClose hook. */
-  streams: Set<SseStream>;
+  streams: Set<Pick<SseStream, "end">>;
   isClosing(): boolean;
   clockToleranceSeconds: number;
   /** How long to wait for Redis to confirm the subscription before answering 503. */

@@ -74,7 +74,7 @@ export async function serveThreadStream(
  * left first; rejects on a Redis error or after `timeoutMs` (Redis unreachable: the commands would
  * otherwise wait in the offline queue).
  */
-function settleUnlessGone(
+export function settleUnlessGone(
   setup: Promise<void>,
   request: FastifyRequest,
   timeoutMs: number,
@@ -99,6 +99,6 @@ function settleUnlessGone(
   });
 }
 
-function retryAfter(options: EventsRouteOptions) {
+export function retryAfter(options: Pick<EventsRouteOptions, "retryAfterSeconds">) {
   return { "retry-after": String(options.retryAfterSeconds) };
 }

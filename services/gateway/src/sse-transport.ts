@@ -142,6 +142,9 @@ export function createSseTransport(options: SseTransportOptions): SseTransport {
     disposed = true;
     clearInterval(heartbeat);
     clearTimeout(expiry);
+    // `done` is a graceful end: what is still queued (a paced replay page, frames of other threads on
+    // a multiplexed stream) goes out before the end; every other ending drops it.
+    if (reason === "done" && res && !res.destroyed) for (const queued of queue) res.write(queued.frame);
     queue.length = 0;
     queuedBytes = 0;
     wake();

@@ -1,0 +1,184 @@
+import { randomBytes } from "node:crypto";
+import { ThreadId } from "@threadline/protocol";
+import { HttpError } from "@threadline/server";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { EventsRouteOptions } from "./events-route.js";
+import { readLogTail } from "./log-tail.js";
+import { createMultiplexStream } from "./multiplex-stream.js";
+import { decodeVector } from "./position-vector.js";
+import { retryAfter, settleUnlessGone } from "./serve-thread-stream.js";
+import type { ThreadSubscriber } from "./types.js";
+
+export interface MultiplexRouteOptions extends EventsRouteOptions {
+  /** MAX_THREADS_PER_CONNECTION */
+  maxThreadsPerConnection: number;
+  /** A subscriber for one client connection (subscriber-for-mode.ts); closed when it ends. */
+  connectionSubscriber(): ThreadSubscriber;
+}
+
+const MultiplexQuery = z.looseObject({
+  threads: z.string({ error: "threads=<id>,<id>,… is required" }),
+  access_token: z.string().optional(),
+  after: z.string().optional(),
+  until: z.literal("done", { error: 'the only value is "done"' }).optional(),
+});
+
+/** `GET /v1/events?threads=a,b,c`: many threads on one SSE stream (see docs/API.md, Multiplexed SSE). */
+export async function multiplexRoute(app: FastifyInstance, options: MultiplexRouteOptions): Promise<void> {
+  const instanceId = randomBytes(6).toString("hex");
+  let streamCount = 0;
+
+  app.get("/v1/events", { exposeHeadRoute: false }, async (request, reply) => {
+    const { threads, resumeFrom, untilDone, queryToken } = parseRequest(
+      request,
+      options.maxThreadsPerConnection,
+    );
+    const claims = await authorizeAll(options, request, threads, queryToken);
+    const lease = options.admission.acquire(claims.sub);
+    const streamId = `${instanceId}:m${++streamCount}`;
+    const stream = createMultiplexStream(options.ctx, {
+      threads,
+      streamId,
+      reqId: request.id,
+      resumeFrom,
+      untilDone,
+      expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
+    });
+    stream.defer(() => lease.release());
+    const subscriber = options.connectionSubscriber();
+    stream.defer(() => subscriber.close());
+
+    const liveFrom = threads.map(() => "0");
+    try {
+      const setup = async () => {
+        if (resumeFrom === undefined) {
+          const tails = await Promise.all(threads.map((t) => readLogTail(options.ctx.redis, t)));
+          liveFrom.splice(0, liveFrom.length, ...tails);
+        }
+        if (stream.ended) return;
+        const subscriptions = threads.map((threadId, i) => {
+          const subscription = subscriber.subscribe(threadId, stream.handlers[i]!);
+          stream.defer(() => subscription.close());
+          return subscription.ready;
+        });
+        await Promise.all(subscriptions);
+      };
+      if (await settleUnlessGone(setup(), request, options.subscribeTimeoutMs)) {
+        stream.end("abandoned");
+        reply.hijack();
+        return;
+      }
+      if (options.isClosing()) {
+        throw new HttpError(
+          503,
+          "SHUTTING_DOWN",
+          "this gateway is shutting down; reconnect",
+          undefined,
+          retryAfter(options),
+        );
+      }
+    } catch (error) {
+      stream.end("abandoned");
+      if (error instanceof HttpError) throw error;
+      request.log.warn({ err: error, threads: threads.length }, "could not subscribe");
+      options.ctx.metrics.rejectedStreams.inc({ reason: "redis_unavailable" });
+      throw new HttpError(
+        503,
+        "REDIS_UNAVAILABLE",
+        "cannot reach Redis; retry shortly",
+        undefined,
+        retryAfter(options),
+      );
+    }
+    reply.hijack();
+    options.streams.add(stream);
+    options.ctx.metrics.openStreams.inc();
+    for (const threadId of threads) options.watchers.add(threadId, streamId);
+    stream.defer(() => {
+      for (const threadId of threads) options.watchers.remove(threadId, streamId);
+      options.streams.delete(stream);
+      options.ctx.metrics.openStreams.dec();
+    });
+    stream.start(reply.raw, reply.getHeaders() as Record<string, string>, liveFrom);
+    request.log.debug({ streamId, sub: claims.sub, threads: threads.length }, "multiplexed stream opened");
+  });
+}
+
+/** Every thread must be granted: one 401 for a bad token, or one 403 naming the first refused thread. */
+async function authorizeAll(
+  options: MultiplexRouteOptions,
+  request: FastifyRequest,
+  threads: string[],
+  queryToken: string | undefined,
+) {
+  const credentials = { authorization: request.headers.authorization, queryToken };
+  const results = await Promise.allSettled(threads.map((t) => options.authorize(credentials, t)));
+  for (const [i, result] of results.entries()) {
+    if (result.status === "fulfilled") continue;
+    const error = result.reason;
+    if (error instanceof HttpError && error.statusCode === 403) {
+      throw new HttpError(
+        403,
+        error.code,
+        `the token may not read thread ${threads[i]}: ask for a token that lists every thread in "threads"`,
+        { threadId: threads[i] },
+        error.headers,
+      );
+    }
+    throw error;
+  }
+  const first = results[0];
+  if (first?.status !== "fulfilled") throw new Error("unreachable: no threads authorized");
+  return first.value;
+}
+
+function parseRequest(request: FastifyRequest, maxThreads: number) {
+  const query = MultiplexQuery.safeParse(request.query ?? {});
+  if (!query.success) {
+    const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
+    throw new HttpError(
+      400,
+      "INVALID_QUERY",
+      "invalid query parameters: threads=<id>,<id>,…, after=<position vector>, until=done",
+      details,
+    );
+  }
+  const threads = query.data.threads.split(",");
+  if (threads.length > maxThreads) {
+    throw new HttpError(
+      400,
+      "TOO_MANY_THREADS",
+      `${threads.length} threads on one connection; the limit is ${maxThreads} (MAX_THREADS_PER_CONNECTION): split them over several connections`,
+      { limit: maxThreads, requested: threads.length },
+    );
+  }
+  const seen = new Set<string>();
+  for (const raw of threads) {
+    const parsed = ThreadId.safeParse(raw);
+    if (!parsed.success) {
+      throw new HttpError(
+        400,
+        "INVALID_THREAD_ID",
+        `thread id "${raw.slice(0, 80)}" ${parsed.error.issues[0]?.message}`,
+      );
+    }
+    if (seen.has(raw)) throw new HttpError(400, "INVALID_QUERY", `thread ${raw} is listed twice in threads=`);
+    seen.add(raw);
+  }
+  const header = request.headers["last-event-id"];
+  const vector = typeof header === "string" && header !== "" ? header : query.data.after;
+  let resumeFrom: string[] | undefined;
+  if (vector !== undefined) {
+    const decoded = decodeVector(vector, threads);
+    if (!decoded.ok) {
+      throw new HttpError(
+        400,
+        "INVALID_LAST_EVENT_ID",
+        `Last-Event-ID / after must be a position vector this route sent for the same threads= list: ${decoded.reason}`,
+      );
+    }
+    resumeFrom = decoded.positions;
+  }
+  return { threads, resumeFrom, untilDone: query.data.until === "done", queryToken: query.data.access_token };
+}

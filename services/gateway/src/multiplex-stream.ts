@@ -1,0 +1,161 @@
+import type { ServerResponse } from "node:http";
+import { encodeSse, isTerminal, STREAM_ERROR_CODES, type ThreadEvent } from "@threadline/protocol";
+import { compareIds, LOG_START } from "@threadline/redis";
+import { encodeVector, vectorTag } from "./position-vector.js";
+import type { StreamContext } from "./sse-stream.js";
+import { createSseTransport } from "./sse-transport.js";
+import { createThreadFeed, type ThreadFeed } from "./thread-feed.js";
+import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
+
+export interface MultiplexStreamOptions {
+  /** The `?threads=` list, in its order (the position vector follows it). */
+  threads: string[];
+  streamId: string;
+  reqId?: string;
+  /** The decoded position vector (one log id per thread): replay after each first. Undefined: live only. */
+  resumeFrom: string[] | undefined;
+  /** End once every thread has delivered a terminal event. */
+  untilDone: boolean;
+  expiresAtMs: number;
+}
+
+export interface MultiplexStream {
+  /** Give `handlers[i]` to thread i's subscription: messages are held back until `start`. */
+  handlers: StreamSubscriptionHandlers[];
+  /**
+   * Sends the 200 and the stream once every subscription is confirmed. `liveFrom[i]`: for a live-only
+   * stream, thread i's log tail read before subscribing (LOG_START entries otherwise).
+   */
+  start(res: ServerResponse, headers: Record<string, string | number | string[]>, liveFrom: string[]): void;
+  defer(cleanup: () => unknown): void;
+  end(reason: StreamEndReason): void;
+  readonly ended: boolean;
+}
+
+/**
+ * Many threads on one SSE response: one thread feed (and so one resume merger) per thread, all written
+ * by ONE SSE transport (one buffer budget, one heartbeat, one token expiry, one dispose). Each event is
+ * framed as on the single-thread route, except that its `id:` is the connection's position vector
+ * (position-vector.ts), so the browser's automatic Last-Event-ID resumes every thread.
+ */
+export function createMultiplexStream(ctx: StreamContext, options: MultiplexStreamOptions): MultiplexStream {
+  const { threads } = options;
+  const log = ctx.log.child({ reqId: options.reqId, streamId: options.streamId, threads: threads.length });
+  const tag = vectorTag(threads);
+  /** Where each thread stands: the last log id delivered (or the stream's starting point). */
+  const positions = threads.map((_, i) => options.resumeFrom?.[i] ?? LOG_START);
+  const done = threads.map(() => false);
+  let doneCount = 0;
+
+  const sendError = (threadId: string, code: string, message: string, retryable: boolean, extra = {}) => {
+    const event = {
+      type: "error" as const,
+      threadId,
+      ts: ctx.now(),
+      content: { code, message, retryable, ...extra },
+    };
+    transport.send(encodeSse(event));
+  };
+
+  const feeds: ThreadFeed[] = [];
+  const transport = createSseTransport({
+    log,
+    metrics: ctx.metrics,
+    retryMs: ctx.retryMs,
+    heartbeatIntervalMs: ctx.heartbeatIntervalMs,
+    maxBufferBytes: ctx.maxBufferBytes,
+    heldBytes: () => feeds.reduce((sum, feed) => sum + feed.pendingBytes, 0),
+    expiresAtMs: options.expiresAtMs,
+    now: ctx.now,
+    onExpired() {
+      // Every thread's client-side handler hears it: each error carries its threadId.
+      for (const threadId of threads) {
+        sendError(
+          threadId,
+          STREAM_ERROR_CODES.tokenExpired,
+          "the token has expired: get a new one and resume with Last-Event-ID",
+          true,
+        );
+      }
+      transport.dispose("token_expired");
+    },
+  });
+
+  const deliver = (index: number, event: ThreadEvent, json: string, source: "live" | "replay") => {
+    const { id } = event;
+    // Monotonic per thread: a hand-published older id never moves a thread's resume point back.
+    if (id !== undefined && compareIds(id, positions[index] as string) > 0) positions[index] = id;
+    const frameId = id === undefined ? undefined : encodeVector(tag, positions);
+    transport.send(encodeSse({ type: event.type, id: frameId }, json), source === "replay");
+    if (transport.disposed) return;
+    if (source === "live") {
+      ctx.metrics.liveDelivered.inc();
+      ctx.metrics.deliveryLag.observe(Math.max(0, ctx.now() - event.ts) / 1000);
+    } else {
+      ctx.metrics.replayDelivered.inc();
+      ctx.metrics.replayedEvents.inc();
+    }
+    if (options.untilDone && isTerminal(event) && !done[index]) {
+      done[index] = true;
+      doneCount += 1;
+      if (doneCount === threads.length) transport.dispose("done");
+    }
+  };
+
+  threads.forEach((threadId, index) => {
+    const feed = createThreadFeed(
+      {
+        readLog: (id, after, limit) => ctx.readPage(id, after, limit),
+        parseMessage: ctx.parseMessage,
+        junk: ctx.junk,
+        metrics: ctx.metrics,
+        maxEventBytes: ctx.maxEventBytes,
+        now: ctx.now,
+      },
+      { threadId, resumeFrom: options.resumeFrom?.[index], log: log.child({ threadId }) },
+      {
+        event: (event, json, source) => deliver(index, event, json, source),
+        gap(after) {
+          // What follows may be older than the lost position: let the replay move it from the start.
+          positions[index] = LOG_START;
+          sendError(
+            threadId,
+            STREAM_ERROR_CODES.replayTruncated,
+            `events after ${after} are no longer in the replay log; everything retained follows`,
+            false,
+            { after },
+          );
+        },
+        held: () => transport.checkBudget(),
+        failed(error) {
+          log.error({ err: error, threadId }, "replay from the log failed");
+          sendError(
+            threadId,
+            "REPLAY_FAILED",
+            "could not read the replay log; reconnect with Last-Event-ID",
+            true,
+          );
+          transport.dispose("replay_failed");
+        },
+        whenWritable: () => transport.whenWritable(),
+      },
+    );
+    feeds.push(feed);
+    transport.defer(() => feed.close());
+  });
+
+  return {
+    handlers: feeds.map((feed) => feed.handlers),
+    start(res, headers, liveFrom) {
+      if (transport.disposed) return;
+      if (options.resumeFrom === undefined) positions.splice(0, positions.length, ...liveFrom);
+      transport.open(res, headers);
+      for (const [i, feed] of feeds.entries()) feed.start(liveFrom[i] ?? LOG_START);
+    },
+    defer: (cleanup) => transport.defer(cleanup),
+    end: (reason) => transport.dispose(reason),
+    get ended() {
+      return transport.disposed;
+    },
+  };
+}

@@ -1,0 +1,242 @@
+import {
+  closeRedisClient,
+  createEventPublisher,
+  createRedisClient,
+  type RedisClient,
+  readLog,
+} from "@threadline/redis";
+import { getTestRedis, openSse, type SseConnection, type TestRedis, uniqueId } from "@threadline/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { decodeVector, encodeVector, vectorTag } from "./position-vector.js";
+import { startTestGateway, type TestGateway } from "./test-support/test-gateway.js";
+
+let redis: TestRedis;
+let admin: RedisClient;
+beforeAll(async () => {
+  redis = await getTestRedis();
+  admin = createRedisClient({ url: redis.url }, { name: "test-admin" });
+});
+afterAll(async () => {
+  await closeRedisClient(admin);
+  await redis.stop();
+});
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const pubsubClients = async () =>
+  String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub"))
+    .split("\n")
+    .filter((l) => l.trim() !== "").length;
+
+/** The data lines a connection received for `threadId` (every event's JSON carries its threadId). */
+const dataOf = (conn: SseConnection, threadId: string) =>
+  conn.events.filter((e) => JSON.parse(e.data).threadId === threadId).map((e) => e.data);
+
+async function logOf(threadId: string) {
+  return (await readLog(admin, threadId, "0", 10_000)).entries.map((e) => e.json);
+}
+
+describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers, real Redis)", (mode) => {
+  let gw: TestGateway;
+  const conns: SseConnection[] = [];
+  const publisher = () => createEventPublisher(admin, { logMaxLen: 10_000, logTtlSeconds: 600 });
+
+  beforeAll(async () => {
+    gw = await startTestGateway(redis.url, {
+      SUBSCRIBER_MODE: mode,
+      HEARTBEAT_INTERVAL_MS: "200",
+      MAX_THREADS_PER_CONNECTION: "8",
+      MAX_STREAMS_PER_SUBJECT: "1000",
+    });
+  });
+  afterEach(() => {
+    for (const c of conns.splice(0)) c.close();
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  const url = (threads: string[], query: Record<string, string> = {}) =>
+    `${gw.base}/v1/events?${new URLSearchParams({ threads: threads.join(","), ...query })}`;
+
+  async function open(
+    threads: string[],
+    query: Record<string, string> = {},
+    lastEventId?: string,
+    token?: string,
+  ) {
+    const conn = await openSse(url(threads, query), {
+      headers: { authorization: `Bearer ${token ?? gw.token()}` },
+      ...(lastEventId ? { lastEventId } : {}),
+    });
+    conns.push(conn);
+    return conn;
+  }
+
+  async function run(threadId: string, tokens: number, finish = true) {
+    const p = publisher();
+    for (let i = 1; i <= tokens; i++)
+      await p.publish({ threadId, runId: "r1" }, { type: "token", content: `t${i}` });
+    if (finish)
+      await p.publish({ threadId, runId: "r1" }, { type: "done", content: { finishReason: "stop" } });
+  }
+
+  it("carries concurrent runs of several threads on one connection: each thread's events equal its log", async () => {
+    const threads = Array.from({ length: 6 }, () => uniqueId());
+    const conn = await open(threads, { until: "done" });
+    expect(conn.status).toBe(200);
+    expect(conn.headers["content-type"]).toBe("text/event-stream");
+    await Promise.all(threads.map((t) => run(t, 40)));
+    await conn.ended;
+    for (const t of threads) expect(dataOf(conn, t)).toEqual(await logOf(t));
+    // Every id is a vector for this list whose thread position is the event's own log id.
+    for (const e of conn.events) {
+      const { threadId, id } = JSON.parse(e.data);
+      const decoded = decodeVector(e.id ?? "", threads);
+      expect(decoded.ok && decoded.positions[threads.indexOf(threadId)]).toBe(id);
+    }
+  });
+
+  it("resumes every thread from the position vector (Last-Event-ID and ?after), live-only threads included", async () => {
+    const [a, b, c] = [uniqueId(), uniqueId(), uniqueId()];
+    await run(a, 5, false);
+    const first = await open([a, b, c]);
+    await run(a, 3, false);
+    await run(b, 2, false);
+    await first.waitForEvents(5);
+    const vector = first.lastEventId as string;
+    first.close();
+    // Published while disconnected, including on c which never delivered anything on `first`.
+    await Promise.all([run(a, 2), run(b, 2), run(c, 2)]);
+    for (const resumed of [
+      await open([a, b, c], { until: "done" }, vector),
+      await open([a, b, c], { after: vector, until: "done" }),
+    ]) {
+      await resumed.ended;
+      expect(dataOf(resumed, a)).toEqual((await logOf(a)).slice(8));
+      expect(dataOf(resumed, b)).toEqual((await logOf(b)).slice(2));
+      expect(dataOf(resumed, c)).toEqual(await logOf(c));
+    }
+  });
+
+  it("says REPLAY_TRUNCATED for the one thread whose position is gone, and resumes the others", async () => {
+    const [a, b] = [uniqueId(), uniqueId()];
+    await run(a, 2, false);
+    await run(b, 2, false);
+    const vector = encodeVector(vectorTag([a, b]), [
+      "1-0",
+      (await readLog(admin, b, "0", 10)).entries[0]!.id,
+    ]);
+    const conn = await open([a, b], {}, vector);
+    await conn.waitForEvents(4);
+    const errors = conn.json().filter((e) => e.type === "error");
+    expect(errors).toEqual([
+      expect.objectContaining({
+        threadId: a,
+        content: expect.objectContaining({ code: "REPLAY_TRUNCATED" }),
+      }),
+    ]);
+    expect(dataOf(conn, a).slice(1)).toEqual(await logOf(a));
+    expect(dataOf(conn, b)).toEqual((await logOf(b)).slice(1));
+  });
+
+  it("loses nothing when Redis kills the subscriber connection, on every thread", {
+    timeout: 20_000,
+  }, async () => {
+    const threads = [uniqueId(), uniqueId(), uniqueId()];
+    const conn = await open(threads, { until: "done" });
+    const before = await metricValue(gw, "threadline_gateway_resubscribes_total");
+    for (let kill = 1; kill <= 3; kill++) {
+      // Killed while every thread is publishing: what goes out meanwhile can only come from the log.
+      const runs = threads.map((t) => run(t, 50, kill === 3));
+      await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
+      await Promise.all(runs);
+      // Each kill restores every thread of the connection (one backfill per thread).
+      await until(
+        async () =>
+          (await metricValue(gw, "threadline_gateway_resubscribes_total")) >= before + kill * threads.length,
+        "every thread to resubscribe",
+      );
+    }
+    await conn.ended;
+    for (const t of threads) expect(dataOf(conn, t)).toEqual(await logOf(t));
+  });
+
+  it("sends heartbeats and ends with until=done only once every thread is done", async () => {
+    const [a, b] = [uniqueId(), uniqueId()];
+    const conn = await open([a, b], { until: "done" });
+    await conn.waitFor((c) => c.comments.filter((x) => x === "keepalive").length >= 1, 3_000);
+    await run(a, 1);
+    await conn.waitForEvents(2);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(conn.closed).toBe(false);
+    await run(b, 1);
+    await conn.ended;
+    expect(conn.events).toHaveLength(4);
+  });
+
+  it("answers 400 for too many, malformed or repeated threads and a foreign vector; 403 names the first refused", async () => {
+    const body = async (u: string, headers: Record<string, string> = {}) => {
+      const r = await fetch(u, { headers: { authorization: `Bearer ${gw.token()}`, ...headers } });
+      return {
+        status: r.status,
+        error: ((await r.json()) as { error: { code: string; message: string } }).error,
+      };
+    };
+    const nine = Array.from({ length: 9 }, () => uniqueId());
+    const tooMany = await body(url(nine));
+    expect(tooMany).toMatchObject({ status: 400, error: { code: "TOO_MANY_THREADS" } });
+    expect(tooMany.error.message).toMatch(/limit is 8 \(MAX_THREADS_PER_CONNECTION\)/);
+    expect(await body(`${gw.base}/v1/events`)).toMatchObject({
+      status: 400,
+      error: { code: "INVALID_QUERY" },
+    });
+    expect(await body(url(["ok", "bad id!"]))).toMatchObject({
+      status: 400,
+      error: { code: "INVALID_THREAD_ID" },
+    });
+    expect(await body(url(["x1", "x1"]))).toMatchObject({ status: 400, error: { code: "INVALID_QUERY" } });
+    const foreign = encodeVector(vectorTag(["p", "q"]), ["0", "0"]);
+    expect(await body(url(["q", "p"]), { "last-event-id": foreign })).toMatchObject({
+      status: 400,
+      error: { code: "INVALID_LAST_EVENT_ID" },
+    });
+
+    const [mine, theirs, alsoTheirs] = [uniqueId(), uniqueId(), uniqueId()];
+    const token = gw.token({ threads: [mine] });
+    const refused = await fetch(url([mine, theirs, alsoTheirs]), {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(refused.status).toBe(403);
+    const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe("FORBIDDEN");
+    expect(error.message).toContain(theirs);
+    expect(error.message).not.toContain(alsoTheirs);
+    expect((await fetch(url([mine]))).status).toBe(401);
+  });
+
+  if (mode === "dedicated")
+    it("uses ONE Redis subscriber connection per multiplexed connection", async () => {
+      await until(async () => (await pubsubClients()) === 0, "earlier subscribers to close");
+      const a = await open(Array.from({ length: 8 }, () => uniqueId()));
+      const b = await open(Array.from({ length: 5 }, () => uniqueId()));
+      expect(a.status).toBe(200);
+      expect(b.status).toBe(200);
+      expect(await pubsubClients()).toBe(2);
+      a.close();
+      b.close();
+      await until(async () => (await pubsubClients()) === 0, "subscribers closed with their connections");
+    });
+});
+
+async function metricValue(gw: TestGateway, name: string): Promise<number> {
+  const text = await (await fetch(`${gw.base}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(" ")[1]) : 0;
+}
