@@ -48,6 +48,10 @@ const SPECS = {
   },
   INVALID_THREAD_ID: http(400, "the thread id must be 1-128 characters of A-Z, a-z, 0-9, _ or -"),
   INVALID_LAST_EVENT_ID: http(400, "Last-Event-ID must be an event id like 1700000000000-0, or 0"),
+  TOO_MANY_THREADS: http(
+    400,
+    "too many threads on one connection (MAX_THREADS_PER_CONNECTION): split them over several connections",
+  ),
   BAD_REQUEST: http(400, "the request is malformed"),
   EXTERNAL_RUNS_UNAVAILABLE: http(
     400,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { ThreadId } from "@threadline/protocol";
-import { HttpError } from "@threadline/server";
+import { ERRORS, STREAM_PROTOCOL_HEADER, STREAM_PROTOCOL_VERSION, ThreadId } from "@threadline/protocol";
+import { HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { EventsRouteOptions } from "./events-route.js";
@@ -22,6 +22,7 @@ const MultiplexQuery = z.looseObject({
   access_token: z.string().optional(),
   after: z.string().optional(),
   until: z.literal("done", { error: 'the only value is "done"' }).optional(),
+  format: z.enum(["named", "message"], { error: 'one of "named" (default) or "message"' }).optional(),
 });
 
 /** `GET /v1/events?threads=a,b,c`: many threads on one SSE stream (see docs/API.md, Multiplexed SSE). */
@@ -30,7 +31,7 @@ export async function multiplexRoute(app: FastifyInstance, options: MultiplexRou
   let streamCount = 0;
 
   app.get("/v1/events", { exposeHeadRoute: false }, async (request, reply) => {
-    const { threads, resumeFrom, untilDone, queryToken } = parseRequest(
+    const { threads, resumeFrom, untilDone, framing, queryToken } = parseRequest(
       request,
       options.maxThreadsPerConnection,
     );
@@ -43,6 +44,7 @@ export async function multiplexRoute(app: FastifyInstance, options: MultiplexRou
       reqId: request.id,
       resumeFrom,
       untilDone,
+      framing,
       expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
     });
     stream.defer(() => lease.release());
@@ -70,26 +72,14 @@ export async function multiplexRoute(app: FastifyInstance, options: MultiplexRou
         return;
       }
       if (options.isClosing()) {
-        throw new HttpError(
-          503,
-          "SHUTTING_DOWN",
-          "this gateway is shutting down; reconnect",
-          undefined,
-          retryAfter(options),
-        );
+        throw httpError(ERRORS.SHUTTING_DOWN, undefined, undefined, retryAfter(options));
       }
     } catch (error) {
       stream.end("abandoned");
       if (error instanceof HttpError) throw error;
       request.log.warn({ err: error, threads: threads.length }, "could not subscribe");
       options.ctx.metrics.rejectedStreams.inc({ reason: "redis_unavailable" });
-      throw new HttpError(
-        503,
-        "REDIS_UNAVAILABLE",
-        "cannot reach Redis; retry shortly",
-        undefined,
-        retryAfter(options),
-      );
+      throw httpError(ERRORS.REDIS_UNAVAILABLE, undefined, undefined, retryAfter(options));
     }
     reply.hijack();
     options.streams.add(stream);
@@ -100,6 +90,7 @@ export async function multiplexRoute(app: FastifyInstance, options: MultiplexRou
       options.streams.delete(stream);
       options.ctx.metrics.openStreams.dec();
     });
+    reply.header(STREAM_PROTOCOL_HEADER, String(STREAM_PROTOCOL_VERSION));
     stream.start(reply.raw, reply.getHeaders() as Record<string, string>, liveFrom);
     request.log.debug({ streamId, sub: claims.sub, threads: threads.length }, "multiplexed stream opened");
   });
@@ -137,18 +128,16 @@ function parseRequest(request: FastifyRequest, maxThreads: number) {
   const query = MultiplexQuery.safeParse(request.query ?? {});
   if (!query.success) {
     const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
-    throw new HttpError(
-      400,
-      "INVALID_QUERY",
-      "invalid query parameters: threads=<id>,<id>,…, after=<position vector>, until=done",
+    throw httpError(
+      ERRORS.INVALID_QUERY,
+      "invalid query parameters: threads=<id>,<id>,…, after=<position vector>, until=done, format=named|message",
       details,
     );
   }
   const threads = query.data.threads.split(",");
   if (threads.length > maxThreads) {
-    throw new HttpError(
-      400,
-      "TOO_MANY_THREADS",
+    throw httpError(
+      ERRORS.TOO_MANY_THREADS,
       `${threads.length} threads on one connection; the limit is ${maxThreads} (MAX_THREADS_PER_CONNECTION): split them over several connections`,
       { limit: maxThreads, requested: threads.length },
     );
@@ -157,13 +146,12 @@ function parseRequest(request: FastifyRequest, maxThreads: number) {
   for (const raw of threads) {
     const parsed = ThreadId.safeParse(raw);
     if (!parsed.success) {
-      throw new HttpError(
-        400,
-        "INVALID_THREAD_ID",
+      throw httpError(
+        ERRORS.INVALID_THREAD_ID,
         `thread id "${raw.slice(0, 80)}" ${parsed.error.issues[0]?.message}`,
       );
     }
-    if (seen.has(raw)) throw new HttpError(400, "INVALID_QUERY", `thread ${raw} is listed twice in threads=`);
+    if (seen.has(raw)) throw httpError(ERRORS.INVALID_QUERY, `thread ${raw} is listed twice in threads=`);
     seen.add(raw);
   }
   const header = request.headers["last-event-id"];
@@ -172,13 +160,18 @@ function parseRequest(request: FastifyRequest, maxThreads: number) {
   if (vector !== undefined) {
     const decoded = decodeVector(vector, threads);
     if (!decoded.ok) {
-      throw new HttpError(
-        400,
-        "INVALID_LAST_EVENT_ID",
+      throw httpError(
+        ERRORS.INVALID_LAST_EVENT_ID,
         `Last-Event-ID / after must be a position vector this route sent for the same threads= list: ${decoded.reason}`,
       );
     }
     resumeFrom = decoded.positions;
   }
-  return { threads, resumeFrom, untilDone: query.data.until === "done", queryToken: query.data.access_token };
+  return {
+    threads,
+    resumeFrom,
+    untilDone: query.data.until === "done",
+    framing: query.data.format ?? "named",
+    queryToken: query.data.access_token,
+  };
 }

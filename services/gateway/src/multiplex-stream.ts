@@ -1,5 +1,12 @@
 import type { ServerResponse } from "node:http";
-import { encodeSse, isTerminal, STREAM_ERROR_CODES, type ThreadEvent } from "@threadline/protocol";
+import {
+  encodeSse,
+  isTerminal,
+  SSE_EVENT_NAMES,
+  type SseFraming,
+  STREAM_ERROR_CODES,
+  type ThreadEvent,
+} from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
 import { encodeVector, vectorTag } from "./position-vector.js";
 import type { StreamContext } from "./sse-stream.js";
@@ -16,6 +23,8 @@ export interface MultiplexStreamOptions {
   resumeFrom: string[] | undefined;
   /** End once every thread has delivered a terminal event. */
   untilDone: boolean;
+  /** `?format=message`: unnamed frames, for EventSource's `onmessage`. */
+  framing: SseFraming;
   expiresAtMs: number;
 }
 
@@ -54,7 +63,7 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
       ts: ctx.now(),
       content: { code, message, retryable, ...extra },
     };
-    transport.send(encodeSse(event));
+    transport.send(encodeSse(event, undefined, options.framing, SSE_EVENT_NAMES.streamError));
   };
 
   const feeds: ThreadFeed[] = [];
@@ -73,7 +82,7 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
         sendError(
           threadId,
           STREAM_ERROR_CODES.tokenExpired,
-          "the token has expired: get a new one and resume with Last-Event-ID",
+          "the token has expired: get a new one and resume with Last-Event-ID (a new EventSource: ?after=<last id>)",
           true,
         );
       }
@@ -86,7 +95,7 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
     // Monotonic per thread: a hand-published older id never moves a thread's resume point back.
     if (id !== undefined && compareIds(id, positions[index] as string) > 0) positions[index] = id;
     const frameId = id === undefined ? undefined : encodeVector(tag, positions);
-    transport.send(encodeSse({ type: event.type, id: frameId }, json), source === "replay");
+    transport.send(encodeSse({ type: event.type, id: frameId }, json, options.framing), source === "replay");
     if (transport.disposed) return;
     if (source === "live") {
       ctx.metrics.liveDelivered.inc();

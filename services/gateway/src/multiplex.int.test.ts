@@ -92,6 +92,7 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
     const conn = await open(threads, { until: "done" });
     expect(conn.status).toBe(200);
     expect(conn.headers["content-type"]).toBe("text/event-stream");
+    expect(conn.headers["threadline-protocol"]).toBe("2");
     await Promise.all(threads.map((t) => run(t, 40)));
     await conn.ended;
     for (const t of threads) expect(dataOf(conn, t)).toEqual(await logOf(t));
@@ -135,6 +136,8 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
     ]);
     const conn = await open([a, b], {}, vector);
     await conn.waitForEvents(4);
+    // A gateway notice, not the thread's own error: named stream-error (stream protocol 2).
+    expect(conn.events.filter((e) => e.event === "stream-error")).toHaveLength(1);
     const errors = conn.json().filter((e) => e.type === "error");
     expect(errors).toEqual([
       expect.objectContaining({
@@ -170,7 +173,7 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
 
   it("sends heartbeats and ends with until=done only once every thread is done", async () => {
     const [a, b] = [uniqueId(), uniqueId()];
-    const conn = await open([a, b], { until: "done" });
+    const conn = await open([a, b], { until: "done", format: "message" });
     await conn.waitFor((c) => c.comments.filter((x) => x === "keepalive").length >= 1, 3_000);
     await run(a, 1);
     await conn.waitForEvents(2);
@@ -179,6 +182,8 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
     await run(b, 1);
     await conn.ended;
     expect(conn.events).toHaveLength(4);
+    // ?format=message: no event: lines, so EventSource's onmessage sees every frame.
+    expect(conn.events.map((e) => e.event)).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it("answers 400 for too many, malformed or repeated threads and a foreign vector; 403 names the first refused", async () => {
