@@ -30,3 +30,12 @@ describe("position vector", () => {
     expect(decodeVector("1700000000000-0", threads)).toMatchObject({ ok: false, reason: /starts with/ });
   });
 });
+
+describe("the documented example (docs/ARCHITECTURE.md)", () => {
+  it("encodes threads=a,b,c as written there", () => {
+    const example = "m1.205830ca.mi3etw5c.0.mi3etw5c-2";
+    expect(encodeVector(vectorTag(["a", "b", "c"]), ["1763400000000-0", "0", "1763400000000-2"])).toBe(
+      example,
+    );
+  });
+});
