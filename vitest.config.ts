@@ -18,6 +18,9 @@ function packageProjects() {
           name: d.name,
           root: `${group}/${d.name}`,
           include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
+          // Projects do not inherit the root's timeouts: property tests take seconds on a loaded 2-core box.
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       })),
   );

@@ -97,6 +97,23 @@ describe("resume merger (no sockets, no Redis)", () => {
     expect(out.at(-1)).toBe("live:7-0");
   });
 
+  it("a replay that ends while the subscriber is down stays buffered until restored, then backfills", () => {
+    // Found by the property test: lost during the first read, an event published in the gap, the
+    // next one arrives live before restored(); going live at the page's end skipped the first.
+    const { merger, out, reads } = setup("0");
+    merger.start("0");
+    merger.lost();
+    merger.page(page([]));
+    expect(merger.buffering).toBe(true);
+    merger.live(real("2-0"));
+    expect(out).toEqual([]);
+    merger.restored();
+    expect(reads).toEqual(["0", "0"]);
+    merger.page(page(["1-0", "2-0"]));
+    expect(out).toEqual(["replay:1-0", "replay:2-0"]);
+    expect(merger.buffering).toBe(false);
+  });
+
   it("reads once more when the subscription is restored again during a backfill", () => {
     const { merger, reads } = setup();
     merger.start("1-0");

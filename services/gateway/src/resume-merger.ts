@@ -85,6 +85,8 @@ export function createResumeMerger(options: ResumeMergerOptions, sink: MergerSin
   let pending: LiveMessage[] = [];
   let pendingBytes = 0;
   let buffering = true;
+  /** Between `lost()` and `restored()`: pub/sub may be dropping messages, so never go live. */
+  let subscriberDown = false;
   /** A read is outstanding: the driver will call `page()`. */
   let reading = false;
   /** The subscription was restored during a read: read once more from `verified` when it ends. */
@@ -152,7 +154,9 @@ export function createResumeMerger(options: ResumeMergerOptions, sink: MergerSin
       readAgain = false;
       return read(verified ?? LOG_START);
     }
-    goLive();
+    // A replay that ends while the subscriber is down stays buffered: `restored()` backfills what
+    // pub/sub dropped in between, then goes live (going live now would skip those events).
+    if (!subscriberDown) goLive();
   };
 
   return {
@@ -168,8 +172,12 @@ export function createResumeMerger(options: ResumeMergerOptions, sink: MergerSin
     },
     lost() {
       buffering = true;
+      subscriberDown = true;
     },
-    restored: backfill,
+    restored() {
+      subscriberDown = false;
+      backfill();
+    },
     page(page) {
       reading = false;
       const probe = probes.shift();
