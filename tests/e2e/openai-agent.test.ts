@@ -221,4 +221,41 @@ describe("openai agent end to end: API → worker (fake LLM) → Redis → gatew
       error: { code: "AGENT_UNAVAILABLE", message: expect.stringContaining("set ANTHROPIC_API_KEY") },
     });
   });
+
+  it("remembers: a second run on a thread sends the first run's turn to the model before its prompt", async () => {
+    const threadId = uniqueId("mem");
+    llm.enqueue(openAiTextReply(["Paris ", "is the capital."], { model: MODEL }));
+    const first = await watch(threadId);
+    await enqueue(threadId, { prompt: "What is the capital of France?" });
+    await first.waitFor(untilDone, 20_000);
+    const lastId = first.json<ThreadEvent>().at(-1)?.id ?? "0";
+    first.close();
+    // The first run's record is final before the second run reads the thread's memory.
+    await expect
+      .poll(async () => {
+        const res = await fetch(`${topology.apis[0]!.url}/v1/threads/${threadId}/runs`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        return ((await res.json()) as { runs: { status: string }[] }).runs[0]?.status;
+      })
+      .toBe("completed");
+
+    llm.enqueue(openAiTextReply(["Rome."], { model: MODEL }));
+    const before = llm.requests.length;
+    // `until=done` ends at the next done: resume after the first run's.
+    const url = `${topology.gateways[0]!.url}/v1/threads/${threadId}/events?after=${lastId}&until=done`;
+    const second = await openSse(url, { headers: { authorization: `Bearer ${TOKEN}` } });
+    await enqueue(threadId, { prompt: "And of Italy?" });
+    await second.waitFor(untilDone, 20_000);
+    second.close();
+    const request = llm.requests[before]?.body as { messages: { role: string; content: unknown }[] };
+    const turns = request.messages
+      .filter((m) => m.role !== "system")
+      .map((m) => ({ role: m.role, text: JSON.stringify(m.content) }));
+    expect(turns).toEqual([
+      { role: "user", text: expect.stringContaining("What is the capital of France?") },
+      { role: "assistant", text: expect.stringContaining("Paris is the capital.") },
+      { role: "user", text: expect.stringContaining("And of Italy?") },
+    ]);
+  }, 60_000);
 });

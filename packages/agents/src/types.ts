@@ -1,6 +1,7 @@
 import type { EventDraft } from "@threadline/protocol";
 import type { Logger } from "pino";
 import type { z } from "zod";
+import type { ChatHistory } from "./ai-sdk/chat-history.js";
 
 /** What an agent may emit. The worker adds `status running`/`retrying`, ids, seq and ts. */
 export type AgentEvent = Exclude<EventDraft, { type: "error" }>;
@@ -13,6 +14,11 @@ export interface AgentContext {
   /** Aborted on cancel or worker shutdown: stop promptly, emit nothing more. */
   signal: AbortSignal;
   log: Logger;
+  /**
+   * The thread's earlier turns (oldest first, within the worker's memory budget): LLM agents send
+   * them as model messages when the input brings none of its own; the demo agent refers to them.
+   */
+  history?: ChatHistory;
 }
 
 /**

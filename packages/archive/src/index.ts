@@ -10,5 +10,6 @@ export { type Archiver, type ArchiverDeps, createArchiver } from "./archiver.js"
 export { type ArchiveConnectionOptions, type ArchiveSql, connectArchive, ensureDatabase } from "./connect.js";
 export { createMergedLog, type MergedPage, type ReadPage } from "./merged-log.js";
 export { migrateArchive } from "./migrate.js";
+export { createThreadMemory, type MemoryBudget, type Turn } from "./thread-memory.js";
 export { foldMessages, type ThreadMessage, type ToolCall, userText } from "./thread-messages.js";
 export { createOwnerLookup, type OwnerLookup } from "./thread-owner.js";

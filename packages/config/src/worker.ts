@@ -14,6 +14,8 @@ export interface WorkerConfig extends CommonConfig {
   tokenCoalesceMs: number;
   /** The archiver every worker runs when the archive is on: entries per transaction, idle poll. */
   archiver: { batchSize: number; pollMs: number };
+  /** What a run receives of its thread's earlier turns (MEMORY_MAX_TURNS=0 turns memory off). */
+  memory: { maxTurns: number; maxChars: number };
   /** LLM agents (Anthropic, OpenAI-compatible): keys, models, max steps, price table. */
   providers: ProvidersConfig;
 }
@@ -29,6 +31,8 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     TOKEN_COALESCE_MS: int(0, 10_000, 5),
     ARCHIVE_BATCH_SIZE: int(1, 10_000, 500),
     ARCHIVE_POLL_MS: int(10, 60_000, 200),
+    MEMORY_MAX_TURNS: int(0, 500, 20),
+    MEMORY_MAX_CHARS: int(0, 1_000_000, 20_000),
     ...providersEnv,
   });
   return {
@@ -40,6 +44,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     graceMs: parsed.WORKER_GRACE_MS,
     tokenCoalesceMs: parsed.TOKEN_COALESCE_MS,
     archiver: { batchSize: parsed.ARCHIVE_BATCH_SIZE, pollMs: parsed.ARCHIVE_POLL_MS },
+    memory: { maxTurns: parsed.MEMORY_MAX_TURNS, maxChars: parsed.MEMORY_MAX_CHARS },
     providers: buildProvidersConfig(parsed),
   };
 }

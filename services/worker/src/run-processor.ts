@@ -21,6 +21,8 @@ export interface RunProcessorDeps {
   tokenCoalesceMs: number;
   /** How often runs with `onDisconnect` look at their thread's watchers. */
   disconnectCheckMs: number;
+  /** The thread's earlier turns for a run (memory); none when absent. */
+  history?: (threadId: string, runId: string) => Promise<{ role: "user" | "assistant"; content: string }[]>;
   /** True once shutdown began: a job fetched now is handed straight back. */
   isClosing(): boolean;
   now?: () => number;
@@ -116,7 +118,19 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       }
 
       const done = await streamAgent(
-        checked.agent.run(checked.input, { threadId, runId, attempt, signal: run.controller.signal, log }),
+        checked.agent.run(checked.input, {
+          threadId,
+          runId,
+          attempt,
+          signal: run.controller.signal,
+          log,
+          history:
+            (await deps.history?.(threadId, runId).catch((error: unknown) => {
+              // Memory is a help, not a precondition: the run goes on without it.
+              log.warn({ err: error }, "could not load the thread's earlier turns");
+              return undefined;
+            })) ?? [],
+        }),
         run,
         out,
       );

@@ -2,8 +2,11 @@ import type { AgentRegistry } from "@threadline/agents";
 import {
   type Archiver,
   connectArchive,
+  createArchiveReader,
   createArchiver,
   createArchiveWriter,
+  createMergedLog,
+  createThreadMemory,
   migrateArchive,
   purgeIdleThreads,
 } from "@threadline/archive";
@@ -92,6 +95,12 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
     agents: deps.agents,
     publisher: feed ? withArchiveFeed(redisPublisher, feed) : redisPublisher,
     runs: runStore,
+    history: createThreadMemory({
+      runs: runStore,
+      ...(sql ? { archive: createArchiveReader(sql) } : {}),
+      readPage: createMergedLog(commands, sql ? createArchiveReader(sql) : undefined),
+      budget: config.memory,
+    }),
     active,
     redis: commands,
     metrics,

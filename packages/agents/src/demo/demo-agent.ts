@@ -46,7 +46,9 @@ export function createDemoAgent(options: DemoAgentOptions = {}): Agent<DemoInput
       };
       yield status(3, "writing the answer");
 
-      const tokens = demoAnswer(input.prompt, facts, input.maxTokens);
+      // The thread's memory: the demo shows it has one by naming the previous question.
+      const previous = ctx.history?.filter((m) => m.role === "user").at(-1)?.content;
+      const tokens = demoAnswer(input.prompt, facts, input.maxTokens, previous);
       const interval = input.tokensPerSecond > 0 ? 1_000 / input.tokensPerSecond : 0;
       const start = now();
       for (let i = 0; i < tokens.length; i++) {

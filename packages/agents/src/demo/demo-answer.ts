@@ -16,10 +16,17 @@ const VOCABULARY = (
  * sentence about the prompt, then filler drawn from a PRNG seeded by the prompt — the same prompt
  * always gives the same answer.
  */
-export function demoAnswer(prompt: string, facts: PromptFacts, maxTokens: number): string[] {
-  const excerpt = prompt.length > 40 ? `${prompt.slice(0, 40).trimEnd()}…` : prompt;
+export function demoAnswer(
+  prompt: string,
+  facts: PromptFacts,
+  maxTokens: number,
+  previous?: string,
+): string[] {
+  const excerpt = (text: string) =>
+    (text.length > 40 ? `${text.slice(0, 40).trimEnd()}…` : text).replace(/\s+/g, " ");
   const lead =
-    `You asked about "${excerpt.replace(/\s+/g, " ")}" (${facts.words} words, ${facts.characters} characters); ` +
+    (previous === undefined ? "" : `Earlier you asked "${excerpt(previous)}". `) +
+    `You asked about "${excerpt(prompt)}" (${facts.words} words, ${facts.characters} characters); ` +
     `reading it takes about ${facts.readingSeconds} seconds at 200 words per minute.`;
   const words = lead.split(" ");
   const random = mulberry32(fnv1a(prompt));

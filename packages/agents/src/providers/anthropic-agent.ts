@@ -37,7 +37,7 @@ export function createAnthropicAgent(config: LlmConfig, deps: LlmAgentDeps): Age
     tools: deps.tools,
     prices: config.prices,
     errors: SOURCE,
-    call(input) {
+    call(input, ctx) {
       if (!provider)
         throw new AgentError(
           ERRORS.AGENT_UNAVAILABLE.code,
@@ -52,7 +52,7 @@ export function createAnthropicAgent(config: LlmConfig, deps: LlmAgentDeps): Age
         model: provider(modelName),
         modelName,
         ...(input.system ? { system: input.system } : {}),
-        messages: toModelMessages(input.prompt, input.messages),
+        messages: toModelMessages(input.prompt, input.messages ?? ctx.history),
         maxSteps: input.maxSteps ?? config.maxSteps,
         // Anthropic requires max_tokens; the provider adds the thinking budget on top of it.
         maxOutputTokens: input.maxTokens ?? DEFAULT_MAX_TOKENS,

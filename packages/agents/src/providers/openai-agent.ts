@@ -38,7 +38,7 @@ export function createOpenAiAgent(config: LlmConfig, deps: LlmAgentDeps): Agent<
     tools: deps.tools,
     prices: config.prices,
     errors: SOURCE,
-    call(input) {
+    call(input, ctx) {
       if (!models)
         throw new AgentError(
           ERRORS.AGENT_UNAVAILABLE.code,
@@ -50,7 +50,7 @@ export function createOpenAiAgent(config: LlmConfig, deps: LlmAgentDeps): Agent<
         model: models(modelName),
         modelName,
         ...(input.system ? { system: input.system } : {}),
-        messages: toModelMessages(input.prompt, input.messages),
+        messages: toModelMessages(input.prompt, input.messages ?? ctx.history),
         maxSteps: input.maxSteps ?? config.maxSteps,
         ...(input.maxTokens ? { maxOutputTokens: input.maxTokens } : {}),
         ...(input.reasoning && api === "responses"
