@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bool, hostPorts, int, list, oneOf, optionalText, port, text, url } from "./fields.js";
+import { bool, hostPorts, int, list, oneOf, optionalBool, optionalText, port, text, url } from "./fields.js";
 import { ConfigError, type Env, parseEnv } from "./load-config.js";
 
 /** The secret `pnpm start` and tests use; refused when NODE_ENV=production. */
@@ -11,6 +11,8 @@ export const commonEnv = {
   NODE_ENV: text("development"),
   HOST: text("127.0.0.1"),
   LOG_LEVEL: oneOf(LOG_LEVELS, "info"),
+  LOG_PRETTY: optionalBool(),
+  REQUEST_TIMEOUT_MS: int(100, 3_600_000, 30_000),
   REDIS_URL: url("redis://127.0.0.1:6379", ["redis:", "rediss:"]),
   REDIS_CLUSTER_NODES: hostPorts(),
   QUEUE_PREFIX: text("{tl}"),
@@ -62,6 +64,10 @@ export interface CommonConfig {
   host: string;
   port: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** `LOG_PRETTY`: pino-pretty lines; unset means "on a terminal, outside production". */
+  logPretty?: boolean;
+  /** `REQUEST_TIMEOUT_MS`: a connection that sends no complete request within it is closed. */
+  requestTimeoutMs: number;
   redis: RedisConfig;
   jwt: JwtConfig;
   maxEventBytes: number;
@@ -108,6 +114,8 @@ export function loadWith<E extends z.ZodRawShape>(env: Env, defaultPort: number,
     host: parsed.HOST,
     port: parsed.PORT,
     logLevel: parsed.LOG_LEVEL,
+    ...(parsed.LOG_PRETTY === undefined ? {} : { logPretty: parsed.LOG_PRETTY }),
+    requestTimeoutMs: parsed.REQUEST_TIMEOUT_MS,
     redis: {
       url: parsed.REDIS_URL,
       ...(parsed.REDIS_CLUSTER_NODES ? { clusterNodes: parsed.REDIS_CLUSTER_NODES } : {}),

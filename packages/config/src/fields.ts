@@ -33,6 +33,18 @@ export function bool(fallback: boolean) {
   });
 }
 
+/** A yes/no variable that may be left unset: `undefined` then, so the caller picks the default. */
+export function optionalBool() {
+  return raw.transform((v, ctx) => {
+    if (isUnset(v)) return undefined;
+    const s = v.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(s)) return true;
+    if (["0", "false", "no", "off"].includes(s)) return false;
+    ctx.addIssue({ code: "custom", message: `expected true/false or 1/0, ${got(v)}` });
+    return z.NEVER;
+  });
+}
+
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
   return raw.transform((v, ctx): T[number] => {
     if (isUnset(v)) return fallback;

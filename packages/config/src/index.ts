@@ -7,7 +7,7 @@ export {
   loadWith,
   type RedisConfig,
 } from "./common.js";
-export { bool, hostPorts, int, list, oneOf, optionalText, port, text, url } from "./fields.js";
+export { bool, hostPorts, int, list, oneOf, optionalBool, optionalText, port, text, url } from "./fields.js";
 export { type GatewayConfig, loadGatewayConfig } from "./gateway.js";
 export { ConfigError, type Env, parseEnv } from "./load-config.js";
 export {

@@ -1,3 +1,4 @@
+import type { CommonConfig } from "@threadline/config";
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
 
 /**
@@ -67,4 +68,20 @@ export function createLogger(config: LoggerConfig, destination?: DestinationStre
 /** Removes credentials from a URL's query string (`access_token`, `token`). */
 export function redactUrl(url: string): string {
   return url.replace(/([?&](?:access_token|token)=)[^&#]*/gi, "$1[redacted]");
+}
+
+/**
+ * A service's logger from its config: `LOG_LEVEL`, and `LOG_PRETTY` (unset: pretty on a terminal
+ * outside production). `terminal` is the entry point's `process.stdout.isTTY`.
+ */
+export function createServiceLogger(
+  service: string,
+  config: Pick<CommonConfig, "logLevel" | "logPretty" | "env">,
+  terminal: boolean,
+): Logger {
+  return createLogger({
+    service,
+    level: config.logLevel,
+    pretty: config.logPretty ?? (terminal && config.env !== "production"),
+  });
 }

@@ -25,6 +25,7 @@ export {
   startProcess,
   waitForHttp,
 } from "./processes.js";
+export { openRawSocket, type RawSocket } from "./raw-socket.js";
 export { type RedisClusterHandle, startRedisCluster } from "./redis-cluster.js";
 export {
   type RedisServer,

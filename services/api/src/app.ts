@@ -18,8 +18,8 @@ import {
   type RunsQueue,
   withArchiveFeed,
 } from "@threadline/redis";
-import { corsOrigin, installErrorHandling } from "@threadline/server";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { corsOrigin, createServiceApp } from "@threadline/server";
+import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { queueDashboardPlugin } from "./admin/queue-dashboard.js";
 import { createAuthenticate } from "./authenticate.js";
@@ -57,12 +57,11 @@ export interface ApiDeps {
 
 /** Builds the API (no env, no listen). Closing the app closes nothing it was given. */
 export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<FastifyInstance> {
-  const app: FastifyInstance = Fastify({
-    ...(deps.log ? { loggerInstance: deps.log as FastifyBaseLogger } : { logger: false }),
-    bodyLimit: config.bodyLimitBytes,
-    trustProxy: true,
+  const app = createServiceApp({
+    ...(deps.log ? { log: deps.log } : {}),
+    requestTimeoutMs: config.requestTimeoutMs,
+    fastify: { bodyLimit: config.bodyLimitBytes, trustProxy: true },
   });
-  installErrorHandling(app);
   installJsonBody(app);
   // Route schemas document the API; zod in the handlers is the only validation, so every error keeps
   // our shape, and responses are sent exactly as built.
@@ -119,7 +118,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
   // Every instance watches every external run for silence; keyed events keep the failure single.
   const monitor = startExternalRunMonitor(externalRuns, external, config.externalRunCheckMs, deps.log);
   app.addHook("onClose", async () => monitor.stop());
-  healthRoutes(app, ctx);
+  await healthRoutes(app, ctx, registry);
   await app.register(consolePlugin, {
     ...(config.gatewayPublicUrl ? { gatewayUrl: config.gatewayPublicUrl } : {}),
   });

@@ -1,15 +1,11 @@
 import { loadApiConfig } from "@threadline/config";
-import { createLogger, installShutdown, runMain } from "@threadline/server";
+import { createServiceLogger, installShutdown, runMain } from "@threadline/server";
 import { buildApi } from "./app.js";
 import { connectDeps } from "./deps.js";
 
 await runMain("api", async () => {
   const config = loadApiConfig(process.env);
-  const log = createLogger({
-    service: "api",
-    level: config.logLevel,
-    pretty: process.env.LOG_PRETTY === "1",
-  });
+  const log = createServiceLogger("api", config, process.stdout.isTTY === true);
   const deps = await connectDeps(config, log);
   const app = await buildApi(config, deps);
   installShutdown(

@@ -4,7 +4,7 @@ import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client
 /**
  * Prometheus metrics on a registry of this app's own (tests build several apps in one process):
  * `threadline_api_http_requests_total{route,method,status}`, `threadline_api_http_request_duration_seconds`
- * and the default process metrics under `threadline_api_`.
+ * and the default process metrics under `threadline_api_` (served at `/metrics` by the health plugin).
  */
 export function installMetrics(app: FastifyInstance): Registry {
   const registry = new Registry();
@@ -32,10 +32,6 @@ export function installMetrics(app: FastifyInstance): Registry {
     };
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);
-  });
-  app.get("/metrics", { logLevel: "warn", schema: { hide: true } }, async (_request, reply) => {
-    reply.header("content-type", registry.contentType);
-    return registry.metrics();
   });
   return registry;
 }

@@ -3,8 +3,8 @@ import { createMergedLog, createOwnerLookup } from "@threadline/archive";
 import { createVerifier } from "@threadline/auth";
 import type { GatewayConfig } from "@threadline/config";
 import { STREAM_PROTOCOL_HEADER } from "@threadline/protocol";
-import { corsOrigin, installErrorHandling } from "@threadline/server";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { corsOrigin, createServiceApp } from "@threadline/server";
+import type { FastifyInstance } from "fastify";
 import { createAdmission } from "./admission.js";
 import { createStreamAuthorizer } from "./authorize-stream.js";
 import { eventsRoute } from "./events-route.js";
@@ -30,13 +30,15 @@ const MAX_HEADER_BYTES = 64 * 1024;
  * `preClose` (an open SSE response would otherwise keep `close()` waiting forever).
  */
 export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Promise<FastifyInstance> {
-  const app = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
-    http: { maxHeaderSize: MAX_HEADER_BYTES },
-    routerOptions: { maxParamLength: 256 },
-    return503OnClosing: true,
+  const app = createServiceApp({
+    log: deps.log,
+    requestTimeoutMs: config.requestTimeoutMs,
+    fastify: {
+      http: { maxHeaderSize: MAX_HEADER_BYTES },
+      routerOptions: { maxParamLength: 256 },
+      return503OnClosing: true,
+    },
   });
-  installErrorHandling(app);
   await app.register(cors, {
     origin: corsOrigin(config.corsOrigins),
     methods: ["GET", "HEAD", "OPTIONS"],

@@ -1,17 +1,13 @@
 import { connectArchive, createArchiveReader, migrateArchive } from "@threadline/archive";
 import { loadGatewayConfig } from "@threadline/config";
 import { closeRedisClient, createRedisClient } from "@threadline/redis";
-import { createLogger, installShutdown, runMain } from "@threadline/server";
+import { createServiceLogger, installShutdown, runMain } from "@threadline/server";
 import { buildGateway } from "./app.js";
 
 // The only file that reads process.env.
 await runMain("gateway", async () => {
   const config = loadGatewayConfig(process.env);
-  const log = createLogger({
-    service: "gateway",
-    level: config.logLevel,
-    pretty: process.stdout.isTTY === true && config.env !== "production",
-  });
+  const log = createServiceLogger("gateway", config, process.stdout.isTTY === true);
   const redis = createRedisClient(config.redis, { name: "gateway" });
   redis.on("error", (error: Error) => log.warn({ err: error }, "redis connection error (reconnecting)"));
   const sql = config.archive

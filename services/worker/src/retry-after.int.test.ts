@@ -13,6 +13,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   brief,
+  buildTestWorker,
   jobData,
   newPrefix,
   openQueue,
@@ -20,7 +21,6 @@ import {
   testWorkerConfig,
   watchThread,
 } from "./test-support/harness.js";
-import { buildWorker } from "./worker.js";
 
 // The openai agent in a real worker against a fake LLM server: a 429's retry-after sets the delay
 // before the next attempt (runBackoffStrategy), instead of the job's exponential backoff.
@@ -34,7 +34,7 @@ beforeAll(async () => {
   llm = await startFakeOpenAiServer();
   const prefix = newPrefix();
   const config = testWorkerConfig(redis.url, prefix, { OPENAI_BASE_URL: llm.baseUrl, OPENAI_MODEL: "fake" });
-  const worker = buildWorker(config, {
+  const worker = buildTestWorker(config, {
     log: silentLog,
     agents: createAgentRegistry(defaultAgents({ providers: config.providers })),
   });

@@ -9,8 +9,7 @@ import {
 } from "@threadline/redis";
 import { type RedisClusterHandle, startRedisCluster, uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { brief, jobData, silentLog, testRegistry } from "./test-support/harness.js";
-import { buildWorker } from "./worker.js";
+import { brief, buildTestWorker, jobData, silentLog, testRegistry } from "./test-support/harness.js";
 
 let cluster: RedisClusterHandle;
 
@@ -33,7 +32,7 @@ describe("worker on Redis Cluster (3 masters)", { timeout: 30_000 }, () => {
       }),
       port: 0,
     };
-    const worker = buildWorker(config, { log: silentLog, agents: testRegistry() });
+    const worker = buildTestWorker(config, { log: silentLog, agents: testRegistry() });
     await worker.start();
     const queue = createRunsQueue({ ...redis, queuePrefix: "{tlc}" });
     const events: ThreadEvent[] = [];

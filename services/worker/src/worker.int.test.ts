@@ -13,6 +13,7 @@ import { Worker } from "bullmq";
 import { describe, expect, it } from "vitest";
 import {
   brief,
+  buildTestWorker,
   jobData,
   newPrefix,
   openQueue,
@@ -22,13 +23,12 @@ import {
   useTestRedis,
   watchThread,
 } from "./test-support/harness.js";
-import { buildWorker } from "./worker.js";
 
 const t = useTestRedis();
 
 async function startWorker(env: Record<string, string> = {}, disconnectCheckMs?: number) {
   const prefix = newPrefix();
-  const worker = buildWorker(testWorkerConfig(t.redis.url, prefix, env), {
+  const worker = buildTestWorker(testWorkerConfig(t.redis.url, prefix, env), {
     log: silentLog,
     agents: testRegistry(),
     ...(disconnectCheckMs ? { disconnectCheckMs } : {}),
@@ -421,7 +421,7 @@ describe("worker (real Redis, real BullMQ)", () => {
     await dead.close();
     await closeRedisClient(connection);
 
-    const worker = buildWorker(
+    const worker = buildTestWorker(
       testWorkerConfig(t.redis.url, prefix, {
         MAX_STALLED_COUNT: "0",
         STALLED_INTERVAL_MS: "200",

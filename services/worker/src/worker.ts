@@ -1,3 +1,4 @@
+import type { AddressInfo } from "node:net";
 import type { AgentRegistry } from "@threadline/agents";
 import {
   type Archiver,
@@ -12,25 +13,25 @@ import {
 } from "@threadline/archive";
 import type { WorkerConfig } from "@threadline/config";
 import {
-  closeRedisClient,
   createArchiveFeed,
   createEventPublisher,
-  createRedisClient,
   createRunStore,
-  createRunsQueue,
   RUNS_QUEUE_NAME,
   runBackoffStrategy,
   withArchiveFeed,
 } from "@threadline/redis";
 import { Worker } from "bullmq";
+import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { createActiveRuns } from "./active-runs.js";
 import { type ControlListener, listenForControl } from "./control-listener.js";
-import { type HealthServer, startHealthServer } from "./health-server.js";
+import type { WorkerConnections } from "./deps.js";
+import { buildHealthApp } from "./health-app.js";
 import { createRunProcessor } from "./run-processor.js";
 import { createWorkerMetrics, QUEUE_STATES, type QueueState, type WorkerMetrics } from "./worker-metrics.js";
 
-export interface WorkerDeps {
+/** What the worker is given; its connections stay the caller's (`connectWorkerDeps` opens them). */
+export interface WorkerDeps extends WorkerConnections {
   log: Logger;
   agents: AgentRegistry;
   /** How often runs with `onDisconnect` check their thread's watchers (default 1000 ms). */
@@ -53,19 +54,12 @@ export interface ThreadlineWorker {
   activeCount(): number;
 }
 
-/** Builds a worker on the `runs` queue. Nothing connects until `start()`, except Redis clients. */
+/**
+ * Builds a worker on the `runs` queue (no env, no listen until `start()`). `close()` closes what
+ * the worker opened (its BullMQ worker, control subscription, HTTP server), never its connections.
+ */
 export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineWorker {
-  const { log } = deps;
-  const commands = createRedisClient(config.redis, { name: "threadline-worker" });
-  const bullConnection = createRedisClient(config.redis, { name: "threadline-worker-bullmq", bullmq: true });
-  const controlConnection = createRedisClient(config.redis, {
-    name: "threadline-worker-control",
-    lazyConnect: true,
-  });
-  const runsQueue = createRunsQueue(config.redis, { name: "threadline-worker-queue" });
-  for (const client of [commands, bullConnection]) {
-    client.on("error", (error: Error) => log.warn({ err: error }, "redis connection error"));
-  }
+  const { log, redis: commands, runsQueue } = deps;
 
   const metrics = createWorkerMetrics(async () => {
     const counts = await runsQueue.queue.getJobCounts(...QUEUE_STATES);
@@ -112,7 +106,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
   });
 
   const worker = new Worker(RUNS_QUEUE_NAME, processor.process, {
-    connection: bullConnection,
+    connection: deps.bullConnection,
     prefix: config.redis.queuePrefix,
     concurrency: config.concurrency,
     stalledInterval: config.stalledIntervalMs,
@@ -133,23 +127,23 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
   });
 
   let control: ControlListener | undefined;
-  let http: HealthServer | undefined;
+  let http: FastifyInstance | undefined;
   let running: Promise<void> | undefined;
 
   return {
     metrics,
     activeCount: () => active.size(),
     async start() {
-      http = await startHealthServer({
-        host: config.host,
-        port: config.port,
-        registry: metrics.registry,
+      http = await buildHealthApp(config, {
         log,
+        registry: metrics.registry,
         checkReady: async () => {
           if (closing) throw new Error("shutting down");
           await commands.ping();
         },
       });
+      await http.listen({ host: config.host, port: config.port });
+      const port = (http.server.address() as AddressInfo).port;
       if (sql && feed) {
         const applied = await migrateArchive(sql);
         if (applied.length > 0) log.info({ applied }, "archive migrations applied");
@@ -178,7 +172,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
           purgeTimer.unref();
         }
       }
-      control = listenForControl(controlConnection, log, (message) => {
+      control = listenForControl(deps.controlConnection, log, (message) => {
         const held = active.cancel(message.runId, message.reason ?? "cancelled");
         if (held)
           log.info({ threadId: message.threadId, runId: message.runId }, "cancel received; aborting the run");
@@ -187,11 +181,8 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
       running = worker.run();
       running.catch((error: unknown) => log.error({ err: error }, "worker loop failed"));
       await worker.waitUntilReady();
-      log.info(
-        { port: http.port, concurrency: config.concurrency, prefix: config.redis.queuePrefix },
-        "worker ready",
-      );
-      return { port: http.port };
+      log.info({ port, concurrency: config.concurrency, prefix: config.redis.queuePrefix }, "worker ready");
+      return { port };
     },
     close() {
       closing ??= (async () => {
@@ -210,8 +201,6 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
         await feed?.flush().catch(() => {});
         await sql?.end({ timeout: 2 });
         await http?.close();
-        await runsQueue.close();
-        await Promise.all([closeRedisClient(commands), closeRedisClient(bullConnection)]);
         log.info("worker closed");
       })();
       return closing;

@@ -1,5 +1,7 @@
-import { ERRORS, errorBody } from "@threadline/protocol";
+import { ERRORS } from "@threadline/protocol";
+import { healthPlugin, httpError, pingWithin } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import { z } from "zod";
 import { routeSchema } from "../route-schema.js";
 import type { RouteContext } from "./route-context.js";
@@ -7,49 +9,35 @@ import type { RouteContext } from "./route-context.js";
 const Health = z.object({ status: z.literal("ok") });
 const READY_TIMEOUT_MS = 1_000;
 
-/** `/healthz`: the process answers. `/readyz`: Redis answers a PING within a second. */
-export function healthRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.get(
-    "/healthz",
-    {
-      logLevel: "warn",
-      schema: routeSchema({ summary: "Liveness", tags: ["ops"], auth: false, responses: { 200: Health } }),
-    },
-    async () => ({
-      status: "ok",
-    }),
-  );
-  app.get(
-    "/readyz",
-    {
-      // Probes run every few seconds: only failures are worth a log line.
-      logLevel: "warn",
-      schema: routeSchema({
-        summary: "Readiness: Redis reachable",
-        tags: ["ops"],
-        auth: false,
-        responses: { 200: Health },
-        errors: [503],
-      }),
-    },
-    async (_request, reply) => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no PONG within ${READY_TIMEOUT_MS} ms`)),
-          READY_TIMEOUT_MS,
-        );
-      });
+/** `/healthz`: the process answers. `/readyz`: Redis answers a PING within a second. `/metrics` when on. */
+export async function healthRoutes(
+  app: FastifyInstance,
+  ctx: RouteContext,
+  registry?: Registry,
+): Promise<void> {
+  await app.register(healthPlugin, {
+    checkReady: async () => {
       try {
-        await Promise.race([ctx.redis.ping(), timeout]);
-        return { status: "ok" };
+        await pingWithin(ctx.redis, READY_TIMEOUT_MS);
       } catch (error) {
-        return reply
-          .code(ERRORS.NOT_READY.status)
-          .send(errorBody(ERRORS.NOT_READY, `redis unreachable: ${(error as Error).message}`));
-      } finally {
-        clearTimeout(timer);
+        throw httpError(ERRORS.NOT_READY, `redis unreachable: ${(error as Error).message}`);
       }
     },
-  );
+    ...(registry ? { registry } : {}),
+    routes: {
+      healthz: {
+        schema: routeSchema({ summary: "Liveness", tags: ["ops"], auth: false, responses: { 200: Health } }),
+      },
+      readyz: {
+        schema: routeSchema({
+          summary: "Readiness: Redis reachable",
+          tags: ["ops"],
+          auth: false,
+          responses: { 200: Health },
+          errors: [503],
+        }),
+      },
+      metrics: { schema: { hide: true } },
+    },
+  });
 }

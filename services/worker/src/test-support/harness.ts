@@ -14,6 +14,8 @@ import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { z } from "zod";
+import { connectWorkerDeps, type WorkerConnections } from "../deps.js";
+import { buildWorker, type ThreadlineWorker, type WorkerDeps } from "../worker.js";
 
 export interface RedisFixture {
   /** Set in `beforeAll`. */
@@ -178,3 +180,19 @@ export function openQueue(redisUrl: string, prefix: string): RunsQueue {
 }
 
 export const newPrefix = () => `{${uniqueId("wq")}}`;
+
+/** A worker on its own connections, wired as main.ts wires it; `close()` closes the worker, then them. */
+export function buildTestWorker(
+  config: WorkerConfig,
+  deps: Omit<WorkerDeps, keyof WorkerConnections>,
+): ThreadlineWorker {
+  const connections = connectWorkerDeps(config, deps.log);
+  const worker = buildWorker(config, { ...connections, ...deps });
+  return {
+    ...worker,
+    async close() {
+      await worker.close();
+      await connections.close();
+    },
+  };
+}
