@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+import { TEST_ENV_KEYS } from "./packages/testing/src/test-env-keys.js";
 
 // Workspace packages are consumed from source through the "@threadline/source" export condition.
 const conditions = ["@threadline/source", "node", "import", "module", "default"];
@@ -26,8 +27,12 @@ function packageProjects() {
   );
 }
 
+// The test run's entry point: the only place tests read the environment (packages/testing's testEnv()).
+const testEnv = Object.fromEntries(TEST_ENV_KEYS.map((key) => [key, process.env[key]]));
+
 export default defineConfig({
   test: {
+    provide: { testEnv },
     testTimeout: 30_000,
     hookTimeout: 60_000,
     passWithNoTests: true,

@@ -215,7 +215,7 @@ async function ensureRedis(): Promise<string | undefined> {
   );
   const port = env.LOCAL_REDIS_PORT ? Number(env.LOCAL_REDIS_PORT) : undefined;
   redis = await startLocalRedis(bin, dir, (line) => say("redis", c.gray(line)), port);
-  say("redis", `local redis-server ready at ${redis.url} (pid ${redis.process.pid})`);
+  say("redis", `local redis-server ready at ${redis.url} (pid ${redis.pid()})`);
   return redis.url;
 }
 
@@ -295,7 +295,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 // Whatever happens to this process, its children do not outlive it.
 process.on("exit", () => {
   for (const s of services) if (s.child.exitCode === null) s.child.kill("SIGKILL");
-  if (redis && redis.process.exitCode === null) redis.process.kill("SIGTERM");
+  redis?.killNow();
 });
 
 main().then(

@@ -13,7 +13,7 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
   },
 });
-const redis = await getTestRedis();
+const redis = await getTestRedis(process.env);
 try {
   const rates = await measurePublishRates(redis.url, Number(values.events), Number(values.window));
   if (values.json) {

@@ -58,6 +58,7 @@ for (const mode of values["skip-cluster"] ? ["standalone"] : ["standalone", "clu
     workers: 1,
     ...(mode === "cluster" ? { redis: "cluster" as const } : {}),
     envFor: { gateway: { LOG_LEVEL: "warn", MAX_STREAMS_PER_SUBJECT: "100000" } },
+    parentEnv: process.env,
   });
   // The same nginx config with only gateway-1 behind it: isolates the proxy hop's own cost.
   const oneGateway = await startNginx({

@@ -28,7 +28,7 @@ const latencyRuns = Number(values["latency-runs"]);
 const coalesceValues = values.coalesce.split(",").map(Number);
 const workerDir = fileURLToPath(new URL("../../services/worker", import.meta.url));
 
-const redis = await getTestRedis();
+const redis = await getTestRedis(process.env);
 const subscriber = createRedisClient({ url: redis.url }, { name: "bench-worker-sub" });
 const benchId = uniqueId("wb");
 type Waiter = { first?: (at: number) => void; token?: (at: number) => void; done?: (at: number) => void };

@@ -1,15 +1,9 @@
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { type RedisServer, startRedisServer } from "@threadline/testing";
 import { pickPort } from "./free-port.js";
-import { pingRedis } from "./redis-ping.js";
 
-export interface LocalRedis {
-  url: string;
-  port: number;
-  dir: string;
-  process: ChildProcess;
-  stop(): Promise<void>;
-}
+export type LocalRedis = RedisServer;
 
 /** The message printed when there is no Redis to use and none to start. */
 export const HOW_TO_GET_REDIS = [
@@ -28,7 +22,9 @@ export function hasRedisServer(bin: string): boolean {
 
 /**
  * Starts `redis-server` with its data in `dir` and AOF on (runs survive a restart of `pnpm start`),
- * on `port`, else 6379 when free, else on a free port. Resolves once it answers PING.
+ * on `port`, else 6379 when free, else on a free port; resolves once it answers PING. The same
+ * helper tests and the bench use (packages/testing), in its own process group so Ctrl-C reaches the
+ * services first and Redis is stopped last.
  */
 export async function startLocalRedis(
   bin: string,
@@ -37,58 +33,14 @@ export async function startLocalRedis(
   port?: number,
 ): Promise<LocalRedis> {
   mkdirSync(dir, { recursive: true });
-  const listen = port ?? (await pickPort(6379));
-  const args = [
-    "--port",
-    String(listen),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
+  return startRedisServer({
+    bin,
     dir,
-    "--appendonly",
-    "yes",
-    "--save",
-    "",
-    "--protected-mode",
-    "no",
-    // Its start-up banner is noise next to the services' logs; warnings still show.
-    "--loglevel",
-    "warning",
-  ];
-  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.setEncoding("utf8");
-    stream?.on("data", (chunk: string) => chunk.split("\n").filter(Boolean).forEach(onLine));
-  }
-  const url = `redis://127.0.0.1:${listen}`;
-  const exited = new Promise<never>((_, reject) =>
-    child.once("exit", (code) => reject(new Error(`redis-server exited with code ${code} before answering`))),
-  );
-  exited.catch(() => {});
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const ping = await Promise.race([pingRedis(url, 500), exited]);
-    if (ping.ok) break;
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`redis-server on port ${listen} did not answer PING: ${ping.reason}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    port: listen,
-    dir,
-    process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-        child.once("exit", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        child.kill("SIGTERM");
-      }),
-  };
+    port: port ?? (await pickPort(6379)),
+    appendOnly: true,
+    // Every second is plenty for a developer's machine; tests keep `always`.
+    args: ["--appendfsync", "everysec"],
+    onLine,
+    detached: true,
+  });
 }

@@ -29,6 +29,7 @@ const topology = await startTopology({
   workers: count("workers", values.workers),
   ...(values.cluster ? { redis: "cluster" as const } : redisUrl ? { redis: { url: redisUrl } } : {}),
   env: { LOG_LEVEL: "info" },
+  parentEnv: process.env,
 });
 const token = signDevToken(DEV_JWT_SECRET, { sub: "dev", threads: ["*"], ttlSeconds: 24 * 3600 });
 console.log(`nginx:    ${topology.url}`);

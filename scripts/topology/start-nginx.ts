@@ -10,6 +10,8 @@ export interface NginxOptions extends Omit<NginxUpstreams, "listenPort"> {
   listenPort?: number;
   /** nginx binary; default `nginx` on PATH (plus /usr/sbin, where Debian puts it). */
   bin?: string;
+  /** The PATH nginx runs with (the caller's). */
+  path?: string;
 }
 
 export interface NginxHandle {
@@ -45,7 +47,7 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
     name: "nginx",
     command: bin,
     args: ["-p", prefix, "-c", join(prefix, "nginx.conf"), "-e", errorLog, "-g", "daemon off;"],
-    env: { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/usr/local/sbin` },
+    env: { PATH: `${options.path ?? ""}:/usr/sbin:/usr/local/sbin` },
     readyUrl: `http://127.0.0.1:${port}/nginx-health`,
     readyTimeoutMs: 10_000,
   }).catch((error: Error) => {

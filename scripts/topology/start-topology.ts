@@ -5,6 +5,8 @@ import {
   type ServiceKind,
   startRedisCluster,
   startServiceProcess,
+  type TestEnv,
+  testEnv,
 } from "@threadline/testing";
 import { type NginxHandle, startNginx } from "./start-nginx.js";
 
@@ -29,6 +31,8 @@ export interface TopologyOptions {
   instanceEnv?: (kind: ServiceKind, index: number) => Record<string, string> | undefined;
   /** How long each service may take to answer /readyz; default 60 s (six tsx processes on 2 cores). */
   readyTimeoutMs?: number;
+  /** PATH, HOME and the Redis knobs; default what vitest.config.ts provides (scripts pass `process.env`). */
+  parentEnv?: TestEnv;
 }
 
 export interface Topology {
@@ -52,13 +56,14 @@ export interface Topology {
  * infra/nginx/threadline.conf, against standalone Redis or a Redis Cluster.
  */
 export async function startTopology(options: TopologyOptions = {}): Promise<Topology> {
+  const parentEnv = options.parentEnv ?? testEnv();
   const cleanups: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
     cleanups.length = 0;
   };
   try {
-    const { redisEnv, cluster } = await provideRedis(options.redis, cleanups);
+    const { redisEnv, cluster } = await provideRedis(options.redis, cleanups, parentEnv);
     const plan: [ServiceKind, number][] = [
       ["gateway", options.gateways ?? 2],
       ["api", options.apis ?? 2],
@@ -77,6 +82,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
             ...options.instanceEnv?.(kind, i + 1),
           },
           ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+          parentEnv,
         }),
       ),
     );
@@ -101,6 +107,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
       nginx = await startNginx({
         gateways: gateways.map((g) => `127.0.0.1:${g.port}`),
         apis: apis.map((a) => `127.0.0.1:${a.port}`),
+        ...(parentEnv.PATH ? { path: parentEnv.PATH } : {}),
       });
       const started = nginx;
       cleanups.push(() => started.stop());
@@ -124,9 +131,10 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
 async function provideRedis(
   redis: TopologyOptions["redis"],
   cleanups: (() => Promise<void>)[],
+  env: TestEnv,
 ): Promise<{ redisEnv: Record<string, string>; cluster?: RedisClusterHandle }> {
   if (redis === "cluster") {
-    const cluster = await startRedisCluster();
+    const cluster = await startRedisCluster(3, env);
     cleanups.push(() => cluster.dispose());
     return {
       redisEnv: {
@@ -140,7 +148,7 @@ async function provideRedis(
     return { redisEnv: { REDIS_CLUSTER_NODES: redis.clusterNodes } };
   }
   if (redis) return { redisEnv: { REDIS_URL: redis.url } };
-  const test = await getTestRedis();
+  const test = await getTestRedis(env);
   cleanups.push(() => test.stop());
   return { redisEnv: { REDIS_URL: test.url } };
 }

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { childEnv } from "@threadline/testing";
 import { REPO_ROOT } from "./console-stack.js";
 
 /**
@@ -14,7 +15,7 @@ export async function buildConsole(): Promise<void> {
     // vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
     const child = spawn(process.execPath, [vite, "build"], {
       cwd: dir,
-      env: { ...process.env, NODE_ENV: "production" },
+      env: { ...childEnv(), NODE_ENV: "production" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     child.stdout.on("data", (chunk: Buffer) => (output += chunk));

@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { testEnv } from "@threadline/testing";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { REPO_ROOT } from "./console-stack.js";
 
@@ -12,7 +13,7 @@ export const ARTIFACTS = join(REPO_ROOT, "test-artifacts", "browser");
 export function launchChromium(): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    executablePath: testEnv().CHROMIUM_PATH ?? "/usr/bin/chromium",
     headless: true,
     args: [
       "--headless",

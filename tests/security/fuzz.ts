@@ -1,10 +1,10 @@
-import { openSse, uniqueId } from "@threadline/testing";
+import { openSse, testEnv, uniqueId } from "@threadline/testing";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SecurityStack } from "./support/security-stack.js";
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
+const RUNS = Number(testEnv().FUZZ_RUNS ?? 40);
 const URL_CHARS = "abcXYZ019-_.~%=&?;+,:@!$'()*[]/".split("");
 const urlish = fc.string({ unit: fc.constantFrom(...URL_CHARS), maxLength: 40 });
 const printable = fc.string({

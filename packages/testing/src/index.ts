@@ -27,12 +27,7 @@ export {
 } from "./processes.js";
 export { openRawSocket, type RawSocket } from "./raw-socket.js";
 export { type RedisClusterHandle, startRedisCluster } from "./redis-cluster.js";
-export {
-  type RedisServer,
-  type RedisServerOptions,
-  redisServerBin,
-  startRedisServer,
-} from "./redis-server.js";
+export { type RedisServer, type RedisServerOptions, startRedisServer } from "./redis-server.js";
 export {
   type ServiceInstance,
   type ServiceKind,
@@ -41,5 +36,7 @@ export {
 } from "./service-process.js";
 export { openSse, type SseClientOptions, type SseConnection } from "./sse-client.js";
 export { createTestDatabase, type TestDatabase } from "./test-database.js";
+export { childEnv, type TestEnv, testEnv } from "./test-env.js";
+export { TEST_ENV_KEYS } from "./test-env-keys.js";
 export { getTestRedis, type TestRedis } from "./test-redis.js";
 export { uniqueId } from "./unique-id.js";

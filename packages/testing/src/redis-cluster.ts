@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import getPort from "get-port";
 import { Redis } from "ioredis";
 import { type RedisServer, startRedisServer } from "./redis-server.js";
+import { type TestEnv, testEnv } from "./test-env.js";
 
 const run = promisify(execFile);
 
@@ -14,8 +15,11 @@ export interface RedisClusterHandle {
   dispose(): Promise<void>;
 }
 
-/** Starts a local 3-master Redis Cluster (no replicas) on free ports with `redis-cli --cluster create`. */
-export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle> {
+/**
+ * Starts a local 3-master Redis Cluster (no replicas) on free ports with `redis-cli --cluster create`
+ * (binaries from `env`: default what vitest.config.ts provides).
+ */
+export async function startRedisCluster(masters = 3, env: TestEnv = testEnv()): Promise<RedisClusterHandle> {
   const servers: RedisServer[] = [];
   try {
     for (let i = 0; i < masters; i++) {
@@ -23,6 +27,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
       servers.push(
         await startRedisServer({
           port,
+          ...(env.REDIS_SERVER_BIN ? { bin: env.REDIS_SERVER_BIN } : {}),
           args: [
             "--cluster-enabled",
             "yes",
@@ -35,7 +40,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
       );
     }
     const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
-    await run(process.env.REDIS_CLI_BIN ?? "redis-cli", [
+    await run(env.REDIS_CLI_BIN ?? "redis-cli", [
       "--cluster",
       "create",
       ...addresses,

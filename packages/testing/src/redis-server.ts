@@ -12,8 +12,14 @@ export interface RedisServerOptions {
   /** Extra `--flag value` arguments, e.g. ["--cluster-enabled", "yes"]. */
   args?: string[];
   dir?: string;
-  /** The redis-server binary. Default `$REDIS_SERVER_BIN` or `redis-server` on PATH. */
+  /** The redis-server binary. Default `redis-server` on PATH. */
   bin?: string;
+  /** A command that runs redis-server, e.g. `["taskset", "-c", "1"]` to pin it to a core. */
+  wrapper?: string[];
+  /** Receives the server's own log lines (warnings and up); default: kept for error messages only. */
+  onLine?(line: string): void;
+  /** Own process group: a Ctrl-C to the caller's group does not reach it (the caller stops it in order). */
+  detached?: boolean;
 }
 
 export interface RedisServer {
@@ -24,16 +30,18 @@ export interface RedisServer {
   stop(hard?: boolean): Promise<void>;
   /** Starts again on the same port with the same data dir. */
   start(): Promise<void>;
+  /** The running server's pid, if it runs. */
+  pid(): number | undefined;
+  /** SIGTERM now, without waiting (for `process.on("exit")` handlers). */
+  killNow(): void;
   /** Stops and removes the data dir. */
   dispose(): Promise<void>;
 }
 
-/** The redis-server binary: `$REDIS_SERVER_BIN`, else `redis-server` on PATH (read when used, not at import). */
-export function redisServerBin(env: Record<string, string | undefined> = process.env): string {
-  return env.REDIS_SERVER_BIN ?? "redis-server";
-}
-
-/** Spawns a real `redis-server` on a free loopback port with its own temp dir. */
+/**
+ * Spawns a real `redis-server` on a free loopback port with its own temp dir: the one local-redis
+ * helper behind tests (`getTestRedis`), `pnpm start` (AOF in .threadline/redis) and the bench.
+ */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = options.port ?? (await getPort({ host: "127.0.0.1" }));
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "threadline-redis-"));
@@ -62,17 +70,34 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       "no",
       ...(options.args ?? []),
     ];
-    const bin = options.bin ?? redisServerBin();
-    const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const bin = options.bin ?? "redis-server";
+    const [command, ...prefix] = [...(options.wrapper ?? []), bin];
+    const proc = spawn(command ?? bin, [...prefix, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: options.detached ?? false,
+    });
     child = proc;
     let stderr = "";
-    proc.stderr?.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
+    for (const stream of [proc.stdout, proc.stderr]) {
+      stream?.setEncoding("utf8");
+      stream?.on("data", (chunk: string) => {
+        stderr = (stderr + chunk).slice(-8_192);
+        if (options.onLine) for (const line of chunk.split("\n").filter(Boolean)) options.onLine(line);
+      });
+    }
+    const exited = new Promise<never>((_, reject) =>
+      proc.once("exit", (code) => reject(new Error(`redis-server exited (code ${code}): ${stderr.trim()}`))),
+    );
+    exited.catch(() => {});
     const spawnError = new Promise<never>((_, reject) =>
       proc.once("error", (e) => reject(new Error(`cannot run ${bin}: ${e.message}`))),
     );
-    await Promise.race([waitForPing(url, 10_000, () => stderr), spawnError]);
+    try {
+      await Promise.race([waitForPing(url, 10_000, () => stderr), spawnError, exited]);
+    } catch (error) {
+      proc.kill("SIGKILL");
+      throw error;
+    }
   };
 
   const stop = async (hard = false) => {
@@ -91,6 +116,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     dir,
     stop,
     start,
+    pid: () => (child && child.exitCode === null ? child.pid : undefined),
+    killNow: () => {
+      if (child && child.exitCode === null) child.kill("SIGTERM");
+    },
     async dispose() {
       await stop(true);
       if (!options.dir) rmSync(dir, { recursive: true, force: true });

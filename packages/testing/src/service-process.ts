@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { freePort, type ManagedProcess, startProcess } from "./processes.js";
+import { childEnv, type TestEnv } from "./test-env.js";
 
 export type ServiceKind = "gateway" | "api" | "worker";
 
@@ -21,6 +22,8 @@ export interface ServiceProcessOptions {
   /** tsx compiles on start and CI has 2 shared cores: default 60 s. */
   readyTimeoutMs?: number;
   keepOutputChars?: number;
+  /** Where PATH and HOME come from; default: what vitest.config.ts provides. */
+  parentEnv?: TestEnv;
 }
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -41,8 +44,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     args: ["--conditions=@threadline/source", "--import", "tsx", `services/${kind}/src/main.ts`],
     cwd: REPO_ROOT,
     env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+      ...childEnv(options.parentEnv),
       ...options.env,
       HOST: "127.0.0.1",
       PORT: String(port),

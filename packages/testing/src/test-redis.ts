@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { startRedisServer } from "./redis-server.js";
+import { type TestEnv, testEnv } from "./test-env.js";
 
 export interface TestRedis {
   url: string;
@@ -10,12 +11,11 @@ export interface TestRedis {
 
 /**
  * A real Redis for a test: `REDIS_URL` when set; else testcontainers when a Docker engine answers;
- * else a `redis-server` spawned on a free port. Never skips: without any of them it throws, with
+ * else a `redis-server` spawned on a free port (`env` defaults to what vitest.config.ts provides;
+ * scripts pass their own). Never skips: without any of them it throws, with
  * what to install.
  */
-export async function getTestRedis(
-  env: Record<string, string | undefined> = process.env,
-): Promise<TestRedis> {
+export async function getTestRedis(env: TestEnv = testEnv()): Promise<TestRedis> {
   if (env.REDIS_URL) return { url: env.REDIS_URL, source: "REDIS_URL", stop: async () => {} };
   if (env.DOCKER_HOST || existsSync("/var/run/docker.sock")) {
     const container = await startContainer().catch(() => undefined);

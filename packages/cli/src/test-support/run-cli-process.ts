@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { childEnv } from "@threadline/testing";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -24,7 +25,7 @@ export function runCliProcess(args: string[], options: CliProcessOptions = {}): 
       ["--conditions=@threadline/source", "--import", "tsx", MAIN, ...args],
       {
         cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env } as NodeJS.ProcessEnv,
+        env: { ...childEnv(), ...options.env },
         stdio: ["pipe", "pipe", "pipe"],
       },
     );

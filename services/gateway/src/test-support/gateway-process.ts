@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { freePort } from "@threadline/testing";
+import { childEnv, freePort } from "@threadline/testing";
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -26,7 +26,7 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
     ["--conditions=@threadline/source", "--import", "tsx", "src/main.ts"],
     {
       cwd: gatewayRoot,
-      env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", ...env },
+      env: { ...childEnv(), HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

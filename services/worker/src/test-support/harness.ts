@@ -10,7 +10,7 @@ import {
   subscribeThread,
   type ThreadSubscription,
 } from "@threadline/redis";
-import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
+import { getTestRedis, type TestRedis, testEnv, uniqueId } from "@threadline/testing";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { z } from "zod";
@@ -43,7 +43,8 @@ export function useTestRedis(): RedisFixture {
   return fixture;
 }
 
-export const silentLog = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+/** Silent unless TEST_LOG_LEVEL says otherwise (read once per test file, from vitest's provided env). */
+export const silentLog = pino({ level: testEnv().TEST_LOG_LEVEL ?? "silent" });
 
 /** Worker config for a test: its own queue prefix, an ephemeral HTTP port, quick stall detection. */
 export function testWorkerConfig(
