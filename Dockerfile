@@ -30,4 +30,10 @@ USER node
 # each service's default (api 3000, gateway 3001, worker 3002).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=3 \
   CMD node -e "const p=process.env.PORT||{api:3000,gateway:3001,worker:3002}[process.env.SERVICE];fetch('http://127.0.0.1:'+p+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["sh", "-c", "exec pnpm --filter \"@threadline/$SERVICE\" start"]
+# node itself is PID 1, no pnpm or sh in between: `docker stop`'s SIGTERM reaches the service, which
+# ends its streams and hands running jobs back within its grace period (pnpm as PID 1 exited at once,
+# and the kernel killed the service with it). The services spawn no children, so no init is needed to
+# reap them. tests/faults/container-signals.test.ts runs this exact WORKDIR + CMD as PID 1 of a PID
+# namespace.
+WORKDIR /app/services/${SERVICE}
+CMD ["node", "dist/main.js"]
