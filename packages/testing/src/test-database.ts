@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import { type TestEnv, testEnv } from "./test-env.js";
 import { uniqueId } from "./unique-id.js";
 
 export interface TestDatabase {
@@ -9,7 +10,7 @@ export interface TestDatabase {
 }
 
 /** The server tests use: `TEST_DATABASE_URL`'s, else the machine's (127.0.0.1:5432, user postgres). */
-function serverUrl(env: Record<string, string | undefined>): string {
+function serverUrl(env: TestEnv): string {
   return env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 }
 
@@ -18,9 +19,7 @@ function serverUrl(env: Record<string, string | undefined>): string {
  * rows. Fails loudly when no server answers: a database test never silently skips (`.ci/run`
  * installs and starts PostgreSQL on a fresh machine).
  */
-export async function createTestDatabase(
-  env: Record<string, string | undefined> = process.env,
-): Promise<TestDatabase> {
+export async function createTestDatabase(env: TestEnv = testEnv()): Promise<TestDatabase> {
   const server = serverUrl(env);
   const admin = postgres(server, { max: 1, onnotice: () => {}, connect_timeout: 5 });
   const name = uniqueId("tl_test").replace(/-/g, "_");

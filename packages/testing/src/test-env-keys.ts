@@ -3,7 +3,8 @@
  * REDIS_URL: use this Redis instead of starting one; REDIS_SERVER_BIN, REDIS_CLI_BIN: the binaries;
  * DOCKER_HOST: an engine for testcontainers; TEST_LOG_LEVEL: pino level of in-process services
  * (default silent); PATH, HOME: all that child processes inherit; CHROMIUM_PATH: the browser tests' Chromium;
- * FUZZ_RUNS: inputs per fuzzed property (tests/security).
+ * FUZZ_RUNS: inputs per fuzzed property (tests/security); TEST_DATABASE_URL: the PostgreSQL server
+ * tests create their databases on.
  */
 export const TEST_ENV_KEYS = [
   "REDIS_URL",
@@ -15,4 +16,5 @@ export const TEST_ENV_KEYS = [
   "HOME",
   "CHROMIUM_PATH",
   "FUZZ_RUNS",
+  "TEST_DATABASE_URL",
 ] as const;
