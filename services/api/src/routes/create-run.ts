@@ -11,6 +11,7 @@ import {
   startExternalRun,
 } from "../external/start-external-run.js";
 import { parseOrThrow } from "../parse-or-throw.js";
+import { requireRedis } from "../require-redis.js";
 import { routeSchema } from "../route-schema.js";
 import { newRunId } from "../run-id.js";
 import type { RouteContext } from "./route-context.js";
@@ -30,6 +31,8 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       }),
       // Opts into the per-subject run limit (rate-limit.ts; ignored when it is off).
       config: { rateLimit: {} },
+      // Before the rate limit's Redis call: with Redis down, fail fast instead of waiting it out.
+      onRequest: requireRedis(ctx.redis),
     },
     async (request, reply) => {
       const claims = claimsOf(request);
