@@ -92,6 +92,11 @@ const SPECS = {
     channels: ["http", "publish"],
   },
   // Request too large / wrong type.
+  REQUEST_TIMEOUT: http(
+    408,
+    "no complete request within REQUEST_TIMEOUT_MS of connecting; send the request at once",
+    true,
+  ),
   BODY_TOO_LARGE: http(413, "the request body is too large"),
   EVENT_TOO_LARGE: http(413, "an event's content is larger than MAX_EVENT_BYTES"),
   URI_TOO_LONG: http(414, "the request URL is too long"),

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { ERRORS, errorBody } from "@threadline/protocol";
 
 export interface StalledConnectionOptions {
   /** A new connection must deliver one complete request (headers and body) within this bound. */
@@ -14,9 +15,7 @@ interface SocketState {
   request?: IncomingMessage;
 }
 
-const TIMEOUT_BODY = JSON.stringify({
-  error: { code: "REQUEST_TIMEOUT", message: "no complete request in time; send the request at once" },
-});
+const TIMEOUT_BODY = JSON.stringify(errorBody(ERRORS.REQUEST_TIMEOUT));
 const REQUEST_TIMEOUT_REPLY =
   "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\n" +
   `Content-Length: ${Buffer.byteLength(TIMEOUT_BODY)}\r\n\r\n${TIMEOUT_BODY}`;

@@ -1,6 +1,6 @@
+import { ERRORS } from "@threadline/protocol";
 import type { RedisClient } from "@threadline/redis";
-import { HttpError } from "@threadline/server";
-import { API_ERRORS } from "./errors.js";
+import { httpError } from "@threadline/server";
 
 const RETRY_AFTER_SECONDS = 5;
 
@@ -20,9 +20,8 @@ export function requireRedis(redis: RedisClient) {
     if (redis.status === "ready") return;
     const starting = !wasReady && ["wait", "connecting", "connect"].includes(redis.status);
     if (starting) return;
-    throw new HttpError(
-      503,
-      API_ERRORS.unavailable,
+    throw httpError(
+      ERRORS.UNAVAILABLE,
       `Redis is unreachable (connection ${redis.status}); nothing was created — retry in ${RETRY_AFTER_SECONDS} s`,
       undefined,
       { "retry-after": String(RETRY_AFTER_SECONDS) },
