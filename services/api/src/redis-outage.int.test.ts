@@ -24,7 +24,9 @@ const createRun = () =>
     payload: { input: { prompt: "hi" } },
   });
 
-describe("POST runs during a Redis outage (real redis-server, stopped and restarted)", { timeout: 60_000 }, () => {
+describe("POST runs during a Redis outage (real redis-server, stopped and restarted)", {
+  timeout: 60_000,
+}, () => {
   it("fails fast with 503 UNAVAILABLE + Retry-After while Redis is down, and creates runs again after", async () => {
     expect((await createRun()).statusCode).toBe(202);
     await redis.stop();
