@@ -18,7 +18,7 @@ import {
   type RunsQueue,
   withArchiveFeed,
 } from "@threadline/redis";
-import { corsOrigin, installErrorHandling } from "@threadline/server";
+import { contractFrameworkOptions, corsOrigin, installErrorHandling } from "@threadline/server";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { queueDashboardPlugin } from "./admin/queue-dashboard.js";
@@ -61,6 +61,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     ...(deps.log ? { loggerInstance: deps.log as FastifyBaseLogger } : { logger: false }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: true,
+    ...contractFrameworkOptions(),
   });
   installErrorHandling(app);
   installJsonBody(app);
