@@ -20,6 +20,10 @@ export const AUTH_ERRORS = {
   audience: { code: TOKEN_INVALID.code, message: "token audience is not accepted" },
   issuer: { code: TOKEN_INVALID.code, message: "token issuer is not accepted" },
   claims: { code: TOKEN_INVALID.code, message: "token claims are invalid" },
+  critical: {
+    code: TOKEN_INVALID.code,
+    message: "token header has `crit` (extensions this server does not understand, RFC 7515 §4.1.11)",
+  },
   forbidden: { code: FORBIDDEN.code, message: "this token may not read this thread" },
   queryToken: { code: TOKEN_IN_QUERY_REFUSED.code, message: TOKEN_IN_QUERY_REFUSED.message },
 } as const;

@@ -106,6 +106,21 @@ describe("createVerifier", () => {
     );
   });
 
+  it("refuses a token whose header has `crit` (RFC 7515 §4.1.11: extensions it does not understand)", () => {
+    const options = { algorithm: "HS256" as const, expiresIn: 60 };
+    const crit = jwt.sign(good, secret, {
+      ...options,
+      header: { alg: "HS256", crit: ["exp"] } as jwt.JwtHeader,
+    });
+    expect(hs.verify(crit)).toMatchObject({ ok: false, reason: "critical", code: "TOKEN_INVALID" });
+    const unknown = jwt.sign(good, secret, {
+      ...options,
+      header: { alg: "HS256", crit: ["urn:example:must-know"], "urn:example:must-know": 1 } as jwt.JwtHeader,
+    });
+    expect(hs.verify(unknown)).toMatchObject({ ok: false, reason: "critical" });
+    expect(hs.verify(jwt.sign(good, secret, options)).ok).toBe(true);
+  });
+
   it("says a token is missing", () => {
     expect(hs.verify(undefined)).toMatchObject({ ok: false, code: "TOKEN_MISSING" });
   });

@@ -46,6 +46,9 @@ export function createVerifier(config: VerifierConfig): Verifier {
       } catch (error) {
         return fail(reasonOf(error));
       }
+      // RFC 7515 §4.1.11: a `crit` header lists extensions the recipient MUST understand; we
+      // understand none, so any token that has one is refused (jsonwebtoken ignores `crit`).
+      if (hasCritHeader(token)) return fail("critical");
       const claims = Claims.safeParse(payload);
       if (!claims.success) {
         const detail = claims.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ");
@@ -59,6 +62,15 @@ export function createVerifier(config: VerifierConfig): Verifier {
       return { ok: true, claims: claims.data };
     },
   };
+}
+
+function hasCritHeader(token: string): boolean {
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.split(".")[0] ?? "", "base64url").toString("utf8"));
+    return typeof header === "object" && header !== null && "crit" in header;
+  } catch {
+    return true;
+  }
 }
 
 function pinnedKey(config: VerifierConfig): { key: jwt.Secret; algorithms: jwt.Algorithm[] } {

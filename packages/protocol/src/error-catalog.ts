@@ -101,7 +101,7 @@ const SPECS = {
   EVENT_TOO_LARGE: http(413, "an event's content is larger than MAX_EVENT_BYTES"),
   URI_TOO_LONG: http(414, "the request URL is too long"),
   UNSUPPORTED_MEDIA_TYPE: http(415, "send the body as application/json"),
-  HEADERS_TOO_LARGE: http(431, "the request headers are too large"),
+  HEADERS_TOO_LARGE: http(431, "the request headers (or URL) are too large"),
   // 429 / 5xx — wait (Retry-After) and try again.
   RATE_LIMITED: http(429, "too many requests: retry after Retry-After", true),
   TOO_MANY_STREAMS: http(429, "this subject has too many open streams (MAX_STREAMS_PER_SUBJECT)", true),

@@ -1,5 +1,6 @@
 export { corsOrigin } from "./cors-origin.js";
 export { HttpError, httpError, installErrorHandling, sendError } from "./errors.js";
+export { contractFrameworkOptions, MAX_PARAM_LENGTH } from "./framework-errors.js";
 export { type HealthPluginOptions, healthPlugin, pingWithin } from "./health-plugin.js";
 export { createLogger, createServiceLogger, type LoggerConfig, REDACT_PATHS, redactUrl } from "./logger.js";
 export { runMain } from "./main-helpers.js";

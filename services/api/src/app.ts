@@ -18,7 +18,7 @@ import {
   type RunsQueue,
   withArchiveFeed,
 } from "@threadline/redis";
-import { corsOrigin, createServiceApp } from "@threadline/server";
+import { contractFrameworkOptions, corsOrigin, createServiceApp } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { queueDashboardPlugin } from "./admin/queue-dashboard.js";
@@ -60,7 +60,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
   const app = createServiceApp({
     ...(deps.log ? { log: deps.log } : {}),
     requestTimeoutMs: config.requestTimeoutMs,
-    fastify: { bodyLimit: config.bodyLimitBytes, trustProxy: true },
+    fastify: { bodyLimit: config.bodyLimitBytes, trustProxy: true, ...contractFrameworkOptions() },
   });
   installJsonBody(app);
   // Route schemas document the API; zod in the handlers is the only validation, so every error keeps

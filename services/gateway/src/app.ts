@@ -3,7 +3,7 @@ import { createMergedLog, createOwnerLookup } from "@threadline/archive";
 import { createVerifier } from "@threadline/auth";
 import type { GatewayConfig } from "@threadline/config";
 import { STREAM_PROTOCOL_HEADER } from "@threadline/protocol";
-import { corsOrigin, createServiceApp } from "@threadline/server";
+import { contractFrameworkOptions, corsOrigin, createServiceApp } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { createAdmission } from "./admission.js";
 import { createStreamAuthorizer } from "./authorize-stream.js";
@@ -35,7 +35,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
     requestTimeoutMs: config.requestTimeoutMs,
     fastify: {
       http: { maxHeaderSize: MAX_HEADER_BYTES },
-      routerOptions: { maxParamLength: 256 },
+      ...contractFrameworkOptions(),
       return503OnClosing: true,
     },
   });

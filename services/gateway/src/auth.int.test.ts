@@ -171,6 +171,33 @@ describe("stream auth: the JWT matrix over real HTTP", () => {
     expect(badUntil.status).toBe(400);
   });
 
+  it("answers a resume id beyond 64 bits with 400, not REPLAY_FAILED retryable (which retries forever)", async () => {
+    const token = hsToken({});
+    const huge = "18446744073709551616-0";
+    expect((await request(hs, thread, token, { "last-event-id": huge })).body?.error.code).toBe(
+      "INVALID_LAST_EVENT_ID",
+    );
+    const after = await fetch(`${hs.eventsUrl(thread)}?after=1-${"9".repeat(20)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(after.status).toBe(400);
+    expect(((await after.json()) as { error: { code: string } }).error.code).toBe("INVALID_QUERY");
+  });
+
+  it("answers 414 and 431 in the contract's error shape", async () => {
+    const token = hsToken({});
+    const long = await fetch(hs.eventsUrl("t".repeat(300)), {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(long.status).toBe(414);
+    expect(await long.json()).toEqual({ error: { code: "URI_TOO_LONG", message: expect.any(String) } });
+    const big = await fetch(hs.eventsUrl(thread), {
+      headers: { authorization: `Bearer ${token}`, "x-padding": "p".repeat(70_000) },
+    });
+    expect(big.status).toBe(431);
+    expect(await big.json()).toEqual({ error: { code: "HEADERS_TOO_LARGE", message: expect.any(String) } });
+  });
+
   it("accepts ?access_token= for EventSource and never logs it", async () => {
     const good = hsToken({ sub: "query-user" });
     const bad = hsToken({ exp: now() - 60 });
