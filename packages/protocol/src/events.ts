@@ -74,10 +74,25 @@ export const ErrorContent = z.looseObject({
 });
 export type ErrorContent = z.infer<typeof ErrorContent>;
 
+/** An agent's name within a run: one segment of an `agent` path (no `/`, which joins a path in URLs). */
+export const AgentName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[^/]+$/, "an agent name has no '/'");
+
+/**
+ * `agent`: the path of the agent that produced an event in a multi-agent run, e.g.
+ * `["supervisor","researcher"]`; absent = the run's root agent.
+ */
+export const AgentPath = z.array(AgentName).min(1).max(32);
+export type AgentPath = z.infer<typeof AgentPath>;
+
 /** Fields every event carries besides `type` and `content`. */
 export const Envelope = z.object({
   threadId: ThreadId,
   runId: RunId.optional(),
+  agent: AgentPath.optional(),
   seq: z.number().int().min(1).optional(),
   ts: z.number().int().min(0),
   id: EventId.optional(),
@@ -106,12 +121,13 @@ export const ThreadEvent = z.discriminatedUnion("type", [
 export type ThreadEvent = z.infer<typeof ThreadEvent>;
 
 /** What an agent or worker hands to the publisher: the script adds `id`, `seq` and `ts`. */
-export type EventDraft =
+export type EventDraft = (
   | { type: "token"; content: TokenContent }
   | { type: "status"; content: StatusContent }
   | { type: "delta"; content: DeltaContent }
   | { type: "done"; content: DoneContent }
-  | { type: "error"; content: ErrorContent };
+  | { type: "error"; content: ErrorContent }
+) & { agent?: AgentPath };
 
 export const CONTENT_SCHEMAS = {
   token: TokenContent,

@@ -27,6 +27,8 @@ export {
   STREAM_ERROR_CODES,
 } from "./error-catalog.js";
 export {
+  AgentName,
+  AgentPath,
   CONTENT_SCHEMAS,
   DeltaContent,
   DeltaEvent,

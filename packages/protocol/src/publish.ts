@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DeltaContent, DoneContent, ErrorContent, StatusContent, TokenContent } from "./events.js";
+import { AgentPath, DeltaContent, DoneContent, ErrorContent, StatusContent, TokenContent } from "./events.js";
 import { EventId, RunId, ThreadId } from "./ids.js";
 
 /** Most events one `POST …/runs/:runId/events` may carry. */
@@ -16,6 +16,8 @@ const producerFields = {
   /** Taken from the URL; when given it must match it. */
   threadId: ThreadId.optional(),
   runId: RunId.optional(),
+  /** The producing agent's path in a multi-agent run; absent = the run's root agent. */
+  agent: AgentPath.optional(),
 };
 
 /**

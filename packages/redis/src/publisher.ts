@@ -61,7 +61,14 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
   return {
     async publish({ threadId, runId }, event, { idempotencyKey, attempt } = {}) {
       const ts = now();
-      const full = { type: event.type, threadId, ...(runId ? { runId } : {}), ts, content: event.content };
+      const full = {
+        type: event.type,
+        threadId,
+        ...(runId ? { runId } : {}),
+        ...(event.agent ? { agent: event.agent } : {}),
+        ts,
+        content: event.content,
+      };
       const checked = ThreadEvent.safeParse(full);
       if (!checked.success) {
         const issue = checked.error.issues[0];

@@ -14,6 +14,7 @@ import type { Admission } from "./admission.js";
 import type { StreamAuthorizer } from "./authorize-stream.js";
 import { serveThreadStream } from "./serve-thread-stream.js";
 import { createSseStream, type SseStream, type StreamContext } from "./sse-stream.js";
+import { streamFilterOf, streamFilterQuery } from "./stream-filter.js";
 import type { ThreadSubscriber } from "./types.js";
 import type { WatcherRegistry } from "./watcher-registry.js";
 
@@ -39,6 +40,7 @@ const EventsQuery = z.looseObject({
   after: ResumeId.optional(),
   until: z.literal("done", { error: 'the only value is "done"' }).optional(),
   format: z.enum(["named", "message"], { error: 'one of "named" (default) or "message"' }).optional(),
+  ...streamFilterQuery,
 });
 
 /** `GET /v1/threads/:threadId/events`: the SSE stream of a thread (see ARCHITECTURE.md, Gateway HTTP contract). */
@@ -48,7 +50,7 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
 
   // No automatic HEAD twin: a HEAD must not open (and hold) a subscription.
   app.get("/v1/threads/:threadId/events", { exposeHeadRoute: false }, async (request, reply) => {
-    const { threadId, resumeFrom, untilDone, framing, queryToken } = parseRequest(request);
+    const { threadId, resumeFrom, untilDone, framing, filter, queryToken } = parseRequest(request);
     const claims = await options.authorize(
       { authorization: request.headers.authorization, queryToken },
       threadId,
@@ -62,6 +64,7 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
       resumeFrom,
       untilDone,
       framing,
+      filter,
       expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
     });
     // Everything this stream holds is released through its one dispose path, however it ends
@@ -86,7 +89,7 @@ function parseRequest(request: FastifyRequest) {
     const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
     throw httpError(
       ERRORS.INVALID_QUERY,
-      "invalid query parameters: after=<event id>|0, until=done, format=named|message",
+      "invalid query parameters: after=<event id>|0, until=done, format=named|message, types=<type,…>, runId=<run id>, agent=<name/name…>",
       details,
     );
   }
@@ -96,6 +99,7 @@ function parseRequest(request: FastifyRequest) {
     resumeFrom,
     untilDone: query.data.until === "done",
     framing: query.data.format ?? "named",
+    filter: streamFilterOf(query.data),
     queryToken: query.data.access_token,
   };
 }

@@ -15,6 +15,7 @@ import type { JunkReporter } from "./junk-reporter.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { MessageParser } from "./parse-once.js";
 import { createSseTransport } from "./sse-transport.js";
+import { inScope, matchesFilter, type StreamFilter } from "./stream-filter.js";
 import { createThreadFeed } from "./thread-feed.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
 
@@ -47,6 +48,8 @@ export interface SseStreamOptions {
   untilDone: boolean;
   /** `?format=message`: unnamed frames, for EventSource's `onmessage`. */
   framing: SseFraming;
+  /** `?types=&runId=&agent=`: only matching events are sent (replay and live alike). */
+  filter?: StreamFilter;
   /** When the token stops being valid (exp + clock tolerance), ms since epoch. */
   expiresAtMs: number;
 }
@@ -117,6 +120,16 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
     { threadId, resumeFrom: options.resumeFrom, log },
     {
       event(event, json, source) {
+        // The one place replay and live meet: filtered here, so a resume id (the log id of the last
+        // event sent) replays through the same filter. Gateway errors (sendError) are never filtered.
+        const { filter } = options;
+        if (filter && !matchesFilter(filter, event)) {
+          // `until=done` still ends at the followed run's end, even when `done` itself is filtered out.
+          if (options.untilDone && isTerminal(event) && inScope({ runId: filter.runId }, event)) {
+            transport.dispose("done");
+          }
+          return;
+        }
         transport.send(ctx.frameEvent(event, json, options.framing), source === "replay");
         if (transport.disposed) return;
         if (source === "live") {

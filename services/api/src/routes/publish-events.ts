@@ -81,7 +81,9 @@ export function publishEventsRoute(app: FastifyInstance, ctx: RouteContext): voi
         events.map((event) =>
           ctx.publisher.publish(
             { threadId, runId },
-            { type: event.type, content: event.content } as EventDraft,
+            (event.agent
+              ? { type: event.type, content: event.content, agent: event.agent }
+              : { type: event.type, content: event.content }) as EventDraft,
             event.idempotencyKey ? { idempotencyKey: event.idempotencyKey } : {},
           ),
         ),
