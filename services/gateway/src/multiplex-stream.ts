@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import {
+  ERRORS,
   encodeSse,
   isTerminal,
   SSE_EVENT_NAMES,
@@ -140,9 +141,9 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
           log.error({ err: error, threadId }, "replay from the log failed");
           sendError(
             threadId,
-            "REPLAY_FAILED",
-            "could not read the replay log; reconnect with Last-Event-ID",
-            true,
+            STREAM_ERROR_CODES.replayFailed,
+            ERRORS.REPLAY_FAILED.message,
+            ERRORS.REPLAY_FAILED.retryable,
           );
           transport.dispose("replay_failed");
         },
