@@ -1,5 +1,5 @@
 import type { RunView } from "@threadline/protocol";
-import { compareIds, keys, type RedisClient, type RunStore, readLog } from "@threadline/redis";
+import { compareIds, keys, type RedisClient, type RunRecords, readLog } from "@threadline/redis";
 import type { ArchiveSql, ArchiveTx } from "./connect.js";
 import { type EventHeader, parseEventHeader } from "./event-header.js";
 import { formatLogId, parseLogId, THREAD_LOCK_CLASS } from "./log-id.js";
@@ -18,7 +18,7 @@ export interface CopyResult {
 export interface ArchiveWriterDeps {
   sql: ArchiveSql;
   redis: RedisClient;
-  runs: RunStore;
+  runs: RunRecords;
   /** Entries per transaction. */
   batchSize: number;
   now?: () => number;

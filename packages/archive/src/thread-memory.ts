@@ -1,5 +1,5 @@
 import { isFinalState, type RunView } from "@threadline/protocol";
-import type { LogEntry, RunStore } from "@threadline/redis";
+import type { LogEntry, RunRecords } from "@threadline/redis";
 import type { ArchiveReader } from "./archive-reader.js";
 import type { ReadPage } from "./merged-log.js";
 import { foldMessages } from "./thread-messages.js";
@@ -12,7 +12,7 @@ export interface MemoryBudget {
 }
 
 export interface MemoryDeps {
-  runs: Pick<RunStore, "list">;
+  runs: Pick<RunRecords, "list">;
   archive?: ArchiveReader;
   readPage: ReadPage;
   budget: MemoryBudget;

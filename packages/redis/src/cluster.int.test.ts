@@ -7,8 +7,12 @@ import { closeRedisClient, createRedisClient, isCluster, type RedisClient } from
 import { keys } from "./keys.js";
 import { createEventPublisher } from "./publisher.js";
 import { readLog } from "./replay-log.js";
+import { createRunLifecycle } from "./run-lifecycle.js";
+import { createRunRecords } from "./run-records.js";
 import { subscribeThread } from "./subscribe-thread.js";
 import { onSubscriberLost } from "./subscriber-lost.js";
+import { createThreadMeta } from "./thread-meta.js";
+import { createThreadWatchers } from "./thread-watchers.js";
 
 const exec = promisify(execFile);
 let cluster: RedisClusterHandle;
@@ -44,6 +48,9 @@ describe("Redis Cluster (3 local masters)", () => {
           keys.threadLog(threadId),
           keys.threadMeta(threadId),
           keys.run(threadId, "r"),
+          keys.threadRuns(threadId),
+          keys.threadWatchers(threadId),
+          keys.runPublishState(threadId, "r"),
         ].map((k) => client.call("CLUSTER", "KEYSLOT", k)),
       );
       expect(new Set(slots).size).toBe(1);
@@ -151,5 +158,27 @@ describe("Redis Cluster (3 local masters)", () => {
     );
     await sub.close();
     expect(subscribersByPort.filter(([, count]) => count > 0)).toEqual([[ownerPort, 1]]);
+  });
+
+  it("runs every named operation on the shard that owns the thread: claim, lifecycle, records, watchers", async () => {
+    const meta = createThreadMeta(client);
+    const lifecycle = createRunLifecycle(client, { logMaxLen: 1000, logTtlSeconds: 60, runsIndexCap: 2 });
+    const records = createRunRecords(client);
+    const watchers = createThreadWatchers(client);
+    for (const threadId of Array.from({ length: 6 }, () => uniqueId())) {
+      expect(
+        await meta.claimOwner(threadId, "alice", { createdAt: "2026-01-01T00:00:00.000Z", ttlSeconds: 60 }),
+      ).toBe("alice");
+      for (const runId of ["r1", "r2", "r3"]) await lifecycle.start({ threadId, runId, agent: "demo" });
+      await lifecycle.running({ threadId, runId: "r3" }, 1, "2026-01-01T00:00:00.000Z");
+      await lifecycle.fail({ threadId, runId: "r3" }, { code: "X", message: "x", retryable: false }, 1);
+      expect((await records.list(threadId, 10)).map((r) => [r.runId, r.status])).toEqual([
+        ["r3", "failed"],
+        ["r2", "queued"],
+      ]);
+      await watchers.refresh(threadId, ["gw:1"], { now: Date.now(), ttlMs: 10_000, prune: true });
+      expect(await watchers.countLive(threadId, Date.now())).toBe(1);
+      expect(await meta.owner(threadId)).toBe("alice");
+    }
   });
 });

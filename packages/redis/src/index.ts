@@ -14,6 +14,12 @@ export {
   type RedisClient,
   type RedisConnectionConfig,
 } from "./connections.js";
+export {
+  type ControlHandlers,
+  type ControlSubscription,
+  sendControl,
+  subscribeControl,
+} from "./control-channel.js";
 export { deleteThreadKeys } from "./delete-thread.js";
 export {
   createExternalRuns,
@@ -21,7 +27,7 @@ export {
   type ExternalRuns,
   type RunPublishState,
 } from "./external-runs.js";
-export { keys, THREAD_CHANNEL_PREFIX } from "./keys.js";
+export { keys } from "./keys.js";
 export { type PublishRefusal, PublishRefusedError } from "./publish-refused.js";
 export {
   createEventPublisher,
@@ -40,9 +46,26 @@ export {
   type LogPage,
   readLog,
   readLogAfter,
+  readLogEntry,
+  readLogTail,
 } from "./replay-log.js";
 export { MAX_RETRY_AFTER_MS, RUN_BACKOFF_TYPE, runBackoffStrategy } from "./run-backoff.js";
-export { createRunStore, type RunPatch, type RunStore } from "./run-store.js";
+export {
+  createRunLifecycle,
+  type NewRun,
+  RUNS_INDEX_CAP,
+  type RunLifecycle,
+  type RunLifecycleOptions,
+  type RunPatch,
+  type RunRef,
+  type TransitionEvent,
+} from "./run-lifecycle.js";
+export {
+  createRunRecords,
+  type InvalidRunRecord,
+  type RunRecords,
+  type RunRecordsOptions,
+} from "./run-records.js";
 export {
   createRunsQueue,
   type EnqueueOptions,
@@ -61,3 +84,5 @@ export {
   type ThreadSubscriptionHandlers,
 } from "./subscribe-thread.js";
 export { onSubscriberLost } from "./subscriber-lost.js";
+export { createThreadMeta, type ThreadMeta } from "./thread-meta.js";
+export { createThreadWatchers, type ThreadWatchers } from "./thread-watchers.js";

@@ -1,22 +1,28 @@
+import { CHANNEL_PREFIX } from "@threadline/protocol";
+
 /**
- * The one place every Redis key and channel name is built. The hash tag `{thread:<id>}` puts a
- * thread's log and meta in the same cluster slot as its channel `thread:<id>` (whose whole name
- * hashes to the same tag), so the publish script can touch all three on one shard.
+ * The one place every Redis key and channel name is built. The prefix `thread:` itself is part of the
+ * wire contract (packages/protocol reads thread ids back out of channel names), so it comes from there.
+ * The hash tag `{thread:<id>}` puts every key of a thread (log, meta, watchers, run records and publish
+ * states, runs index) in the same cluster slot as its channel `thread:<id>` (whose whole name hashes to
+ * the same tag), so one script can touch them all on one shard.
  */
+const tag = (threadId: string) => `{${CHANNEL_PREFIX}${threadId}}`;
+
 export const keys = {
   /** Pub/sub channel of a thread (PUBLISH, or SPUBLISH in cluster mode). */
-  threadChannel: (threadId: string) => `thread:${threadId}`,
+  threadChannel: (threadId: string) => `${CHANNEL_PREFIX}${threadId}`,
   /** Redis Stream: the thread's replay log. */
-  threadLog: (threadId: string) => `{thread:${threadId}}:log`,
+  threadLog: (threadId: string) => `${tag(threadId)}:log`,
   /** Hash: owner, createdAt, lastRunId. */
-  threadMeta: (threadId: string) => `{thread:${threadId}}:meta`,
+  threadMeta: (threadId: string) => `${tag(threadId)}:meta`,
   /** Sorted set of gateway watchers of a thread (member = stream id, score = expiry ms). */
-  threadWatchers: (threadId: string) => `{thread:${threadId}}:watchers`,
+  threadWatchers: (threadId: string) => `${tag(threadId)}:watchers`,
   /**
    * Hash: a run's publish state, owned by the publish script (lua/publishEvent-3.lua): its seq counter,
    * the newest attempt (fencing), its `done` marker and the idempotency window. Expires with the log.
    */
-  runPublishState: (threadId: string, runId: string) => `{thread:${threadId}}:pub:${runId}`,
+  runPublishState: (threadId: string, runId: string) => `${tag(threadId)}:pub:${runId}`,
   /**
    * Sorted set of external runs not yet ended (member `<threadId> <runId>`, score = creation ms): what
    * every API instance's silence check walks. One key for all threads: it is small (live runs only).
@@ -25,9 +31,9 @@ export const keys = {
   /** Control channel that carries cancel requests to whichever worker holds a run. */
   controlChannel: () => "threadline:control",
   /** Hash: one run's record (status, timestamps, attempts, output, error). */
-  run: (threadId: string, runId: string) => `{thread:${threadId}}:run:${runId}`,
-  /** Sorted set of a thread's run ids, scored by creation time. */
-  threadRuns: (threadId: string) => `{thread:${threadId}}:runs`,
+  run: (threadId: string, runId: string) => `${tag(threadId)}:run:${runId}`,
+  /** Sorted set of a thread's run ids, scored by creation time (capped: RUNS_INDEX_CAP newest). */
+  threadRuns: (threadId: string) => `${tag(threadId)}:runs`,
   /**
    * Sorted set of threads whose log has entries the archiver has not copied (member = thread id,
    * score = mark version). One key (one slot) on purpose: it is the archiver's work list, touched at
@@ -37,6 +43,3 @@ export const keys = {
   /** Prefix of @fastify/rate-limit's counters (it appends `<METHOD><route>-<sub>`: one key per counter). */
   rateLimitPrefix: () => "ratelimit:",
 } as const;
-
-/** The channel prefix gateways subscribe under; kept in sync with `keys.threadChannel`. */
-export const THREAD_CHANNEL_PREFIX = "thread:";

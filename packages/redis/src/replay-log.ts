@@ -73,6 +73,27 @@ export async function readLogAfter(
   };
 }
 
+/**
+ * The id of a thread's newest log entry, or LOG_START when the log is empty. A live-only stream reads
+ * it BEFORE subscribing: everything it will receive live is newer, and after a subscriber reconnect it
+ * backfills from here (or from the last id it delivered).
+ */
+export async function readLogTail(client: RedisClient, threadId: string): Promise<string> {
+  const rows = await client.xrevrange(keys.threadLog(threadId), "+", "-", "COUNT", 1);
+  return rows[0]?.[0] ?? LOG_START;
+}
+
+/** One log entry's JSON (id spliced in, byte-identical to what was published live), if still retained. */
+export async function readLogEntry(
+  client: RedisClient,
+  threadId: string,
+  id: string,
+): Promise<string | undefined> {
+  const rows = await client.xrange(keys.threadLog(threadId), id, id);
+  const row = rows[0];
+  return row ? spliceId(id, fieldValue(row[1], "e")) : undefined;
+}
+
 function page(rows: [id: string, fields: string[]][], limit: number, truncated: boolean): LogPage {
   const entries = rows
     .slice(0, limit)

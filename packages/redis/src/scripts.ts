@@ -17,6 +17,15 @@ declare module "ioredis" {
       idempotencyKey: string,
       attempt: string,
     ): Result<[string, number, number], Context>;
+    /** See lua/runTransition-5.lua (argument layout built by run-lifecycle.ts). */
+    threadlineRunTransition(...args: (string | number)[]): Result<(string | number)[], Context>;
+    /** See lua/claimThread-1.lua. */
+    threadlineClaimThread(
+      meta: string,
+      subject: string,
+      createdAt: string,
+      ttlSeconds: number,
+    ): Result<string, Context>;
     /** See lua/archiveTouch-1.lua. */
     threadlineArchiveTouch(dirty: string, threadId: string, nowMs: string): Result<number, Context>;
     /** See lua/archiveSettle-1.lua. */
@@ -29,30 +38,45 @@ declare module "ioredis" {
 /** The publish script's file name (`<name>-<numKeys>.lua`), shared with non-TypeScript producers. */
 export const PUBLISH_SCRIPT_FILE = "publishEvent-3.lua";
 
-let publishEventLua: string | undefined;
-let archiveTouchLua: string | undefined;
-let archiveSettleLua: string | undefined;
-let hsetIfExistsLua: string | undefined;
-
-/** The publish script's source: a Lua file next to this module (src/lua in dev, dist/lua when built). */
-export function publishScriptSource(): string {
-  publishEventLua ??= readFileSync(new URL(`./lua/${PUBLISH_SCRIPT_FILE}`, import.meta.url), "utf8");
-  return publishEventLua;
-}
-
-/** Registers Threadline's scripts on a connection (EVALSHA with a transparent EVAL fallback). */
-export function defineScripts(client: RedisClient): void {
-  if ("threadlinePublishEvent" in client && typeof client.threadlinePublishEvent === "function") return;
-  client.defineCommand("threadlinePublishEvent", { numberOfKeys: 3, lua: publishScriptSource() });
-  archiveTouchLua ??= loadLua("archiveTouch-1.lua");
-  client.defineCommand("threadlineArchiveTouch", { numberOfKeys: 1, lua: archiveTouchLua });
-  archiveSettleLua ??= loadLua("archiveSettle-1.lua");
-  client.defineCommand("threadlineArchiveSettle", { numberOfKeys: 1, lua: archiveSettleLua });
-  hsetIfExistsLua ??= loadLua("hsetIfExists-1.lua");
-  client.defineCommand("threadlineHsetIfExists", { numberOfKeys: 1, lua: hsetIfExistsLua });
-}
+const sources = new Map<string, string>();
 
 /** Reads a Lua file that sits next to this module (src/lua in dev, dist/lua when built). */
 function loadLua(name: string): string {
-  return readFileSync(new URL(`./lua/${name}`, import.meta.url), "utf8");
+  let lua = sources.get(name);
+  if (lua === undefined) {
+    lua = readFileSync(new URL(`./lua/${name}`, import.meta.url), "utf8");
+    sources.set(name, lua);
+  }
+  return lua;
+}
+
+/** The publish script's source (non-TypeScript producers load the same file). */
+export function publishScriptSource(): string {
+  return loadLua(PUBLISH_SCRIPT_FILE);
+}
+
+/**
+ * The lifecycle script runs every event through the publish script's own code (one definition of what
+ * publishing an event means): publishEvent-3.lua becomes a local function of runTransition-5.lua.
+ */
+function runTransitionSource(): string {
+  return `local function publishOne(KEYS, ARGV)\n${publishScriptSource()}\nend\n${loadLua("runTransition-5.lua")}`;
+}
+
+/** Each script: the command it is registered as, its source, its number of keys. */
+const SCRIPTS = [
+  { command: "threadlinePublishEvent", source: publishScriptSource, numberOfKeys: 3 },
+  { command: "threadlineRunTransition", source: runTransitionSource, numberOfKeys: 5 },
+  { command: "threadlineClaimThread", source: () => loadLua("claimThread-1.lua"), numberOfKeys: 1 },
+  { command: "threadlineArchiveTouch", source: () => loadLua("archiveTouch-1.lua"), numberOfKeys: 1 },
+  { command: "threadlineArchiveSettle", source: () => loadLua("archiveSettle-1.lua"), numberOfKeys: 1 },
+  { command: "threadlineHsetIfExists", source: () => loadLua("hsetIfExists-1.lua"), numberOfKeys: 1 },
+] as const;
+
+/** Registers Threadline's scripts on a connection (EVALSHA with a transparent EVAL fallback). */
+export function defineScripts(client: RedisClient): void {
+  for (const { command, source, numberOfKeys } of SCRIPTS) {
+    if (typeof (client as unknown as Record<string, unknown>)[command] === "function") continue;
+    client.defineCommand(command, { numberOfKeys, lua: source() });
+  }
 }

@@ -12,8 +12,9 @@ import {
   createArchiveFeed,
   createEventPublisher,
   createExternalRuns,
-  createRunStore,
-  type EventPublisher,
+  createRunLifecycle,
+  createRunRecords,
+  createThreadMeta,
   type RedisClient,
   type RunsQueue,
   withArchiveFeed,
@@ -80,33 +81,50 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
 
   const now = deps.now ?? Date.now;
   const verifier = createVerifier(config.jwt);
-  const runs = createRunStore(deps.redis);
-  const publisher = archivePublisher(
-    createEventPublisher(deps.redis, {
-      logMaxLen: config.redis.logMaxLen,
-      logTtlSeconds: config.redis.logTtlSeconds,
-      now,
-    }),
-    deps.redis,
-    config,
-  );
+  const runs = createRunRecords(deps.redis, {
+    onInvalid: ({ key, problem }) => app.log.warn({ key, problem }, "invalid run record; served as absent"),
+  });
+  // With the archive on, what the API publishes (queued, cancel, enqueue failures, external runs'
+  // events) marks its thread for the archiver too.
+  const feed = config.archive
+    ? createArchiveFeed(deps.redis, { markIntervalMs: config.archive.markIntervalMs })
+    : undefined;
+  const lifecycle = createRunLifecycle(deps.redis, {
+    logMaxLen: config.redis.logMaxLen,
+    logTtlSeconds: config.redis.logTtlSeconds,
+    now,
+    ...(feed ? { onAppended: (threadId: string) => feed.touch(threadId) } : {}),
+  });
+  const redisPublisher = createEventPublisher(deps.redis, {
+    logMaxLen: config.redis.logMaxLen,
+    logTtlSeconds: config.redis.logTtlSeconds,
+    now,
+  });
+  const publisher = feed ? withArchiveFeed(redisPublisher, feed) : redisPublisher;
   const externalRuns = createExternalRuns(deps.redis);
   const external = createExternalLifecycle({
     redis: deps.redis,
     runs,
-    publisher,
+    lifecycle,
     externalRuns,
     timeoutMs: config.externalRunTimeoutMs,
     now,
   });
+  const meta = createThreadMeta(deps.redis);
   const archive = deps.archive ? { reader: createArchiveReader(deps.archive), sql: deps.archive } : undefined;
   const ctx: RouteContext = {
     config,
     redis: deps.redis,
     queue: deps.queue,
     runs,
+    lifecycle,
     publisher,
-    access: createThreadAccess(deps.redis, createOwnerLookup(deps.redis, archive?.reader), now),
+    access: createThreadAccess(
+      meta,
+      createOwnerLookup(meta, archive?.reader),
+      config.redis.logTtlSeconds,
+      now,
+    ),
     agents: deps.agents,
     metrics: createRunMetrics(registry),
     externalRuns,
@@ -138,13 +156,4 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     publishEventsRoute(v1, ctx);
   });
   return app;
-}
-
-/** With the archive on, what the API publishes (queued, cancel, enqueue failures) marks its thread too. */
-function archivePublisher(publisher: EventPublisher, redis: RedisClient, config: ApiConfig): EventPublisher {
-  if (!config.archive) return publisher;
-  return withArchiveFeed(
-    publisher,
-    createArchiveFeed(redis, { markIntervalMs: config.archive.markIntervalMs }),
-  );
 }

@@ -2,7 +2,8 @@ import { ControlMessage } from "@threadline/protocol";
 import {
   createEventPublisher,
   createRedisClient,
-  createRunStore,
+  createRunLifecycle,
+  createRunRecords,
   keys,
   readLog,
   subscribeThread,
@@ -89,7 +90,7 @@ describe("POST /v1/threads/:threadId/runs/:runId/cancel", () => {
     expect(await h.queue.queue.getJob(runId)).toBeUndefined();
     const log = await readLog(h.redis, threadId, "0", 10);
     expect(log.entries.map((e) => e.json)).toEqual([expect.stringContaining('"queued"'), ...live.messages]);
-    const run = await createRunStore(h.redis).get(threadId, runId);
+    const run = await createRunRecords(h.redis).get(threadId, runId);
     expect(run).toMatchObject({ status: "cancelled", finishedAt: expect.any(String) });
   });
 
@@ -102,7 +103,8 @@ describe("POST /v1/threads/:threadId/runs/:runId/cancel", () => {
     expect(again.json().error).toMatchObject({ code: "RUN_FINISHED", details: { status: "cancelled" } });
 
     const completedId = await createRun(threadId);
-    await createRunStore(h.redis).update(threadId, completedId, { status: "completed" });
+    const lifecycle = createRunLifecycle(h.redis, { logMaxLen: 1000, logTtlSeconds: 60 });
+    await lifecycle.complete({ threadId, runId: completedId }, { finishReason: "stop" }, 1);
     const completed = await cancel(threadId, completedId);
     expect(completed.statusCode).toBe(409);
     expect(completed.json().error.message).toContain("completed");

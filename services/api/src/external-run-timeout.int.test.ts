@@ -1,5 +1,5 @@
 import { createAgentRegistry, defaultAgents } from "@threadline/agents";
-import { closeRedisClient, createRedisClient, createRunStore, readLog } from "@threadline/redis";
+import { closeRedisClient, createRedisClient, createRunRecords, readLog } from "@threadline/redis";
 import { uniqueId } from "@threadline/testing";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,7 +67,7 @@ describe("external runs whose producer goes silent (two API instances)", { timeo
       200,
     );
     await expect
-      .poll(async () => (await createRunStore(h.redis).get(run.threadId, run.runId))?.status, {
+      .poll(async () => (await createRunRecords(h.redis).get(run.threadId, run.runId))?.status, {
         timeout: 10_000,
         interval: 50,
       })
@@ -82,7 +82,7 @@ describe("external runs whose producer goes silent (two API instances)", { timeo
       "status:failed",
       "done:error",
     ]);
-    expect(await createRunStore(h.redis).get(run.threadId, run.runId)).toMatchObject({
+    expect(await createRunRecords(h.redis).get(run.threadId, run.runId)).toMatchObject({
       status: "failed",
       error: { code: "RUNNER_LOST", retryable: false },
     });
@@ -102,6 +102,6 @@ describe("external runs whose producer goes silent (two API instances)", { timeo
       200,
     );
     expect((await kinds(run.threadId)).filter((k) => k.startsWith("error"))).toEqual([]);
-    expect((await createRunStore(h.redis).get(run.threadId, run.runId))?.status).toBe("completed");
+    expect((await createRunRecords(h.redis).get(run.threadId, run.runId))?.status).toBe("completed");
   });
 });

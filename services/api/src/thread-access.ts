@@ -1,30 +1,30 @@
 import type { OwnerLookup } from "@threadline/archive";
 import { type Claims, canRead } from "@threadline/auth";
-import { keys, type RedisClient } from "@threadline/redis";
+import type { ThreadMeta } from "@threadline/redis";
 import { forbidden } from "./errors.js";
 
 /**
- * Thread ownership lives in the meta hash. The first run of a thread claims it for the caller's `sub`
- * (HSETNX, so two concurrent first runs cannot both win); afterwards only the owner, tokens that list
- * the thread (or `*`) and admins may use it. After the meta hash expired, `ownerOf` finds the owner in
- * the archive: a thread the archive remembers is given back to its owner, never to the next caller.
+ * Thread ownership lives in the meta hash (packages/redis `threadMeta`). The first run of a thread
+ * claims it for the caller's `sub` (atomically, so two concurrent first runs cannot both win, and with
+ * the thread's TTL); afterwards only the owner, tokens that list the thread (or `*`) and admins may use
+ * it. After the meta hash expired, `ownerOf` finds the owner in the archive: a thread the archive
+ * remembers is given back to its owner, never to the next caller.
  */
-export function createThreadAccess(redis: RedisClient, ownerOf: OwnerLookup, now: () => number = Date.now) {
+export function createThreadAccess(
+  meta: ThreadMeta,
+  ownerOf: OwnerLookup,
+  ttlSeconds: number,
+  now: () => number = Date.now,
+) {
   return {
     /** Claims an unowned thread for `claims.sub`, then checks access. Throws 403. */
     async claim(claims: Claims, threadId: string): Promise<void> {
-      const meta = keys.threadMeta(threadId);
-      const owner = (await ownerOf(threadId)) ?? claims.sub;
-      const results = await redis
-        .multi()
-        .hsetnx(meta, "owner", owner)
-        .hsetnx(meta, "createdAt", new Date(now()).toISOString())
-        .hget(meta, "owner")
-        .exec();
-      const failed = results?.find(([error]) => error);
-      if (!results || failed) throw failed?.[0] ?? new Error("ownership transaction was aborted");
-      const claimed = results[2]?.[1] as string | null;
-      if (!canRead(claims, threadId, claimed)) throw forbidden(threadId);
+      const claimant = (await ownerOf(threadId)) ?? claims.sub;
+      const owner = await meta.claimOwner(threadId, claimant, {
+        createdAt: new Date(now()).toISOString(),
+        ttlSeconds,
+      });
+      if (!canRead(claims, threadId, owner)) throw forbidden(threadId);
     },
     /** The thread's owner (meta hash, else the archive), or null. */
     owner: (threadId: string) => ownerOf(threadId),

@@ -3,6 +3,7 @@ import { createMergedLog, createOwnerLookup } from "@threadline/archive";
 import { createVerifier } from "@threadline/auth";
 import type { GatewayConfig } from "@threadline/config";
 import { STREAM_PROTOCOL_HEADER } from "@threadline/protocol";
+import { createThreadMeta, createThreadWatchers } from "@threadline/redis";
 import { contractFrameworkOptions, corsOrigin, createServiceApp } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { createAdmission } from "./admission.js";
@@ -50,7 +51,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const metrics = createGatewayMetrics(deps.registry);
   const verifier = createVerifier(config.jwt);
   const subscriber = createSubscriberForMode(config.subscriberMode, deps);
-  const watchers = createWatcherRegistry(deps.redis, {
+  const watchers = createWatcherRegistry(createThreadWatchers(deps.redis), {
     ttlMs: config.watcherTtlMs,
     log: deps.log,
     ...(deps.now ? { now: deps.now } : {}),
@@ -76,7 +77,11 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   const streamRoutes = {
     ctx,
     subscriber,
-    authorize: createStreamAuthorizer(verifier, createOwnerLookup(deps.redis, deps.archive), metrics),
+    authorize: createStreamAuthorizer(
+      verifier,
+      createOwnerLookup(createThreadMeta(deps.redis), deps.archive),
+      metrics,
+    ),
     admission: createAdmission({
       maxConnections: config.maxConnections,
       maxStreamsPerSubject: config.maxStreamsPerSubject,

@@ -1,9 +1,8 @@
 import { ERRORS } from "@threadline/protocol";
-import { LOG_START } from "@threadline/redis";
+import { LOG_START, readLogTail } from "@threadline/redis";
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EventsRouteOptions } from "./events-route.js";
-import { readLogTail } from "./log-tail.js";
 import type { SseStream } from "./sse-stream.js";
 
 /**

@@ -1,4 +1,4 @@
-import { keys, type RedisClient } from "@threadline/redis";
+import type { ThreadWatchers } from "@threadline/redis";
 import type { Logger } from "pino";
 
 export interface WatcherRegistry {
@@ -15,24 +15,20 @@ export interface WatcherRegistryOptions {
   now?: () => number;
 }
 
-/**
- * Who is watching a thread, for the worker's "cancel on disconnect" (runs with
- * `onDisconnect.cancelAfterMs`):
- *
- *   key     keys.threadWatchers(threadId) = `{thread:<id>}:watchers`   (sorted set, same slot as the thread)
- *   member  a stream id unique to one SSE response: `<gateway instance id>:<n>`
- *   score   the member's expiry, ms since epoch (now + WATCHER_TTL_MS)
- *
- * A gateway adds a member when a stream opens, refreshes the scores of all its members every
- * WATCHER_TTL_MS/3 (spread evenly over that time, a share of the threads every 100 ms), and removes a member when its stream ends; a crashed gateway's members simply
- * expire. The key itself gets PEXPIRE WATCHER_TTL_MS on each write so an abandoned set disappears.
- * Readers count live watchers with `ZCOUNT key <now> +inf` (and may prune with
- * `ZREMRANGEBYSCORE key -inf (<now>`): zero means nobody has watched for up to WATCHER_TTL_MS.
- */
 /** Each tick refreshes its share of the threads, so every thread is refreshed once per WATCHER_TTL_MS/3. */
 const REFRESH_TICK_MS = 100;
 
-export function createWatcherRegistry(redis: RedisClient, options: WatcherRegistryOptions): WatcherRegistry {
+/**
+ * Keeps this gateway's open streams in each thread's watcher set (packages/redis `threadWatchers`), for
+ * the worker's "cancel on disconnect" (runs with `onDisconnect.cancelAfterMs`). A member is added when a
+ * stream opens, the scores of all members are refreshed every WATCHER_TTL_MS/3 (spread evenly over that
+ * time, a share of the threads every 100 ms), and a member is removed
+ * when its stream ends; a crashed gateway's members simply expire.
+ */
+export function createWatcherRegistry(
+  watchers: ThreadWatchers,
+  options: WatcherRegistryOptions,
+): WatcherRegistry {
   const now = options.now ?? Date.now;
   const byThread = new Map<string, Set<string>>();
   const inflight = new Set<Promise<unknown>>();
@@ -43,16 +39,8 @@ export function createWatcherRegistry(redis: RedisClient, options: WatcherRegist
     inflight.add(tracked);
     void tracked.finally(() => inflight.delete(tracked));
   };
-  // Plain commands, not MULTI: the three writes need no atomicity, and a MULTI per thread cost ~0.4 ms
-  // of event loop each — 1,000 threads stalled every stream for ~400 ms at each refresh.
-  const refresh = (threadId: string, members: string[], prune: boolean) => {
-    const key = keys.threadWatchers(threadId);
-    const at = now();
-    const scored = members.flatMap((m) => [at + options.ttlMs, m]);
-    track(redis.zadd(key, ...scored));
-    if (prune) track(redis.zremrangebyscore(key, "-inf", `(${at}`));
-    track(redis.pexpire(key, options.ttlMs));
-  };
+  const refresh = (threadId: string, members: string[], prune: boolean) =>
+    track(watchers.refresh(threadId, members, { now: now(), ttlMs: options.ttlMs, prune }));
   // Round robin, a share of the threads per tick: each is refreshed once per TTL/3 and the work never
   // comes in one burst. Refreshing all 1,000 threads at once (even in yielding slices) held the event
   // loop for 20–30 ms every 10 s: the only long tasks in the gateway's profile during a steady step,
@@ -87,7 +75,7 @@ export function createWatcherRegistry(redis: RedisClient, options: WatcherRegist
       const members = byThread.get(threadId);
       if (!members?.delete(streamId)) return;
       if (members.size === 0) byThread.delete(threadId);
-      track(redis.zrem(keys.threadWatchers(threadId), streamId));
+      track(watchers.remove(threadId, streamId));
     },
     async close() {
       clearInterval(timer);

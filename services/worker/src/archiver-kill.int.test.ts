@@ -2,13 +2,13 @@ import { connectArchive } from "@threadline/archive";
 import {
   createArchiveFeed,
   createEventPublisher,
-  createRunStore,
+  createRunRecords,
   readLog,
   withArchiveFeed,
 } from "@threadline/redis";
 import { createTestDatabase, type TestDatabase, uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { useTestRedis } from "./test-support/harness.js";
+import { seedRunRecord, useTestRedis } from "./test-support/harness.js";
 import { startWorkerProcess } from "./test-support/worker-process.js";
 
 const t = useTestRedis();
@@ -46,7 +46,8 @@ describe("archiver in the worker process (real child process, Redis, PostgreSQL)
       createEventPublisher(t.client, { logMaxLen: 100_000, logTtlSeconds: 600 }),
       feed,
     );
-    await createRunStore(t.client).create(
+    await seedRunRecord(
+      t.client,
       {
         runId,
         threadId,
@@ -85,7 +86,7 @@ describe("archiver in the worker process (real child process, Redis, PostgreSQL)
     expect(archived.map((r) => r.json)).toEqual(log.entries.map((e) => e.json));
     expect(new Set(archived.map((r) => r.id)).size).toBe(EVENTS);
     await expect
-      .poll(async () => (await createRunStore(t.client).get(threadId, runId))?.archivedAt, {
+      .poll(async () => (await createRunRecords(t.client).get(threadId, runId))?.archivedAt, {
         timeout: 10_000,
       })
       .toBeDefined();

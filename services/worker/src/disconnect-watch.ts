@@ -1,7 +1,7 @@
-import { keys, type RedisClient } from "@threadline/redis";
+import type { ThreadWatchers } from "@threadline/redis";
 
 export interface DisconnectWatchOptions {
-  redis: RedisClient;
+  watchers: ThreadWatchers;
   threadId: string;
   /** Cancel once no client has watched the thread for this long. */
   cancelAfterMs: number;
@@ -26,7 +26,7 @@ export function watchDisconnect(options: DisconnectWatchOptions): () => void {
     if (busy || stopped) return;
     busy = true;
     try {
-      const live = await options.redis.zcount(keys.threadWatchers(options.threadId), `(${now()}`, "+inf");
+      const live = await options.watchers.countLive(options.threadId, now());
       if (live > 0) idleSince = now();
       else if (!stopped && now() - idleSince >= options.cancelAfterMs) {
         stop();

@@ -1,7 +1,15 @@
 import type { AgentEvent, AgentRegistry } from "@threadline/agents";
 import { AgentError } from "@threadline/agents";
 import { type DoneContent, ERRORS, type EventDraft, isFinalState, RunJobData } from "@threadline/protocol";
-import { type EventPublisher, PublishRefusedError, type RedisClient, type RunStore } from "@threadline/redis";
+import {
+  type EventPublisher,
+  PublishRefusedError,
+  type RunLifecycle,
+  type RunRecords,
+  type RunRef,
+  type ThreadWatchers,
+  type TransitionEvent,
+} from "@threadline/redis";
 import { type Job, UnrecoverableError, WaitingError } from "bullmq";
 import type { Logger } from "pino";
 import type { ActiveRun, ActiveRuns } from "./active-runs.js";
@@ -12,10 +20,12 @@ import type { JobOutcome, WorkerMetrics } from "./worker-metrics.js";
 export interface RunProcessorDeps {
   agents: AgentRegistry;
   publisher: EventPublisher;
-  runs: RunStore;
+  /** Reads run records; every record write is a lifecycle transition. */
+  runs: RunRecords;
+  lifecycle: RunLifecycle;
   active: ActiveRuns;
-  /** Commands connection (watcher checks). */
-  redis: RedisClient;
+  /** The gateways' watcher sets (for runs with `onDisconnect`). */
+  watchers: ThreadWatchers;
   metrics: WorkerMetrics;
   log: Logger;
   tokenCoalesceMs: number;
@@ -42,6 +52,10 @@ const RunIds = RunJobData.pick({ threadId: true, runId: true });
 export function createRunProcessor(deps: RunProcessorDeps) {
   const now = deps.now ?? Date.now;
   const iso = () => new Date(now()).toISOString();
+  /** Counts a transition's events like every other published event. */
+  const counted = (events: TransitionEvent[]) => {
+    for (const event of events) deps.metrics.events.inc({ type: event.type });
+  };
 
   return { process: processRun, finishStalled };
 
@@ -88,15 +102,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         return { outcome: "skipped" };
       }
       if (attempt === 1) deps.metrics.queueWait.observe(Math.max(0, now() - job.timestamp) / 1000);
-      await deps.runs.update(threadId, runId, {
-        status: "running",
-        startedAt: record?.startedAt ?? iso(),
-        attempts: attempt,
-      });
-      await out.publish({
-        type: "status",
-        content: attempt === 1 ? { state: "running", attempt } : { state: "retrying", attempt },
-      });
+      counted(await deps.lifecycle.running({ threadId, runId }, attempt, record?.startedAt ?? iso()));
       log.info({ agent: data.agent, attempt }, attempt === 1 ? "run started" : "run retrying");
 
       const checked = deps.agents.validateInput(data.agent, data.input);
@@ -104,7 +110,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       if (data.onDisconnect) {
         const { cancelAfterMs } = data.onDisconnect;
         stopWatch = watchDisconnect({
-          redis: deps.redis,
+          watchers: deps.watchers,
           threadId,
           cancelAfterMs,
           checkEveryMs: Math.min(deps.disconnectCheckMs, Math.max(50, cancelAfterMs / 2)),
@@ -135,14 +141,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         out,
       );
       await out.flush();
-      if (run.stopReason) return await stopped(job, token, run, out, log, finish);
+      if (run.stopReason) return await stopped(job, token, run, out, log, finish, attempt);
       const content: DoneContent = done ?? { finishReason: "stop" };
-      await out.publish({ type: "done", content });
-      await deps.runs.update(threadId, runId, {
-        status: "completed",
-        finishedAt: iso(),
-        ...(content.output === undefined ? {} : { output: content.output }),
-      });
+      counted(await deps.lifecycle.complete({ threadId, runId }, content, attempt));
       finish("completed");
       log.info({ attempt, finishReason: content.finishReason }, "run completed");
       return { outcome: "completed" };
@@ -152,7 +153,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       if (run.stopReason) {
         // The agent threw because it was aborted: that is the cancel or hand-back, not a failure.
         await out.flush().catch(() => {});
-        return await stopped(job, token, run, out, log, finish).catch((stopError: unknown) => {
+        return await stopped(job, token, run, out, log, finish, attempt).catch((stopError: unknown) => {
           if (isFenced(stopError)) return superseded(run, stopError, log, finish);
           throw stopError;
         });
@@ -171,28 +172,14 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     const ids = RunIds.safeParse(job.data);
     if (!ids.success) return;
     const target = ids.data;
-    const content = {
-      code: ERRORS.RUN_STALLED.code,
-      message: `the run's worker stopped responding too often (${reason.message}); start a new run`,
-      retryable: false,
-    };
-    // Keyed, so a re-sent command (or a second report of the same failure) appends nothing twice.
-    await deps.publisher.publish(target, { type: "error", content }, { idempotencyKey: "stalled:error" });
-    await deps.publisher.publish(
-      target,
-      { type: "status", content: { state: "failed", message: content.message } },
-      { idempotencyKey: "stalled:status" },
+    // Keyed like every transition, so a second report of the same failure appends nothing twice.
+    counted(
+      await deps.lifecycle.fail(target, {
+        code: ERRORS.RUN_STALLED.code,
+        message: `the run's worker stopped responding too often (${reason.message}); start a new run`,
+        retryable: false,
+      }),
     );
-    await deps.publisher.publish(
-      target,
-      { type: "done", content: { finishReason: "error" } },
-      { idempotencyKey: "stalled:done" },
-    );
-    await deps.runs.update(target.threadId, target.runId, {
-      status: "failed",
-      error: content,
-      finishedAt: iso(),
-    });
     deps.metrics.jobs.inc({ outcome: "failed" });
     deps.log.warn({ ...target, jobId: job.id }, "run failed: stalled too often");
   }
@@ -222,13 +209,13 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     out: RunPublisher,
     log: Logger,
     finish: (o: JobOutcome) => void,
+    attempt: number,
   ): Promise<RunResult> {
     if (run.stopReason?.kind === "handback") return handBack(job, token, run, log, finish);
     if (run.stopReason?.kind === "superseded") return { outcome: "skipped" };
     const message = run.stopReason?.kind === "cancel" ? run.stopReason.message : "cancelled";
-    await out.publish({ type: "status", content: { state: "cancelled", message } });
-    await out.publish({ type: "done", content: { finishReason: "cancelled" } });
-    await deps.runs.update(run.threadId, run.runId, { status: "cancelled", finishedAt: iso() });
+    await out.flush();
+    counted(await deps.lifecycle.cancel(run, { message, attempt }));
     finish("cancelled");
     log.info({ reason: message }, "run cancelled");
     return { outcome: "cancelled" };
@@ -244,7 +231,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     // Back to the head of the wait list without counting a failure; the next worker announces
     // `status retrying` with the next attempt number.
     await job.moveToWait(token);
-    await deps.runs.update(run.threadId, run.runId, { status: "retrying" }).catch(() => {});
+    await deps.lifecycle.handBack(run).catch(() => {});
     finish("handed_back");
     log.warn("run handed back to the queue (worker shutting down)");
     throw new WaitingError();
@@ -257,7 +244,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     log: Logger,
     finish: (o: JobOutcome) => void,
     attempt: number,
-    ids: { threadId: string; runId: string },
+    ids: RunRef,
   ): Promise<Error> {
     const info =
       error instanceof AgentError
@@ -270,16 +257,11 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     const willRetry = info.retryable && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     try {
       await out.flush().catch(() => {});
-      await out.publish({ type: "error", content: info });
-      if (!willRetry) {
-        await out.publish({ type: "status", content: { state: "failed", attempt, message: info.message } });
-        await out.publish({ type: "done", content: { finishReason: "error" } });
-      }
-      await deps.runs.update(ids.threadId, ids.runId, {
-        status: willRetry ? "retrying" : "failed",
-        error: info,
-        ...(willRetry ? {} : { finishedAt: iso() }),
-      });
+      counted(
+        willRetry
+          ? await deps.lifecycle.retrying(ids, info, attempt)
+          : await deps.lifecycle.fail(ids, info, attempt),
+      );
     } catch (publishError) {
       log.error({ err: publishError }, "could not publish the run's failure");
     }
@@ -302,24 +284,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         message: `the job data is invalid: ${reason}`,
         retryable: false,
       };
-      const target = ids.data;
-      await deps.publisher
-        .publish(target, { type: "error", content }, { idempotencyKey: "invalid:error" })
-        .catch(() => {});
-      await deps.publisher
-        .publish(
-          target,
-          { type: "done", content: { finishReason: "error" } },
-          { idempotencyKey: "invalid:done" },
-        )
-        .catch(() => {});
-      await deps.runs
-        .update(target.threadId, target.runId, {
-          status: "failed",
-          error: content,
-          finishedAt: iso(),
-        })
-        .catch(() => {});
+      counted(await deps.lifecycle.fail(ids.data, content).catch(() => []));
     }
     throw new UnrecoverableError(`invalid job data: ${reason}`);
   }

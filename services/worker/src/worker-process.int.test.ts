@@ -1,8 +1,16 @@
 import type { ThreadEvent } from "@threadline/protocol";
-import { compareIds, createRunStore } from "@threadline/redis";
+import { compareIds, createRunRecords } from "@threadline/redis";
 import { uniqueId } from "@threadline/testing";
 import { describe, expect, it } from "vitest";
-import { brief, jobData, newPrefix, openQueue, useTestRedis, watchThread } from "./test-support/harness.js";
+import {
+  brief,
+  jobData,
+  newPrefix,
+  openQueue,
+  seedRunRecord,
+  useTestRedis,
+  watchThread,
+} from "./test-support/harness.js";
 import { startWorkerProcess, type WorkerProcess } from "./test-support/worker-process.js";
 
 const t = useTestRedis();
@@ -53,8 +61,9 @@ describe("worker processes (real child processes, real Redis)", { timeout: 30_00
   it("SIGKILL mid-run: the other worker retries the stalled job; status retrying, gap-free seq, completed", async () => {
     const { workers, queue, threadId, live } = await setup(["worker-a", "worker-b"]);
     const data = jobData(threadId, "demo", { prompt: "survive a crash", tokensPerSecond: 50, maxTokens: 60 });
-    const runs = createRunStore(t.client);
-    await runs.create(
+    const runs = createRunRecords(t.client);
+    await seedRunRecord(
+      t.client,
       {
         runId: data.runId,
         threadId,

@@ -3,7 +3,7 @@ import {
   closeRedisClient,
   compareIds,
   createRedisClient,
-  createRunStore,
+  createRunRecords,
   keys,
   RUNS_QUEUE_NAME,
   readLog,
@@ -17,6 +17,7 @@ import {
   jobData,
   newPrefix,
   openQueue,
+  seedRunRecord,
   silentLog,
   testRegistry,
   testWorkerConfig,
@@ -84,8 +85,9 @@ describe("worker (real Redis, real BullMQ)", () => {
       tokensPerSecond: 0,
       maxTokens: 12,
     });
-    const runs = createRunStore(t.client);
-    await runs.create(
+    const runs = createRunRecords(t.client);
+    await seedRunRecord(
+      t.client,
       {
         runId: data.runId,
         threadId,
@@ -167,8 +169,9 @@ describe("worker (real Redis, real BullMQ)", () => {
     const threadId = uniqueId("th");
     const live = await watch(threadId);
     const slow = jobData(threadId, "demo", { prompt: "slow", tokensPerSecond: 20, maxTokens: 1000 });
-    const runs = createRunStore(t.client);
-    await runs.create(
+    const runs = createRunRecords(t.client);
+    await seedRunRecord(
+      t.client,
       {
         runId: slow.runId,
         threadId,
@@ -229,8 +232,9 @@ describe("worker (real Redis, real BullMQ)", () => {
     const threadId = uniqueId("th");
     const live = await watch(threadId);
     const data = jobData(threadId, "flaky", { text: "second time lucky" });
-    const runs = createRunStore(t.client);
-    await runs.create(
+    const runs = createRunRecords(t.client);
+    await seedRunRecord(
+      t.client,
       {
         runId: data.runId,
         threadId,
@@ -271,8 +275,9 @@ describe("worker (real Redis, real BullMQ)", () => {
     const threadId = uniqueId("th");
     const live = await watch(threadId);
     const data = jobData(threadId, "broken", {});
-    const runs = createRunStore(t.client);
-    await runs.create(
+    const runs = createRunRecords(t.client);
+    await seedRunRecord(
+      t.client,
       {
         runId: data.runId,
         threadId,
@@ -319,7 +324,7 @@ describe("worker (real Redis, real BullMQ)", () => {
     await live.done(unknown.runId);
     const events = await live.done(badInput.runId);
     const of = (runId: string) => events.filter((e) => e.runId === runId);
-    expect(of(invalid.runId).map(brief)).toEqual(["error:INVALID_JOB", "done:error"]);
+    expect(of(invalid.runId).map(brief)).toEqual(["error:INVALID_JOB", "status:failed", "done:error"]);
     expect(of(unknown.runId).map(brief)).toEqual([
       "status:running#1",
       "error:UNKNOWN_AGENT",
@@ -445,9 +450,10 @@ describe("worker (real Redis, real BullMQ)", () => {
     const threadId = uniqueId("th");
     const live = await watch(threadId);
     const data = jobData(threadId, "demo", { prompt: "too late" });
-    const runs = createRunStore(t.client);
+    const runs = createRunRecords(t.client);
     const createdAt = new Date().toISOString();
-    await runs.create(
+    await seedRunRecord(
+      t.client,
       { runId: data.runId, threadId, agent: "demo", status: "cancelled", createdAt, attempts: 1 },
       60,
     );

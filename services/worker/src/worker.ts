@@ -15,7 +15,9 @@ import type { WorkerConfig } from "@threadline/config";
 import {
   createArchiveFeed,
   createEventPublisher,
-  createRunStore,
+  createRunLifecycle,
+  createRunRecords,
+  createThreadWatchers,
   RUNS_QUEUE_NAME,
   runBackoffStrategy,
   withArchiveFeed,
@@ -67,7 +69,9 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
   });
   const active = createActiveRuns(deps.now ? { now: deps.now } : {});
   let closing: Promise<void> | undefined;
-  const runStore = createRunStore(commands);
+  const runStore = createRunRecords(commands, {
+    onInvalid: ({ key, problem }) => log.warn({ key, problem }, "invalid run record; read as absent"),
+  });
   const redisPublisher = createEventPublisher(commands, {
     logMaxLen: config.redis.logMaxLen,
     logTtlSeconds: config.redis.logTtlSeconds,
@@ -95,8 +99,13 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
       readPage: createMergedLog(commands, sql ? createArchiveReader(sql) : undefined),
       budget: config.memory,
     }),
+    lifecycle: createRunLifecycle(commands, {
+      logMaxLen: config.redis.logMaxLen,
+      logTtlSeconds: config.redis.logTtlSeconds,
+      ...(feed ? { onAppended: (threadId: string) => feed.touch(threadId) } : {}),
+    }),
     active,
-    redis: commands,
+    watchers: createThreadWatchers(commands),
     metrics,
     log,
     tokenCoalesceMs: config.tokenCoalesceMs,

@@ -3,7 +3,7 @@ import {
   createArchiveFeed,
   createEventPublisher,
   createRedisClient,
-  createRunStore,
+  createRunRecords,
   type EventPublisher,
   type RedisClient,
   withArchiveFeed,
@@ -53,7 +53,7 @@ export function useArchiveFixture(): ArchiveFixture {
         feed,
       ),
       startArchiver(batchSize = 200) {
-        const writer = createArchiveWriter({ sql, redis, runs: createRunStore(redis), batchSize });
+        const writer = createArchiveWriter({ sql, redis, runs: createRunRecords(redis), batchSize });
         const archiver = createArchiver({ feed, writer, log: pino({ level: "silent" }), pollMs: 25 });
         archiver.start();
         archivers.push(archiver);

@@ -1,19 +1,21 @@
 import { ERRORS, type EventDraft, isFinalState, parseChannelMessage } from "@threadline/protocol";
 import {
-  type EventPublisher,
   type ExternalRunRef,
   type ExternalRuns,
   keys,
   PublishRefusedError,
   type RedisClient,
-  type RunStore,
+  type RunLifecycle,
+  type RunRecords,
+  readLogEntry,
 } from "@threadline/redis";
 import { recordPatchFor } from "./record-patch.js";
 
 export interface ExternalLifecycleDeps {
   redis: RedisClient;
-  runs: RunStore;
-  publisher: EventPublisher;
+  runs: RunRecords;
+  /** Every record write and the silence failure go through the run lifecycle. */
+  lifecycle: RunLifecycle;
   externalRuns: ExternalRuns;
   timeoutMs: number;
   now: () => number;
@@ -40,16 +42,15 @@ export function createExternalLifecycle(deps: ExternalLifecycleDeps): ExternalLi
     const record = await deps.runs.get(threadId, runId);
     if (!record || isFinalState(record.status)) return;
     const patch = recordPatchFor(record, events, iso());
-    if (Object.keys(patch).length > 0) await deps.runs.update(threadId, runId, patch);
+    if (Object.keys(patch).length > 0) await deps.lifecycle.follow({ threadId, runId }, patch);
     if (patch.status && isFinalState(patch.status)) await deps.externalRuns.remove(threadId, runId);
   }
 
   /** The run's `done` entry, read back from the log (a direct-Redis producer published it). */
   async function doneEvent(threadId: string, doneId: string): Promise<EventDraft | undefined> {
-    const rows = await deps.redis.xrange(keys.threadLog(threadId), doneId, doneId);
-    const json = rows[0]?.[1][1];
+    const json = await readLogEntry(deps.redis, threadId, doneId);
     if (!json) return undefined;
-    const parsed = parseChannelMessage(keys.threadChannel(threadId), `{"id":"${doneId}",${json.slice(1)}`);
+    const parsed = parseChannelMessage(keys.threadChannel(threadId), json);
     return parsed.ok ? (parsed.event as EventDraft) : undefined;
   }
 
@@ -60,20 +61,14 @@ export function createExternalLifecycle(deps: ExternalLifecycleDeps): ExternalLi
       message: `the run's producer published nothing for ${deps.timeoutMs} ms (EXTERNAL_RUN_TIMEOUT_MS); start a new run`,
       retryable: false,
     };
-    const sequence: [EventDraft, string][] = [
-      [{ type: "error", content }, "lost:error"],
-      [{ type: "status", content: { state: "failed", message: content.message } }, "lost:status"],
-      [{ type: "done", content: { finishReason: "error" } }, "lost:done"],
-    ];
     try {
-      for (const [event, idempotencyKey] of sequence)
-        await deps.publisher.publish(target, event, { idempotencyKey });
+      // One atomic transition (events + record), keyed, so API instances racing here append it once.
+      await deps.lifecycle.fail(target, content);
     } catch (error) {
       // The producer's own `done` got in first: the run ended after all.
       if (error instanceof PublishRefusedError && error.code === ERRORS.RUN_ENDED.code) return;
       throw error;
     }
-    await deps.runs.update(ref.threadId, ref.runId, { status: "failed", error: content, finishedAt: iso() });
     await deps.externalRuns.remove(ref.threadId, ref.runId);
   }
 
@@ -99,7 +94,7 @@ export function createExternalLifecycle(deps: ExternalLifecycleDeps): ExternalLi
       // Direct-Redis producers never pass through the API: their first event still starts the run.
       // (seq 1 is the API's own `status queued`.)
       if (state.seq > 1 && record.status === "queued") {
-        await deps.runs.update(ref.threadId, ref.runId, { status: "running", startedAt: iso(), attempts: 1 });
+        await deps.lifecycle.follow(ref, { status: "running", startedAt: iso(), attempts: 1 });
       }
       const silentSince = state.lastEventAt ?? ref.createdAt;
       if (deps.now() - silentSince < deps.timeoutMs) return "live";

@@ -6,7 +6,7 @@ import {
   RunParams,
   type RunView,
 } from "@threadline/protocol";
-import { keys } from "@threadline/redis";
+import { sendControl } from "@threadline/redis";
 import { type HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
@@ -47,21 +47,8 @@ export function cancelRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       let status: RunView["status"];
       if (removed === "removed" || removed === "missing") {
         // Nobody holds the job, and nobody ever will: this request ends the run.
-        await ctx.runs.update(threadId, runId, {
-          status: "cancelled",
-          finishedAt: new Date(ctx.now()).toISOString(),
-        });
-        // Keyed: two cancels racing here (or a retried request) publish the end of the run once.
-        await ctx.publisher.publish(
-          { threadId, runId },
-          { type: "status", content: { state: "cancelled" } },
-          { idempotencyKey: "api:cancelled" },
-        );
-        await ctx.publisher.publish(
-          { threadId, runId },
-          { type: "done", content: { finishReason: "cancelled" } },
-          { idempotencyKey: "api:cancelled-done" },
-        );
+        // Keyed: two cancels racing here (or a retried request) end the run once.
+        await ctx.lifecycle.cancel({ threadId, runId });
         status = "cancelled";
       } else {
         // The record stays the worker's to write: setting `cancelling` here could overwrite a
@@ -76,7 +63,7 @@ export function cancelRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         runId,
         reason: `cancelled by ${claimsOf(request).sub}`,
       };
-      await ctx.redis.publish(keys.controlChannel(), JSON.stringify(message));
+      await sendControl(ctx.redis, message);
       request.log.info({ threadId, runId, status }, "run cancel requested");
       const body: CancelledRun = { runId, threadId, status };
       return reply.code(202).send(body);

@@ -1,6 +1,6 @@
 import { DEFAULT_AGENT } from "@threadline/agents";
 import { type CreatedRun, CreateRunAnswer, ERRORS, RunRequest, ThreadParams } from "@threadline/protocol";
-import { keys, RUN_BACKOFF_TYPE } from "@threadline/redis";
+import { RUN_BACKOFF_TYPE } from "@threadline/redis";
 import { httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
@@ -45,28 +45,16 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
 
       await ctx.access.claim(claims, threadId);
       const runId = newRunId(ctx.now());
-      const createdAt = new Date(ctx.now()).toISOString();
-      await ctx.redis.hset(keys.threadMeta(threadId), "lastRunId", runId);
-      await ctx.runs.create(
-        {
-          runId,
-          threadId,
-          agent,
-          status: "queued",
-          createdAt,
-          attempts: 0,
-          ...(body.input ? { input: body.input } : {}),
-          ...(external ? { runner: "external" as const } : {}),
-          ...(body.metadata ? { metadata: body.metadata } : {}),
-        },
-        ctx.config.redis.logTtlSeconds,
-      );
-      await ctx.publisher.publish(
-        { threadId, runId },
-        { type: "status", content: { state: "queued" } },
-        { idempotencyKey: "api:queued" },
-      );
+      const [queued] = await ctx.lifecycle.start({
+        runId,
+        threadId,
+        agent,
+        ...(body.input ? { input: body.input } : {}),
+        ...(external ? { runner: "external" as const } : {}),
+        ...(body.metadata ? { metadata: body.metadata } : {}),
+      });
       if (external) {
+        const createdAt = new Date(queued?.ts ?? ctx.now()).toISOString();
         const response = await startExternalRun(ctx, { threadId, runId, createdAt });
         ctx.metrics.created(agent);
         request.log.info({ threadId, runId, sub: claims.sub }, "external run created");
@@ -91,7 +79,9 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         );
       } catch (error) {
         request.log.error({ err: error, threadId, runId }, "could not enqueue the run");
-        await failUnqueued(ctx, threadId, runId).catch(() => {});
+        // A run whose job never reached the queue ends at once, so nobody waits on it forever.
+        const { code, message, retryable } = ERRORS.ENQUEUE_FAILED;
+        await ctx.lifecycle.fail({ threadId, runId }, { code, message, retryable }).catch(() => {});
         throw httpError(ERRORS.UNAVAILABLE, "the run could not be queued; try again shortly", undefined, {
           "retry-after": "1",
         });
@@ -106,31 +96,5 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       };
       return reply.code(202).send(response);
     },
-  );
-}
-
-/** A run whose job never reached the queue ends at once, so nobody waits on it forever. */
-async function failUnqueued(ctx: RouteContext, threadId: string, runId: string): Promise<void> {
-  const { code, message, retryable } = ERRORS.ENQUEUE_FAILED;
-  const error = { code, message, retryable };
-  await ctx.runs.update(threadId, runId, {
-    status: "failed",
-    error,
-    finishedAt: new Date(ctx.now()).toISOString(),
-  });
-  await ctx.publisher.publish(
-    { threadId, runId },
-    { type: "error", content: error },
-    { idempotencyKey: "api:enqueue-error" },
-  );
-  await ctx.publisher.publish(
-    { threadId, runId },
-    { type: "status", content: { state: "failed", message: error.message } },
-    { idempotencyKey: "api:enqueue-failed" },
-  );
-  await ctx.publisher.publish(
-    { threadId, runId },
-    { type: "done", content: { finishReason: "error" } },
-    { idempotencyKey: "api:enqueue-done" },
   );
 }

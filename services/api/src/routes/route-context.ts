@@ -1,7 +1,14 @@
 import type { AgentRegistry } from "@threadline/agents";
 import type { ArchiveReader, ArchiveSql, ReadPage } from "@threadline/archive";
 import type { ApiConfig } from "@threadline/config";
-import type { EventPublisher, ExternalRuns, RedisClient, RunStore, RunsQueue } from "@threadline/redis";
+import type {
+  EventPublisher,
+  ExternalRuns,
+  RedisClient,
+  RunLifecycle,
+  RunRecords,
+  RunsQueue,
+} from "@threadline/redis";
 import type { ExternalLifecycle } from "../external/external-lifecycle.js";
 import type { RunMetrics } from "../run-metrics.js";
 import type { ThreadAccess } from "../thread-access.js";
@@ -11,7 +18,10 @@ export interface RouteContext {
   config: ApiConfig;
   redis: RedisClient;
   queue: Pick<RunsQueue, "enqueue" | "removeQueued">;
-  runs: RunStore;
+  /** Reads run records (every write is a lifecycle transition). */
+  runs: RunRecords;
+  lifecycle: RunLifecycle;
+  /** Publishes events external producers send over HTTP (publish-events route). */
   publisher: EventPublisher;
   access: ThreadAccess;
   agents: Pick<AgentRegistry, "validateInput">;

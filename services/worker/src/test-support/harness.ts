@@ -1,10 +1,11 @@
 import { type Agent, AgentError, createAgentRegistry, defaultAgents } from "@threadline/agents";
 import { loadWorkerConfig, type WorkerConfig } from "@threadline/config";
-import { parseChannelMessage, type RunJobData, type ThreadEvent } from "@threadline/protocol";
+import { parseChannelMessage, type RunJobData, type RunView, type ThreadEvent } from "@threadline/protocol";
 import {
   closeRedisClient,
   createRedisClient,
   createRunsQueue,
+  keys,
   type RedisClient,
   type RunsQueue,
   subscribeThread,
@@ -41,6 +42,21 @@ export function useTestRedis(): RedisFixture {
     await fixture.redis.stop();
   });
   return fixture;
+}
+
+/**
+ * Writes a run record as the API would have before enqueueing the job, without its `status queued`
+ * event (so a test sees exactly the events the worker publishes). Objects are stored as JSON.
+ */
+export async function seedRunRecord(client: RedisClient, run: RunView, ttlSeconds: number): Promise<void> {
+  const key = keys.run(run.threadId, run.runId);
+  await client.hset(
+    key,
+    Object.fromEntries(
+      Object.entries(run).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]),
+    ),
+  );
+  await client.expire(key, ttlSeconds);
 }
 
 /** Silent unless TEST_LOG_LEVEL says otherwise (read once per test file, from vitest's provided env). */

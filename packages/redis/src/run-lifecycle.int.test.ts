@@ -1,0 +1,195 @@
+import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeRedisClient, createRedisClient, type RedisClient } from "./connections.js";
+import { keys } from "./keys.js";
+import { PublishRefusedError } from "./publish-refused.js";
+import { readLog } from "./replay-log.js";
+import { createRunLifecycle } from "./run-lifecycle.js";
+import { createRunRecords } from "./run-records.js";
+import { subscribeThread } from "./subscribe-thread.js";
+
+let redis: TestRedis;
+let client: RedisClient;
+beforeAll(async () => {
+  redis = await getTestRedis();
+  client = createRedisClient({ url: redis.url }, { name: "test" });
+});
+afterAll(async () => {
+  await closeRedisClient(client);
+  await redis.stop();
+});
+
+const retention = { logMaxLen: 1000, logTtlSeconds: 600 };
+const logOf = async (threadId: string) =>
+  (await readLog(client, threadId, "0", 100)).entries.map((e) => JSON.parse(e.json));
+const brief = (e: { type: string; seq?: number; content: { state?: string; code?: string } }) =>
+  [e.seq, e.type, e.content.state ?? e.content.code ?? ""].join(":");
+
+describe("run lifecycle (real Redis)", () => {
+  it("start: the record (queued, indexed, lastRunId) and `status queued` land together", async () => {
+    const lifecycle = createRunLifecycle(client, retention);
+    const threadId = uniqueId();
+    const run = { threadId, runId: "r1" };
+    const events = await lifecycle.start({ ...run, agent: "demo" });
+    expect(events.map((e) => [e.type, e.seq])).toEqual([["status", 1]]);
+    expect((await logOf(threadId)).map(brief)).toEqual(["1:status:queued"]);
+    expect(await createRunRecords(client).get(threadId, "r1")).toMatchObject({
+      status: "queued",
+      attempts: 0,
+    });
+    expect(await client.zrange(keys.threadRuns(threadId), "0", "-1")).toEqual(["r1"]);
+    expect(await client.hget(keys.threadMeta(threadId), "lastRunId")).toBe("r1");
+    for (const key of [keys.run(threadId, "r1"), keys.threadRuns(threadId), keys.threadMeta(threadId)]) {
+      expect(await client.ttl(key)).toBeGreaterThan(590);
+    }
+  });
+
+  it("running → retrying → failed: each transition's events and record update, gap-free, live = log", async () => {
+    const lifecycle = createRunLifecycle(client, retention);
+    const records = createRunRecords(client);
+    const threadId = uniqueId();
+    const run = { threadId, runId: "r1" };
+    const live: string[] = [];
+    const sub = subscribeThread(createRedisClient({ url: redis.url }, { name: "test-sub" }), threadId, {
+      onMessage: (raw) => live.push(raw.toString()),
+    });
+    await sub.ready;
+    await lifecycle.start({ ...run, agent: "demo" });
+    await lifecycle.running(run, 1, "2026-01-01T00:00:00.000Z");
+    expect(await records.get(threadId, "r1")).toMatchObject({ status: "running", attempts: 1 });
+    const oops = { code: "UPSTREAM", message: "try later", retryable: true };
+    await lifecycle.retrying(run, oops, 1);
+    expect(await records.get(threadId, "r1")).toMatchObject({ status: "retrying", error: oops });
+    await lifecycle.running(run, 2, "2026-01-01T00:00:00.000Z");
+    const fatal = { code: "AUTH_FAILED", message: "bad key", retryable: false };
+    await lifecycle.fail(run, fatal, 2);
+    const log = await logOf(threadId);
+    expect(log.map(brief)).toEqual([
+      "1:status:queued",
+      "2:status:running",
+      "3:error:UPSTREAM",
+      "4:status:retrying",
+      "5:error:AUTH_FAILED",
+      "6:status:failed",
+      "7:done:",
+    ]);
+    expect(log[5].content).toEqual({ state: "failed", attempt: 2, message: "bad key" });
+    expect(log[6].content).toEqual({ finishReason: "error" });
+    expect(await records.get(threadId, "r1")).toMatchObject({
+      status: "failed",
+      attempts: 2,
+      startedAt: "2026-01-01T00:00:00.000Z",
+      error: fatal,
+      finishedAt: expect.any(String),
+    });
+    await expect.poll(() => live.length).toBe(7);
+    await sub.close();
+    expect(live).toEqual((await readLog(client, threadId, "0", 100)).entries.map((e) => e.json));
+  });
+
+  it("complete and cancel end the run with their events; handBack only moves the record", async () => {
+    const lifecycle = createRunLifecycle(client, retention);
+    const records = createRunRecords(client);
+    const threadId = uniqueId();
+    const a = { threadId, runId: "a" };
+    const b = { threadId, runId: "b" };
+    await lifecycle.start({ ...a, agent: "demo" });
+    await lifecycle.start({ ...b, agent: "demo" });
+    await lifecycle.running(a, 1, "2026-01-01T00:00:00.000Z");
+    await lifecycle.handBack(a);
+    expect(await records.get(threadId, "a")).toMatchObject({ status: "retrying" });
+    await lifecycle.complete(a, { finishReason: "stop", output: { text: "hi" } }, 1);
+    await lifecycle.cancel(b, { message: "cancelled by alice" });
+    const log = await logOf(threadId);
+    expect(log.filter((e) => e.runId === "a").map(brief)).toEqual([
+      "1:status:queued",
+      "2:status:running",
+      "3:done:",
+    ]);
+    expect(log.filter((e) => e.runId === "b").map(brief)).toEqual([
+      "1:status:queued",
+      "2:status:cancelled",
+      "3:done:",
+    ]);
+    expect(log.at(-2).content).toEqual({ state: "cancelled", message: "cancelled by alice" });
+    expect(await records.get(threadId, "a")).toMatchObject({ status: "completed", output: { text: "hi" } });
+    expect(await records.get(threadId, "b")).toMatchObject({
+      status: "cancelled",
+      finishedAt: expect.any(String),
+    });
+  });
+
+  it("every transition renews the run record's and the runs index's TTL with the log's", async () => {
+    const lifecycle = createRunLifecycle(client, retention);
+    const threadId = uniqueId();
+    const run = { threadId, runId: "r1" };
+    await lifecycle.start({ ...run, agent: "demo" });
+    // As if the run had been queued for most of the TTL since its record was written.
+    await client.expire(keys.run(threadId, "r1"), 5);
+    await client.expire(keys.threadRuns(threadId), 5);
+    await lifecycle.running(run, 1, "2026-01-01T00:00:00.000Z");
+    for (const key of [keys.run(threadId, "r1"), keys.threadRuns(threadId), keys.threadLog(threadId)]) {
+      expect(await client.ttl(key)).toBeGreaterThan(590);
+    }
+  });
+
+  it("never re-creates an expired record as a fragment without TTL; the events still go out", async () => {
+    const lifecycle = createRunLifecycle(client, retention);
+    const threadId = uniqueId();
+    const run = { threadId, runId: "r1" };
+    await lifecycle.start({ ...run, agent: "demo" });
+    await client.del(keys.run(threadId, "r1"));
+    await lifecycle.complete(run, { finishReason: "stop" }, 1);
+    expect(await client.exists(keys.run(threadId, "r1"))).toBe(0);
+    expect((await logOf(threadId)).map(brief)).toEqual(["1:status:queued", "2:done:"]);
+  });
+
+  it("a refused transition changes nothing: a superseded attempt, or anything after done", async () => {
+    const lifecycle = createRunLifecycle(client, retention);
+    const records = createRunRecords(client);
+    const threadId = uniqueId();
+    const run = { threadId, runId: "r1" };
+    await lifecycle.start({ ...run, agent: "demo" });
+    await lifecycle.running(run, 1, "2026-01-01T00:00:00.000Z");
+    await lifecycle.running(run, 2, "2026-01-01T00:00:00.000Z");
+    // Attempt 1 was paused past its lock; attempt 2 took over. Its failure must not touch the run.
+    const stale = await lifecycle
+      .fail(run, { code: "X", message: "late", retryable: false }, 1)
+      .catch((e) => e);
+    expect(stale).toBeInstanceOf(PublishRefusedError);
+    expect(stale.code).toBe("STALE_ATTEMPT");
+    expect(await records.get(threadId, "r1")).toMatchObject({ status: "running", attempts: 2 });
+    await lifecycle.complete(run, { finishReason: "stop" }, 2);
+    const late = await lifecycle.cancel(run).catch((e) => e);
+    expect(late.code).toBe("RUN_ENDED");
+    expect(await records.get(threadId, "r1")).toMatchObject({ status: "completed" });
+    expect((await logOf(threadId)).map(brief)).toEqual([
+      "1:status:queued",
+      "2:status:running",
+      "3:status:retrying",
+      "4:done:",
+    ]);
+  });
+
+  it("a re-sent transition appends nothing twice (every transition is keyed)", async () => {
+    const lifecycle = createRunLifecycle(client, retention);
+    const threadId = uniqueId();
+    const run = { threadId, runId: "r1" };
+    await lifecycle.start({ ...run, agent: "demo" });
+    const first = await lifecycle.cancel(run);
+    const again = await lifecycle.cancel(run);
+    expect(again.map((e) => [e.id, e.duplicate])).toEqual(first.map((e) => [e.id, true]));
+    expect((await logOf(threadId)).map(brief)).toEqual(["1:status:queued", "2:status:cancelled", "3:done:"]);
+  });
+
+  it("the runs index keeps the newest `runsIndexCap` runs (bounded on a long-lived thread)", async () => {
+    let clock = 1_000;
+    const lifecycle = createRunLifecycle(client, { ...retention, runsIndexCap: 3, now: () => clock++ });
+    const threadId = uniqueId();
+    for (const runId of ["r1", "r2", "r3", "r4", "r5"])
+      await lifecycle.start({ threadId, runId, agent: "demo" });
+    expect(await client.zrange(keys.threadRuns(threadId), "0", "-1")).toEqual(["r3", "r4", "r5"]);
+    // Trimmed from the list, a record still answers by id until it expires with the thread.
+    expect(await createRunRecords(client).get(threadId, "r1")).toMatchObject({ status: "queued" });
+  });
+});
