@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { ERRORS, isFinalState, RunId, ThreadId } from "@threadline/protocol";
-import { createRunStore } from "@threadline/redis";
+import { createRunRecords } from "@threadline/redis";
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -22,7 +22,10 @@ const UiStreamQuery = z.looseObject({
  */
 export async function uiStreamRoute(app: FastifyInstance, options: EventsRouteOptions): Promise<void> {
   const instanceId = randomBytes(6).toString("hex");
-  const runs = createRunStore(options.ctx.redis);
+  const runs = createRunRecords(options.ctx.redis, {
+    onInvalid: ({ key, problem }) =>
+      options.ctx.log.warn({ key, problem }, "invalid run record; read as absent"),
+  });
   let streamCount = 0;
 
   app.get("/v1/threads/:threadId/ui-stream", { exposeHeadRoute: false }, async (request, reply) => {
