@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { ERRORS, STREAM_PROTOCOL_HEADER, STREAM_PROTOCOL_VERSION, ThreadId } from "@threadline/protocol";
+import { readLogTail } from "@threadline/redis";
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { EventsRouteOptions } from "./events-route.js";
-import { readLogTail } from "./log-tail.js";
 import { createMultiplexStream } from "./multiplex-stream.js";
 import { decodeVector } from "./position-vector.js";
 import { retryAfter, settleUnlessGone } from "./serve-thread-stream.js";
