@@ -125,10 +125,12 @@ describe("useChat transport on Threadline (real stack, the AI SDK's readUIMessag
     const runs = await client.runs.list(threadId);
     expect(runs).toHaveLength(2);
     expect(runs.map((r) => r.status)).toEqual(["completed", "completed"]);
-    // The demo quotes the prompt it answers: the last user message, not the first.
-    const text = second.message?.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
+    // The demo quotes the prompt it answers (the last user message) and, remembering the thread's
+    // earlier turn, the question before it — only as that memory.
+    const text = second.message?.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("") ?? "";
     expect(text).toContain("Second question");
-    expect(text).not.toContain("First question");
+    expect(text).toContain('Earlier you asked "First question"');
+    expect(text.split("First question")).toHaveLength(2);
   });
 
   it("reconnectToStream replays the run in progress from its start; null once nothing runs", async () => {
@@ -173,7 +175,11 @@ describe("useChat transport on Threadline (real stack, the AI SDK's readUIMessag
     await expect.poll(async () => (await client.runs.get(threadId, run!.runId)).status).toBe("cancelled");
     const events = await runEvents(threadId, run!.runId);
     expect(events.at(-1)).toMatchObject({ type: "done", content: { finishReason: "cancelled" } });
-    expect((await reader.read()).done).toBe(true);
+    // Only chunks the stream had already queued before the abort may still come out; then it ends
+    // (it does not go on streaming the answer).
+    let drained = 0;
+    while (!(await reader.read()).done) drained++;
+    expect(drained).toBeLessThan(5);
   });
 });
 
