@@ -190,7 +190,7 @@ describe("archive: history that outlives Redis (real processes, Redis, PostgreSQ
     const deleted = await httpJson(threadUrl, { method: "DELETE", authorization: dave });
     expect(deleted.status).toBe(204);
     const tail = await live.text(); // ends: the gateway closes the stream after THREAD_DELETED
-    expect(tail).toMatch(/event: error\ndata: .*"code":"THREAD_DELETED"/);
+    expect(tail).toMatch(/event: run-error\ndata: .*"code":"THREAD_DELETED"/);
 
     const [, found] = await redis.scan("0", "MATCH", `{thread:${threadId}}*`, "COUNT", 100_000);
     expect(found).toEqual([]);
