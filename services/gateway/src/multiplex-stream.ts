@@ -10,7 +10,7 @@ import {
 } from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
 import { encodeVector, vectorTag } from "./position-vector.js";
-import type { StreamContext } from "./sse-stream.js";
+import { feedDeps, type StreamContext } from "./sse-stream.js";
 import { createSseTransport } from "./sse-transport.js";
 import { createThreadFeed, type ThreadFeed } from "./thread-feed.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
@@ -114,14 +114,7 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
 
   threads.forEach((threadId, index) => {
     const feed = createThreadFeed(
-      {
-        readLog: (id, after, limit) => ctx.readPage(id, after, limit),
-        parseMessage: ctx.parseMessage,
-        junk: ctx.junk,
-        metrics: ctx.metrics,
-        maxEventBytes: ctx.maxEventBytes,
-        now: ctx.now,
-      },
+      feedDeps(ctx),
       { threadId, resumeFrom: options.resumeFrom?.[index], log: log.child({ threadId }) },
       {
         event: (event, json, source) => deliver(index, event, json, source),

@@ -16,7 +16,7 @@ import type { GatewayMetrics } from "./metrics.js";
 import type { MessageParser } from "./parse-once.js";
 import { createSseTransport } from "./sse-transport.js";
 import { inScope, matchesFilter, type StreamFilter } from "./stream-filter.js";
-import { createThreadFeed } from "./thread-feed.js";
+import { createThreadFeed, type ThreadFeedDeps } from "./thread-feed.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
 
 /** Shared by every stream of an instance. */
@@ -109,14 +109,7 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
   });
 
   const feed = createThreadFeed(
-    {
-      readLog: (id, after, limit) => ctx.readPage(id, after, limit),
-      parseMessage: ctx.parseMessage,
-      junk: ctx.junk,
-      metrics: ctx.metrics,
-      maxEventBytes: ctx.maxEventBytes,
-      now: ctx.now,
-    },
+    feedDeps(ctx),
     { threadId, resumeFrom: options.resumeFrom, log },
     {
       event(event, json, source) {
@@ -180,5 +173,17 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
     get ended() {
       return transport.disposed;
     },
+  };
+}
+
+/** What every thread feed of a stream needs from the gateway (one feed per thread, any transport). */
+export function feedDeps(ctx: StreamContext): ThreadFeedDeps {
+  return {
+    readLog: (id, after, limit) => ctx.readPage(id, after, limit),
+    parseMessage: ctx.parseMessage,
+    junk: ctx.junk,
+    metrics: ctx.metrics,
+    maxEventBytes: ctx.maxEventBytes,
+    now: ctx.now,
   };
 }

@@ -8,7 +8,7 @@ import {
   type UiChunk,
 } from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
-import type { SseStream, StreamContext } from "./sse-stream.js";
+import { feedDeps, type SseStream, type StreamContext } from "./sse-stream.js";
 import { createSseTransport } from "./sse-transport.js";
 import { createThreadFeed } from "./thread-feed.js";
 
@@ -53,14 +53,7 @@ export function createUiStream(ctx: StreamContext, options: UiStreamOptions): Ss
   });
 
   const feed = createThreadFeed(
-    {
-      readLog: (id, afterId, limit) => ctx.readPage(id, afterId, limit),
-      parseMessage: ctx.parseMessage,
-      junk: ctx.junk,
-      metrics: ctx.metrics,
-      maxEventBytes: ctx.maxEventBytes,
-      now: ctx.now,
-    },
+    feedDeps(ctx),
     { threadId, resumeFrom: LOG_START, log },
     {
       event(event, _json, source) {
