@@ -10,7 +10,7 @@ import {
 } from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
 import { encodeVector, vectorTag } from "./position-vector.js";
-import { feedDeps, type StreamContext } from "./sse-stream.js";
+import { countDelivery, feedDeps, type StreamContext } from "./sse-stream.js";
 import { createSseTransport } from "./sse-transport.js";
 import { createThreadFeed, type ThreadFeed } from "./thread-feed.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
@@ -98,13 +98,7 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
     const frameId = id === undefined ? undefined : encodeVector(tag, positions);
     transport.send(encodeSse({ type: event.type, id: frameId }, json, options.framing), source === "replay");
     if (transport.disposed) return;
-    if (source === "live") {
-      ctx.metrics.liveDelivered.inc();
-      ctx.metrics.deliveryLag.observe(Math.max(0, ctx.now() - event.ts) / 1000);
-    } else {
-      ctx.metrics.replayDelivered.inc();
-      ctx.metrics.replayedEvents.inc();
-    }
+    countDelivery(ctx, event, source);
     if (options.untilDone && isTerminal(event) && !done[index]) {
       done[index] = true;
       doneCount += 1;

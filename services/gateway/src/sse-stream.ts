@@ -7,6 +7,7 @@ import {
   SSE_EVENT_NAMES,
   type SseFraming,
   STREAM_ERROR_CODES,
+  type ThreadEvent,
 } from "@threadline/protocol";
 import type { RedisClient } from "@threadline/redis";
 import type { Logger } from "pino";
@@ -125,13 +126,7 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
         }
         transport.send(ctx.frameEvent(event, json, options.framing), source === "replay");
         if (transport.disposed) return;
-        if (source === "live") {
-          ctx.metrics.liveDelivered.inc();
-          ctx.metrics.deliveryLag.observe(Math.max(0, ctx.now() - event.ts) / 1000);
-        } else {
-          ctx.metrics.replayDelivered.inc();
-          ctx.metrics.replayedEvents.inc();
-        }
+        countDelivery(ctx, event, source);
         if (options.untilDone && isTerminal(event)) transport.dispose("done");
         // A deleted thread has nothing more to say: its streams end after the error.
         else if (event.type === "error" && event.content.code === STREAM_ERROR_CODES.threadDeleted) {
@@ -186,4 +181,15 @@ export function feedDeps(ctx: StreamContext): ThreadFeedDeps {
     maxEventBytes: ctx.maxEventBytes,
     now: ctx.now,
   };
+}
+
+/** Counts one event written to a client: live (with its delivery lag) or replayed. */
+export function countDelivery(ctx: StreamContext, event: ThreadEvent, source: "live" | "replay"): void {
+  if (source === "live") {
+    ctx.metrics.liveDelivered.inc();
+    ctx.metrics.deliveryLag.observe(Math.max(0, ctx.now() - event.ts) / 1000);
+  } else {
+    ctx.metrics.replayDelivered.inc();
+    ctx.metrics.replayedEvents.inc();
+  }
 }
