@@ -12,7 +12,7 @@ import {
   createArchiveFeed,
   createEventPublisher,
   createRedisClient,
-  createRunStore,
+  createRunRecords,
   type EventPublisher,
   withArchiveFeed,
 } from "@threadline/redis";
@@ -58,7 +58,7 @@ try {
   // 2. Lag under load: `rate` events/s over `threadCount` runs, an archiver (as in a worker) copying.
   const published = new Map<string, number[]>();
   const lags: number[] = [];
-  const writer = createArchiveWriter({ sql, redis, runs: createRunStore(redis), batchSize: 500 });
+  const writer = createArchiveWriter({ sql, redis, runs: createRunRecords(redis), batchSize: 500 });
   const archiver = createArchiver({
     feed,
     writer,

@@ -171,7 +171,7 @@ async function measureRun(mode: "shared" | "dedicated", count: number) {
     }
     await client.beginStep(1);
     const cpu0 = targets.map((t) => t.proc.cpuMs());
-    const redisCpu0 = processCpuMs(redis.proc.pid);
+    const redisCpu0 = processCpuMs(redis.pid);
     const t0 = performance.now();
     const driven = await drive({
       rate,
@@ -199,7 +199,7 @@ async function measureRun(mode: "shared" | "dedicated", count: number) {
         rssKiBPerConnection: (t.proc.rss() - (emptyRss[i] ?? 0)) / 1024 / (watchers / count),
       };
     });
-    const redisMs = processCpuMs(redis.proc.pid) - redisCpu0;
+    const redisMs = processCpuMs(redis.pid) - redisCpu0;
     return {
       deliveriesPerSec: Math.round(received / (wallMs / 1000)),
       received,

@@ -226,7 +226,7 @@ try {
           tokensPerRun: values.quick ? 500 : 2_000,
           coalesceMs,
           tag: `${runTag}-s5-${code}-${coalesceMs}`,
-          redisPid: redis.proc.pid,
+          redisPid: redis.pid,
         });
         results.s5.worker.push({ code, ...w });
         console.log(

@@ -5,6 +5,8 @@ import { pinningAvailable } from "./processes.js";
 
 export interface BenchRedis {
   url: string;
+  /** The server's pid (S5 and the capacity check read its CPU time). */
+  pid: number;
   /** `used_memory` and `connected_clients` from INFO. */
   info(): Promise<{ usedMemory: number; clients: number }>;
   stop(): Promise<void>;
@@ -18,8 +20,11 @@ export async function startBenchRedis(core: number | undefined): Promise<BenchRe
     ...(pinned ? { wrapper: ["taskset", "-c", String(core)] } : {}),
   });
   const admin = new Redis(server.url);
+  const pid = server.pid();
+  if (pid === undefined) throw new Error("the bench's redis-server exited right after starting");
   return {
     url: server.url,
+    pid,
     async info() {
       const text = await admin.info();
       const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(text)?.[1] ?? 0);
