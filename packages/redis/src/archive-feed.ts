@@ -87,8 +87,9 @@ export function createArchiveFeed(client: RedisClient, options: ArchiveFeedOptio
 /** A publisher that also marks each thread it publishes to in the archive feed. */
 export function withArchiveFeed(publisher: EventPublisher, feed: ArchiveFeed): EventPublisher {
   return {
-    async publish(target, event) {
-      const published = await publisher.publish(target, event);
+    async publish(target, event, options) {
+      // The options carry the worker's fencing token and idempotency key: never drop them.
+      const published = await publisher.publish(target, event, options);
       feed.touch(target.threadId);
       return published;
     },

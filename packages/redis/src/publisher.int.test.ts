@@ -4,6 +4,7 @@ import { parseChannelMessage } from "@threadline/protocol";
 import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createArchiveFeed, withArchiveFeed } from "./archive-feed.js";
 import { closeRedisClient, createRedisClient, type RedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { createEventPublisher } from "./publisher.js";
@@ -130,6 +131,31 @@ describe("publish script (real Redis)", () => {
         keys.runPublishState(threadId, "r"),
       ),
     ).toBe(0);
+  });
+
+  it("keeps idempotency and fencing through the archive feed (the worker's publisher when the archive is on)", async () => {
+    const feed = createArchiveFeed(client, { markIntervalMs: 60_000 });
+    const publisher = withArchiveFeed(
+      createEventPublisher(client, { logMaxLen: 1_000, logTtlSeconds: 60 }),
+      feed,
+    );
+    const target = { threadId: uniqueId("feed"), runId: "r1" };
+    const first = await publisher.publish(
+      target,
+      { type: "token", content: "a" },
+      { idempotencyKey: "2:1", attempt: 2 },
+    );
+    const again = await publisher.publish(
+      target,
+      { type: "token", content: "a" },
+      { idempotencyKey: "2:1", attempt: 2 },
+    );
+    expect(again).toMatchObject({ id: first.id, seq: first.seq, duplicate: true });
+    await expect(
+      publisher.publish(target, { type: "token", content: "stale" }, { idempotencyKey: "1:9", attempt: 1 }),
+    ).rejects.toMatchObject({ code: "STALE_ATTEMPT" });
+    expect((await readLog(client, target.threadId, "0", 10)).entries).toHaveLength(1);
+    await feed.flush();
   });
 
   it("reads pages and flags a resume position that is no longer in the log", async () => {
