@@ -32,11 +32,14 @@ export interface RunProcessorDeps {
   /** How often runs with `onDisconnect` look at their thread's watchers. */
   disconnectCheckMs: number;
   /** The thread's earlier turns for a run (memory); none when absent. */
-  history?: (threadId: string, runId: string) => Promise<{ role: "user" | "assistant"; content: string }[]>;
+  history?: (threadId: string, runId: string) => Promise<Turn[]>;
   /** True once shutdown began: a job fetched now is handed straight back. */
   isClosing(): boolean;
   now?: () => number;
 }
+
+/** One earlier turn of the thread, as the agent's memory. */
+type Turn = { role: "user" | "assistant"; content: string };
 
 export type RunResult = { outcome: "completed" | "cancelled" | "skipped" };
 
@@ -96,6 +99,14 @@ export function createRunProcessor(deps: RunProcessorDeps) {
 
     try {
       if (run.stopReason?.kind === "handback") return await handBack(job, token, run, log, finish);
+      // The thread's earlier turns load while the run starts (one round trip less before the agent).
+      const history = (deps.history?.(threadId, runId) ?? Promise.resolve<Turn[]>([])).catch(
+        (error: unknown) => {
+          // Memory is a help, not a precondition: the run goes on without it.
+          log.warn({ err: error }, "could not load the thread's earlier turns");
+          return [];
+        },
+      );
       const record = await deps.runs.get(threadId, runId);
       if (record && isFinalState(record.status)) {
         log.info({ status: record.status }, "run already ended; job dropped");
@@ -130,12 +141,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
           attempt,
           signal: run.controller.signal,
           log,
-          history:
-            (await deps.history?.(threadId, runId).catch((error: unknown) => {
-              // Memory is a help, not a precondition: the run goes on without it.
-              log.warn({ err: error }, "could not load the thread's earlier turns");
-              return undefined;
-            })) ?? [],
+          history: await history,
         }),
         run,
         out,
