@@ -133,6 +133,31 @@ describe("run lifecycle (real Redis)", () => {
     }
   });
 
+  it("renew keeps a live run's record, index, log, meta and publish state alive; it re-creates nothing", async () => {
+    const lifecycle = createRunLifecycle(client, retention);
+    const threadId = uniqueId();
+    const run = { threadId, runId: "r1" };
+    await lifecycle.start({ ...run, agent: "demo" });
+    await lifecycle.running(run, 1, "2026-01-01T00:00:00.000Z");
+    const threadKeys = [
+      keys.run(threadId, "r1"),
+      keys.threadRuns(threadId),
+      keys.threadLog(threadId),
+      keys.threadMeta(threadId),
+      keys.runPublishState(threadId, "r1"),
+    ];
+    // As if the run had been quiet (no transition, no event) for most of the TTL.
+    for (const key of threadKeys) await client.expire(key, 5);
+    const before = (await logOf(threadId)).length;
+    await lifecycle.renew(run);
+    for (const key of threadKeys) expect(await client.ttl(key), key).toBeGreaterThan(590);
+    expect(await logOf(threadId)).toHaveLength(before);
+    expect(await createRunRecords(client).get(threadId, "r1")).toMatchObject({ status: "running" });
+    await client.del(...threadKeys);
+    await lifecycle.renew(run);
+    expect(await client.exists(...threadKeys)).toBe(0);
+  });
+
   it("never re-creates an expired record as a fragment without TTL; the events still go out", async () => {
     const lifecycle = createRunLifecycle(client, retention);
     const threadId = uniqueId();

@@ -83,6 +83,13 @@ export interface RunLifecycle {
    * its own). Like every transition it renews the TTL and never re-creates an expired record.
    */
   follow(run: RunRef, patch: RunPatch): Promise<void>;
+  /**
+   * Worker, while a run is live: renews the TTL of everything the run keeps in its thread (record,
+   * runs index, log, meta, publish state), changing nothing. Events renew only the log, meta and
+   * publish state, so without this a run quiet between transitions for longer than the TTL would
+   * answer 404 while live. Never re-creates an expired key.
+   */
+  renew(run: RunRef): Promise<void>;
 }
 
 type RecordChange =
@@ -222,6 +229,9 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
       ),
     async follow(run, patch) {
       await transition("follow", run, undefined, [], update(patch));
+    },
+    async renew(run) {
+      await transition("renew", run, undefined, [], update({}));
     },
     cancel: (run, { message, attempt } = {}) =>
       transition(

@@ -31,6 +31,8 @@ export interface RunProcessorDeps {
   tokenCoalesceMs: number;
   /** How often runs with `onDisconnect` look at their thread's watchers. */
   disconnectCheckMs: number;
+  /** How often a live run renews its record's (and its thread's) TTL: a few times per LOG_TTL_SECONDS. */
+  renewEveryMs: number;
   /** The thread's earlier turns for a run (memory); none when absent. */
   history?: (threadId: string, runId: string) => Promise<Turn[]>;
   /** True once shutdown began: a job fetched now is handed straight back. */
@@ -92,6 +94,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     );
     deps.metrics.activeRuns.inc();
     let stopWatch = () => {};
+    let renewal: NodeJS.Timeout | undefined;
     const finish = (outcome: JobOutcome) => {
       deps.metrics.jobs.inc({ outcome });
       deps.metrics.runDuration.observe({ outcome }, (performance.now() - started) / 1000);
@@ -115,6 +118,14 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       if (attempt === 1) deps.metrics.queueWait.observe(Math.max(0, now() - job.timestamp) / 1000);
       counted(await deps.lifecycle.running({ threadId, runId }, attempt, record?.startedAt ?? iso()));
       log.info({ agent: data.agent, attempt }, attempt === 1 ? "run started" : "run retrying");
+      // Events renew the log's TTL but not the record's: a run quiet between transitions for longer
+      // than LOG_TTL_SECONDS would answer 404 while live. Renewed on a timer, not per event.
+      renewal = setInterval(() => {
+        deps.lifecycle
+          .renew(run)
+          .catch((error: unknown) => log.warn({ err: error }, "could not renew the run's TTL"));
+      }, deps.renewEveryMs);
+      renewal.unref();
 
       const checked = deps.agents.validateInput(data.agent, data.input);
       if (!checked.ok) throw new AgentError(checked.code, checked.message, false);
@@ -166,6 +177,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       }
       throw await failed(job, error, out, log, finish, attempt, { threadId, runId });
     } finally {
+      clearInterval(renewal);
       stopWatch();
       out.dispose();
       deps.active.remove(run);

@@ -16,7 +16,8 @@
 
   ARGV[1]  channel          thread:<id>
   ARGV[2]  maxlen           approximate cap of the log
-  ARGV[3]  ttl seconds      the thread's TTL: log, meta, publish state, run record and runs index
+  ARGV[3]  ttl seconds      the thread's TTL: log, meta, publish state, run record and runs index,
+                            all renewed by every transition (also one with no events and no fields)
   ARGV[4]  publish command  "PUBLISH" or "SPUBLISH"
   ARGV[5]  attempt          fencing token ("" = unfenced: API, stalled-job and invalid-job paths)
   ARGV[6]  record op        "create": a new record from the pairs; meta lastRunId = ARGV[7]; the run
@@ -62,6 +63,7 @@ if ARGV[6] == "create" then
 elseif #fields > 0 and redis.call("EXISTS", KEYS[4]) == 1 then
   redis.call("HSET", KEYS[4], unpack(fields))
 end
-redis.call("EXPIRE", KEYS[4], ttl)
-redis.call("EXPIRE", KEYS[5], ttl)
+-- Everything the run keeps in its thread lives as long as the log (EXPIRE never creates a key);
+-- with no events and no fields this is the worker's renewal of a live run.
+for k = 1, 5 do redis.call("EXPIRE", KEYS[k], ttl) end
 return out
