@@ -13,6 +13,7 @@ export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface ConsoleStack {
   apiUrl: string;
+  redisUrl: string;
   gatewayUrl: string;
   gateway(): ManagedProcess;
   /** SIGKILL the gateway (a crash), then start a new one on the same port. */
@@ -71,6 +72,7 @@ export async function startConsoleStack(
     let gateway = processes[0]!;
     return {
       apiUrl,
+      redisUrl: redis.url,
       gatewayUrl,
       gateway: () => gateway,
       killGateway: () => gateway.kill("SIGKILL"),

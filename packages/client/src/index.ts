@@ -1,4 +1,11 @@
-export { CancelledRun, CreatedRun, HistoryPage, RunList } from "@threadline/protocol";
+export {
+  CancelledRun,
+  CreatedRun,
+  HistoryPage,
+  RunList,
+  ThreadList,
+  ThreadMessages,
+} from "@threadline/protocol";
 export { backoffDelay, parseRetryAfter } from "./backoff.js";
 export { type BroadcastLocksOptions, createBroadcastLocks } from "./broadcast-locks.js";
 export { DEFAULT_HEARTBEAT_TIMEOUT_MS, openEventStream } from "./event-stream.js";

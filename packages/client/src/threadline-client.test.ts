@@ -87,6 +87,36 @@ describe("createThreadlineClient", () => {
     expect(seen[0]?.url).toBe("/v1/threads/t1/events?after=4-0&limit=10");
   });
 
+  it("lists the caller's threads by cursor and reads a thread as a conversation", async () => {
+    const thread = {
+      threadId: "t1",
+      lastRunId: "r1",
+      lastStatus: "completed",
+      updatedAt: "2026-01-01T00:00:00.000Z",
+      preview: "hi",
+    };
+    const messages = [
+      { runId: "r1", role: "user", content: "hi" },
+      { runId: "r1", role: "assistant", content: "hello", toolCalls: [{ name: "clock" }] },
+    ];
+    const { client, seen } = await api((req) =>
+      req.url?.endsWith("/messages")
+        ? { status: 200, body: JSON.stringify({ messages }) }
+        : { status: 200, body: JSON.stringify({ threads: [thread], nextCursor: "c2" }) },
+    );
+    await expect(client.threads.list({ limit: 1, cursor: "c1" })).resolves.toEqual({
+      threads: [thread],
+      nextCursor: "c2",
+    });
+    await expect(client.threads.list()).resolves.toMatchObject({ nextCursor: "c2" });
+    await expect(client.thread("t/1").messages()).resolves.toEqual({ messages });
+    expect(seen.map((s) => s.url)).toEqual([
+      "/v1/threads?limit=1&cursor=c1",
+      "/v1/threads",
+      "/v1/threads/t%2F1/messages",
+    ]);
+  });
+
   it("turns an error body into a ThreadlineError with status, code, message and details", async () => {
     const { client } = await api(() => ({
       status: 400,

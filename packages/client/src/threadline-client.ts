@@ -5,6 +5,8 @@ import {
   type OnDisconnect,
   RunList,
   RunView,
+  ThreadList,
+  ThreadMessages,
 } from "@threadline/protocol";
 import { openEventStream } from "./event-stream.js";
 import { createHttpClient } from "./http-client.js";
@@ -29,6 +31,8 @@ export interface ThreadHandle {
   readonly threadId: string;
   /** One page of the replay log (API); `after` defaults to the start of what is retained. */
   history(options?: { after?: string; limit?: number }): Promise<HistoryPage>;
+  /** The thread as a conversation: each run's input and final answer (API; from the archive after Redis forgets). */
+  messages(): Promise<ThreadMessages>;
   /** The thread's live events (gateway SSE) as an async iterator that reconnects and resumes by itself. */
   events(options?: ThreadEventsOptions): AsyncGenerator<StreamItem, void, undefined>;
 }
@@ -41,6 +45,10 @@ export interface ThreadlineClient {
     cancel(threadId: string, runId: string): Promise<CancelledRun>;
     /** The thread's runs, newest first. */
     list(threadId: string, options?: { limit?: number }): Promise<RunView[]>;
+  };
+  threads: {
+    /** The caller's threads, most recently active first; pass `nextCursor` back as `cursor` (needs the archive). */
+    list(options?: { limit?: number; cursor?: string }): Promise<ThreadList>;
   };
   thread(threadId: string): ThreadHandle;
 }
@@ -75,6 +83,15 @@ export function createThreadlineClient(options: ThreadlineClientOptions): Thread
           .runs;
       },
     },
+    threads: {
+      async list(listOptions = {}) {
+        const query = new URLSearchParams();
+        if (listOptions.limit !== undefined) query.set("limit", String(listOptions.limit));
+        if (listOptions.cursor !== undefined) query.set("cursor", listOptions.cursor);
+        const path = `/v1/threads${query.size ? `?${query}` : ""}`;
+        return parseResponse(ThreadList, await http.request("GET", path), "threads.list");
+      },
+    },
     thread(threadId) {
       const handle: ThreadHandle = {
         threadId,
@@ -84,6 +101,10 @@ export function createThreadlineClient(options: ThreadlineClientOptions): Thread
           if (page.limit !== undefined) query.set("limit", String(page.limit));
           const path = `/v1/threads/${encodeURIComponent(threadId)}/events${query.size ? `?${query}` : ""}`;
           return parseResponse(HistoryPage, await http.request("GET", path), "thread.history");
+        },
+        async messages() {
+          const path = `/v1/threads/${encodeURIComponent(threadId)}/messages`;
+          return parseResponse(ThreadMessages, await http.request("GET", path), "thread.messages");
         },
         events(streamOptions = {}) {
           const { shareAcrossTabs, ...rest } = streamOptions;

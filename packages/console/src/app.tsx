@@ -3,11 +3,13 @@ import { useThreadStream } from "@threadline/react";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { connectionDetail, connectionLabel } from "./connection-label.js";
 import { type ConsoleSettings, formatHash, parseHash, storeSettings } from "./console-settings.js";
+import { Conversation } from "./conversation.js";
 import { errorMessage, newThreadId } from "./format.js";
 import { RunForm, type RunFormValues } from "./run-form.js";
 import { RunPanel } from "./run-panel.js";
 import { SettingsForm } from "./settings-form.js";
 import { ThreadForm } from "./thread-form.js";
+import { ThreadList } from "./thread-list.js";
 
 export interface AppProps {
   initialSettings: ConsoleSettings;
@@ -98,6 +100,9 @@ export function App({ initialSettings, initialThread }: AppProps) {
   const { view, connection } = stream;
   const label = connectionLabel(connection, Boolean(threadId && settings.token), view.gaps.length);
   const run = (selectedRun && view.runs[selectedRun]) || view.current;
+  // The history views reload when a run of the open thread changes state (list) or ends (conversation).
+  const statuses = view.runIds.map((id) => `${id}:${view.runs[id]?.status ?? ""}`).join(",");
+  const finished = view.runIds.filter((id) => view.runs[id]?.finished).join(",");
 
   return (
     <div className="layout">
@@ -128,6 +133,13 @@ export function App({ initialSettings, initialThread }: AppProps) {
             Could not start the run: {startError}
           </p>
         ) : null}
+        <ThreadList
+          client={client}
+          enabled={Boolean(settings.token)}
+          current={threadId}
+          refreshKey={`${threadId ?? ""}|${statuses}`}
+          onOpen={open}
+        />
         <ThreadForm threadId={threadId} onOpen={open} />
         <SettingsForm settings={settings} onSave={save} />
       </aside>
@@ -163,9 +175,18 @@ export function App({ initialSettings, initialThread }: AppProps) {
           <p className="hint">
             {threadId
               ? "Waiting for the first run on this thread…"
-              : "Start a run, or open a thread by its id."}
+              : "Start a run, or open a thread from the list or by its id."}
           </p>
         )}
+        {threadId ? (
+          <Conversation
+            client={client}
+            threadId={threadId}
+            enabled={Boolean(settings.token)}
+            refreshKey={finished}
+            onSelectRun={setSelectedRun}
+          />
+        ) : null}
       </main>
     </div>
   );
