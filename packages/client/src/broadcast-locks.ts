@@ -1,5 +1,5 @@
+import { abortableSleep } from "@threadline/protocol";
 import type { ChannelFactory, LockManagerLike } from "./lock-manager.js";
-import { sleep } from "./sleep.js";
 
 export interface BroadcastLocksOptions {
   /** How often a holder says it still holds the lock. Default 500 ms. */
@@ -52,7 +52,7 @@ export function createBroadcastLocks(
         changed?.();
       };
       channel.addEventListener("message", onMessage);
-      const wait = (ms: number) => sleep(ms, requestOptions.signal);
+      const wait = (ms: number) => abortableSleep(ms, requestOptions.signal);
       const holderAlive = () => holderSeenAt > 0 && Date.now() - holderSeenAt < heartbeatMs * 3;
       let heartbeat: ReturnType<typeof setInterval> | undefined;
       try {

@@ -1,7 +1,6 @@
-import { isEventId } from "@threadline/protocol";
+import { abortableSleep, isEventId } from "@threadline/protocol";
 import { backoffDelay } from "./backoff.js";
 import { createRecentIds } from "./recent-ids.js";
-import { sleep } from "./sleep.js";
 import { type ConnectionOutcome, openSseConnection } from "./sse-connection.js";
 import type {
   ConnectionStateChange,
@@ -133,7 +132,7 @@ export async function* openEventStream(
         ...(error === undefined ? {} : { error }),
       });
       attempt += reason === "token_expired" ? 0 : 1;
-      await sleep(delayMs, signal);
+      await abortableSleep(delayMs, signal);
     }
   } finally {
     report({

@@ -14,7 +14,11 @@ export { createMemoryLocks } from "./memory-locks.js";
 export { reduceRun } from "./reduce-run.js";
 export { createThreadView, reduceThread, type ThreadView } from "./reduce-thread.js";
 export { createRunView, type RunView, type StatusEntry, type ToolCallView } from "./run-view.js";
-export { createSharedThreadStream, type ShareAcrossTabsOptions } from "./shared-thread-stream.js";
+export {
+  createSharedThreadStream,
+  type ShareAcrossTabsOptions,
+  type SharedThreadSource,
+} from "./shared-thread-stream.js";
 export {
   type CreateRunOptions,
   createThreadlineClient,

@@ -1,9 +1,8 @@
-import { isEventId, STREAM_ERROR_CODES } from "@threadline/protocol";
+import { type HistoryPage, isEventId, STREAM_ERROR_CODES } from "@threadline/protocol";
 import { createAsyncQueue } from "./async-queue.js";
 import { createBroadcastLocks } from "./broadcast-locks.js";
 import { broadcastChannels, type ChannelFactory, type LockManagerLike, webLocks } from "./lock-manager.js";
 import { createRecentIds } from "./recent-ids.js";
-import type { ThreadHandle } from "./threadline-client.js";
 import type { ConnectionStateChange, EventStreamOptions, StreamItem } from "./types.js";
 
 export interface ShareAcrossTabsOptions {
@@ -13,6 +12,16 @@ export interface ShareAcrossTabsOptions {
   channels?: ChannelFactory;
   /** Separates unrelated apps on one origin; default the gateway URL. */
   namespace?: string;
+}
+
+/**
+ * What sharing needs of a thread: its id, its history pages and one stream of its own. The client's
+ * ThreadHandle is one; declared here so this module does not import the client that imports it.
+ */
+export interface SharedThreadSource {
+  readonly threadId: string;
+  history(options?: { after?: string; limit?: number }): Promise<HistoryPage>;
+  events(options?: EventStreamOptions): AsyncGenerator<StreamItem, void, undefined>;
 }
 
 type Relay =
@@ -29,7 +38,7 @@ type Relay =
  * than "live" first reads what it missed from the API's history, then follows.
  */
 export function createSharedThreadStream(
-  thread: ThreadHandle,
+  thread: SharedThreadSource,
   options: EventStreamOptions & ShareAcrossTabsOptions & { namespace: string },
 ): AsyncGenerator<StreamItem, void, undefined> {
   const channels = options.channels ?? broadcastChannels();

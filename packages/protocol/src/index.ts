@@ -1,3 +1,4 @@
+export { abortableSleep } from "./abortable-sleep.js";
 export {
   CancelledRun,
   CreatedRun,

@@ -1,4 +1,4 @@
-import { abortableSleep } from "../abortable-sleep.js";
+import { abortableSleep } from "@threadline/protocol";
 import { defaultTools } from "../tools/default-tools.js";
 import { ToolError } from "../tools/tool.js";
 import { createToolRegistry, type ToolRegistry } from "../tools/tool-registry.js";

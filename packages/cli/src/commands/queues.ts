@@ -1,9 +1,9 @@
+import { abortableSleep } from "@threadline/protocol";
 import type { Command } from "commander";
 import type { CliContext } from "../cli-context.js";
 import { usageError } from "../cli-error.js";
 import { connectOrFail } from "../connect-redis.js";
 import { renderQueueLines, renderQueueTable } from "../render-queues.js";
-import { sleep } from "../sleep.js";
 
 interface QueuesFlags {
   watch?: boolean;
@@ -50,7 +50,7 @@ export function queuesCommand(program: Command, ctx: CliContext): void {
           ctx.stdout(`${redraw && drawn > 0 ? `\x1b[${drawn}F\x1b[J` : ""}${lines.join("\n")}\n`);
           drawn = lines.length;
           if (!flags.watch || ctx.signal.aborted || (count !== undefined && tick >= count)) break;
-          await sleep(intervalMs, ctx.signal);
+          await abortableSleep(intervalMs, ctx.signal);
           if (ctx.signal.aborted) break;
         }
       } finally {
