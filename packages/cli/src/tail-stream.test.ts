@@ -118,20 +118,48 @@ describe("tailStream", () => {
   });
 
   it("fails with one line on 401/403 and when the gateway is unreachable", async () => {
-    const { url } = await serve([
-      (_req, res) =>
-        res
-          .writeHead(401, { "content-type": "application/json" })
-          .end(
-            JSON.stringify({ error: { code: "TOKEN_INVALID", message: "token signature is not accepted" } }),
-          ),
-    ]);
+    const refuse: Script = (_req, res) =>
+      res
+        .writeHead(401, { "content-type": "application/json" })
+        .end(
+          JSON.stringify({ error: { code: "TOKEN_INVALID", message: "token signature is not accepted" } }),
+        );
+    // The client asks for a fresh token once after a 401 (a cached one may have expired), then gives up.
+    const { url, requests } = await serve([refuse, refuse]);
     await expect(collect({ gatewayUrl: url })).rejects.toThrow(
       new CliError("gateway 401: TOKEN_INVALID: token signature is not accepted"),
     );
+    expect(requests.map((r) => r.headers.authorization)).toEqual(["Bearer token-1", "Bearer token-2"]);
     const closed = await freePort();
     await expect(collect({ gatewayUrl: `http://127.0.0.1:${closed}` })).rejects.toThrow(
       `cannot reach the gateway at http://127.0.0.1:${closed} (ECONNREFUSED); is it running? set THREADLINE_GATEWAY_URL`,
     );
+  });
+
+  it("waits out a Retry-After given as an HTTP date (as well as in seconds)", async () => {
+    const { url, requests } = await serve([
+      (_req, res) =>
+        res
+          .writeHead(503, {
+            "content-type": "application/json",
+            "retry-after": new Date(Date.now() + 3_000).toUTCString(),
+          })
+          .end(JSON.stringify({ error: { code: "TOO_MANY_CONNECTIONS", message: "gateway is full" } })),
+      (_req, res) => {
+        sse(res);
+        res.write(frame("done", { content: { finishReason: "stop" } }, "1-0"));
+      },
+    ]);
+    const started = Date.now();
+    const { messages, notices } = await collect({ gatewayUrl: url });
+    expect(messages.map((m) => m.event)).toEqual(["done"]);
+    const waited = notices.find((n) => n.type === "reconnecting");
+    expect(waited?.type === "reconnecting" && waited.reason).toBe(
+      "gateway 503: TOO_MANY_CONNECTIONS: gateway is full",
+    );
+    // An HTTP date has whole seconds: 3 s ahead is 2-3 s away.
+    expect(waited?.type === "reconnecting" && waited.delayMs).toBeGreaterThanOrEqual(1_900);
+    expect(requests).toHaveLength(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
   });
 });

@@ -1,14 +1,14 @@
-import { SSE_EVENT_NAMES, STREAM_ERROR_CODES } from "@threadline/protocol";
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+import {
+  type ConnectionStateChange,
+  openRawEventStream,
+  type RawSseMessage,
+  ThreadlineError,
+} from "@threadline/client";
 import { CliError } from "./cli-error.js";
-import { errorBodyText, unreachable } from "./http-request.js";
-import { sleep } from "./sleep.js";
+import { unreachable } from "./http-request.js";
 
 /** One SSE message of a thread: the raw `data` JSON exactly as the gateway sent it. */
-export interface TailMessage {
-  id: string | undefined;
-  event: string;
-  data: string;
+export interface TailMessage extends RawSseMessage {
   /** `data` parsed; `undefined` when it is not JSON (never expected from the gateway). */
   value: Record<string, unknown> | undefined;
 }
@@ -32,139 +32,100 @@ export interface TailOptions {
   maxDelayMs?: number;
 }
 
-const FATAL_STATUSES = new Set([400, 401, 403, 404]);
-
 /**
- * A thread's SSE stream that survives disconnects: reconnects with jittered exponential backoff (from the
- * server's `retry:` hint), resumes with `Last-Event-ID`, re-mints the token after TOKEN_EXPIRED, and ends
- * on `signal` or, with `untilDone`, after the run's terminal event.
+ * A thread's SSE stream for `tail`: @threadline/client's raw mode does the work (reconnects with backoff
+ * from the server's `retry:` hint and `Retry-After`, resumes with `Last-Event-ID`, re-mints the token after
+ * TOKEN_EXPIRED, ends after the run with `untilDone`); here its state changes become one-line notices, and
+ * what a CLI must not retry forever becomes a one-line error: a refused request, a gateway never reached.
  */
 export async function* tailStream(options: TailOptions): AsyncGenerator<TailMessage, void, undefined> {
-  const base = `${options.gatewayUrl}/v1/threads/${encodeURIComponent(options.threadId)}/events`;
-  const maxDelayMs = options.maxDelayMs ?? 10_000;
-  let retryMs = 1_000;
-  let lastEventId: string | undefined;
-  let failures = 0;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  options.signal.addEventListener("abort", onAbort, { once: true });
   let connectedOnce = false;
-  while (!options.signal.aborted) {
-    const query = new URLSearchParams();
-    if (options.untilDone) query.set("until", "done");
-    if (!lastEventId && options.fromStart) query.set("after", "0");
-    const url = query.size > 0 ? `${base}?${query}` : base;
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    options.signal.addEventListener("abort", abort, { once: true });
-    let idleTimer: NodeJS.Timeout | undefined;
-    let idle = false;
-    const arm = () => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => {
-        idle = true;
-        controller.abort();
-      }, options.idleTimeoutMs ?? 45_000);
-    };
-    let reason = "server closed the stream";
-    let retryAfterMs = 0;
-    try {
-      arm();
-      const response = await fetch(url, {
-        headers: {
-          accept: "text/event-stream",
-          authorization: `Bearer ${options.getToken()}`,
-          ...(lastEventId ? { "last-event-id": lastEventId } : {}),
-        },
-        signal: controller.signal,
-      });
-      if (response.status !== 200) {
-        const text = await response.text().catch(() => "");
-        const detail = errorBodyText(text);
-        if (FATAL_STATUSES.has(response.status)) throw new CliError(`gateway ${response.status}: ${detail}`);
-        reason = `gateway ${response.status}: ${detail}`;
-        retryAfterMs = Number(response.headers.get("retry-after") ?? 0) * 1000 || 0;
-      } else if (!response.body) {
-        reason = "gateway sent no body";
-      } else {
-        failures = 0;
-        connectedOnce = true;
-        options.onNotice({ type: "connected", resumedAfter: lastEventId });
-        const pending: EventSourceMessage[] = [];
-        const parser = createParser({
-          onEvent: (message) => pending.push(message),
-          onRetry: (ms) => {
-            retryMs = ms;
-          },
-        });
-        const decoder = new TextDecoder();
-        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-          arm();
-          parser.feed(decoder.decode(chunk, { stream: true }));
-          for (const message of pending.splice(0)) {
-            const tail = toTailMessage(message);
-            if (tail.id) lastEventId = tail.id;
-            const code = errorCode(tail);
-            if (code === STREAM_ERROR_CODES.tokenExpired) {
-              reason = "token expired";
-              retryMs = 0;
-              break;
-            }
-            yield tail;
-            if (options.untilDone && isRunEnd(tail, code)) return;
-          }
-          if (reason === "token expired") break;
-        }
+  let failure: CliError | undefined;
+  const onStateChange = (change: ConnectionStateChange) => {
+    if (change.state === "live") {
+      connectedOnce = true;
+      options.onNotice({ type: "connected", resumedAfter: change.resumed ? change.lastEventId : undefined });
+    } else if (change.state === "reconnecting") {
+      if (!connectedOnce && change.reason === "network") {
+        failure = unreachable(
+          { service: "gateway", urlVariable: "THREADLINE_GATEWAY_URL", url: options.gatewayUrl },
+          change.error,
+        );
+        stop.abort();
+        return;
       }
-    } catch (error) {
-      if (options.signal.aborted) return;
-      if (error instanceof CliError) throw error;
-      if (idle) reason = "no data or keepalive for too long";
-      else if (!connectedOnce) throw unreachable(gatewayReq(url), error);
-      else
-        reason = `connection lost (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message})`;
-    } finally {
-      clearTimeout(idleTimer);
-      options.signal.removeEventListener("abort", abort);
-      controller.abort();
+      options.onNotice({
+        type: "reconnecting",
+        reason: describe(change),
+        delayMs: change.delayMs ?? 0,
+        lastEventId: change.lastEventId,
+      });
     }
-    if (options.signal.aborted) return;
-    const delayMs =
-      reason === "token expired"
-        ? 0
-        : Math.max(
-            retryAfterMs,
-            Math.round(Math.min(maxDelayMs, retryMs * 2 ** failures) * (0.5 + Math.random() / 2)),
-          );
-    failures += reason === "token expired" ? 0 : 1;
-    options.onNotice({ type: "reconnecting", reason, delayMs, lastEventId });
-    await sleep(delayMs, options.signal);
+  };
+  const stream = openRawEventStream(
+    {
+      gatewayUrl: options.gatewayUrl,
+      getToken: () => options.getToken(),
+      fetch: (url, init) => fetch(url, init),
+    },
+    options.threadId,
+    {
+      from: options.fromStart ? "start" : "live",
+      untilDone: options.untilDone,
+      signal: stop.signal,
+      heartbeatTimeoutMs: options.idleTimeoutMs ?? 45_000,
+      backoff: { maxDelayMs: options.maxDelayMs ?? 10_000 },
+      onStateChange,
+    },
+  );
+  try {
+    for await (const message of stream) yield { ...message, value: parseObject(message.data) };
+  } catch (error) {
+    if (error instanceof ThreadlineError) throw new CliError(`gateway ${error.status}: ${errorText(error)}`);
+    throw error;
+  } finally {
+    options.signal.removeEventListener("abort", onAbort);
+    stop.abort();
+  }
+  if (failure) throw failure;
+}
+
+function describe(change: ConnectionStateChange): string {
+  const error = change.error;
+  switch (change.reason) {
+    case "server_closed":
+      return "server closed the stream";
+    case "heartbeat_timeout":
+      return "no data or keepalive for too long";
+    case "token_expired":
+      // In band (TOKEN_EXPIRED), or a 401 the client retries once with a fresh token.
+      return error instanceof ThreadlineError
+        ? `gateway ${error.status}: ${errorText(error)}; retrying with a fresh token`
+        : "token expired";
+    case "http_error":
+      return error instanceof ThreadlineError
+        ? `gateway ${error.status}: ${errorText(error)}`
+        : "gateway error";
+    default: {
+      const cause = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+      return `connection lost (${cause ?? (error as Error | undefined)?.message ?? change.reason})`;
+    }
   }
 }
 
-function toTailMessage(message: EventSourceMessage): TailMessage {
-  let value: Record<string, unknown> | undefined;
+/** `CODE: message` for the contract's error bodies; the client's summary of any other body. */
+function errorText(error: ThreadlineError): string {
+  return error.code === `HTTP_${error.status}` ? error.message : `${error.code}: ${error.message}`;
+}
+
+function parseObject(data: string): Record<string, unknown> | undefined {
   try {
-    const parsed: unknown = JSON.parse(message.data);
+    const parsed: unknown = JSON.parse(data);
     if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
-      value = parsed as Record<string, unknown>;
+      return parsed as Record<string, unknown>;
   } catch {}
-  return { id: message.id || undefined, event: message.event ?? "message", data: message.data, value };
-}
-
-function errorCode(message: TailMessage): string | undefined {
-  if (message.event !== SSE_EVENT_NAMES.streamError && message.event !== SSE_EVENT_NAMES.runError)
-    return undefined;
-  const content = message.value?.content as { code?: unknown } | undefined;
-  return typeof content?.code === "string" ? content.code : undefined;
-}
-
-/** A run ended: `done`, or an error other than the REPLAY_TRUNCATED notice (the replay follows it). */
-function isRunEnd(message: TailMessage, code: string | undefined): boolean {
-  return (
-    message.event === "done" ||
-    message.event === SSE_EVENT_NAMES.runError ||
-    (message.event === SSE_EVENT_NAMES.streamError && code !== STREAM_ERROR_CODES.replayTruncated)
-  );
-}
-
-function gatewayReq(url: string) {
-  return { service: "gateway", urlVariable: "THREADLINE_GATEWAY_URL", url };
+  return undefined;
 }

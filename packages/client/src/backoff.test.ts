@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, parseRetryAfter } from "./backoff.js";
+import { backoffDelay } from "./backoff.js";
 
 describe("backoffDelay", () => {
   it("doubles the ceiling per attempt and caps it", () => {
@@ -16,17 +16,5 @@ describe("backoffDelay", () => {
     expect(Math.min(...samples)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...samples)).toBeLessThan(400);
     expect(new Set(samples).size).toBeGreaterThan(20);
-  });
-});
-
-describe("parseRetryAfter", () => {
-  it("reads seconds and HTTP dates", () => {
-    expect(parseRetryAfter("3")).toBe(3000);
-    expect(parseRetryAfter("Thu, 01 Jan 1970 00:00:10 GMT", 4000)).toBe(6000);
-  });
-
-  it("ignores what it cannot read", () => {
-    expect(parseRetryAfter(null)).toBeUndefined();
-    expect(parseRetryAfter("soon")).toBeUndefined();
   });
 });

@@ -14,12 +14,3 @@ export function backoffDelay(attempt: number, options: BackoffOptions): number {
   const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** Math.max(0, attempt));
   return Math.floor((options.random ?? Math.random)() * ceiling);
 }
-
-/** Parses `Retry-After` (delta-seconds or an HTTP date) into milliseconds; undefined when absent or invalid. */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}

@@ -1,12 +1,20 @@
-import { abortableSleep, isEventId } from "@threadline/protocol";
+import {
+  abortableSleep,
+  isEventId,
+  SSE_EVENT_NAMES,
+  STREAM_ERROR_CODES,
+  ThreadEvent,
+} from "@threadline/protocol";
 import { backoffDelay } from "./backoff.js";
 import { createRecentIds } from "./recent-ids.js";
 import { type ConnectionOutcome, openSseConnection } from "./sse-connection.js";
+import { isRunEnd, streamErrorCode } from "./stream-messages.js";
 import type {
   ConnectionStateChange,
   EventStreamOptions,
   FetchLike,
   GetToken,
+  RawSseMessage,
   StateReason,
   StreamItem,
   TokenReason,
@@ -28,11 +36,42 @@ const DEFAULT_MAX_DELAY_MS = 30_000;
  * REPLAY_TRUNCATED as a `gap` item, and ends cleanly when `signal` aborts. 400/401/403/404 reject with a
  * ThreadlineError; 429/503 wait for `Retry-After`.
  */
-export async function* openEventStream(
+export function openEventStream(
   deps: EventStreamDeps,
   threadId: string,
   options: EventStreamOptions = {},
 ): AsyncGenerator<StreamItem, void, undefined> {
+  return reconnectingStream(deps, threadId, options, toItem, (item) =>
+    item.kind === "event" ? item.event.id : undefined,
+  );
+}
+
+/**
+ * Raw mode: the same resumable stream (reconnects, Last-Event-ID, TOKEN_EXPIRED, Retry-After) yielding the
+ * gateway's SSE messages as sent — event name, id and unparsed `data`, REPLAY_TRUNCATED notices included —
+ * for tools that print or forward the gateway's bytes (the `threadline tail` CLI).
+ */
+export function openRawEventStream(
+  deps: EventStreamDeps,
+  threadId: string,
+  options: EventStreamOptions = {},
+): AsyncGenerator<RawSseMessage, void, undefined> {
+  return reconnectingStream(
+    deps,
+    threadId,
+    options,
+    (message) => message,
+    (message) => message.id,
+  );
+}
+
+async function* reconnectingStream<T>(
+  deps: EventStreamDeps,
+  threadId: string,
+  options: EventStreamOptions,
+  decode: (message: RawSseMessage, resumedAfter: string | undefined) => T | undefined,
+  idOf: (item: T) => string | undefined,
+): AsyncGenerator<T, void, undefined> {
   const from = options.from ?? "live";
   if (from !== "live" && from !== "start" && !isEventId(from)) {
     throw new TypeError(
@@ -40,7 +79,13 @@ export async function* openEventStream(
     );
   }
   const { signal } = options;
-  const url = `${deps.gatewayUrl.replace(/\/+$/, "")}/v1/threads/${encodeURIComponent(threadId)}/events`;
+  const base = `${deps.gatewayUrl.replace(/\/+$/, "")}/v1/threads/${encodeURIComponent(threadId)}/events`;
+  const urlFor = (resumedAfter: string | undefined) => {
+    const query = new URLSearchParams();
+    if (options.untilDone) query.set("until", "done");
+    if (!resumedAfter && from === "start") query.set("after", "0");
+    return query.size > 0 ? `${base}?${query}` : base;
+  };
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
   const maxDelayMs = options.backoff?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
   let retryMs = options.backoff?.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS;
@@ -63,11 +108,10 @@ export async function* openEventStream(
       if (resumedAfter) headers["last-event-id"] = resumedAfter;
       const connection = openSseConnection({
         fetch: deps.fetch,
-        url: resumedAfter || from !== "start" ? url : `${url}?after=0`,
+        url: urlFor(resumedAfter),
         headers,
         signal,
         heartbeatTimeoutMs,
-        resumedAfter,
         onRetry: (ms) => {
           retryMs = ms;
         },
@@ -85,12 +129,18 @@ export async function* openEventStream(
             outcome = next.value;
             break;
           }
-          const item = next.value;
-          if (item.kind === "event" && item.event.id !== undefined) {
-            if (!seen.add(item.event.id)) continue;
-            lastEventId = item.event.id;
+          const item = decode(next.value, resumedAfter);
+          if (item === undefined) continue;
+          const id = idOf(item);
+          if (id !== undefined) {
+            if (!seen.add(id)) continue;
+            lastEventId = id;
           }
           yield item;
+          if (options.untilDone && isRunEnd(next.value)) {
+            closeReason = "done";
+            return;
+          }
         }
       } finally {
         // Runs when the consumer stops early too: closes the socket.
@@ -156,4 +206,33 @@ export async function* openEventStream(
   function backoff(initialDelayMs: number) {
     return { initialDelayMs, maxDelayMs, random: options.backoff?.random ?? Math.random };
   }
+}
+
+/** A message as the typed stream's item: a thread event, a gap for REPLAY_TRUNCATED, nothing for the rest. */
+function toItem(message: RawSseMessage, resumedAfter: string | undefined): StreamItem | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(message.data);
+  } catch {
+    return undefined;
+  }
+  const parsed = ThreadEvent.safeParse(json);
+  if (!parsed.success) return undefined;
+  const event = parsed.data;
+  // The gateway's own notices about the stream (protocol 2: `event: stream-error`); a run's errors are
+  // `run-error` and reach the caller as events.
+  if (
+    event.type === "error" &&
+    message.event === SSE_EVENT_NAMES.streamError &&
+    streamErrorCode(message) === STREAM_ERROR_CODES.replayTruncated
+  ) {
+    return {
+      kind: "gap",
+      reason: STREAM_ERROR_CODES.replayTruncated,
+      message: event.content.message,
+      after: resumedAfter,
+    };
+  }
+  if (event.id === undefined && message.id) event.id = message.id;
+  return { kind: "event", event };
 }

@@ -2,13 +2,14 @@ export {
   CancelledRun,
   CreatedRun,
   HistoryPage,
+  parseRetryAfter,
   RunList,
   ThreadList,
   ThreadMessages,
 } from "@threadline/protocol";
-export { backoffDelay, parseRetryAfter } from "./backoff.js";
+export { backoffDelay } from "./backoff.js";
 export { type BroadcastLocksOptions, createBroadcastLocks } from "./broadcast-locks.js";
-export { DEFAULT_HEARTBEAT_TIMEOUT_MS, openEventStream } from "./event-stream.js";
+export { DEFAULT_HEARTBEAT_TIMEOUT_MS, openEventStream, openRawEventStream } from "./event-stream.js";
 export type { ChannelFactory, ChannelLike, LockManagerLike } from "./lock-manager.js";
 export { createMemoryLocks } from "./memory-locks.js";
 export { reduceRun } from "./reduce-run.js";
@@ -35,6 +36,7 @@ export type {
   FetchLike,
   GapItem,
   GetToken,
+  RawSseMessage,
   StateReason,
   StreamFrom,
   StreamItem,

@@ -1,8 +1,8 @@
-import { SSE_EVENT_NAMES, STREAM_ERROR_CODES, ThreadEvent } from "@threadline/protocol";
+import { parseRetryAfter, STREAM_ERROR_CODES } from "@threadline/protocol";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { parseRetryAfter } from "./backoff.js";
+import { streamErrorCode } from "./stream-messages.js";
 import { type ThreadlineError, toThreadlineError } from "./threadline-error.js";
-import type { FetchLike, StreamItem } from "./types.js";
+import type { FetchLike, RawSseMessage } from "./types.js";
 
 /** How one connection ended. */
 export type ConnectionOutcome =
@@ -24,17 +24,15 @@ export interface ConnectionRequest {
   onOpen(): void;
   /** The server's `retry:` hint. */
   onRetry(ms: number): void;
-  /** The id this connection resumed after, reported on a gap. */
-  resumedAfter: string | undefined;
 }
 
 /**
- * One SSE connection over fetch: yields the thread's events (and gap markers) until the server ends it, the
+ * One SSE connection over fetch: yields the gateway's messages as sent until the server ends it, the
  * connection fails or goes silent for `heartbeatTimeoutMs`, or the gateway says the token expired.
  */
 export async function* openSseConnection(
   req: ConnectionRequest,
-): AsyncGenerator<StreamItem, ConnectionOutcome> {
+): AsyncGenerator<RawSseMessage, ConnectionOutcome> {
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   req.signal?.addEventListener("abort", onAbort, { once: true });
@@ -85,13 +83,13 @@ export async function* openSseConnection(
         if (chunk.done) return { type: "ended", reason: "server_closed" };
         arm();
         parser.feed(decoder.decode(chunk.value, { stream: true }));
-        for (const message of messages.splice(0)) {
-          const item = toItem(message, req.resumedAfter);
-          if (item === "token_expired") return { type: "ended", reason: "token_expired" };
-          if (!item) continue;
+        for (const { id, event, data } of messages.splice(0)) {
+          const message: RawSseMessage = { id: id || undefined, event: event ?? "message", data };
+          if (streamErrorCode(message) === STREAM_ERROR_CODES.tokenExpired)
+            return { type: "ended", reason: "token_expired" };
           // A slow consumer is not a silent server: the timer only runs while we wait on the socket.
           clearTimeout(timer);
-          yield item;
+          yield message;
           arm();
         }
       }
@@ -103,34 +101,4 @@ export async function* openSseConnection(
     req.signal?.removeEventListener("abort", onAbort);
     controller.abort();
   }
-}
-
-function toItem(
-  message: EventSourceMessage,
-  resumedAfter: string | undefined,
-): StreamItem | "token_expired" | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(message.data);
-  } catch {
-    return undefined;
-  }
-  const parsed = ThreadEvent.safeParse(json);
-  if (!parsed.success) return undefined;
-  const event = parsed.data;
-  // The gateway's own notices about the stream (protocol 2: `event: stream-error`); a run's errors are
-  // `run-error` and reach the caller as events.
-  if (event.type === "error" && message.event === SSE_EVENT_NAMES.streamError) {
-    if (event.content.code === STREAM_ERROR_CODES.tokenExpired) return "token_expired";
-    if (event.content.code === STREAM_ERROR_CODES.replayTruncated) {
-      return {
-        kind: "gap",
-        reason: STREAM_ERROR_CODES.replayTruncated,
-        message: event.content.message,
-        after: resumedAfter,
-      };
-    }
-  }
-  if (event.id === undefined && message.id) event.id = message.id;
-  return { kind: "event", event };
 }

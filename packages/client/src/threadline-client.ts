@@ -8,11 +8,11 @@ import {
   ThreadList,
   ThreadMessages,
 } from "@threadline/protocol";
-import { openEventStream } from "./event-stream.js";
+import { openEventStream, openRawEventStream } from "./event-stream.js";
 import { createHttpClient } from "./http-client.js";
 import { parseResponse } from "./parse-response.js";
 import { createSharedThreadStream, type ShareAcrossTabsOptions } from "./shared-thread-stream.js";
-import type { EventStreamOptions, StreamItem, ThreadlineClientOptions } from "./types.js";
+import type { EventStreamOptions, RawSseMessage, StreamItem, ThreadlineClientOptions } from "./types.js";
 
 export interface CreateRunOptions {
   agent?: string;
@@ -35,6 +35,11 @@ export interface ThreadHandle {
   messages(): Promise<ThreadMessages>;
   /** The thread's live events (gateway SSE) as an async iterator that reconnects and resumes by itself. */
   events(options?: ThreadEventsOptions): AsyncGenerator<StreamItem, void, undefined>;
+  /**
+   * Raw mode of `events()`: the same resumable stream, yielding the gateway's SSE messages as sent (event
+   * name, id, unparsed data), for tools that print or forward them. Never shared across tabs.
+   */
+  rawEvents(options?: EventStreamOptions): AsyncGenerator<RawSseMessage, void, undefined>;
 }
 
 export interface ThreadlineClient {
@@ -57,6 +62,7 @@ export interface ThreadlineClient {
 export function createThreadlineClient(options: ThreadlineClientOptions): ThreadlineClient {
   const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const http = createHttpClient(options.apiUrl, options.getToken, fetchImpl);
+  const streamDeps = { gatewayUrl: options.gatewayUrl, getToken: options.getToken, fetch: fetchImpl };
   const runsPath = (threadId: string) => `/v1/threads/${encodeURIComponent(threadId)}/runs`;
   const runPath = (threadId: string, runId: string) => `${runsPath(threadId)}/${encodeURIComponent(runId)}`;
 
@@ -112,11 +118,10 @@ export function createThreadlineClient(options: ThreadlineClientOptions): Thread
             const share = shareAcrossTabs === true ? {} : shareAcrossTabs;
             return createSharedThreadStream(handle, { namespace: options.gatewayUrl, ...share, ...rest });
           }
-          return openEventStream(
-            { gatewayUrl: options.gatewayUrl, getToken: options.getToken, fetch: fetchImpl },
-            threadId,
-            rest,
-          );
+          return openEventStream(streamDeps, threadId, rest);
+        },
+        rawEvents(streamOptions = {}) {
+          return openRawEventStream(streamDeps, threadId, streamOptions);
         },
       };
       return handle;

@@ -29,7 +29,9 @@ export type StateReason =
   | "token_expired"
   | "http_error"
   | "aborted"
-  | "fatal";
+  | "fatal"
+  /** An `untilDone` stream delivered the run's end. */
+  | "done";
 
 /** Reported through `onStateChange` each time the connection changes state. */
 export interface ConnectionStateChange {
@@ -65,6 +67,16 @@ export interface EventItem {
 /** What `thread(id).events()` yields. Connection state is reported through `onStateChange`, not in-band. */
 export type StreamItem = EventItem | GapItem;
 
+/**
+ * What `thread(id).rawEvents()` yields: one SSE message exactly as the gateway sent it. `event` is the SSE
+ * event name (`message` when the frame had none), `data` the JSON text unparsed.
+ */
+export interface RawSseMessage {
+  id: string | undefined;
+  event: string;
+  data: string;
+}
+
 /** Where a stream starts: only new events, everything retained, or after a known event id. */
 export type StreamFrom = "live" | "start" | (string & {});
 
@@ -74,6 +86,11 @@ export interface EventStreamOptions {
   /** Reconnect when nothing (not even a keepalive) arrives for this long. Default 37,500 ms (2.5 × 15 s). */
   heartbeatTimeoutMs?: number;
   onStateChange?: (change: ConnectionStateChange) => void;
+  /**
+   * Ask the gateway for `?until=done` and end after the run's end: its `done`, a run's `error`, or a
+   * stream error other than REPLAY_TRUNCATED (the state then closes with reason `done`).
+   */
+  untilDone?: boolean;
   /** Backoff tuning. Defaults: initial 1,000 ms (or the server's `retry:`), max 30,000 ms. */
   backoff?: { initialDelayMs?: number; maxDelayMs?: number; random?: () => number };
 }

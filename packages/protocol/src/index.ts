@@ -74,6 +74,7 @@ export {
   PublishEvent,
   PublishResult,
 } from "./publish.js";
+export { parseRetryAfter } from "./retry-after.js";
 export {
   ControlMessage,
   OnDisconnect,
