@@ -17,8 +17,9 @@ const main = [
   "scripts/bench/main.ts",
 ];
 const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"';
-// `pnpm bench -- --quick` forwards the `--` itself: drop it so the options parse.
-const args = process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === "--"));
+// pnpm forwards the `--` of `pnpm bench -- --quick` (and `pnpm bench:quick -- --baseline x` puts it
+// after --quick): drop it wherever it is, so the options parse.
+const args = process.argv.slice(2).filter((arg) => arg !== "--");
 const result = spawnSync("sh", ["-c", script, "sh", ...pin, ...main, ...args], {
   cwd: root,
   stdio: "inherit",
