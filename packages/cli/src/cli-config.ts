@@ -20,6 +20,11 @@ export interface CliConfig {
   jwtAudience?: string;
   jwtIssuer?: string;
   redis: { url: string; clusterNodes?: { host: string; port: number }[] };
+  /**
+   * Which Redis that is and where the CLI got it, for output and errors: a CLI run without REDIS_URL
+   * reads whatever answers on 127.0.0.1:6379, so commands say so instead of showing its data silently.
+   */
+  redisLabel: string;
   queuePrefix: string;
   /** Replay log cap and TTL for `publish` (same variables and defaults as the services). */
   logMaxLen: number;
@@ -54,8 +59,18 @@ export function loadCliConfig(env: Env): CliConfig {
       url: parsed.REDIS_URL,
       ...(parsed.REDIS_CLUSTER_NODES ? { clusterNodes: parsed.REDIS_CLUSTER_NODES } : {}),
     },
+    redisLabel: parsed.REDIS_CLUSTER_NODES
+      ? `the Redis Cluster at ${parsed.REDIS_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(",")} (REDIS_CLUSTER_NODES)`
+      : env.REDIS_URL?.trim()
+        ? `${redactedUrl(parsed.REDIS_URL)} (REDIS_URL)`
+        : `${parsed.REDIS_URL} (the default: REDIS_URL is unset)`,
     queuePrefix: parsed.QUEUE_PREFIX,
     logMaxLen: parsed.LOG_MAXLEN,
     logTtlSeconds: parsed.LOG_TTL_SECONDS,
   };
+}
+
+/** A Redis URL without its password. */
+function redactedUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
 }

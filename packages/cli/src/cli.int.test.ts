@@ -1,12 +1,19 @@
 import { createVerifier } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
-import { closeRedisClient, createRedisClient, keys, type RedisClient, readLog } from "@threadline/redis";
+import {
+  closeRedisClient,
+  createRedisClient,
+  createRunsQueue,
+  keys,
+  type RedisClient,
+  readLog,
+} from "@threadline/redis";
 import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCliConfig } from "./cli-config.js";
 import { runCli } from "./run-cli.js";
-import { runCliProcess } from "./test-support/run-cli-process.js";
+import { runCliProcess, runCommand } from "./test-support/run-cli-process.js";
 
 let redis: TestRedis;
 let client: RedisClient;
@@ -229,5 +236,116 @@ describe("threadline --help", { timeout: 30_000 }, () => {
       expect(result.code, args.join(" ")).toBe(0);
       expect(result.stdout).toMatch(/^Usage: threadline/);
     }
+  });
+});
+
+describe("which Redis the Redis commands read", { timeout: 60_000 }, () => {
+  it("queues names the Redis in the table's title, and where it came from (REDIS_URL)", async () => {
+    const prefix = `{${uniqueId("qname")}}`;
+    const table = await runCliProcess(["queues"], { env: { REDIS_URL: redis.url, QUEUE_PREFIX: prefix } });
+    expect(table.code).toBe(0);
+    expect(table.stdout.split("\n")[0]).toContain(`queues under ${prefix} on ${redis.url} (REDIS_URL) at `);
+    // Log lines and JSON keep one record per line: the note goes to stderr.
+    const json = await runCliProcess(["queues", "--json"], {
+      env: { REDIS_URL: redis.url, QUEUE_PREFIX: prefix },
+    });
+    expect(json.code).toBe(0);
+    expect(json.stderr).toBe(`threadline: queues of ${redis.url} (REDIS_URL)\n`);
+  });
+
+  it("without REDIS_URL says it reads the default 127.0.0.1:6379, whether or not something answers there", async () => {
+    // Whatever this machine runs on 6379, the output must say which Redis it was and how to pick another.
+    const result = await runCliProcess(["queues", "--prefix", `{${uniqueId("nothing")}}`]);
+    expect(`${result.stdout}${result.stderr}`).toContain(
+      "redis://127.0.0.1:6379 (the default: REDIS_URL is unset)",
+    );
+    if (result.code === 0)
+      expect(result.stdout).toMatch(
+        /^queues under \{nothing-.+\} on redis:\/\/127\.0\.0\.1:6379 \(the default/,
+      );
+    else
+      expect(result.stderr).toMatch(
+        /^threadline: cannot reach Redis at redis:\/\/127\.0\.0\.1:6379 \(the default: REDIS_URL is unset\): .*set REDIS_URL\n$/,
+      );
+  });
+
+  it("publish says which Redis it published to", async () => {
+    const result = await runCliProcess(
+      ["publish", uniqueId("cli-pub-where"), '{"type":"token","content":"x"}'],
+      {
+        env: { REDIS_URL: redis.url },
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(` of ${redis.url} (REDIS_URL)`);
+  });
+});
+
+// Each child compiles the CLI through tsx: about 10 s apiece on a loaded 2-core machine.
+describe("threadline runs (no subcommand)", { timeout: 120_000 }, () => {
+  it("lists the newest runs of every thread from the runs queue, naming the Redis", async () => {
+    const prefix = `{${uniqueId("qruns")}}`;
+    const queue = createRunsQueue({ url: redis.url, queuePrefix: prefix }, { name: "cli-test-runs" });
+    try {
+      await queue.enqueue({
+        runId: "run_old",
+        threadId: "thread-a",
+        agent: "demo",
+        input: {},
+        owner: "alice",
+      });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await queue.enqueue({ runId: "run_new", threadId: "thread-b", agent: "echo", input: {}, owner: "bob" });
+      const result = await runCliProcess(["runs"], { env: { REDIS_URL: redis.url, QUEUE_PREFIX: prefix } });
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      const lines = result.stdout.trim().split("\n");
+      expect(lines[0]).toBe(`newest runs in the queue ${prefix}:runs of ${redis.url} (REDIS_URL)`);
+      expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 5))).toEqual([
+        ["waiting", "thread-b", "run_new", "echo", "owner=bob"],
+        ["waiting", "thread-a", "run_old", "demo", "owner=alice"],
+      ]);
+
+      const json = await runCliProcess(["runs", "--json", "--limit", "1"], {
+        env: { REDIS_URL: redis.url, QUEUE_PREFIX: prefix },
+      });
+      expect(json.code).toBe(0);
+      const rows = json.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(rows).toEqual([
+        expect.objectContaining({ state: "waiting", runId: "run_new", threadId: "thread-b", attempts: 0 }),
+      ]);
+
+      const empty = await runCliProcess(["runs"], {
+        env: { REDIS_URL: redis.url, QUEUE_PREFIX: `{${uniqueId("qempty")}}` },
+      });
+      expect(empty.code).toBe(0);
+      expect(empty.stdout).toMatch(/^no runs in the queue \{qempty-.+\}:runs of redis:/);
+    } finally {
+      await queue.queue.obliterate({ force: true });
+      await queue.close();
+    }
+  });
+
+  it("works the documented way, `pnpm threadline runs`, from the repository root", async () => {
+    const prefix = `{${uniqueId("qpnpm")}}`;
+    const result = await runCommand("pnpm", ["threadline", "runs"], {
+      // No "update available" banner on stderr from pnpm itself.
+      env: { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, npm_config_update_notifier: "false" },
+      timeoutMs: 60_000,
+    });
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`no runs in the queue ${prefix}:runs of ${redis.url} (REDIS_URL)\n`);
+  });
+
+  it("fails with one line and exit 1 when Redis is unreachable", async () => {
+    const result = await runCliProcess(["runs"], { env: { REDIS_URL: "redis://127.0.0.1:1" } });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(
+      /^threadline: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*set REDIS_URL$/,
+    );
   });
 });

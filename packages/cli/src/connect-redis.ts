@@ -1,8 +1,11 @@
 import type { RedisClient } from "@threadline/redis";
 import { CliError } from "./cli-error.js";
 
-/** Connects a lazy client, failing fast with one line (instead of retrying forever) when Redis is down. */
-export async function connectOrFail(client: RedisClient, url: string, timeoutMs = 3_000): Promise<void> {
+/**
+ * Connects a lazy client, failing fast with one line (instead of retrying forever) when Redis is down.
+ * `label` names the Redis and where it came from (CliConfig.redisLabel).
+ */
+export async function connectOrFail(client: RedisClient, label: string, timeoutMs = 3_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   let lastError: Error | undefined;
   // Without a listener ioredis prints every failed reconnect; we report one line instead.
@@ -18,13 +21,9 @@ export async function connectOrFail(client: RedisClient, url: string, timeoutMs 
   } catch (error) {
     client.disconnect();
     throw new CliError(
-      `cannot reach Redis at ${redactedUrl(url)} (${lastError?.message ?? (error as Error).message}); is it running? set REDIS_URL`,
+      `cannot reach Redis at ${label}: ${lastError?.message ?? (error as Error).message}; is it running? set REDIS_URL`,
     );
   } finally {
     clearTimeout(timer);
   }
-}
-
-function redactedUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, "//***@");
 }

@@ -20,7 +20,8 @@ Environment:
   THREADLINE_GATEWAY_URL  gateway base URL (default http://127.0.0.1:3001)
   THREADLINE_TOKEN        JWT to send; unset: an admin token is minted from JWT_SECRET
   JWT_SECRET              HS256 secret for minting (default: the development secret)
-  REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX   for publish and queues`,
+  REDIS_URL, REDIS_CLUSTER_NODES, QUEUE_PREFIX   for publish, queues and runs (recent);
+                          REDIS_URL unset: redis://127.0.0.1:6379, whatever answers there`,
     );
   tailCommand(program, ctx);
   publishCommand(program, ctx);

@@ -2,8 +2,11 @@ import { COUNT_STATES, type QueueSample } from "./queue-stats.js";
 
 const HEAD = ["waiting", "active", "delayed", "prioritized", "failed", "completed"] as const;
 
-/** The queue table: one row per queue, counts per state, then added/completed/failed per second. */
-export function renderQueueTable(prefix: string, samples: QueueSample[], at: Date): string[] {
+/**
+ * The queue table: a title naming the Redis read (`redis` is CliConfig.redisLabel), one row per queue,
+ * counts per state, then added/completed/failed per second.
+ */
+export function renderQueueTable(prefix: string, redis: string, samples: QueueSample[], at: Date): string[] {
   const header = ["QUEUE", ...HEAD.map((h) => h.toUpperCase()), "ADDED/S", "DONE/S", "FAILED/S"];
   const rows = samples.map((s) => [
     `${prefix}:${s.queue}${s.paused ? " (paused)" : ""}`,
@@ -15,7 +18,7 @@ export function renderQueueTable(prefix: string, samples: QueueSample[], at: Dat
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
   const format = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
-  const title = `queues under ${prefix} at ${at.toISOString()}`;
+  const title = `queues under ${prefix} on ${redis} at ${at.toISOString()}`;
   if (rows.length === 0) return [title, `no queues under ${prefix} (set QUEUE_PREFIX or --prefix)`];
   return [title, format(header), ...rows.map(format)];
 }

@@ -41,12 +41,14 @@ export function publishCommand(program: Command, ctx: CliContext): void {
       const config = ctx.config();
       const client = createRedisClient(config.redis, { name: "threadline-cli", lazyConnect: true });
       try {
-        await connectOrFail(client, config.redis.url);
+        await connectOrFail(client, config.redisLabel);
         if (flags.liveOnly) {
           const receivers = isCluster(client)
             ? await client.spublish(channel, parsed.json)
             : await client.publish(channel, parsed.json);
-          ctx.stdout(`published live-only on ${channel} (${receivers} subscriber connections)\n`);
+          ctx.stdout(
+            `published live-only on ${channel} of ${config.redisLabel} (${receivers} subscriber connections)\n`,
+          );
           return;
         }
         const publisher = createEventPublisher(client, {
@@ -59,7 +61,7 @@ export function publishCommand(program: Command, ctx: CliContext): void {
           { type, content } as Parameters<typeof publisher.publish>[1],
         );
         ctx.stdout(
-          `published ${type} ${published.id} on ${channel}${published.seq ? ` (run ${eventRunId} seq ${published.seq})` : ""}\n`,
+          `published ${type} ${published.id} on ${channel}${published.seq ? ` (run ${eventRunId} seq ${published.seq})` : ""} of ${config.redisLabel}\n`,
         );
       } finally {
         await closeRedisClient(client);

@@ -34,9 +34,12 @@ export function queuesCommand(program: Command, ctx: CliContext): void {
       const { createQueueStats } = await import("../queue-stats.js");
       const prefix = flags.prefix ?? config.queuePrefix;
       const client = createRedisClient(config.redis, { name: "threadline-cli-queues", lazyConnect: true });
-      await connectOrFail(client, config.redis.url);
+      await connectOrFail(client, config.redisLabel);
       const stats = createQueueStats(client, prefix);
       const redraw = flags.watch && ctx.isTTY && !flags.json;
+      const table = !flags.json && (!flags.watch || redraw);
+      // The table's title names the Redis; JSON and log lines stay one record per line, so it goes to stderr.
+      if (!table) ctx.stderr(`threadline: queues of ${config.redisLabel}\n`);
       let drawn = 0;
       try {
         for (let tick = 1; ; tick += 1) {
@@ -45,7 +48,7 @@ export function queuesCommand(program: Command, ctx: CliContext): void {
           let lines: string[];
           if (flags.json) lines = samples.map((s) => JSON.stringify({ at: at.toISOString(), prefix, ...s }));
           else if (flags.watch && !redraw) lines = renderQueueLines(prefix, samples, at);
-          else lines = renderQueueTable(prefix, samples, at);
+          else lines = renderQueueTable(prefix, config.redisLabel, samples, at);
           // Cursor up over the previous table and clear below: the table updates in place.
           ctx.stdout(`${redraw && drawn > 0 ? `\x1b[${drawn}F\x1b[J` : ""}${lines.join("\n")}\n`);
           drawn = lines.length;

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { accessToken } from "../access-token.js";
 import type { CliContext } from "../cli-context.js";
 import { usageError } from "../cli-error.js";
+import { connectOrFail } from "../connect-redis.js";
 import { httpRequest } from "../http-request.js";
 import { validThreadId } from "../valid-id.js";
 
@@ -13,9 +14,16 @@ interface CreateFlags {
   metadata?: string;
 }
 
-/** `threadline runs create|get|cancel|list`: the runs API, printed as JSON. */
+/**
+ * `threadline runs [recent]`: the newest runs of every thread, from the runs queue in Redis;
+ * `threadline runs create|get|cancel|list`: the runs API, printed as JSON.
+ */
 export function runsCommand(program: Command, ctx: CliContext): void {
-  const runs = program.command("runs").description("start, read, cancel and list runs through the API");
+  const runs = program
+    .command("runs")
+    .description(
+      "list recent runs (the default), or start, read, cancel and list a thread's runs through the API",
+    );
   const call = (method: "GET" | "POST", path: string, body?: unknown) => {
     const config = ctx.config();
     return httpRequest({
@@ -29,6 +37,45 @@ export function runsCommand(program: Command, ctx: CliContext): void {
     });
   };
   const print = (value: unknown) => ctx.stdout(`${JSON.stringify(value, null, 2)}\n`);
+
+  runs
+    .command("recent", { isDefault: true })
+    .description(
+      "the newest runs of every thread (the default): running, waiting, delayed, and lately finished, from the runs queue in Redis",
+    )
+    .option("--limit <n>", "how many (1-1000)", "20")
+    .option("--prefix <prefix>", "BullMQ prefix (default: QUEUE_PREFIX or {tl})")
+    .option("--json", "one JSON object per run")
+    .action(async (flags: { limit: string; prefix?: string; json?: boolean }) => {
+      const limit = Number(flags.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw usageError(`--limit: expected 1-1000, got "${flags.limit}"`);
+      const config = ctx.config();
+      const prefix = flags.prefix ?? config.queuePrefix;
+      // Loaded on use: BullMQ takes a while to import, and the API commands don't need it.
+      const { closeRedisClient, createRedisClient } = await import("@threadline/redis");
+      const { recentRuns } = await import("../recent-runs.js");
+      const client = createRedisClient(config.redis, { name: "threadline-cli-runs", lazyConnect: true });
+      try {
+        await connectOrFail(client, config.redisLabel);
+        const rows = await recentRuns(client, prefix, limit);
+        if (flags.json) {
+          for (const row of rows)
+            ctx.stdout(`${JSON.stringify({ ...row, createdAt: new Date(row.createdAt).toISOString() })}\n`);
+          return;
+        }
+        const where = `the queue ${prefix}:runs of ${config.redisLabel}`;
+        if (rows.length === 0) return ctx.stdout(`no runs in ${where}\n`);
+        ctx.stdout(`newest runs in ${where}\n`);
+        for (const r of rows) {
+          ctx.stdout(
+            `${r.state.padEnd(11)}  ${r.threadId ?? "?"}  ${r.runId}  ${r.agent ?? "?"}  owner=${r.owner ?? "?"}  ${new Date(r.createdAt).toISOString()}  attempts=${r.attempts}\n`,
+          );
+        }
+      } finally {
+        await closeRedisClient(client);
+      }
+    });
 
   runs
     .command("create")

@@ -19,16 +19,25 @@ export interface CliProcessOptions {
 
 /** Runs `threadline <args>` as a real child process (from source through tsx) and collects its output. */
 export function runCliProcess(args: string[], options: CliProcessOptions = {}): Promise<CliResult> {
+  return runCommand(
+    process.execPath,
+    ["--conditions=@threadline/source", "--import", "tsx", MAIN, ...args],
+    options,
+  );
+}
+
+/** Runs any command from the repository root (e.g. `pnpm threadline …`, as the README says) and collects its output. */
+export function runCommand(
+  command: string,
+  args: string[],
+  options: CliProcessOptions = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--conditions=@threadline/source", "--import", "tsx", MAIN, ...args],
-      {
-        cwd: ROOT,
-        env: { ...childEnv(), ...options.env },
-        stdio: ["pipe", "pipe", "pipe"],
-      },
-    );
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...childEnv(), ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {
@@ -41,7 +50,7 @@ export function runCliProcess(args: string[], options: CliProcessOptions = {}): 
       child.kill("SIGKILL");
       reject(
         new Error(
-          `threadline ${args.join(" ")} did not exit within ${options.timeoutMs ?? 20_000} ms\n${stdout}\n${stderr}`,
+          `${command} ${args.join(" ")} did not exit within ${options.timeoutMs ?? 20_000} ms\n${stdout}\n${stderr}`,
         ),
       );
     }, options.timeoutMs ?? 20_000);
