@@ -6,7 +6,6 @@ import {
   PublishRefusedError,
   type RunLifecycle,
   type RunRecords,
-  type RunRef,
   type ThreadWatchers,
   type TransitionEvent,
 } from "@threadline/redis";
@@ -15,6 +14,7 @@ import type { Logger } from "pino";
 import type { ActiveRun, ActiveRuns } from "./active-runs.js";
 import { createCoalescingPublisher, type RunPublisher } from "./coalescing-publisher.js";
 import { watchDisconnect } from "./disconnect-watch.js";
+import { untilAccepted } from "./until-accepted.js";
 import type { JobOutcome, WorkerMetrics } from "./worker-metrics.js";
 
 export interface RunProcessorDeps {
@@ -61,6 +61,21 @@ export function createRunProcessor(deps: RunProcessorDeps) {
   const counted = (events: TransitionEvent[]) => {
     for (const event of events) deps.metrics.events.inc({ type: event.type });
   };
+  /**
+   * A run's final transition (completed, cancelled, failed, retrying next): retried until Redis
+   * accepts it, so the run always ends and its clients always get their `done`. Gives up only when
+   * `giveUp` says so (the job is being handed back: its next attempt will end the run instead).
+   */
+  const finalTransition = (write: () => Promise<TransitionEvent[]>, log: Logger, giveUp: () => boolean) =>
+    untilAccepted(write, {
+      giveUp,
+      onRetry: (error, tries) =>
+        log.warn(
+          { err: error, tries },
+          "Redis refused the run's final transition; retrying until it accepts",
+        ),
+    }).then(counted);
+  const handedBack = (run: ActiveRun) => () => run.stopReason?.kind === "handback";
 
   return { process: processRun, finishStalled };
 
@@ -160,7 +175,11 @@ export function createRunProcessor(deps: RunProcessorDeps) {
       await out.flush();
       if (run.stopReason) return await stopped(job, token, run, out, log, finish, attempt);
       const content: DoneContent = done ?? { finishReason: "stop" };
-      counted(await deps.lifecycle.complete({ threadId, runId }, content, attempt));
+      await finalTransition(
+        () => deps.lifecycle.complete({ threadId, runId }, content, attempt),
+        log,
+        handedBack(run),
+      );
       finish("completed");
       log.info({ attempt, finishReason: content.finishReason }, "run completed");
       return { outcome: "completed" };
@@ -175,7 +194,9 @@ export function createRunProcessor(deps: RunProcessorDeps) {
           throw stopError;
         });
       }
-      throw await failed(job, error, out, log, finish, attempt, { threadId, runId });
+      const failure = await failed(job, error, out, log, finish, attempt, run);
+      if (failure instanceof PublishRefusedError) return superseded(run, failure, log, finish);
+      throw failure;
     } finally {
       clearInterval(renewal);
       stopWatch();
@@ -191,12 +212,15 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     if (!ids.success) return;
     const target = ids.data;
     // Keyed like every transition, so a second report of the same failure appends nothing twice.
-    counted(
-      await deps.lifecycle.fail(target, {
-        code: ERRORS.RUN_STALLED.code,
-        message: `the run's worker stopped responding too often (${reason.message}); start a new run`,
-        retryable: false,
-      }),
+    await finalTransition(
+      () =>
+        deps.lifecycle.fail(target, {
+          code: ERRORS.RUN_STALLED.code,
+          message: `the run's worker stopped responding too often (${reason.message}); start a new run`,
+          retryable: false,
+        }),
+      deps.log.child(target),
+      deps.isClosing,
     );
     deps.metrics.jobs.inc({ outcome: "failed" });
     deps.log.warn({ ...target, jobId: job.id }, "run failed: stalled too often");
@@ -233,7 +257,7 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     if (run.stopReason?.kind === "superseded") return { outcome: "skipped" };
     const message = run.stopReason?.kind === "cancel" ? run.stopReason.message : "cancelled";
     await out.flush();
-    counted(await deps.lifecycle.cancel(run, { message, attempt }));
+    await finalTransition(() => deps.lifecycle.cancel(run, { message, attempt }), log, handedBack(run));
     finish("cancelled");
     log.info({ reason: message }, "run cancelled");
     return { outcome: "cancelled" };
@@ -262,8 +286,8 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     log: Logger,
     finish: (o: JobOutcome) => void,
     attempt: number,
-    ids: RunRef,
-  ): Promise<Error> {
+    run: ActiveRun,
+  ): Promise<Error | PublishRefusedError> {
     const info =
       error instanceof AgentError
         ? { code: error.code, message: error.message, retryable: error.retryable }
@@ -275,12 +299,15 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     const willRetry = info.retryable && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     try {
       await out.flush().catch(() => {});
-      counted(
-        willRetry
-          ? await deps.lifecycle.retrying(ids, info, attempt)
-          : await deps.lifecycle.fail(ids, info, attempt),
+      await finalTransition(
+        () =>
+          willRetry ? deps.lifecycle.retrying(run, info, attempt) : deps.lifecycle.fail(run, info, attempt),
+        log,
+        handedBack(run),
       );
     } catch (publishError) {
+      // Refused for good: a newer attempt owns the run (this one was paused or cut off past its lock).
+      if (isFenced(publishError)) return publishError;
       log.error({ err: publishError }, "could not publish the run's failure");
     }
     finish(willRetry ? "retried" : "failed");
@@ -302,7 +329,10 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         message: `the job data is invalid: ${reason}`,
         retryable: false,
       };
-      counted(await deps.lifecycle.fail(ids.data, content).catch(() => []));
+      const target = ids.data;
+      await finalTransition(() => deps.lifecycle.fail(target, content), deps.log, deps.isClosing).catch(
+        () => {},
+      );
     }
     throw new UnrecoverableError(`invalid job data: ${reason}`);
   }
