@@ -3,6 +3,7 @@ import { createTestDatabase, type TestDatabase, uniqueId } from "@threadline/tes
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpJson } from "../support/http-json.js";
+import { parseExposition } from "../support/prometheus-text.js";
 import { type Stack, startStack } from "../support/stack.js";
 
 // The durable archive end to end: real api, gateway and worker processes, a real Redis and a real
@@ -209,4 +210,41 @@ describe("archive: history that outlives Redis (real processes, Redis, PostgreSQ
       404,
     );
   }, 90_000);
+
+  it("DELETE mid-run stops the running job: the worker is fenced off and the thread does not come back", async () => {
+    const threadId = uniqueId("th");
+    const erin = stack.bearer("erin");
+    const created = await httpJson<{ runId: string }>(`${stack.api.url}/v1/threads/${threadId}/runs`, {
+      authorization: erin,
+      body: { agent: "demo", input: { prompt: "a slow answer", tokensPerSecond: 20, maxTokens: 2_000 } },
+    });
+    expect(created.status).toBe(202);
+    const { runId } = created.body;
+    const logKey = `{thread:${threadId}}:log`;
+    const tokens = async () =>
+      (await redis.xrange(logKey, "-", "+")).filter(([, fields]) => fields[1]?.includes('"type":"token"'))
+        .length;
+    await expect.poll(tokens, { timeout: 30_000 }).toBeGreaterThan(3);
+    expect(await activeRuns()).toBe(1);
+
+    const deleted = await httpJson(`${stack.api.url}/v1/threads/${threadId}`, {
+      method: "DELETE",
+      authorization: erin,
+    });
+    expect(deleted.status).toBe(204);
+    // The worker stops the agent (it was told, and its next event would be refused anyway)…
+    await expect.poll(activeRuns, { timeout: 10_000 }).toBe(0);
+    // …and at 20 tokens/s the agent had ~100 s of answer left: nothing of the thread came back but the
+    // run's fence, which expires on its own.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const [, found] = await redis.scan("0", "MATCH", `{thread:${threadId}}*`, "COUNT", 100_000);
+    expect(found).toEqual([`{thread:${threadId}}:pub:${runId}`]);
+    expect(await redis.hgetall(found[0]!)).toEqual({ done: "deleted" });
+    expect(stack.workers[0]!.logs()).toContain("attempt superseded");
+  }, 90_000);
 });
+
+async function activeRuns(): Promise<number> {
+  const text = await (await fetch(`${stack.workers[0]!.url}/metrics`)).text();
+  return parseExposition(text).value("threadline_worker_active_runs") ?? Number.NaN;
+}

@@ -4,6 +4,7 @@ import { parseChannelMessage } from "@threadline/protocol";
 import { type RedisClusterHandle, startRedisCluster, uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeRedisClient, createRedisClient, isCluster, type RedisClient } from "./connections.js";
+import { deleteThreadKeys } from "./delete-thread.js";
 import { keys } from "./keys.js";
 import { createEventPublisher } from "./publisher.js";
 import { readLog } from "./replay-log.js";
@@ -179,6 +180,24 @@ describe("Redis Cluster (3 local masters)", () => {
       await watchers.refresh(threadId, ["gw:1"], { now: Date.now(), ttlMs: 10_000, prune: true });
       expect(await watchers.countLive(threadId, Date.now())).toBe(1);
       expect(await meta.owner(threadId)).toBe("alice");
+    }
+  });
+
+  it("deletes a thread in one script on its shard, fencing the run that had not ended", async () => {
+    const lifecycle = createRunLifecycle(client, { logMaxLen: 1000, logTtlSeconds: 60 });
+    for (const threadId of Array.from({ length: 6 }, () => uniqueId())) {
+      for (const runId of ["r1", "r2"]) await lifecycle.start({ threadId, runId, agent: "demo" });
+      await lifecycle.cancel({ threadId, runId: "r1" });
+      const result = await deleteThreadKeys(client, threadId);
+      expect(result.fencedRunIds).toEqual(["r2"]);
+      expect(
+        await client.exists(keys.threadLog(threadId), keys.threadMeta(threadId), keys.run(threadId, "r1")),
+      ).toBe(0);
+      expect(await client.hgetall(keys.runPublishState(threadId, "r2"))).toEqual({ done: "deleted" });
+      await expect(
+        lifecycle.running({ threadId, runId: "r2" }, 1, "2026-01-01T00:00:00.000Z"),
+      ).rejects.toThrow(/RUN_ENDED/);
+      expect(await client.exists(keys.threadLog(threadId))).toBe(0);
     }
   });
 });

@@ -20,7 +20,7 @@ export {
   sendControl,
   subscribeControl,
 } from "./control-channel.js";
-export { deleteThreadKeys } from "./delete-thread.js";
+export { DELETED_RUN_FENCE_SECONDS, type DeletedThread, deleteThreadKeys } from "./delete-thread.js";
 export {
   createExternalRuns,
   type ExternalRunRef,

@@ -30,6 +30,8 @@ declare module "ioredis" {
     threadlineArchiveTouch(dirty: string, threadId: string, nowMs: string): Result<number, Context>;
     /** See lua/archiveSettle-1.lua. */
     threadlineArchiveSettle(dirty: string, threadId: string, score: string): Result<number, Context>;
+    /** See lua/deleteThread.lua: numkeys, then its keys, then the fence ttl. */
+    threadlineDeleteThread(numKeys: number, ...keysThenTtl: (string | number)[]): Result<number[], Context>;
     /** See lua/hsetIfExists-1.lua. */
     threadlineHsetIfExists(key: string, field: string, value: string): Result<number, Context>;
   }
@@ -63,7 +65,7 @@ function runTransitionSource(): string {
   return `local function publishOne(KEYS, ARGV)\n${publishScriptSource()}\nend\n${loadLua("runTransition-5.lua")}`;
 }
 
-/** Each script: the command it is registered as, its source, its number of keys. */
+/** Each script: the command it is registered as, its source, its number of keys (absent: the caller passes it). */
 const SCRIPTS = [
   { command: "threadlinePublishEvent", source: publishScriptSource, numberOfKeys: 3 },
   { command: "threadlineRunTransition", source: runTransitionSource, numberOfKeys: 5 },
@@ -71,12 +73,16 @@ const SCRIPTS = [
   { command: "threadlineArchiveTouch", source: () => loadLua("archiveTouch-1.lua"), numberOfKeys: 1 },
   { command: "threadlineArchiveSettle", source: () => loadLua("archiveSettle-1.lua"), numberOfKeys: 1 },
   { command: "threadlineHsetIfExists", source: () => loadLua("hsetIfExists-1.lua"), numberOfKeys: 1 },
+  { command: "threadlineDeleteThread", source: () => loadLua("deleteThread.lua"), numberOfKeys: undefined },
 ] as const;
 
 /** Registers Threadline's scripts on a connection (EVALSHA with a transparent EVAL fallback). */
 export function defineScripts(client: RedisClient): void {
   for (const { command, source, numberOfKeys } of SCRIPTS) {
     if (typeof (client as unknown as Record<string, unknown>)[command] === "function") continue;
-    client.defineCommand(command, { numberOfKeys, lua: source() });
+    client.defineCommand(
+      command,
+      numberOfKeys === undefined ? { lua: source() } : { numberOfKeys, lua: source() },
+    );
   }
 }

@@ -1,6 +1,7 @@
 import { deleteArchivedThread, foldMessages } from "@threadline/archive";
 import { isAdmin } from "@threadline/auth";
 import {
+  type ControlMessage,
   ERRORS,
   ListThreadsQuery,
   STREAM_ERROR_CODES,
@@ -9,7 +10,7 @@ import {
   ThreadMessages,
   ThreadParams,
 } from "@threadline/protocol";
-import { deleteThreadKeys } from "@threadline/redis";
+import { deleteThreadKeys, sendControl } from "@threadline/redis";
 import { httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
@@ -88,7 +89,7 @@ export function threadRoutes(app: FastifyInstance, ctx: RouteContext): void {
     {
       schema: routeSchema({
         summary:
-          "Delete a thread: its log, meta, run records and archive rows; live streams get THREAD_DELETED",
+          "Delete a thread: its log, meta, run records and archive rows; live streams get THREAD_DELETED; runs in flight are stopped",
         tags: ["threads"],
         params: ThreadParams,
         responses: { 204: ThreadParams.pick({}) },
@@ -117,13 +118,20 @@ export function threadRoutes(app: FastifyInstance, ctx: RouteContext): void {
         },
       );
       const archivedRuns = ctx.archive ? await ctx.archive.reader.listRuns(threadId, 10_000) : [];
-      await deleteThreadKeys(
+      const { fencedRunIds } = await deleteThreadKeys(
         ctx.redis,
         threadId,
         archivedRuns.map((r) => r.runId),
       );
+      // Runs that had not ended are fenced (their producers are refused from now on); queued jobs go,
+      // and whichever worker holds a running one is told to stop its agent now, not at its next event.
+      for (const runId of fencedRunIds) {
+        await ctx.queue.removeQueued(runId);
+        const message: ControlMessage = { type: "cancel", threadId, runId, reason: "thread deleted" };
+        await sendControl(ctx.redis, message);
+      }
       if (ctx.archive) await deleteArchivedThread(ctx.archive.sql, threadId);
-      request.log.info({ threadId, sub: claims.sub }, "thread deleted");
+      request.log.info({ threadId, sub: claims.sub, stoppedRuns: fencedRunIds.length }, "thread deleted");
       return reply.code(204).send();
     },
   );
