@@ -10,7 +10,7 @@ import {
 } from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
 import { encodeVector, vectorTag } from "./position-vector.js";
-import { countDelivery, feedDeps, type StreamContext } from "./sse-stream.js";
+import { countDelivery, feedDeps, isThreadDeleted, type StreamContext } from "./sse-stream.js";
 import { createSseTransport } from "./sse-transport.js";
 import { createThreadFeed, type ThreadFeed } from "./thread-feed.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
@@ -56,6 +56,9 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
   const positions = threads.map((_, i) => options.resumeFrom?.[i] ?? LOG_START);
   const done = threads.map(() => false);
   let doneCount = 0;
+  /** Threads whose THREAD_DELETED was delivered: their feeds are closed. */
+  const deleted = threads.map(() => false);
+  let deletedCount = 0;
 
   const sendError = (threadId: string, code: string, message: string, retryable: boolean, extra = {}) => {
     const event = {
@@ -92,6 +95,7 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
   });
 
   const deliver = (index: number, event: ThreadEvent, json: string, source: "live" | "replay") => {
+    if (deleted[index]) return; // the rest of a replay page the feed read before it was closed
     const { id } = event;
     // Monotonic per thread: a hand-published older id never moves a thread's resume point back.
     if (id !== undefined && compareIds(id, positions[index] as string) > 0) positions[index] = id;
@@ -99,10 +103,20 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
     transport.send(encodeSse({ type: event.type, id: frameId }, json, options.framing), source === "replay");
     if (transport.disposed) return;
     countDelivery(ctx, event, source);
+    if (isThreadDeleted(event)) {
+      // As on the single-thread route, a deleted thread's stream ends after the error: here its feed
+      // closes (an error is terminal: it counts as done for until=done), and the connection ends with
+      // its last thread.
+      deleted[index] = true;
+      deletedCount += 1;
+      feeds[index]?.close();
+    }
     if (options.untilDone && isTerminal(event) && !done[index]) {
       done[index] = true;
       doneCount += 1;
-      if (doneCount === threads.length) transport.dispose("done");
+    }
+    if (deletedCount === threads.length || (options.untilDone && doneCount === threads.length)) {
+      transport.dispose("done");
     }
   };
 

@@ -1,3 +1,4 @@
+import { STREAM_ERROR_CODES } from "@threadline/protocol";
 import {
   closeRedisClient,
   createEventPublisher,
@@ -184,6 +185,44 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
     expect(conn.events).toHaveLength(4);
     // ?format=message: no event: lines, so EventSource's onmessage sees every frame.
     expect(conn.events.map((e) => e.event)).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
+  it("ends a deleted thread's part after THREAD_DELETED (as the single-thread route ends), and the connection with its last thread", async () => {
+    const [a, b] = [uniqueId(), uniqueId()];
+    const p = publisher();
+    // What DELETE /v1/threads/:id publishes before it removes the thread.
+    const deleteThread = (threadId: string) =>
+      p.publish(
+        { threadId },
+        {
+          type: "error",
+          content: { code: STREAM_ERROR_CODES.threadDeleted, message: "deleted", retryable: false },
+        },
+      );
+    const conn = await open([a, b]);
+    await run(a, 1, false);
+    await deleteThread(a);
+    // A new thread under the same id is not this connection's business any more.
+    await run(a, 1, false);
+    await run(b, 2, false);
+    await conn.waitFor((c) => dataOf(c, b).length === 2);
+    expect(conn.closed).toBe(false);
+    const deletedA = (await logOf(a)).slice(0, 2);
+    expect(dataOf(conn, a)).toEqual(deletedA);
+    expect(
+      conn.events.find((e) => JSON.parse(e.data).threadId === a && e.event === "run-error"),
+    ).toBeDefined();
+
+    await deleteThread(b);
+    await conn.ended;
+    expect(dataOf(conn, a)).toEqual(deletedA);
+    expect(dataOf(conn, b)).toEqual(await logOf(b));
+
+    // With until=done a deleted thread counts as done; a replayed deletion ends that thread's part too.
+    const again = await open([a, b], { after: encodeVector(vectorTag([a, b]), ["0", "0"]), until: "done" });
+    await again.ended;
+    expect(dataOf(again, a)).toEqual(deletedA);
+    expect(dataOf(again, b)).toEqual(await logOf(b));
   });
 
   it("answers 400 for too many, malformed or repeated threads and a foreign vector; 403 names the first refused", async () => {

@@ -129,9 +129,7 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
         countDelivery(ctx, event, source);
         if (options.untilDone && isTerminal(event)) transport.dispose("done");
         // A deleted thread has nothing more to say: its streams end after the error.
-        else if (event.type === "error" && event.content.code === STREAM_ERROR_CODES.threadDeleted) {
-          transport.dispose("done");
-        }
+        else if (isThreadDeleted(event)) transport.dispose("done");
       },
       gap(after) {
         sendError(
@@ -181,6 +179,11 @@ export function feedDeps(ctx: StreamContext): ThreadFeedDeps {
     maxEventBytes: ctx.maxEventBytes,
     now: ctx.now,
   };
+}
+
+/** The API's last word on a thread it deleted (`DELETE /v1/threads/:id`): nothing of it follows. */
+export function isThreadDeleted(event: ThreadEvent): boolean {
+  return event.type === "error" && event.content.code === STREAM_ERROR_CODES.threadDeleted;
 }
 
 /** Counts one event written to a client: live (with its delivery lag) or replayed. */
