@@ -2,7 +2,7 @@ import type { RunView } from "@threadline/protocol";
 import { compareIds, keys, type RedisClient, type RunRecords, readLog } from "@threadline/redis";
 import type { ArchiveSql, ArchiveTx } from "./connect.js";
 import { type EventHeader, parseEventHeader } from "./event-header.js";
-import { formatLogId, parseLogId, THREAD_LOCK_CLASS } from "./log-id.js";
+import { cursorOfRow, parseLogId, THREAD_LOCK_CLASS } from "./log-id.js";
 import { foldRunProgress, type RunProgress } from "./run-progress.js";
 
 export interface CopyResult {
@@ -39,7 +39,7 @@ export function createArchiveWriter(deps: ArchiveWriterDeps) {
         await tx`select pg_try_advisory_xact_lock(${THREAD_LOCK_CLASS}, hashtext(${threadId})) as ok`;
       if (!lock?.ok) return { busy: true, copied: 0, finishedRuns: [], gap: false, more: false };
       const [row] = await tx`select cursor_ms, cursor_n from threads where thread_id = ${threadId}`;
-      const cursor = row ? formatLogId({ ms: Number(row.cursor_ms), n: Number(row.cursor_n) }) : "0";
+      const cursor = row ? cursorOfRow(row) : "0";
       const page = await readLog(deps.redis, threadId, cursor, deps.batchSize);
       const entries = page.entries.filter((e) => cursor === "0" || compareIds(e.id, cursor) > 0);
       const result = {

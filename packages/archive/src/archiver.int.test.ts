@@ -1,4 +1,4 @@
-import { keys, readLog } from "@threadline/redis";
+import { keys, publishScriptSource, readLog } from "@threadline/redis";
 import { uniqueId } from "@threadline/testing";
 import { describe, expect, it } from "vitest";
 import { deleteArchivedThread, purgeIdleThreads } from "./archive-cleanup.js";
@@ -35,6 +35,40 @@ describe("archiver (real Redis + PostgreSQL)", () => {
     const [row] = await fx.sql`select count(*)::int as n from archive_migrations`;
     expect(row?.n).toBe(1);
     await Promise.all(others.map((sql) => sql.end({ timeout: 1 })));
+  });
+
+  it("archives a run whose producer ran the publish script itself and marked nothing: the sweep finds it", async () => {
+    const threadId = uniqueId("direct");
+    const runId = uniqueId("run");
+    // Exactly what the Python SDK's RedisRunPublisher (or any EVALSHA caller) sends: the script, nothing else.
+    const publish = (event: Record<string, unknown>) =>
+      fx.redis.eval(
+        publishScriptSource(),
+        3,
+        keys.threadLog(threadId),
+        keys.threadMeta(threadId),
+        keys.runPublishState(threadId, runId),
+        keys.threadChannel(threadId),
+        JSON.stringify({ threadId, runId, ts: Date.now(), ...event }),
+        100_000,
+        600,
+        "PUBLISH",
+        "",
+        "",
+      );
+    await publish({ type: "status", content: { state: "running" } });
+    for (let i = 0; i < 30; i++) await publish({ type: "token", content: `d${i} ` });
+    await publish({ type: "done", content: { finishReason: "stop" } });
+    expect(await fx.redis.zscore(keys.archiveDirty(), threadId)).toBeNull(); // nobody marked it
+    const log = await readLog(fx.redis, threadId, "0", 1000);
+
+    fx.startArchiver(200, { sweepMs: 100 });
+    await expect
+      .poll(() => archivedJson(threadId), { timeout: 5_000 })
+      .toEqual(log.entries.map((e) => e.json));
+    await expect
+      .poll(() => fx.reader.getRun(threadId, runId).then((r) => r?.status), { timeout: 5_000 })
+      .toBe("completed");
   });
 
   it("copies a finished run byte for byte, with its run row, and marks it archived", async () => {

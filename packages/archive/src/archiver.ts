@@ -1,5 +1,6 @@
 import type { ArchiveFeed, DirtyThread } from "@threadline/redis";
 import type { Logger } from "pino";
+import type { ArchiveSweep } from "./archive-sweep.js";
 import type { ArchiveWriter } from "./archive-writer.js";
 
 export interface ArchiverDeps {
@@ -10,6 +11,8 @@ export interface ArchiverDeps {
   pollMs: number;
   /** Threads copied in parallel. */
   parallel?: number;
+  /** Finds threads whose producers marked nothing (checked before each pass; sweeps per its interval). */
+  sweep?: ArchiveSweep;
   /** Called after each thread copy (metrics, tests). */
   onCopied?: (threadId: string, copied: number) => void;
 }
@@ -49,6 +52,10 @@ export function createArchiver(deps: ArchiverDeps): Archiver {
   };
 
   const pass = async (): Promise<boolean> => {
+    // A failed sweep is retried next interval; it never holds up copying what is marked.
+    await deps.sweep?.maybeSweep().catch((error: unknown) => {
+      deps.log.warn({ err: error }, "archive sweep failed");
+    });
     const threads = await deps.feed.pending(PASS_SIZE);
     let worked = false;
     for (let i = 0; i < threads.length && !stopped; i += parallel) {

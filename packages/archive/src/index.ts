@@ -5,6 +5,12 @@ export {
   createArchiveReader,
   type ThreadSummary,
 } from "./archive-reader.js";
+export {
+  type ArchiveSweep,
+  type ArchiveSweepDeps,
+  createArchiveSweep,
+  type SweepResult,
+} from "./archive-sweep.js";
 export { type ArchiveWriter, type CopyResult, createArchiveWriter } from "./archive-writer.js";
 export { type Archiver, type ArchiverDeps, createArchiver } from "./archiver.js";
 export { type ArchiveConnectionOptions, type ArchiveSql, connectArchive, ensureDatabase } from "./connect.js";

@@ -14,6 +14,11 @@ export function formatLogId(position: LogPosition): string {
   return `${position.ms}-${position.n}`;
 }
 
+/** A `threads` row's archive cursor (`cursor_ms`, `cursor_n`) as a log id. */
+export function cursorOfRow(row: { [column: string]: unknown }): string {
+  return formatLogId({ ms: Number(row.cursor_ms), n: Number(row.cursor_n) });
+}
+
 /**
  * The advisory-lock pair every writer of one thread's archive rows takes (copy, delete, purge), so
  * they never interleave: the class below and `hashtext(thread_id)`.

@@ -17,7 +17,9 @@ describe("archive config", () => {
     expect(loadWorkerConfig({ ARCHIVE_BATCH_SIZE: "50", ARCHIVE_POLL_MS: "20" }).archiver).toEqual({
       batchSize: 50,
       pollMs: 20,
+      sweepMs: 5_000,
     });
+    expect(loadWorkerConfig({ ARCHIVE_SWEEP_MS: "0" }).archiver.sweepMs).toBe(0);
   });
 
   it("refuses ARCHIVE=on without DATABASE_URL, and a DATABASE_URL that is not postgres://", () => {

@@ -12,8 +12,11 @@ export interface WorkerConfig extends CommonConfig {
   maxStalledCount: number;
   graceMs: number;
   tokenCoalesceMs: number;
-  /** The archiver every worker runs when the archive is on: entries per transaction, idle poll. */
-  archiver: { batchSize: number; pollMs: number };
+  /**
+   * The archiver every worker runs when the archive is on: entries per transaction, idle poll, and how
+   * often (fleet-wide) the sweep looks for threads nobody marked (0 = never).
+   */
+  archiver: { batchSize: number; pollMs: number; sweepMs: number };
   /** What a run receives of its thread's earlier turns (MEMORY_MAX_TURNS=0 turns memory off). */
   memory: { maxTurns: number; maxChars: number };
   /** LLM agents (Anthropic, OpenAI-compatible): keys, models, max steps, price table. */
@@ -31,6 +34,7 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     TOKEN_COALESCE_MS: int(0, 10_000, 5),
     ARCHIVE_BATCH_SIZE: int(1, 10_000, 500),
     ARCHIVE_POLL_MS: int(10, 60_000, 200),
+    ARCHIVE_SWEEP_MS: int(0, 3_600_000, 5_000),
     MEMORY_MAX_TURNS: int(0, 500, 20),
     MEMORY_MAX_CHARS: int(0, 1_000_000, 20_000),
     ...providersEnv,
@@ -43,7 +47,11 @@ export function loadWorkerConfig(env: Env): WorkerConfig {
     maxStalledCount: parsed.MAX_STALLED_COUNT,
     graceMs: parsed.WORKER_GRACE_MS,
     tokenCoalesceMs: parsed.TOKEN_COALESCE_MS,
-    archiver: { batchSize: parsed.ARCHIVE_BATCH_SIZE, pollMs: parsed.ARCHIVE_POLL_MS },
+    archiver: {
+      batchSize: parsed.ARCHIVE_BATCH_SIZE,
+      pollMs: parsed.ARCHIVE_POLL_MS,
+      sweepMs: parsed.ARCHIVE_SWEEP_MS,
+    },
     memory: { maxTurns: parsed.MEMORY_MAX_TURNS, maxChars: parsed.MEMORY_MAX_CHARS },
     providers: buildProvidersConfig(parsed),
   };

@@ -21,6 +21,8 @@ export interface ArchiveFeed {
   settle(thread: DirtyThread): Promise<boolean>;
   /** Sends the trailing marks still waiting (call before closing the connection). */
   flush(): Promise<void>;
+  /** Takes the fleet-wide sweep lease for `ms`: true for one caller per window (see the archive sweep). */
+  claimSweep(ms: number): Promise<boolean>;
 }
 
 export interface ArchiveFeedOptions {
@@ -72,6 +74,9 @@ export function createArchiveFeed(client: RedisClient, options: ArchiveFeedOptio
     },
     async settle({ threadId, score }) {
       return (await client.threadlineArchiveSettle(dirty, threadId, String(score))) === 1;
+    },
+    async claimSweep(ms) {
+      return (await client.set(keys.archiveSweepLease(), String(now()), "PX", ms, "NX")) === "OK";
     },
     async flush() {
       for (const [threadId, window] of windows) {

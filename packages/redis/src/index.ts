@@ -27,7 +27,7 @@ export {
   type ExternalRuns,
   type RunPublishState,
 } from "./external-runs.js";
-export { keys } from "./keys.js";
+export { keys, threadIdOfLog } from "./keys.js";
 export { type PublishRefusal, PublishRefusedError } from "./publish-refused.js";
 export {
   createEventPublisher,
@@ -48,6 +48,7 @@ export {
   readLogAfter,
   readLogEntry,
   readLogTail,
+  scanThreadLogs,
 } from "./replay-log.js";
 export { MAX_RETRY_AFTER_MS, RUN_BACKOFF_TYPE, runBackoffStrategy } from "./run-backoff.js";
 export {

@@ -40,6 +40,19 @@ export const keys = {
    * most every ARCHIVE_MARK_MS per publishing thread.
    */
   archiveDirty: () => "threadline:archive:dirty",
+  /** String with a PX expiry: the fleet-wide lease of the archive sweep (one sweep per ARCHIVE_SWEEP_MS). */
+  archiveSweepLease: () => "threadline:archive:sweep",
+  /** SCAN pattern of every thread's replay log (`threadLog`); `threadIdOfLog` reads the id back. */
+  threadLogPattern: () => `${tag("*")}:log`,
   /** Prefix of @fastify/rate-limit's counters (it appends `<METHOD><route>-<sub>`: one key per counter). */
   rateLimitPrefix: () => "ratelimit:",
 } as const;
+
+/** The thread id of a `threadLog` key, or undefined for any other key. */
+export function threadIdOfLog(key: string): string | undefined {
+  const head = `{${CHANNEL_PREFIX}`;
+  const tail = "}:log";
+  return key.startsWith(head) && key.endsWith(tail) && key.length > head.length + tail.length
+    ? key.slice(head.length, -tail.length)
+    : undefined;
+}

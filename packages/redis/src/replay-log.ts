@@ -1,5 +1,5 @@
-import type { RedisClient } from "./connections.js";
-import { keys } from "./keys.js";
+import { isCluster, type RedisClient } from "./connections.js";
+import { keys, threadIdOfLog } from "./keys.js";
 import { spliceId } from "./splice.js";
 
 export interface LogEntry {
@@ -81,6 +81,31 @@ export async function readLogAfter(
 export async function readLogTail(client: RedisClient, threadId: string): Promise<string> {
   const rows = await client.xrevrange(keys.threadLog(threadId), "+", "-", "COUNT", 1);
   return rows[0]?.[0] ?? LOG_START;
+}
+
+/**
+ * Every thread that has a replay log, a SCAN page at a time (on each master of a Cluster). A full walk
+ * of the keyspace: for sweeps (the archive's), never for a request.
+ */
+export async function* scanThreadLogs(client: RedisClient, count = 1_000): AsyncGenerator<string[]> {
+  const nodes = isCluster(client) ? client.nodes("master") : [client];
+  for (const node of nodes) {
+    let cursor = "0";
+    do {
+      const [next, found] = await node.scan(
+        cursor,
+        "MATCH",
+        keys.threadLogPattern(),
+        "COUNT",
+        count,
+        "TYPE",
+        "stream",
+      );
+      cursor = next;
+      const threadIds = found.map(threadIdOfLog).filter((id): id is string => id !== undefined);
+      if (threadIds.length > 0) yield threadIds;
+    } while (cursor !== "0");
+  }
 }
 
 /** One log entry's JSON (id spliced in, byte-identical to what was published live), if still retained. */

@@ -5,6 +5,7 @@ import {
   connectArchive,
   createArchiveReader,
   createArchiver,
+  createArchiveSweep,
   createArchiveWriter,
   createMergedLog,
   createThreadMemory,
@@ -168,6 +169,17 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
           }),
           log: log.child({ component: "archiver" }),
           pollMs: config.archiver.pollMs,
+          ...(config.archiver.sweepMs > 0
+            ? {
+                sweep: createArchiveSweep({
+                  sql,
+                  redis: commands,
+                  feed,
+                  log: log.child({ component: "archive-sweep" }),
+                  intervalMs: config.archiver.sweepMs,
+                }),
+              }
+            : {}),
         });
         archiver.start();
         const days = archiveSetup?.retentionDays ?? 0;

@@ -12,6 +12,7 @@ import { createTestDatabase, getTestRedis, type TestDatabase, type TestRedis } f
 import { pino } from "pino";
 import { afterAll, beforeAll } from "vitest";
 import { type ArchiveReader, createArchiveReader } from "../archive-reader.js";
+import { createArchiveSweep } from "../archive-sweep.js";
 import { createArchiveWriter } from "../archive-writer.js";
 import { type Archiver, createArchiver } from "../archiver.js";
 import { type ArchiveSql, connectArchive } from "../connect.js";
@@ -25,8 +26,8 @@ export interface ArchiveFixture {
   reader: ArchiveReader;
   /** A publisher that marks threads for the archiver (as the worker's does). */
   publisher: EventPublisher;
-  /** Starts an in-process archiver (closed after the file). */
-  startArchiver(batchSize?: number): Archiver;
+  /** Starts an in-process archiver (closed after the file); `sweepMs`: with the sweep, at that interval. */
+  startArchiver(batchSize?: number, options?: { sweepMs?: number }): Archiver;
 }
 
 /** A real Redis and a fresh, migrated PostgreSQL database per test file, both cleaned up after. */
@@ -52,9 +53,18 @@ export function useArchiveFixture(): ArchiveFixture {
         createEventPublisher(redis, { logMaxLen: 100_000, logTtlSeconds: 600 }),
         feed,
       ),
-      startArchiver(batchSize = 200) {
+      startArchiver(batchSize = 200, options: { sweepMs?: number } = {}) {
         const writer = createArchiveWriter({ sql, redis, runs: createRunRecords(redis), batchSize });
-        const archiver = createArchiver({ feed, writer, log: pino({ level: "silent" }), pollMs: 25 });
+        const log = pino({ level: "silent" });
+        const archiver = createArchiver({
+          feed,
+          writer,
+          log,
+          pollMs: 25,
+          ...(options.sweepMs
+            ? { sweep: createArchiveSweep({ sql, redis, feed, log, intervalMs: options.sweepMs }) }
+            : {}),
+        });
         archiver.start();
         archivers.push(archiver);
         return archiver;
