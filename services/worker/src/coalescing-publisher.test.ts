@@ -99,6 +99,30 @@ describe("coalescing publisher", () => {
     expect(sent.length).toBeLessThan(100);
   });
 
+  it("merges only one agent's consecutive tokens: a multi-agent run keeps every token's path", async () => {
+    const { sent, publisher } = recorder();
+    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 10_000 });
+    const a = ["supervisor", "analyst"];
+    const b = ["supervisor", "estimator"];
+    for (const [content, agent] of [
+      ["A1", a],
+      ["A2", a],
+      ["A3", a],
+      ["B1", b],
+      ["B2", b],
+      ["A4", a],
+    ] as const) {
+      await out.publish({ type: "token", content, agent: [...agent] });
+    }
+    await out.flush();
+    expect(sent).toEqual([
+      { type: "token", content: "A1", agent: a },
+      { type: "token", content: "A2A3", agent: a },
+      { type: "token", content: "B1B2", agent: b },
+      { type: "token", content: "A4", agent: a },
+    ]);
+  });
+
   it("surfaces a failed publish to the caller and stops sending", async () => {
     const { sent, publisher } = recorder(0, 1);
     const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 5 });

@@ -52,6 +52,8 @@ export function createCoalescingPublisher(
 ): RunPublisher {
   const maxBatchChars = options.maxBatchChars ?? DEFAULT_MAX_BATCH_CHARS;
   let buffer = "";
+  /** The agent path of the buffered tokens: only one agent's consecutive tokens are merged. */
+  let bufferAgent: EventDraft["agent"];
   /** Pending while a window is open: tokens are held until it fires. */
   let timer: NodeJS.Timeout | undefined;
   let tail: Promise<void> = Promise.resolve();
@@ -81,7 +83,7 @@ export function createCoalescingPublisher(
     if (buffer.length === 0) return;
     const content = buffer;
     buffer = "";
-    void send({ type: "token", content });
+    void send({ type: "token", content, ...(bufferAgent ? { agent: bufferAgent } : {}) });
   };
   const openWindow = () => {
     timer = setTimeout(closeWindow, options.coalesceMs);
@@ -111,6 +113,12 @@ export function createCoalescingPublisher(
           void send(event);
           return;
         }
+        // Another agent's token (a multi-agent run): what is held so far goes out under its own path.
+        if (buffer.length > 0 && !samePath(bufferAgent, event.agent)) {
+          sendTokens();
+          openWindow();
+        }
+        bufferAgent = event.agent;
         buffer += event.content;
         if (buffer.length >= maxBatchChars) {
           sendTokens();
@@ -133,4 +141,9 @@ export function createCoalescingPublisher(
       buffer = "";
     },
   };
+}
+
+function samePath(a: EventDraft["agent"], b: EventDraft["agent"]): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((name, i) => name === b[i]);
 }
