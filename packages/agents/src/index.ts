@@ -16,8 +16,6 @@ export {
   type InputIssue,
   type InputValidation,
 } from "./registry.js";
-export { createResearchAgent, type ResearchAgentOptions } from "./research/research-agent.js";
-export { ResearchInput } from "./research/research-input.js";
 export { calculator } from "./tools/calculator.js";
 export { defaultTools } from "./tools/default-tools.js";
 export { ArithmeticError, evaluateArithmetic } from "./tools/evaluate-arithmetic.js";

@@ -1,8 +1,8 @@
-import { paceTokens } from "../pace-tokens.js";
-import { callTool } from "../tools/call-tool.js";
+import { abortableSleep } from "@threadline/protocol";
 import { defaultTools } from "../tools/default-tools.js";
+import { ToolError } from "../tools/tool.js";
 import { createToolRegistry, type ToolRegistry } from "../tools/tool-registry.js";
-import type { Agent, AgentEvent } from "../types.js";
+import type { Agent, AgentContext, AgentEvent } from "../types.js";
 import { demoAnswer, type PromptFacts } from "./demo-answer.js";
 import { DemoInput } from "./demo-input.js";
 
@@ -13,6 +13,8 @@ export interface DemoAgentOptions {
 }
 
 const STEPS = 3;
+/** How many unpaced tokens may pass before yielding to the event loop (keeps aborts prompt). */
+const YIELD_EVERY = 256;
 
 /**
  * The default agent: no network, no key, deterministic for a given prompt. It plans (status
@@ -47,8 +49,19 @@ export function createDemoAgent(options: DemoAgentOptions = {}): Agent<DemoInput
       // The thread's memory: the demo shows it has one by naming the previous question.
       const previous = ctx.history?.filter((m) => m.role === "user").at(-1)?.content;
       const tokens = demoAnswer(input.prompt, facts, input.maxTokens, previous);
-      yield* paceTokens(tokens, input.tokensPerSecond, ctx.signal, now);
-      if (ctx.signal.aborted) return;
+      const interval = input.tokensPerSecond > 0 ? 1_000 / input.tokensPerSecond : 0;
+      const start = now();
+      for (let i = 0; i < tokens.length; i++) {
+        if (interval > 0) {
+          // Pace against an absolute schedule, so timer slack does not accumulate into a slower rate.
+          const wait = start + i * interval - now();
+          if (wait >= 1) await abortableSleep(wait, ctx.signal);
+        } else if (i % YIELD_EVERY === YIELD_EVERY - 1) {
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        if (ctx.signal.aborted) return;
+        yield { type: "token", content: tokens[i] ?? "" };
+      }
       yield {
         type: "done",
         content: {
@@ -63,4 +76,28 @@ export function createDemoAgent(options: DemoAgentOptions = {}): Agent<DemoInput
 
 function status(step: number, message: string): AgentEvent {
   return { type: "status", content: { state: "running", step, total: STEPS, message } };
+}
+
+/** Publishes a tool call and its result; a failing tool becomes an error result, not a failed run. */
+async function* callTool(
+  tools: ToolRegistry,
+  ctx: AgentContext,
+  toolCallId: string,
+  name: string,
+  args: Record<string, unknown>,
+): AsyncGenerator<AgentEvent, unknown> {
+  yield { type: "delta", content: { kind: "tool_call", toolCallId, name, args } };
+  try {
+    const result = await tools.run(name, args, { signal: ctx.signal });
+    if (ctx.signal.aborted) return undefined;
+    yield { type: "delta", content: { kind: "tool_result", toolCallId, name, result } };
+    return result;
+  } catch (error) {
+    if (!(error instanceof ToolError)) throw error;
+    yield {
+      type: "delta",
+      content: { kind: "tool_result", toolCallId, name, result: { error: error.message }, isError: true },
+    };
+    return undefined;
+  }
 }
