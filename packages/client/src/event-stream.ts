@@ -73,9 +73,9 @@ async function* reconnectingStream<T>(
   idOf: (item: T) => string | undefined,
 ): AsyncGenerator<T, void, undefined> {
   const from = options.from ?? "live";
-  if (from !== "live" && from !== "start" && !isEventId(from)) {
+  if (from !== "live" && from !== "start" && from !== "snapshot" && !isEventId(from)) {
     throw new TypeError(
-      `from must be "live", "start" or an event id like 1700000000000-0, got ${JSON.stringify(from)}`,
+      `from must be "live", "start", "snapshot" or an event id like 1700000000000-0, got ${JSON.stringify(from)}`,
     );
   }
   const { signal } = options;
@@ -84,12 +84,14 @@ async function* reconnectingStream<T>(
     const query = new URLSearchParams();
     if (options.untilDone) query.set("until", "done");
     if (!resumedAfter && from === "start") query.set("after", "0");
+    // A join without a position: the latest run's state in one event, then live.
+    if (!resumedAfter && from === "snapshot") query.set("snapshot", "1");
     return query.size > 0 ? `${base}?${query}` : base;
   };
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
   const maxDelayMs = options.backoff?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
   let retryMs = options.backoff?.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS;
-  let lastEventId = from === "live" || from === "start" ? undefined : from;
+  let lastEventId = from === "live" || from === "start" || from === "snapshot" ? undefined : from;
   let attempt = 0;
   let tokenReason: TokenReason = "initial";
   let closeReason: StateReason = "aborted";

@@ -1,20 +1,25 @@
+// The run reducer lives in packages/protocol (the gateway's `?snapshot=1` folds with the same one).
 export {
+  type AgentView,
   CancelledRun,
   CreatedRun,
+  createReducedRun as createRunView,
   HistoryPage,
   parseRetryAfter,
+  type ReducedRun as RunView,
   RunList,
+  reduceRun,
+  type StatusEntry,
   ThreadList,
   ThreadMessages,
+  type ToolCallState as ToolCallView,
 } from "@threadline/protocol";
 export { backoffDelay } from "./backoff.js";
 export { type BroadcastLocksOptions, createBroadcastLocks } from "./broadcast-locks.js";
 export { DEFAULT_HEARTBEAT_TIMEOUT_MS, openEventStream, openRawEventStream } from "./event-stream.js";
 export type { ChannelFactory, ChannelLike, LockManagerLike } from "./lock-manager.js";
 export { createMemoryLocks } from "./memory-locks.js";
-export { reduceRun } from "./reduce-run.js";
 export { createThreadView, reduceThread, type ThreadView } from "./reduce-thread.js";
-export { createRunView, type RunView, type StatusEntry, type ToolCallView } from "./run-view.js";
 export {
   createSharedThreadStream,
   type ShareAcrossTabsOptions,

@@ -1,6 +1,10 @@
-import type { ThreadEvent } from "@threadline/protocol";
-import { reduceRun } from "./reduce-run.js";
-import { createRunView, type RunView } from "./run-view.js";
+import {
+  createReducedRun,
+  type ReducedRun as RunView,
+  reduceRun,
+  SNAPSHOT_KIND,
+  type ThreadEvent,
+} from "@threadline/protocol";
 import type { GapItem, StreamItem } from "./types.js";
 
 /** Every run seen on a thread, in order of first appearance, plus what is not part of a run. */
@@ -25,9 +29,13 @@ export function reduceThread(view: ThreadView, item: StreamItem, now: number = D
   if (item.kind === "gap") return { ...view, gaps: [...view.gaps, item] };
   const { event } = item;
   const lastEventId = event.id ?? view.lastEventId;
-  if (event.runId === undefined) return { ...view, lastEventId, loose: [...view.loose, event].slice(-100) };
+  if (event.runId === undefined) {
+    // A snapshot of a thread with no run yet: only its position matters.
+    if (event.type === "delta" && event.content.kind === SNAPSHOT_KIND) return { ...view, lastEventId };
+    return { ...view, lastEventId, loose: [...view.loose, event].slice(-100) };
+  }
   const before = view.runs[event.runId];
-  const after = reduceRun(before ?? createRunView({ runId: event.runId }), event, now);
+  const after = reduceRun(before ?? createReducedRun({ runId: event.runId }), event, now);
   if (after === before) return view;
   const runIds = before ? view.runIds : [...view.runIds, event.runId];
   const currentId = runIds[runIds.length - 1];

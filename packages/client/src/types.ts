@@ -77,8 +77,11 @@ export interface RawSseMessage {
   data: string;
 }
 
-/** Where a stream starts: only new events, everything retained, or after a known event id. */
-export type StreamFrom = "live" | "start" | (string & {});
+/**
+ * Where a stream starts: only new events, everything retained, the latest run's state so far as one
+ * `snapshot` delta then live (`?snapshot=1`; reduceRun/reduceThread apply it), or after a known event id.
+ */
+export type StreamFrom = "live" | "start" | "snapshot" | (string & {});
 
 export interface EventStreamOptions {
   from?: StreamFrom;

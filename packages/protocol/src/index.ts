@@ -74,6 +74,19 @@ export {
   PublishEvent,
   PublishResult,
 } from "./publish.js";
+export { reduceRun, SNAPSHOT_KIND, snapshotContent } from "./reduce-run.js";
+export {
+  type AgentStream,
+  type AgentView,
+  Cost,
+  createReducedRun,
+  emptyAgentStream,
+  parseReducedRun,
+  type ReducedRun,
+  ReducedRunSchema,
+  type StatusEntry,
+  type ToolCallState,
+} from "./reduced-run.js";
 export { parseRetryAfter } from "./retry-after.js";
 export {
   ControlMessage,

@@ -3,7 +3,14 @@ import { once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createThreadlineClient, ThreadlineError } from "@threadline/client";
-import { encodeSse, encodeSseRetry, type ThreadEvent } from "@threadline/protocol";
+import {
+  createReducedRun,
+  encodeSse,
+  encodeSseRetry,
+  reduceRun,
+  snapshotContent,
+  type ThreadEvent,
+} from "@threadline/protocol";
 import { act, createElement } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +23,8 @@ beforeAll(() => {
 interface Gateway {
   url: string;
   open: Map<string, ServerResponse>;
+  /** The URL of every stream request, in order. */
+  urls: string[];
   send(threadId: string, event: ThreadEvent): void;
   close(): Promise<void>;
 }
@@ -23,6 +32,7 @@ interface Gateway {
 /** A real HTTP SSE endpoint: 401 for the token "bad", else a live stream per thread. */
 async function startGateway(): Promise<Gateway> {
   const open = new Map<string, ServerResponse>();
+  const urls: string[] = [];
   const server = createServer((req, res) => {
     // happy-dom enforces CORS like a browser: the gateway must allow these request headers.
     res.setHeader("access-control-allow-origin", "*");
@@ -31,6 +41,7 @@ async function startGateway(): Promise<Gateway> {
       return;
     }
     const threadId = req.url?.split("/")[3] ?? "";
+    urls.push(req.url ?? "");
     if (req.headers.authorization === "Bearer bad") {
       res.writeHead(401, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: { code: "UNAUTHORIZED", message: "token rejected" } }));
@@ -45,6 +56,7 @@ async function startGateway(): Promise<Gateway> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     open,
+    urls,
     send: (threadId, event) => open.get(threadId)?.write(encodeSse(event)),
     close: () => {
       server.closeAllConnections();
@@ -122,6 +134,34 @@ describe("useThreadStream", () => {
     await until(() => result.current?.view.current?.finished === true, "done");
     expect(result.current?.view.current?.text).toBe("Hello, world");
     expect(result.current?.error).toBeUndefined();
+  });
+
+  it("joins with a snapshot by default: a run in progress renders from one event, then goes on live", async () => {
+    gateway = await startGateway();
+    const client = createThreadlineClient({
+      apiUrl: gateway.url,
+      gatewayUrl: gateway.url,
+      getToken: () => "ok",
+    });
+    const { result, render } = renderHook({ client });
+    await render("t1");
+    await until(() => gateway!.open.has("t1"), "stream");
+    expect(gateway.urls).toEqual(["/v1/threads/t1/events?snapshot=1"]);
+    // What the gateway folded from the log: 3 tokens of run r1.
+    const sofar = ["So ", "far ", "so good"]
+      .map((text, i) => ({ ...token("t1", text), seq: i + 1 }))
+      .reduce((view, event) => reduceRun(view, event), createReducedRun({ runId: "r1" }));
+    gateway.send("t1", {
+      type: "delta",
+      threadId: "t1",
+      runId: "r1",
+      ts: Date.now(),
+      id: "3-0",
+      content: snapshotContent(sofar),
+    });
+    gateway.send("t1", { ...token("t1", "!"), seq: 4, id: "4-0" });
+    await until(() => result.current?.view.current?.text === "So far so good!", "snapshot + live text");
+    expect(result.current?.view.current).toMatchObject({ runId: "r1", lastSeq: 4, eventCount: 4 });
   });
 
   it("switches threads (fresh view, new connection) and disconnects on unmount", async () => {

@@ -11,6 +11,11 @@ import { useEffect, useRef, useState } from "react";
 
 export interface UseThreadStreamOptions extends Omit<ThreadEventsOptions, "signal" | "onStateChange"> {
   client: ThreadlineClient;
+  /**
+   * Where the stream starts. Default `"snapshot"`: the latest run's state so far in one event, then live
+   * (a run in progress renders at once, without replaying its tokens).
+   */
+  from?: ThreadEventsOptions["from"];
   /** False to stay disconnected (e.g. until a thread id is known). Default true. */
   enabled?: boolean;
   /** Called on each connection state change, besides updating `state`. */
@@ -33,7 +38,7 @@ export interface ThreadStream {
  * client, thread id, `from`, `heartbeatTimeoutMs` or `shareAcrossTabs` change, and disconnects on unmount.
  */
 export function useThreadStream(threadId: string | undefined, options: UseThreadStreamOptions): ThreadStream {
-  const { client, enabled = true, from, heartbeatTimeoutMs, shareAcrossTabs } = options;
+  const { client, enabled = true, from = "snapshot", heartbeatTimeoutMs, shareAcrossTabs } = options;
   const latest = useRef(options);
   latest.current = options;
   const [view, setView] = useState<ThreadView>(createThreadView);
@@ -50,7 +55,7 @@ export function useThreadStream(threadId: string | undefined, options: UseThread
     const { backoff } = latest.current;
     const share = sharing ? latest.current.shareAcrossTabs : undefined;
     const stream = client.thread(threadId).events({
-      ...(from === undefined ? {} : { from }),
+      from,
       ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
       ...(backoff === undefined ? {} : { backoff }),
       ...(share === undefined ? {} : { shareAcrossTabs: share }),

@@ -40,6 +40,7 @@ const EventsQuery = z.looseObject({
   after: ResumeId.optional(),
   until: z.literal("done", { error: 'the only value is "done"' }).optional(),
   format: z.enum(["named", "message"], { error: 'one of "named" (default) or "message"' }).optional(),
+  snapshot: z.enum(["0", "1"], { error: 'one of "1" (join with a snapshot) or "0"' }).optional(),
   ...streamFilterQuery,
 });
 
@@ -50,7 +51,7 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
 
   // No automatic HEAD twin: a HEAD must not open (and hold) a subscription.
   app.get("/v1/threads/:threadId/events", { exposeHeadRoute: false }, async (request, reply) => {
-    const { threadId, resumeFrom, untilDone, framing, filter, queryToken } = parseRequest(request);
+    const { threadId, resumeFrom, untilDone, framing, filter, snapshot, queryToken } = parseRequest(request);
     const claims = await options.authorize(
       { authorization: request.headers.authorization, queryToken },
       threadId,
@@ -65,12 +66,14 @@ export async function eventsRoute(app: FastifyInstance, options: EventsRouteOpti
       untilDone,
       framing,
       filter,
+      snapshot,
       expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
     });
     // Everything this stream holds is released through its one dispose path, however it ends
     // (including a setup the client or Redis abandoned before the 200).
     stream.defer(() => lease.release());
-    const liveOnly = resumeFrom === undefined;
+    // A snapshot join reads the whole log (to fold it), so it needs no live-only start position.
+    const liveOnly = resumeFrom === undefined && !snapshot;
     reply.header(STREAM_PROTOCOL_HEADER, String(STREAM_PROTOCOL_VERSION));
     if (await serveThreadStream(options, request, reply, { threadId, streamId, stream, liveOnly })) {
       request.log.debug({ threadId, streamId, sub: claims.sub, resumeFrom }, "stream opened");
@@ -89,7 +92,7 @@ function parseRequest(request: FastifyRequest) {
     const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
     throw httpError(
       ERRORS.INVALID_QUERY,
-      "invalid query parameters: after=<event id>|0, until=done, format=named|message, types=<type,…>, runId=<run id>, agent=<name/name…>",
+      "invalid query parameters: after=<event id>|0, until=done, format=named|message, snapshot=1, types=<type,…>, runId=<run id>, agent=<name/name…>",
       details,
     );
   }
@@ -100,6 +103,7 @@ function parseRequest(request: FastifyRequest) {
     untilDone: query.data.until === "done",
     framing: query.data.format ?? "named",
     filter: streamFilterOf(query.data),
+    snapshot: query.data.snapshot === "1",
     queryToken: query.data.access_token,
   };
 }

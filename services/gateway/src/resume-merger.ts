@@ -28,6 +28,8 @@ export interface MergerSink {
   gap(after: string): void;
   /** Read the log after `after` (inclusive of `after` itself, as `anchor`) and answer with `page()`. */
   read(after: string): void;
+  /** Replay (if any) is over and live messages flow from here: called before the held ones are sent. */
+  caughtUp?(): void;
 }
 
 export type Delivery =
@@ -120,6 +122,7 @@ export function createResumeMerger(options: ResumeMergerOptions, sink: MergerSin
     pending = [];
     pendingBytes = 0;
     buffering = false;
+    sink.caughtUp?.();
     for (const message of queued) deliverLive(message);
   };
 

@@ -9,12 +9,13 @@ import {
   STREAM_ERROR_CODES,
   type ThreadEvent,
 } from "@threadline/protocol";
-import type { RedisClient } from "@threadline/redis";
+import { LOG_START, type RedisClient } from "@threadline/redis";
 import type { Logger } from "pino";
 import type { EventFramer } from "./frame-once.js";
 import type { JunkReporter } from "./junk-reporter.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { MessageParser } from "./parse-once.js";
+import { createSnapshotFold } from "./snapshot-fold.js";
 import { createSseTransport } from "./sse-transport.js";
 import { inScope, matchesFilter, type StreamFilter } from "./stream-filter.js";
 import { createThreadFeed, type ThreadFeedDeps } from "./thread-feed.js";
@@ -51,6 +52,11 @@ export interface SseStreamOptions {
   framing: SseFraming;
   /** `?types=&runId=&agent=`: only matching events are sent (replay and live alike). */
   filter?: StreamFilter;
+  /**
+   * `?snapshot=1` without a resume position: the log is folded into one `snapshot` delta (the run's
+   * state so far), sent before the live events that follow it.
+   */
+  snapshot?: boolean;
   /** When the token stops being valid (exp + clock tolerance), ms since epoch. */
   expiresAtMs: number;
 }
@@ -109,11 +115,19 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
     },
   });
 
+  // A resumed stream already has its state: the snapshot is for joining, not for reconnecting.
+  let snapshot =
+    options.snapshot && options.resumeFrom === undefined
+      ? createSnapshotFold(options.filter, ctx.now)
+      : undefined;
+
   const feed = createThreadFeed(
     feedDeps(ctx),
-    { threadId, resumeFrom: options.resumeFrom, log },
+    { threadId, resumeFrom: snapshot ? LOG_START : options.resumeFrom, log },
     {
       event(event, json, source) {
+        // Joining with a snapshot: the first replay (the whole log) is folded, not sent.
+        if (snapshot && source === "replay") return snapshot.add(event);
         // The one place replay and live meet: filtered here, so a resume id (the log id of the last
         // event sent) replays through the same filter. Gateway errors (sendError) are never filtered.
         const { filter } = options;
@@ -150,6 +164,15 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
         transport.dispose("replay_failed");
       },
       whenWritable: () => transport.whenWritable(),
+      caughtUp() {
+        if (!snapshot) return;
+        const event = snapshot.event(threadId, ctx.now());
+        snapshot = undefined;
+        // Never filtered: the client asked for it. It has the log id of the last entry it folded.
+        transport.send(encodeSse(event, JSON.stringify(event), options.framing));
+        const run = event.content.run as { finished?: boolean } | undefined;
+        if (options.untilDone && run?.finished === true) transport.dispose("done");
+      },
     },
   );
   transport.defer(() => feed.close());

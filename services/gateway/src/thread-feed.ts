@@ -29,6 +29,8 @@ export interface ThreadFeedSink {
   failed(error: unknown): void;
   /** Resolves when the transport has written out what it was given: the next replay page may come. */
   whenWritable(): Promise<void>;
+  /** The replay caught up with the live stream (after the first replay, and after every backfill). */
+  caughtUp?(): void;
 }
 
 export interface ThreadFeed {
@@ -81,7 +83,12 @@ export function createThreadFeed(
 
   const merger = createResumeMerger(
     { resumeFrom: options.resumeFrom },
-    { send, gap: (after) => sink.gap(after), read: (after) => void read(after) },
+    {
+      send,
+      gap: (after) => sink.gap(after),
+      read: (after) => void read(after),
+      caughtUp: () => sink.caughtUp?.(),
+    },
   );
 
   const handlers: StreamSubscriptionHandlers = {

@@ -1,15 +1,14 @@
-import type { ThreadEvent } from "@threadline/protocol";
 import { describe, expect, it } from "vitest";
+import type { ThreadEvent } from "./events.js";
 import { reduceRun } from "./reduce-run.js";
-import { createThreadView, reduceThread } from "./reduce-thread.js";
-import { createRunView, type RunView } from "./run-view.js";
+import { createReducedRun, type ReducedRun } from "./reduced-run.js";
 
 let seq = 0;
 function ev(type: ThreadEvent["type"], content: unknown, ts = 1000 + seq * 10): ThreadEvent {
   seq += 1;
   return { type, content, threadId: "t", runId: "r1", seq, ts, id: `${ts}-${seq}` } as ThreadEvent;
 }
-function fold(events: ThreadEvent[], view: RunView = createRunView(), now = 5000): RunView {
+function fold(events: ThreadEvent[], view: ReducedRun = createReducedRun(), now = 5000): ReducedRun {
   return events.reduce((v, e) => reduceRun(v, e, now), view);
 }
 
@@ -26,7 +25,7 @@ describe("reduceRun", () => {
       ev("token", ", world", 1600),
       ev("done", { finishReason: "stop", usage: { inputTokens: 3, outputTokens: 2 } }, 1700),
     ];
-    const view = fold(events, createRunView(), 1750);
+    const view = fold(events, createReducedRun(), 1750);
     expect(view).toMatchObject({
       runId: "r1",
       status: "running",
@@ -154,35 +153,14 @@ describe("reduceRun", () => {
 
   it("measures TTFT from the caller's start time when given", () => {
     seq = 0;
-    expect(fold([ev("token", "x", 2500)], createRunView({ startedAt: 2000 })).ttftMs).toBe(500);
+    expect(fold([ev("token", "x", 2500)], createReducedRun({ startedAt: 2000 })).ttftMs).toBe(500);
   });
 
   it("does not mutate its input", () => {
     seq = 0;
-    const start = createRunView();
+    const start = createReducedRun();
     const snapshot = JSON.stringify(start);
     fold([ev("token", "x"), ev("delta", { kind: "tool_call", toolCallId: "c", args: {} })], start);
     expect(JSON.stringify(start)).toBe(snapshot);
-  });
-});
-
-describe("reduceThread", () => {
-  it("groups events by run, tracks the current run, gaps and hand-published events", () => {
-    seq = 0;
-    const r1 = ev("token", "one");
-    const r2 = { ...ev("token", "two"), runId: "r2", seq: 1 } as ThreadEvent;
-    const loose: ThreadEvent = { type: "token", threadId: "t", ts: 1, content: "hello" };
-    let view = createThreadView();
-    view = reduceThread(view, { kind: "event", event: r1 });
-    view = reduceThread(view, { kind: "gap", reason: "REPLAY_TRUNCATED", message: "trimmed", after: "1-0" });
-    view = reduceThread(view, { kind: "event", event: r2 });
-    view = reduceThread(view, { kind: "event", event: loose });
-    expect(view.runIds).toEqual(["r1", "r2"]);
-    expect(view.current?.text).toBe("two");
-    expect(view.runs.r1?.text).toBe("one");
-    expect(view.gaps).toHaveLength(1);
-    expect(view.loose).toEqual([loose]);
-    expect(view.lastEventId).toBe(r2.id);
-    expect(reduceThread(view, { kind: "event", event: r2 })).toBe(view);
   });
 });
