@@ -4,7 +4,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
-import { closeRedisClient, createRedisClient, keys, type RedisClient, spliceId } from "@threadline/redis";
+import {
+  closeRedisClient,
+  createRedisClient,
+  keys,
+  LOG_START,
+  type RedisClient,
+  readLog,
+} from "@threadline/redis";
 import {
   getTestRedis,
   type ManagedProcess,
@@ -84,8 +91,8 @@ async function createRun(api: ServiceInstance) {
 }
 
 async function logEntries(threadId: string): Promise<string[]> {
-  const rows = await client.xrange(keys.threadLog(threadId), "-", "+");
-  return rows.map(([id, fields]) => spliceId(id, fields[1] ?? ""));
+  const page = await readLog(client, threadId, LOG_START, 100_000);
+  return page.entries.map((entry) => entry.json);
 }
 
 async function restart(service: ServiceInstance): Promise<ServiceInstance> {

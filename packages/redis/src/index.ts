@@ -76,8 +76,6 @@ export {
   type RunsQueue,
   type RunsQueueConfig,
 } from "./runs-queue.js";
-export { defineScripts, PUBLISH_SCRIPT_FILE, publishScriptSource } from "./scripts.js";
-export { spliceId } from "./splice.js";
 export {
   resubscribedEvent,
   subscribeThread,

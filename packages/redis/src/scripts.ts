@@ -37,8 +37,8 @@ declare module "ioredis" {
   }
 }
 
-/** The publish script's file name (`<name>-<numKeys>.lua`), shared with non-TypeScript producers. */
-export const PUBLISH_SCRIPT_FILE = "publishEvent-3.lua";
+/** The publish script's file (`<name>-<numKeys>.lua`); non-TypeScript producers load it by path. */
+const PUBLISH_SCRIPT_FILE = "publishEvent-3.lua";
 
 const sources = new Map<string, string>();
 
@@ -52,8 +52,7 @@ function loadLua(name: string): string {
   return lua;
 }
 
-/** The publish script's source (non-TypeScript producers load the same file). */
-export function publishScriptSource(): string {
+function publishScriptSource(): string {
   return loadLua(PUBLISH_SCRIPT_FILE);
 }
 
