@@ -1,3 +1,4 @@
+import { type ArchiveSql, connectArchive } from "@threadline/archive";
 import type { WorkerConfig } from "@threadline/config";
 import {
   closeRedisClient,
@@ -18,13 +19,18 @@ export interface WorkerConnections {
   controlConnection: RedisClient;
   /** The `runs` queue, read for queue-depth metrics. */
   runsQueue: RunsQueue;
+  /** The archive's PostgreSQL pool, present exactly when `config.archive` is set (ARCHIVE on). */
+  archive?: ArchiveSql;
 }
 
 export interface ConnectedWorkerDeps extends WorkerConnections {
   close(): Promise<void>;
 }
 
-/** Opens the worker's four connections; `close()` closes them (after the worker has closed). */
+/**
+ * Opens the worker's four Redis connections and, with the archive on, its PostgreSQL pool; `close()`
+ * closes them (after the worker has closed).
+ */
 export function connectWorkerDeps(config: WorkerConfig, log: Logger): ConnectedWorkerDeps {
   const redis = createRedisClient(config.redis, { name: "threadline-worker" });
   const bullConnection = createRedisClient(config.redis, { name: "threadline-worker-bullmq", bullmq: true });
@@ -39,15 +45,20 @@ export function connectWorkerDeps(config: WorkerConfig, log: Logger): ConnectedW
   runsQueue.queue.on("error", (error: Error) =>
     log.warn({ err: error }, "queue connection error (reconnecting)"),
   );
+  const archive = config.archive
+    ? connectArchive(config.archive.databaseUrl, { name: "threadline-worker" })
+    : undefined;
   return {
     redis,
     bullConnection,
     controlConnection,
     runsQueue,
+    ...(archive ? { archive } : {}),
     async close() {
       await runsQueue.close();
       await Promise.all([closeRedisClient(redis), closeRedisClient(bullConnection)]);
       controlConnection.disconnect();
+      await archive?.end({ timeout: 2 });
     },
   };
 }

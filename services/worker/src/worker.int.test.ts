@@ -11,6 +11,7 @@ import {
 import { uniqueId } from "@threadline/testing";
 import { Worker } from "bullmq";
 import { describe, expect, it } from "vitest";
+import { connectWorkerDeps } from "./deps.js";
 import {
   brief,
   buildTestWorker,
@@ -24,6 +25,7 @@ import {
   useTestRedis,
   watchThread,
 } from "./test-support/harness.js";
+import { buildWorker } from "./worker.js";
 
 const t = useTestRedis();
 
@@ -464,5 +466,27 @@ describe("worker (real Redis, real BullMQ)", () => {
     );
     expect(live.events).toEqual([]);
     expect(await runs.get(threadId, data.runId)).toMatchObject({ status: "cancelled", attempts: 1 });
+  });
+
+  it("takes the archive's pool as a dependency and refuses a config that disagrees with it", async () => {
+    const prefix = newPrefix();
+    const off = testWorkerConfig(t.redis.url, prefix);
+    // postgres.js connects on the first query: nothing listens here and nothing is asked.
+    const on = testWorkerConfig(t.redis.url, prefix, { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" });
+    const withPool = connectWorkerDeps(on, silentLog);
+    const withoutPool = connectWorkerDeps(off, silentLog);
+    t.cleanups.push(
+      () => withPool.close(),
+      () => withoutPool.close(),
+    );
+    expect(withPool.archive).toBeDefined();
+    expect(withoutPool.archive).toBeUndefined();
+    const deps = { log: silentLog, agents: testRegistry() };
+    expect(() => buildWorker(on, { ...withoutPool, ...deps })).toThrow(
+      "the archive is on (config.archive) but no archive connection was given (deps.archive)",
+    );
+    expect(() => buildWorker(off, { ...withPool, ...deps })).toThrow(
+      "an archive connection was given (deps.archive) but the archive is off (config.archive)",
+    );
   });
 });

@@ -2,7 +2,6 @@ import type { AddressInfo } from "node:net";
 import type { AgentRegistry } from "@threadline/agents";
 import {
   type Archiver,
-  connectArchive,
   createArchiveReader,
   createArchiver,
   createArchiveSweep,
@@ -59,10 +58,20 @@ export interface ThreadlineWorker {
 
 /**
  * Builds a worker on the `runs` queue (no env, no listen until `start()`). `close()` closes what
- * the worker opened (its BullMQ worker, control subscription, HTTP server), never its connections.
+ * the worker opened (its BullMQ worker, control subscription, archiver, HTTP server), never its
+ * connections (Redis, and the archive's pool when the archive is on).
  */
 export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineWorker {
   const { log, redis: commands, runsQueue } = deps;
+  // With the archive on, every worker marks the threads it publishes to and runs an archiver.
+  const archiveSetup = config.archive;
+  const sql = deps.archive;
+  if (Boolean(archiveSetup) !== Boolean(sql))
+    throw new Error(
+      archiveSetup
+        ? "the archive is on (config.archive) but no archive connection was given (deps.archive)"
+        : "an archive connection was given (deps.archive) but the archive is off (config.archive)",
+    );
 
   const metrics = createWorkerMetrics(async () => {
     const counts = await runsQueue.queue.getJobCounts(...QUEUE_STATES);
@@ -77,16 +86,11 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
     logMaxLen: config.redis.logMaxLen,
     logTtlSeconds: config.redis.logTtlSeconds,
   });
-  // With the archive on, every worker marks the threads it publishes to and runs an archiver.
-  const archiveSetup = config.archive;
   const feed = archiveSetup
     ? createArchiveFeed(commands, {
         markIntervalMs: archiveSetup.markIntervalMs,
         onError: (error) => log.warn({ err: error }, "could not mark a thread for the archiver"),
       })
-    : undefined;
-  const sql = archiveSetup
-    ? connectArchive(archiveSetup.databaseUrl, { name: "threadline-worker" })
     : undefined;
   let archiver: Archiver | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;
@@ -222,7 +226,6 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
         clearInterval(purgeTimer);
         await archiver?.close();
         await feed?.flush().catch(() => {});
-        await sql?.end({ timeout: 2 });
         await http?.close();
         log.info("worker closed");
       })();
