@@ -472,7 +472,9 @@ describe("worker (real Redis, real BullMQ)", () => {
     const prefix = newPrefix();
     const off = testWorkerConfig(t.redis.url, prefix);
     // postgres.js connects on the first query: nothing listens here and nothing is asked.
-    const on = testWorkerConfig(t.redis.url, prefix, { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" });
+    const on = testWorkerConfig(t.redis.url, prefix, {
+      DATABASE_URL: "postgres://postgres@127.0.0.1:1/none",
+    });
     const withPool = connectWorkerDeps(on, silentLog);
     const withoutPool = connectWorkerDeps(off, silentLog);
     t.cleanups.push(
