@@ -40,6 +40,13 @@ export type EventsQuery = z.infer<typeof EventsQuery>;
 export const ListRunsQuery = z.object({ limit: intParam(1, 200, 50) });
 export type ListRunsQuery = z.infer<typeof ListRunsQuery>;
 
+/**
+ * `POST /v1/threads/:threadId/runs?wait=<seconds>` (0-60, default 0): wait up to that long for the run to
+ * end, then answer with the run (`RunView`): 200 when it finished, 202 when it is still going.
+ */
+export const CreateRunQuery = z.object({ wait: intParam(0, 60, 0) });
+export type CreateRunQuery = z.infer<typeof CreateRunQuery>;
+
 /** `POST /v1/threads/:threadId/runs` → 202. */
 export const CreatedRun = z.object({
   runId: RunId,
@@ -71,6 +78,7 @@ export const CreateRunAnswer = ExternalRunCreated.partial({
   publishToken: true,
   publishTokenExpiresAt: true,
 });
+export type CreateRunAnswer = z.infer<typeof CreateRunAnswer>;
 
 /** `POST …/runs/:runId/cancel` → 202: `cancelled` (it was queued) or `cancelling` (a worker aborts it). */
 export const CancelledRun = z.object({ runId: RunId, threadId: ThreadId, status: RunStatus });

@@ -3,6 +3,7 @@ export {
   CancelledRun,
   CreatedRun,
   CreateRunAnswer,
+  CreateRunQuery,
   EventsQuery,
   ExternalRunCreated,
   HistoryPage,

@@ -49,6 +49,7 @@ export {
   readLogEntry,
   readLogTail,
   scanThreadLogs,
+  waitForLogEntries,
 } from "./replay-log.js";
 export { MAX_RETRY_AFTER_MS, RUN_BACKOFF_TYPE, runBackoffStrategy } from "./run-backoff.js";
 export {

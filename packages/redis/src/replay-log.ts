@@ -108,6 +108,30 @@ export async function* scanThreadLogs(client: RedisClient, count = 1_000): Async
   }
 }
 
+/**
+ * The entries after `afterId`, waiting up to `blockMs` for the first one to be appended (XREAD BLOCK);
+ * empty when none came in time. Entries trimmed meanwhile are simply not there: callers that must not
+ * miss any read from a position they just got. It blocks its connection: give it one of its own.
+ */
+export async function waitForLogEntries(
+  client: RedisClient,
+  threadId: string,
+  afterId: string,
+  options: { blockMs: number; limit: number },
+): Promise<LogEntry[]> {
+  const reply = (await client.xread(
+    "COUNT",
+    options.limit,
+    "BLOCK",
+    Math.max(1, Math.floor(options.blockMs)),
+    "STREAMS",
+    keys.threadLog(threadId),
+    afterId,
+  )) as [key: string, rows: [id: string, fields: string[]][]][] | null;
+  const rows = reply?.[0]?.[1] ?? [];
+  return rows.map(([id, fields]) => ({ id, json: spliceId(id, fieldValue(fields, "e")) }));
+}
+
 /** One log entry's JSON (id spliced in, byte-identical to what was published live), if still retained. */
 export async function readLogEntry(
   client: RedisClient,

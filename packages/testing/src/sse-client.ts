@@ -8,6 +8,8 @@ export interface SseClientOptions {
   lastEventId?: string;
   /** Don't read the body (a stalled consumer): the socket's receive window fills up. */
   paused?: boolean;
+  /** A JSON request body, sent with POST (e.g. creating a run and streaming it in one request). */
+  json?: unknown;
 }
 
 /** One SSE response over a real socket, recording everything the server sent. */
@@ -46,7 +48,13 @@ export function openSse(url: string, options: SseClientOptions = {}): Promise<Ss
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: "text/event-stream", ...options.headers };
     if (options.lastEventId !== undefined) headers["last-event-id"] = options.lastEventId;
-    const request = http.get(url, { headers, agent: false });
+    if (options.json !== undefined) headers["content-type"] = "application/json";
+    const request = http.request(url, {
+      method: options.json === undefined ? "GET" : "POST",
+      headers,
+      agent: false,
+    });
+    request.end(options.json === undefined ? undefined : JSON.stringify(options.json));
     request.once("error", reject);
     request.once("response", (response) => {
       const waiters = new Set<() => void>();

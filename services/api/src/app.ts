@@ -45,6 +45,11 @@ import { createThreadAccess } from "./thread-access.js";
 export interface ApiDeps {
   /** Command connection (run records, meta, publishing, readiness). Owned by the caller. */
   redis: RedisClient;
+  /**
+   * Opens a connection for one blocking read (`?wait=`, `Accept: text/event-stream` on POST runs): XREAD
+   * BLOCK holds its connection, so each follow gets its own and closes it.
+   */
+  createBlockingConnection(name: string): RedisClient;
   /** The `runs` queue. Owned by the caller. */
   queue: Pick<RunsQueue, "enqueue" | "removeQueued">;
   /** Validates agent names and inputs before a run is queued. */
@@ -132,7 +137,13 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     now,
     readPage: createMergedLog(deps.redis, archive?.reader),
     ...(archive ? { archive } : {}),
+    openBlockingConnection: (name) => deps.createBlockingConnection(name),
+    follows: new Set(),
   };
+  // Waits and streamed runs end at shutdown (a streamed client resumes from the gateway).
+  app.addHook("preClose", async () => {
+    for (const stop of [...ctx.follows]) stop();
+  });
   // Every instance watches every external run for silence; keyed events keep the failure single.
   const monitor = startExternalRunMonitor(externalRuns, external, config.externalRunCheckMs, deps.log);
   app.addHook("onClose", async () => monitor.stop());

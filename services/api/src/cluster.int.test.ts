@@ -30,7 +30,12 @@ beforeAll(async () => {
   });
   redis = createRedisClient(config.redis, { name: "api-cluster-test" });
   queue = createRunsQueue(config.redis);
-  app = await buildApi(config, { redis, queue, agents: createAgentRegistry(defaultAgents()) });
+  app = await buildApi(config, {
+    redis,
+    createBlockingConnection: (name) => createRedisClient(config.redis, { name }),
+    queue,
+    agents: createAgentRegistry(defaultAgents()),
+  });
 }, 60_000);
 afterAll(async () => {
   await app?.close();

@@ -26,6 +26,7 @@ export async function connectDeps(config: ApiConfig, log: Logger): Promise<Conne
   );
   return {
     redis,
+    createBlockingConnection: (name) => createRedisClient(config.redis, { name }),
     queue,
     // The LLM agents are listed from the provider env: unavailable ones are refused before queueing.
     agents: createAgentRegistry(defaultAgents({ providers: config.providers })),

@@ -17,6 +17,7 @@ beforeAll(async () => {
   secondRedis = createRedisClient(h.config.redis, { name: "api-test-2" });
   second = await buildApi(h.config, {
     redis: secondRedis,
+    createBlockingConnection: (name) => createRedisClient(h.config.redis, { name }),
     queue: h.queue,
     agents: createAgentRegistry(defaultAgents()),
   });

@@ -32,7 +32,12 @@ describe("operations endpoints", () => {
     redis.on("error", () => {});
     const queue = createRunsQueue(config.redis);
     queue.queue.on("error", () => {});
-    const app = await buildApi(config, { redis, queue, agents: createAgentRegistry(defaultAgents()) });
+    const app = await buildApi(config, {
+      redis,
+      createBlockingConnection: (name) => createRedisClient(config.redis, { name }),
+      queue,
+      agents: createAgentRegistry(defaultAgents()),
+    });
     try {
       const res = await app.inject({ url: "/readyz" });
       expect(res.statusCode).toBe(503);

@@ -12,6 +12,7 @@ interface CreateFlags {
   input?: string;
   prompt?: string;
   metadata?: string;
+  wait?: string;
 }
 
 /**
@@ -85,6 +86,10 @@ export function runsCommand(program: Command, ctx: CliContext): void {
     .option("--prompt <text>", 'shorthand for --input \'{"prompt":"…"}\'')
     .option("--input <json>", "the agent's input object as JSON")
     .option("--metadata <json>", "metadata object as JSON, stored with the run")
+    .option(
+      "--wait <seconds>",
+      "wait up to this long (0-60) for the run to end and print it (200) or as it is (202)",
+    )
     .action(async (thread: string, flags: CreateFlags) => {
       validThreadId(thread);
       if (flags.input !== undefined && flags.prompt !== undefined)
@@ -95,13 +100,20 @@ export function runsCommand(program: Command, ctx: CliContext): void {
         ...(flags.agent ? { agent: flags.agent } : {}),
         input,
         ...(flags.metadata !== undefined ? { metadata: parseJson("--metadata", flags.metadata) } : {}),
+                ...(flags.maxCostUsd !== undefined ? { maxCostUsd: Number(flags.maxCostUsd) } : {}),
+              },
+            }
+          : {}),
       });
       if (!request.success) {
         throw usageError(
           `invalid run request: ${request.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`,
         );
       }
-      print(await call("POST", `/v1/threads/${thread}/runs`, request.data));
+      if (flags.wait !== undefined && !/^\d{1,2}$/.test(flags.wait))
+        throw usageError("--wait takes whole seconds, 0-60");
+      const query = flags.wait === undefined ? "" : `?wait=${flags.wait}`;
+      print(await call("POST", `/v1/threads/${thread}/runs${query}`, request.data));
     });
 
   runs

@@ -1,5 +1,13 @@
 import { DEFAULT_AGENT } from "@threadline/agents";
-import { type CreatedRun, CreateRunAnswer, ERRORS, RunRequest, ThreadParams } from "@threadline/protocol";
+import {
+  type CreatedRun,
+  CreateRunAnswer,
+  CreateRunQuery,
+  ERRORS,
+  RunRequest,
+  RunView,
+  ThreadParams,
+} from "@threadline/protocol";
 import { RUN_BACKOFF_TYPE } from "@threadline/redis";
 import { httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
@@ -15,8 +23,12 @@ import { requireRedis } from "../require-redis.js";
 import { routeSchema } from "../route-schema.js";
 import { newRunId } from "../run-id.js";
 import type { RouteContext } from "./route-context.js";
+import { streamRun, waitForRun, wantsEventStream } from "./run-answers.js";
 
-/** `POST /v1/threads/:threadId/runs`: validate, claim the thread, record the run, announce it, enqueue it. */
+/**
+ * `POST /v1/threads/:threadId/runs`: validate, claim the thread, record the run, announce it, enqueue it;
+ * then answer at once (202), after waiting for its end (`?wait=`), or by streaming it (`Accept: text/event-stream`).
+ */
 export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.post(
     "/v1/threads/:threadId/runs",
@@ -25,8 +37,11 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         summary:
           'Start a run of an agent on a thread, or an external run (`runner: "external"`) whose events your own process publishes',
         params: ThreadParams,
+        querystring: CreateRunQuery,
         body: RunRequest,
-        responses: { 202: CreateRunAnswer },
+        // 200: `?wait=` saw the run end; 202: queued (no wait), or still going when the wait ended.
+        // With `Accept: text/event-stream`: 200, the run's events as SSE until its `done`.
+        responses: { 200: RunView, 202: CreateRunAnswer.or(RunView) },
         errors: [400, 401, 403, 413, 415, 429, 503],
       }),
       // Opts into the per-subject run limit (rate-limit.ts; ignored when it is off).
@@ -38,6 +53,7 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       const claims = claimsOf(request);
       const { threadId } = parseOrThrow(ThreadParams, request.params, ERRORS.INVALID_PARAMS, "path");
       const body = parseOrThrow(RunRequest, request.body ?? {}, ERRORS.INVALID_BODY, "body");
+      const { wait } = parseOrThrow(CreateRunQuery, request.query ?? {}, ERRORS.INVALID_QUERY, "query");
       const external = body.runner === "external";
       const agent = external ? EXTERNAL_AGENT : (body.agent ?? DEFAULT_AGENT);
       if (external) checkExternalRunsAvailable(ctx);
@@ -53,12 +69,20 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         ...(external ? { runner: "external" as const } : {}),
         ...(body.metadata ? { metadata: body.metadata } : {}),
       });
+      const answer = (created: CreateRunAnswer) => {
+        const target = { threadId, runId, fromId: queued?.id ?? "0-0" };
+        if (wantsEventStream(request)) {
+          return streamRun(ctx, request, reply, { ...target, expiresAtMs: claims.exp * 1000 });
+        }
+        if (wait > 0) return waitForRun(ctx, reply, target, wait);
+        return reply.code(202).send(created);
+      };
       if (external) {
         const createdAt = new Date(queued?.ts ?? ctx.now()).toISOString();
         const response = await startExternalRun(ctx, { threadId, runId, createdAt });
         ctx.metrics.created(agent);
         request.log.info({ threadId, runId, sub: claims.sub }, "external run created");
-        return reply.code(202).send(response);
+        return answer(response);
       }
       try {
         await ctx.queue.enqueue(
@@ -94,7 +118,7 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         status: "queued",
         eventsUrl: `${ctx.config.gatewayPublicUrl ?? ""}/v1/threads/${threadId}/events`,
       };
-      return reply.code(202).send(response);
+      return answer(response);
     },
   );
 }

@@ -35,4 +35,8 @@ export interface RouteContext {
   readPage: ReadPage;
   /** The PostgreSQL archive, when ARCHIVE is on. */
   archive?: { reader: ArchiveReader; sql: ArchiveSql };
+  /** A new connection for a blocking read (`?wait=`, a streamed run); the caller closes it. */
+  openBlockingConnection(name: string): RedisClient;
+  /** Stops every run follow in progress (each closes its connection): run at shutdown. */
+  follows: Set<() => void>;
 }

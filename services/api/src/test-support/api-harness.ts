@@ -34,7 +34,12 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
   });
   const redis = createRedisClient(config.redis, { name: "api-test" });
   const queue = createRunsQueue(config.redis, { name: "api-test-queue" });
-  const app = await buildApi(config, { redis, queue, agents: createAgentRegistry(defaultAgents()) });
+  const app = await buildApi(config, {
+    redis,
+    createBlockingConnection: (name) => createRedisClient(config.redis, { name }),
+    queue,
+    agents: createAgentRegistry(defaultAgents()),
+  });
   await app.ready();
   return {
     app,
