@@ -3,7 +3,10 @@ import { defineConfig } from "vitest/config";
 import { TEST_ENV_KEYS } from "./packages/testing/src/test-env-keys.js";
 
 // Workspace packages are consumed from source through the "@threadline/source" export condition.
-const conditions = ["@threadline/source", "node", "import", "module", "default"];
+// No "import" here: vite applies import/require by itself, and vitest also hands this list to Node as
+// --conditions, where "import" would make a CommonJS `require` load a package's ESM entry (e.g.
+// @fastify/websocket's require("ws") got ws's wrapper.mjs, which has no `Server`).
+const conditions = ["@threadline/source", "node", "module", "default"];
 const resolve = { conditions };
 const ssr = { resolve: { conditions, externalConditions: ["@threadline/source"] } };
 

@@ -5,9 +5,10 @@ import { z } from "zod";
  * gateway `event: error` (not in the replay log); `run` in a run's own `error` event (and its record);
  * `tool` in a `tool_result` delta; `client` made up by the SDK for a response it could not read;
  * `publish` the publish script's refusal of an event (the first word of its error reply, which the
- * `.lua` scripts spell out because they cannot import this file; a test checks they match).
+ * `.lua` scripts spell out because they cannot import this file; a test checks they match); `socket` in a
+ * WebSocket `{type:"error"}` frame or close reason (`GET /v1/ws`).
  */
-export type ErrorChannel = "http" | "stream" | "run" | "tool" | "client" | "publish";
+export type ErrorChannel = "http" | "stream" | "run" | "tool" | "client" | "publish" | "socket";
 
 /** One entry of the catalog: the wire code, its HTTP status (for `http` codes), whether retrying can help. */
 export interface ErrorSpec<C extends string = string> {
@@ -22,6 +23,9 @@ export interface ErrorSpec<C extends string = string> {
 type Entry = Omit<ErrorSpec, "code">;
 const http = <S extends number>(status: S, message: string, retryable = false) =>
   ({ status, retryable, message, channels: ["http"] }) as const;
+/** An HTTP code that the WebSocket transport also sends in an error frame. */
+const httpAndSocket = <S extends number>(status: S, message: string, retryable = false) =>
+  ({ status, retryable, message, channels: ["http", "socket"] }) as const;
 
 /**
  * Every error code Threadline puts on the wire, in one place. Services, the SDK and the CLI import codes
@@ -46,9 +50,9 @@ const SPECS = {
     message: "the agent is not configured on this deployment (a missing API key or model)",
     channels: ["http", "run"],
   },
-  INVALID_THREAD_ID: http(400, "the thread id must be 1-128 characters of A-Z, a-z, 0-9, _ or -"),
+  INVALID_THREAD_ID: httpAndSocket(400, "the thread id must be 1-128 characters of A-Z, a-z, 0-9, _ or -"),
   INVALID_LAST_EVENT_ID: http(400, "Last-Event-ID must be an event id like 1700000000000-0, or 0"),
-  TOO_MANY_THREADS: http(
+  TOO_MANY_THREADS: httpAndSocket(
     400,
     "too many threads on one connection (MAX_THREADS_PER_CONNECTION): split them over several connections",
   ),
@@ -58,18 +62,18 @@ const SPECS = {
     "external runs need the API to sign publish tokens: set JWT_SECRET (HS256) on the API",
   ),
   // 401 — get a (new) token.
-  TOKEN_MISSING: http(401, "send a token: Authorization: Bearer <jwt>"),
-  TOKEN_INVALID: http(401, "the token is not accepted"),
+  TOKEN_MISSING: httpAndSocket(401, "send a token: Authorization: Bearer <jwt>"),
+  TOKEN_INVALID: httpAndSocket(401, "the token is not accepted"),
   TOKEN_EXPIRED: {
     status: 401,
     retryable: true,
     message: "the token has expired: get a new one and reconnect",
-    channels: ["http", "stream"],
+    channels: ["http", "stream", "socket"],
   },
-  TOKEN_NOT_YET_VALID: http(401, "the token is not valid yet (nbf)"),
+  TOKEN_NOT_YET_VALID: httpAndSocket(401, "the token is not valid yet (nbf)"),
   TOKEN_IN_QUERY_REFUSED: http(401, "send the token in the Authorization header, not the URL"),
   // 403 — this token may not do this.
-  FORBIDDEN: http(403, "this token may not use this thread"),
+  FORBIDDEN: httpAndSocket(403, "this token may not use this thread"),
   ADMIN_REQUIRED: http(403, 'this needs a token with role "admin"'),
   QUEUE_ACTIONS_DISABLED: http(
     403,
@@ -77,10 +81,10 @@ const SPECS = {
   ),
   // 404 / 405 / 409.
   NOT_FOUND: http(404, "no such route"),
-  RUN_NOT_FOUND: http(404, "no such run in this thread"),
+  RUN_NOT_FOUND: httpAndSocket(404, "no such run in this thread"),
   THREAD_NOT_FOUND: http(404, "no such thread (or it has no owner)"),
   METHOD_NOT_ALLOWED: http(405, "use GET"),
-  RUN_FINISHED: http(409, "the run already ended; nothing to cancel"),
+  RUN_FINISHED: httpAndSocket(409, "the run already ended; nothing to cancel"),
   RUN_NOT_EXTERNAL: http(
     409,
     "the run is run by Threadline's workers; only external runs take published events",
@@ -91,6 +95,10 @@ const SPECS = {
     message: "the run already published its done: nothing may follow it; start a new run",
     channels: ["http", "publish"],
   },
+  UPGRADE_REQUIRED: http(
+    426,
+    "GET /v1/ws is a WebSocket: send Upgrade: websocket (this answer means the token and limits would have passed)",
+  ),
   // Request too large / wrong type.
   REQUEST_TIMEOUT: http(
     408,
@@ -113,24 +121,36 @@ const SPECS = {
   ),
   NOT_READY: http(503, "not ready: Redis does not answer", true),
   ARCHIVE_DISABLED: http(503, "thread history needs the archive: set DATABASE_URL (and not ARCHIVE=off)"),
-  REDIS_UNAVAILABLE: http(503, "cannot reach Redis; retry shortly", true),
+  REDIS_UNAVAILABLE: httpAndSocket(503, "cannot reach Redis; retry shortly", true),
   SHUTTING_DOWN: http(503, "this gateway is shutting down; reconnect", true),
   TOO_MANY_CONNECTIONS: http(503, "this gateway is at MAX_CONNECTIONS; retry later or elsewhere", true),
   // In-band stream notices from the gateway (`event: error`, never in the replay log).
   REPLAY_TRUNCATED: {
     retryable: false,
     message: "events after the resume position are no longer retained; what follows is everything left",
-    channels: ["stream"],
+    channels: ["stream", "socket"],
   },
   THREAD_DELETED: {
     retryable: false,
     message: "this thread was deleted",
-    channels: ["stream"],
+    channels: ["stream", "socket"],
   },
   REPLAY_FAILED: {
     retryable: true,
     message: "could not read the replay log; reconnect with Last-Event-ID",
-    channels: ["stream"],
+    channels: ["stream", "socket"],
+  },
+  // WebSocket only (`GET /v1/ws`): a message the gateway cannot take, and the slow-consumer close reason.
+  INVALID_MESSAGE: {
+    retryable: false,
+    message:
+      'the message is not a JSON object of type "subscribe", "unsubscribe", "cancel" or "refresh" with valid fields',
+    channels: ["socket"],
+  },
+  SLOW_CONSUMER: {
+    retryable: true,
+    message: "the client did not read: unsent bytes passed SSE_MAX_BUFFER_BYTES; reconnect and resume",
+    channels: ["socket"],
   },
   // A run's own `error` events (also stored as the run record's `error`).
   AGENT_FAILED: { retryable: true, message: "the agent threw", channels: ["run"] },

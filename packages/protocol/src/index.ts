@@ -119,3 +119,4 @@ export {
   type UiChunk,
   type UiChunkMapper,
 } from "./ui-message-chunks.js";
+export { encodeWsEvent, WS_CLOSE_CODES, WsClientMessage, WsServerMessage } from "./ws.js";

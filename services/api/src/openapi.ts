@@ -11,7 +11,8 @@ export async function installOpenApi(app: FastifyInstance, version: string): Pro
         version,
         description:
           "Start agent runs, read their status and a thread's replay log. Stream live events from the gateway " +
-          "(`GET /v1/threads/{threadId}/events`, Server-Sent Events). Errors are `{ error: { code, message, details? } }`.",
+          "(`GET /v1/threads/{threadId}/events`, Server-Sent Events; many threads on one connection: " +
+          "`GET /v1/events?threads=a,b,c` or the WebSocket `GET /v1/ws`). Errors are `{ error: { code, message, details? } }`.",
       },
       components: {
         securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },

@@ -7,7 +7,7 @@ import { createThreadMeta, createThreadWatchers } from "@threadline/redis";
 import { contractFrameworkOptions, corsOrigin, createServiceApp } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { createAdmission } from "./admission.js";
-import { createStreamAuthorizer } from "./authorize-stream.js";
+import { createStreamAuth, createStreamAuthorizer } from "./authorize-stream.js";
 import { eventsRoute } from "./events-route.js";
 import { createFrameOnce } from "./frame-once.js";
 import { healthRoutes } from "./health-routes.js";
@@ -20,13 +20,15 @@ import { createConnectionSubscriberFactory, createSubscriberForMode } from "./su
 import type { GatewayDeps } from "./types.js";
 import { uiStreamRoute } from "./ui-stream-route.js";
 import { createWatcherRegistry } from "./watcher-registry.js";
+import { createWsCancel } from "./ws-cancel.js";
+import { wsRoute } from "./ws-route.js";
 
 const RETRY_AFTER_SECONDS = 5;
 /** Room for a 16 KiB token in the URL or header, so an oversized token gets our 401 rather than Node's 431. */
 const MAX_HEADER_BYTES = 64 * 1024;
 
 /**
- * Builds the SSE gateway: no env, no listen. `deps.redis` stays the caller's; the subscriber
+ * Builds the gateway (SSE and WebSocket): no env, no listen. `deps.redis` stays the caller's; the subscriber
  * connections the gateway opens are closed by `app.close()`, after every stream was ended in
  * `preClose` (an open SSE response would otherwise keep `close()` waiting forever).
  */
@@ -74,14 +76,15 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   };
 
   await app.register(healthRoutes, { redis: deps.redis, registry: metrics.registry, pingTimeoutMs: 1_000 });
+  const auth = createStreamAuth(
+    verifier,
+    createOwnerLookup(createThreadMeta(deps.redis), deps.archive),
+    metrics,
+  );
   const streamRoutes = {
     ctx,
     subscriber,
-    authorize: createStreamAuthorizer(
-      verifier,
-      createOwnerLookup(createThreadMeta(deps.redis), deps.archive),
-      metrics,
-    ),
+    authorize: createStreamAuthorizer(auth),
     admission: createAdmission({
       maxConnections: config.maxConnections,
       maxStreamsPerSubject: config.maxStreamsPerSubject,
@@ -96,10 +99,19 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   };
   await app.register(eventsRoute, streamRoutes);
   await app.register(uiStreamRoute, streamRoutes);
+  const connectionSubscriber = createConnectionSubscriberFactory(config.subscriberMode, deps, subscriber);
   await app.register(multiplexRoute, {
     ...streamRoutes,
     maxThreadsPerConnection: config.maxThreadsPerConnection,
-    connectionSubscriber: createConnectionSubscriberFactory(config.subscriberMode, deps, subscriber),
+    connectionSubscriber,
+  });
+  const wsCancel = createWsCancel(config, deps.redis, auth);
+  await app.register(wsRoute, {
+    ...streamRoutes,
+    auth,
+    maxThreadsPerConnection: config.maxThreadsPerConnection,
+    connectionSubscriber,
+    cancelRun: wsCancel.cancelRun,
   });
 
   app.addHook("preClose", async () => {
@@ -112,6 +124,7 @@ export async function buildGateway(config: GatewayConfig, deps: GatewayDeps): Pr
   app.addHook("onClose", async () => {
     await watchers.close();
     await subscriber.close();
+    await wsCancel.close();
   });
   return app;
 }

@@ -9,6 +9,7 @@ import {
 import { getTestRedis, openSse, type TestRedis, uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGatewayProcess } from "./test-support/gateway-process.js";
+import { connectWs } from "./test-support/ws-client.js";
 
 let redis: TestRedis;
 let admin: RedisClient;
@@ -136,6 +137,104 @@ describe("backpressure (gateway as a child process)", () => {
         [2, "done"],
       ]);
       conn.close();
+    } finally {
+      gw.kill("SIGTERM");
+      await gw.exited;
+    }
+  });
+
+  it("cuts off a WebSocket that never reads with close 4008 while 40 MB are published; memory stays bounded as for SSE", {
+    timeout: 60_000,
+  }, async () => {
+    const gw = await startGatewayProcess({ REDIS_URL: redis.url, SSE_MAX_BUFFER_BYTES: String(1024 * 1024) });
+    try {
+      const threadId = uniqueId();
+      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
+      const url = `${gw.base.replace("http", "ws")}/v1/ws`;
+      const headers = { authorization: `Bearer ${token}` };
+      const stalled = await connectWs(url, headers);
+      const reader = await connectWs(url, headers);
+      for (const c of [stalled, reader]) {
+        c.send({ type: "subscribe", threadId });
+        await c.waitFor((x) => x.frames.some((f) => f.type === "subscribed"));
+      }
+      stalled.pause();
+
+      const baseline = gw.rss();
+      let peak = baseline;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, gw.rss());
+      }, 50);
+      // Once cut off, the stalled client reads again (within the gateway's 5 s close grace) and finds
+      // what was in flight, then the documented close.
+      let cut = false;
+      const watcher = (async () => {
+        while (!cut) {
+          const text = await (await fetch(`${gw.base}/metrics`)).text();
+          cut = /threadline_gateway_slow_consumer_cutoffs_total 1\b/.test(text);
+          if (!cut) await new Promise((r) => setTimeout(r, 100));
+        }
+        stalled.resume();
+        return stalled.closed;
+      })();
+      const publisher = createEventPublisher(admin, { logMaxLen: 100, logTtlSeconds: 60 });
+      for (let i = 0; i < EVENTS; i += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, j) =>
+            publisher.publish({ threadId, runId: "r" }, { type: "token", content: `${i + j}:${CONTENT}` }),
+          ),
+        );
+      }
+      await reader.waitFor((c) => c.eventsOf(threadId).length === EVENTS, 40_000);
+      clearInterval(sampler);
+      peak = Math.max(peak, gw.rss());
+
+      const seqs = reader.frames.flatMap((f) => (f.type === "event" ? [f.event?.seq] : []));
+      expect(seqs).toEqual(Array.from({ length: EVENTS }, (_, i) => i + 1));
+      expect(peak - baseline).toBeLessThan(64 * 1024 * 1024);
+      const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+      expect(metrics).toMatch(/threadline_gateway_slow_consumer_cutoffs_total 1\b/);
+      expect(metrics).toMatch(/threadline_gateway_open_streams 1\b/);
+      expect(await watcher).toEqual({ code: 4008, reason: "SLOW_CONSUMER" });
+      expect(stalled.eventsOf(threadId).length).toBeLessThan(EVENTS);
+      reader.close();
+      console.log(
+        `backpressure (WebSocket): gateway RSS baseline ${(baseline / 2 ** 20).toFixed(1)} MiB, peak +${((peak - baseline) / 2 ** 20).toFixed(1)} MiB; stalled socket got ${stalled.eventsOf(threadId).length} events before 4008`,
+      );
+    } finally {
+      gw.kill("SIGTERM");
+      await gw.exited;
+    }
+  });
+
+  it("replays a backlog larger than SSE_MAX_BUFFER_BYTES to a reading WebSocket (pages wait for the socket)", {
+    timeout: 60_000,
+  }, async () => {
+    const gw = await startGatewayProcess({ REDIS_URL: redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
+    try {
+      const threadId = uniqueId();
+      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
+      const publisher = createEventPublisher(admin, { logMaxLen: 10_000, logTtlSeconds: 60 });
+      for (let i = 0; i < 1_000; i += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, j) =>
+            publisher.publish(
+              { threadId, runId: "r" },
+              { type: "token", content: `${i + j}:${"y".repeat(200)}` },
+            ),
+          ),
+        );
+      }
+      const client = await connectWs(`${gw.base.replace("http", "ws")}/v1/ws`, {
+        authorization: `Bearer ${token}`,
+      });
+      client.send({ type: "subscribe", threadId, after: "0" });
+      await client.waitFor((c) => c.eventsOf(threadId).length === 1_000, 20_000);
+      expect(client.frames.flatMap((f) => (f.type === "event" ? [f.event?.seq] : []))).toEqual(
+        Array.from({ length: 1_000 }, (_, i) => i + 1),
+      );
+      expect(client.isClosed()).toBe(false);
+      client.close();
     } finally {
       gw.kill("SIGTERM");
       await gw.exited;

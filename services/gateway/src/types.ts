@@ -44,5 +44,7 @@ export type StreamEndReason =
   | "slow_consumer"
   | "shutdown"
   | "replay_failed"
+  /** WebSocket: no pong since the last ping (a half-open connection). */
+  | "heartbeat_timeout"
   /** The client left, Redis failed or the gateway began closing before the stream was set up. */
   | "abandoned";

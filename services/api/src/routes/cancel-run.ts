@@ -1,12 +1,5 @@
-import {
-  CancelledRun,
-  type ControlMessage,
-  ERRORS,
-  isFinalState,
-  RunParams,
-  type RunView,
-} from "@threadline/protocol";
-import { sendControl } from "@threadline/redis";
+import { CancelledRun, ERRORS, RunParams, type RunView } from "@threadline/protocol";
+import { cancelRun } from "@threadline/redis";
 import { type HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
@@ -18,7 +11,8 @@ import type { RouteContext } from "./route-context.js";
 /**
  * `POST /v1/threads/:threadId/runs/:runId/cancel` → 202. A job no worker holds yet (waiting, or
  * delayed before a retry) is removed here and its run ends with `status cancelled` + `done cancelled`;
- * a running one is aborted by whichever worker holds it, told through the control channel.
+ * a running one is aborted by whichever worker holds it, told through the control channel
+ * (packages/redis `cancelRun`, which the gateway's WebSocket cancel shares).
  */
 export function cancelRunRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.post(
@@ -34,36 +28,11 @@ export function cancelRunRoute(app: FastifyInstance, ctx: RouteContext): void {
     async (request, reply) => {
       const { threadId, runId } = parseOrThrow(RunParams, request.params, ERRORS.INVALID_PARAMS, "path");
       await ctx.access.check(claimsOf(request), threadId);
-      const run = await ctx.runs.get(threadId, runId);
-      if (!run) throw runNotFound(threadId, runId);
-      if (isFinalState(run.status)) throw finished(run);
-
-      const removed = await ctx.queue.removeQueued(runId);
-      if (removed === "finished" || removed === "missing") {
-        // The job ended (or was cleaned up) between our read and the removal: report what the run became.
-        const latest = (await ctx.runs.get(threadId, runId)) ?? run;
-        if (removed === "finished" || isFinalState(latest.status)) throw finished(latest);
-      }
-      let status: RunView["status"];
-      if (removed === "removed" || removed === "missing") {
-        // Nobody holds the job, and nobody ever will: this request ends the run.
-        // Keyed: two cancels racing here (or a retried request) end the run once.
-        await ctx.lifecycle.cancel({ threadId, runId });
-        status = "cancelled";
-      } else {
-        // The record stays the worker's to write: setting `cancelling` here could overwrite a
-        // `completed` the worker stores a moment later.
-        status = "cancelling";
-      }
+      const result = await cancelRun(ctx, { threadId, runId, by: claimsOf(request).sub });
+      if (result.outcome === "not_found") throw runNotFound(threadId, runId);
+      if (result.outcome === "finished") throw finished(result.run);
+      const status = result.outcome;
       ctx.metrics.cancelled(status === "cancelled" ? "queued" : "running");
-      // Always tell the workers: one may have taken the job a moment ago.
-      const message: ControlMessage = {
-        type: "cancel",
-        threadId,
-        runId,
-        reason: `cancelled by ${claimsOf(request).sub}`,
-      };
-      await sendControl(ctx.redis, message);
       request.log.info({ threadId, runId, status }, "run cancel requested");
       const body: CancelledRun = { runId, threadId, status };
       return reply.code(202).send(body);
