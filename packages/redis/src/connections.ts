@@ -18,6 +18,12 @@ export interface ConnectionOptions {
   bullmq?: boolean;
   /** Don't connect until the first command (subscribers connect explicitly). */
   lazyConnect?: boolean;
+  /**
+   * A dedicated subscriber: SUBSCRIBE, and the resubscribe ioredis sends by itself after a reconnect
+   * (which nobody awaits: its rejection would be unhandled and end the process), wait out an outage
+   * of any length instead of failing after 20 retries.
+   */
+  subscriber?: boolean;
 }
 
 /**
@@ -25,7 +31,8 @@ export interface ConnectionOptions {
  * - back off 50 ms → 2 s with jitter, forever: a Redis restart must heal by itself, and jitter keeps
  *   thousands of gateway subscribers from reconnecting in lockstep;
  * - commands wait in the offline queue across a reconnect, but a plain command gives up after
- *   20 retries (~30 s) so a request handler answers with an error instead of hanging;
+ *   20 retries (~30 s) so a request handler answers with an error instead of hanging (BullMQ and
+ *   dedicated subscriber connections wait for good: nothing answers a request from them);
  * - RESP2 keeps replies and pub/sub framing identical to what `redis-cli` shows.
  */
 export function baseOptions(options: ConnectionOptions): RedisOptions {
@@ -33,7 +40,7 @@ export function baseOptions(options: ConnectionOptions): RedisOptions {
     connectionName: options.name,
     protocol: 2,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000) * (0.75 + Math.random() * 0.5),
-    maxRetriesPerRequest: options.bullmq ? null : 20,
+    maxRetriesPerRequest: options.bullmq || options.subscriber ? null : 20,
     enableReadyCheck: !options.bullmq,
     connectTimeout: 5_000,
     lazyConnect: options.lazyConnect ?? false,

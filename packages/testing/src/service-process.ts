@@ -21,6 +21,8 @@ export interface ServiceProcessOptions {
   env: Record<string, string>;
   /** tsx compiles on start and CI has 2 shared cores: default 60 s. */
   readyTimeoutMs?: number;
+  /** Resolve at once instead of on /readyz (a service started while Redis is down). Default true. */
+  waitForReady?: boolean;
   keepOutputChars?: number;
   /** Where PATH and HOME come from; default: what vitest.config.ts provides. */
   parentEnv?: TestEnv;
@@ -31,7 +33,8 @@ const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 /**
  * Starts one real service as a child process from source
  * (`node --conditions=@threadline/source --import tsx services/<kind>/src/main.ts`, so no build is
- * needed) on a loopback port, with only PATH and HOME inherited; resolves once it answers /readyz.
+ * needed) on a loopback port, with only PATH and HOME inherited; resolves once it answers /readyz
+ * (unless `waitForReady: false`).
  */
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceInstance> {
   const { kind } = options;
@@ -49,7 +52,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
       HOST: "127.0.0.1",
       PORT: String(port),
     },
-    readyUrl: `${url}/readyz`,
+    ...(options.waitForReady === false ? {} : { readyUrl: `${url}/readyz` }),
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
     ...(options.keepOutputChars ? { keepOutputChars: options.keepOutputChars } : {}),
   });

@@ -34,9 +34,12 @@ export interface ConnectedWorkerDeps extends WorkerConnections {
 export function connectWorkerDeps(config: WorkerConfig, log: Logger): ConnectedWorkerDeps {
   const redis = createRedisClient(config.redis, { name: "threadline-worker" });
   const bullConnection = createRedisClient(config.redis, { name: "threadline-worker-bullmq", bullmq: true });
+  // Waits out an outage: a worker started while Redis is away must not give up on its control
+  // subscription after 20 retries (~35 s) and exit.
   const controlConnection = createRedisClient(config.redis, {
     name: "threadline-worker-control",
     lazyConnect: true,
+    subscriber: true,
   });
   const runsQueue = createRunsQueue(config.redis, { name: "threadline-worker-queue" });
   for (const client of [redis, bullConnection]) {

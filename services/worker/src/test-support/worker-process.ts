@@ -6,9 +6,18 @@ export interface WorkerProcess extends ManagedProcess {
   activeRuns(): Promise<number>;
 }
 
-/** Starts `src/main.ts` as a real child process (from source via tsx) and waits for /readyz. */
-export async function startWorkerProcess(name: string, env: Record<string, string>): Promise<WorkerProcess> {
-  const worker = await startServiceProcess({ kind: "worker", name, env: { LOG_LEVEL: "info", ...env } });
+/** Starts `src/main.ts` as a real child process (from source via tsx) and waits for /readyz (by default). */
+export async function startWorkerProcess(
+  name: string,
+  env: Record<string, string>,
+  options: { waitForReady?: boolean } = {},
+): Promise<WorkerProcess> {
+  const worker = await startServiceProcess({
+    kind: "worker",
+    name,
+    env: { LOG_LEVEL: "info", ...env },
+    ...options,
+  });
   return {
     ...worker.process,
     port: worker.port,
