@@ -76,6 +76,8 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
           name: `${kind}-${i + 1}`,
           env: {
             LOG_LEVEL: "warn",
+            // nginx on loopback sets X-Forwarded-For/-Proto: the APIs believe it (and nobody else).
+            ...(kind === "api" && options.nginx !== false ? { TRUST_PROXY: "loopback" } : {}),
             ...redisEnv,
             ...options.env,
             ...options.envFor?.[kind],

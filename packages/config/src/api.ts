@@ -1,6 +1,6 @@
 import type { CommonConfig } from "./common.js";
 import { loadWith } from "./common.js";
-import { bool, int, optionalText } from "./fields.js";
+import { bool, int, optionalText, trustedProxies } from "./fields.js";
 import type { Env } from "./load-config.js";
 import { buildProvidersConfig, type ProvidersConfig, providersEnv } from "./providers.js";
 
@@ -25,6 +25,14 @@ export interface ApiConfig extends CommonConfig {
   externalRunCheckMs: number;
   /** Lifetime of the publish token an external run is created with. */
   publishTokenTtlSeconds: number;
+  /**
+   * TRUST_PROXY: the proxies (addresses, CIDRs, loopback/linklocal/uniquelocal) whose X-Forwarded-For and
+   * X-Forwarded-Proto are believed; empty = none, so a client cannot pick its own address or scheme.
+   */
+  trustProxy: string[];
+  /** Refused `POST /admin/login`s per client address per window before it gets 429 until the window ends. */
+  adminLoginMaxFailures: number;
+  adminLoginWindowMs: number;
 }
 
 export function loadApiConfig(env: Env): ApiConfig {
@@ -38,6 +46,9 @@ export function loadApiConfig(env: Env): ApiConfig {
     EXTERNAL_RUN_TIMEOUT_MS: int(100, 86_400_000, 60_000),
     EXTERNAL_RUN_CHECK_MS: int(0, 3_600_000, 0),
     PUBLISH_TOKEN_TTL_SECONDS: int(10, 7 * 86_400, 3_600),
+    TRUST_PROXY: trustedProxies(),
+    ADMIN_LOGIN_MAX_FAILURES: int(1, 1_000_000, 10),
+    ADMIN_LOGIN_WINDOW_SECONDS: int(1, 86_400, 300),
     ...providersEnv,
   });
   return {
@@ -56,5 +67,8 @@ export function loadApiConfig(env: Env): ApiConfig {
       parsed.EXTERNAL_RUN_CHECK_MS ||
       Math.min(5_000, Math.max(50, Math.floor(parsed.EXTERNAL_RUN_TIMEOUT_MS / 4))),
     publishTokenTtlSeconds: parsed.PUBLISH_TOKEN_TTL_SECONDS,
+    trustProxy: parsed.TRUST_PROXY,
+    adminLoginMaxFailures: parsed.ADMIN_LOGIN_MAX_FAILURES,
+    adminLoginWindowMs: parsed.ADMIN_LOGIN_WINDOW_SECONDS * 1000,
   };
 }

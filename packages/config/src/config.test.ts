@@ -78,6 +78,42 @@ describe("config", () => {
     ]);
   });
 
+  it("trusts no proxy unless TRUST_PROXY lists addresses, CIDRs or named ranges, and refuses anything else", () => {
+    expect(loadApiConfig({})).toMatchObject({
+      trustProxy: [],
+      adminLoginMaxFailures: 10,
+      adminLoginWindowMs: 300_000,
+    });
+    expect(
+      loadApiConfig({
+        TRUST_PROXY: " 10.0.0.7, 172.16.0.0/12,fd00::/8 ,::1,loopback,uniquelocal",
+        ADMIN_LOGIN_MAX_FAILURES: "3",
+        ADMIN_LOGIN_WINDOW_SECONDS: "60",
+      }),
+    ).toMatchObject({
+      trustProxy: ["10.0.0.7", "172.16.0.0/12", "fd00::/8", "::1", "loopback", "uniquelocal"],
+      adminLoginMaxFailures: 3,
+      adminLoginWindowMs: 60_000,
+    });
+    for (const bad of [
+      "true",
+      "*",
+      "10.0.0.0/33",
+      "10.0.0.300",
+      "nginx",
+      "::1/129",
+      "10.0.0.0/8/1",
+      "10.0.0.0/",
+    ]) {
+      expect(
+        errorLines(() => loadApiConfig({ TRUST_PROXY: `127.0.0.1,${bad}` })),
+        bad,
+      ).toEqual([
+        `TRUST_PROXY: expected IP addresses, CIDRs (10.0.0.0/8) or loopback/linklocal/uniquelocal, comma-separated, got ${JSON.stringify(bad)}`,
+      ]);
+    }
+  });
+
   it("refuses the dev JWT secret in production", () => {
     expect(errorLines(() => loadApiConfig({ NODE_ENV: "production" }))).toEqual([
       "JWT_SECRET: the development secret is refused when NODE_ENV=production; set a real secret",

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /**
@@ -105,4 +106,37 @@ export function hostPorts() {
     ctx.addIssue({ code: "custom", message: `expected host:port[,host:port…], ${got(v)}` });
     return z.NEVER;
   });
+}
+
+/** proxy-addr's names for address ranges (Fastify's `trustProxy` accepts them besides addresses and CIDRs). */
+const PROXY_RANGES = ["loopback", "linklocal", "uniquelocal"];
+
+/**
+ * The proxies whose `X-Forwarded-*` headers are believed: a comma list of IP addresses, CIDRs
+ * (`10.0.0.0/8`, `fd00::/8`) or the names loopback, linklocal, uniquelocal. Unset: none (`[]`).
+ */
+export function trustedProxies() {
+  return raw.transform((v, ctx) => {
+    if (isUnset(v)) return [];
+    const entries = v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const bad = entries.filter((entry) => !isProxyEntry(entry));
+    if (entries.length > 0 && bad.length === 0) return entries;
+    ctx.addIssue({
+      code: "custom",
+      message: `expected IP addresses, CIDRs (10.0.0.0/8) or ${PROXY_RANGES.join("/")}, comma-separated, ${got(bad.join(",") || v)}`,
+    });
+    return z.NEVER;
+  });
+}
+
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_RANGES.includes(entry)) return true;
+  const [address = "", bits, ...rest] = entry.split("/");
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
 }

@@ -29,6 +29,7 @@ export {
   type RunPublishState,
 } from "./external-runs.js";
 export { keys, threadIdOfLog } from "./keys.js";
+export { createLoginThrottle, type LoginThrottle } from "./login-throttle.js";
 export { type PublishRefusal, PublishRefusedError } from "./publish-refused.js";
 export {
   createEventPublisher,

@@ -44,6 +44,8 @@ export const keys = {
   archiveSweepLease: () => "threadline:archive:sweep",
   /** SCAN pattern of every thread's replay log (`threadLog`); `threadIdOfLog` reads the id back. */
   threadLogPattern: () => `${tag("*")}:log`,
+  /** Counter of refused admin logins from one client address, expiring with its window (login-throttle.ts). */
+  adminLoginFailures: (address: string) => `threadline:admin-login-failures:${address}`,
   /** Prefix of @fastify/rate-limit's counters (it appends `<METHOD><route>-<sub>`: one key per counter). */
   rateLimitPrefix: () => "ratelimit:",
 } as const;

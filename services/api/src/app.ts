@@ -12,6 +12,7 @@ import {
   createArchiveFeed,
   createEventPublisher,
   createExternalRuns,
+  createLoginThrottle,
   createRunLifecycle,
   createRunRecords,
   createThreadMeta,
@@ -66,7 +67,13 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
   const app = createServiceApp({
     ...(deps.log ? { log: deps.log } : {}),
     requestTimeoutMs: config.requestTimeoutMs,
-    fastify: { bodyLimit: config.bodyLimitBytes, trustProxy: true, ...contractFrameworkOptions() },
+    fastify: {
+      bodyLimit: config.bodyLimitBytes,
+      // Only TRUST_PROXY's proxies may set the client address and scheme (X-Forwarded-For/-Proto), which
+      // the admin login's throttle and its cookie's Secure flag rely on; by default nobody can.
+      trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+      ...contractFrameworkOptions(),
+    },
   });
   installJsonBody(app);
   // Route schemas document the API; zod in the handlers is the only validation, so every error keeps
@@ -155,6 +162,10 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     config,
     verifier,
     queue: (deps.queue as Partial<RunsQueue>).queue,
+    loginThrottle: createLoginThrottle(deps.redis, {
+      maxFailures: config.adminLoginMaxFailures,
+      windowMs: config.adminLoginWindowMs,
+    }),
     now,
   });
   await app.register(async (v1) => {

@@ -4,7 +4,7 @@ import { FastifyAdapter } from "@bull-board/fastify";
 import type { Verifier } from "@threadline/auth";
 import type { ApiConfig } from "@threadline/config";
 import { ERRORS } from "@threadline/protocol";
-import { createRunsQueue } from "@threadline/redis";
+import { createRunsQueue, type LoginThrottle } from "@threadline/redis";
 import { HttpError, httpError, sendError } from "@threadline/server";
 import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
@@ -19,6 +19,8 @@ export interface QueueDashboardOptions {
   verifier: Verifier;
   /** The `runs` queue (owned by the caller); when absent the plugin opens one of its own, closed with the app. */
   queue?: Queue | undefined;
+  /** Counts refused logins per client address (ADMIN_LOGIN_MAX_FAILURES per ADMIN_LOGIN_WINDOW_SECONDS). */
+  loginThrottle: LoginThrottle;
   now?: () => number;
 }
 
@@ -43,7 +45,7 @@ export async function queueDashboardPlugin(
     app.addHook("onClose", async () => owned.close());
   }
 
-  loginRoutes(app, verifier, now);
+  loginRoutes(app, verifier, options.loginThrottle, now);
 
   await app.register(
     async (dashboard) => {
