@@ -1,7 +1,8 @@
 /**
  * Runs the scaled topology on this machine until Ctrl-C: nginx in front of N gateways and M APIs,
  * K workers, standalone Redis or a local 3-master cluster.
- *   pnpm topology [--gateways 2] [--apis 2] [--workers 2] [--cluster] [--redis-url redis://…]
+ *   pnpm topology [--gateways 2] [--apis 2] [--workers 2] [--cluster] [--redis-url redis://…] [--tls]
+ * `--tls`: nginx also serves HTTP/2 over TLS with a self-signed certificate made for this run.
  */
 import { parseArgs } from "node:util";
 import { signDevToken } from "@threadline/auth";
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     workers: { type: "string", default: "2" },
     cluster: { type: "boolean", default: false },
     "redis-url": { type: "string" },
+    tls: { type: "boolean", default: false },
   },
 });
 const count = (name: string, value: string) => {
@@ -28,11 +30,15 @@ const topology = await startTopology({
   apis: count("apis", values.apis),
   workers: count("workers", values.workers),
   ...(values.cluster ? { redis: "cluster" as const } : redisUrl ? { redis: { url: redisUrl } } : {}),
+  tls: values.tls,
   env: { LOG_LEVEL: "info" },
   parentEnv: process.env,
 });
 const token = signDevToken(DEV_JWT_SECRET, { sub: "dev", threads: ["*"], ttlSeconds: 24 * 3600 });
 console.log(`nginx:    ${topology.url}`);
+if (topology.nginx?.httpsUrl) {
+  console.log(`https:   ${topology.nginx.httpsUrl} (HTTP/2; self-signed: ${topology.nginx.certPath})`);
+}
 for (const s of [...topology.gateways, ...topology.apis, ...topology.workers]) {
   console.log(`${s.name.padEnd(10)}${s.url} (pid ${s.process.pid})`);
 }

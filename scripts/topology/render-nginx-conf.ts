@@ -7,6 +7,8 @@ export interface NginxUpstreams {
   listenPort: number;
   /** `max_fails`/`fail_timeout` appended to each server line; default as in the committed file. */
   serverParams?: string;
+  /** Also serve HTTP/2 over TLS on this port with this certificate (PEM files). */
+  tls?: { port: number; certPath: string; keyPath: string };
 }
 
 const DEFAULT_SERVER_PARAMS = "max_fails=1 fail_timeout=5s";
@@ -26,6 +28,18 @@ export function renderNginxConf(template: string, upstreams: NginxUpstreams): st
   conf = replaceBlock(conf, "gateways", servers(upstreams.gateways));
   conf = replaceBlock(conf, "apis", servers(upstreams.apis));
   conf = replaceBlock(conf, "listen", [`listen 127.0.0.1:${upstreams.listenPort};`]);
+  const { tls } = upstreams;
+  conf = replaceBlock(
+    conf,
+    "tls",
+    tls
+      ? [
+          `listen 127.0.0.1:${tls.port} ssl http2;`,
+          `ssl_certificate ${tls.certPath};`,
+          `ssl_certificate_key ${tls.keyPath};`,
+        ]
+      : [],
+  );
   return conf;
 }
 

@@ -1,10 +1,11 @@
+import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, type ManagedProcess, startProcess } from "@threadline/testing";
 import { type NginxUpstreams, renderNginxConf } from "./render-nginx-conf.js";
 
-export interface NginxOptions extends Omit<NginxUpstreams, "listenPort"> {
+export interface NginxOptions extends Omit<NginxUpstreams, "listenPort" | "tls"> {
   /** The http-context template; default infra/nginx/threadline.conf of this checkout. */
   templatePath?: string;
   listenPort?: number;
@@ -12,11 +13,17 @@ export interface NginxOptions extends Omit<NginxUpstreams, "listenPort"> {
   bin?: string;
   /** The PATH nginx runs with (the caller's). */
   path?: string;
+  /** Also serve HTTP/2 over TLS, with a self-signed certificate for 127.0.0.1/localhost made here. */
+  tls?: boolean;
 }
 
 export interface NginxHandle {
   url: string;
   port: number;
+  /** `https://127.0.0.1:<port>` (HTTP/2 and HTTP/1.1 by ALPN) with `tls: true`. */
+  httpsUrl?: string;
+  /** The self-signed certificate (PEM) the TLS listener presents, for clients to trust. */
+  certPath?: string;
   /** The temp prefix holding nginx.conf, threadline.conf, logs and temp dirs. */
   prefix: string;
   process: ManagedProcess;
@@ -38,7 +45,12 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
   chmodSync(prefix, 0o755);
   mkdirSync(join(prefix, "logs"));
   const template = readFileSync(options.templatePath ?? DEFAULT_NGINX_TEMPLATE, "utf8");
-  writeFileSync(join(prefix, "threadline.conf"), renderNginxConf(template, { ...options, listenPort: port }));
+  const tlsPort = options.tls ? await freePort() : undefined;
+  const tls = tlsPort === undefined ? undefined : { port: tlsPort, ...selfSignedCert(prefix) };
+  writeFileSync(
+    join(prefix, "threadline.conf"),
+    renderNginxConf(template, { ...options, listenPort: port, ...(tls ? { tls } : {}) }),
+  );
   writeFileSync(join(prefix, "nginx.conf"), mainConf(prefix));
   const errorLog = join(prefix, "logs", "error.log");
 
@@ -59,6 +71,7 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    ...(tls ? { httpsUrl: `https://127.0.0.1:${tls.port}`, certPath: tls.certPath } : {}),
     prefix,
     process: proc,
     errorLog: () => safeRead(errorLog),
@@ -90,6 +103,38 @@ http {
     include ${join(prefix, "threadline.conf")};
 }
 `;
+}
+
+/** A throwaway certificate for local HTTP/2 (browsers need TLS for it): openssl, valid a week. */
+function selfSignedCert(prefix: string): { certPath: string; keyPath: string } {
+  const certPath = join(prefix, "cert.pem");
+  const keyPath = join(prefix, "key.pem");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "7",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+    ],
+    { stdio: "ignore" },
+  );
+  // nginx's workers run as `nobody` when started by root; the master reads the key, but keep it private.
+  chmodSync(keyPath, 0o600);
+  return { certPath, keyPath };
 }
 
 function safeRead(path: string): string {

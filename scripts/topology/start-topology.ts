@@ -24,6 +24,8 @@ export interface TopologyOptions {
   redis?: { url: string } | { clusterNodes: string } | "cluster";
   /** Put nginx in front (default true). */
   nginx?: boolean;
+  /** nginx also serves HTTP/2 over TLS with a self-signed certificate (`nginx.httpsUrl`). */
+  tls?: boolean;
   /** Extra env for every service, then per kind (e.g. `{ gateway: { HEARTBEAT_INTERVAL_MS: "500" } }`). */
   env?: Record<string, string>;
   envFor?: Partial<Record<ServiceKind, Record<string, string>>>;
@@ -110,6 +112,7 @@ export async function startTopology(options: TopologyOptions = {}): Promise<Topo
         gateways: gateways.map((g) => `127.0.0.1:${g.port}`),
         apis: apis.map((a) => `127.0.0.1:${a.port}`),
         ...(parentEnv.PATH ? { path: parentEnv.PATH } : {}),
+        ...(options.tls ? { tls: true } : {}),
       });
       const started = nginx;
       cleanups.push(() => started.stop());
