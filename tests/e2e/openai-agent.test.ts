@@ -123,10 +123,29 @@ describe("openai agent end to end: API → worker (fake LLM) → Redis → gatew
           result: { expression: "6 * 7", result: 42 },
         },
       },
+      // Live usage after each model turn: cumulative tokens and cost (issue 18 item 3).
+      {
+        type: "delta",
+        content: {
+          kind: "progress",
+          step: 1,
+          usage: { inputTokens: 40, outputTokens: 10 },
+          cost: { usd: 0.00006 },
+        },
+      },
       { type: "status", content: { state: "running", attempt: 1, step: 2, total: 8 } },
       { type: "token", content: "6 × 7 " },
       { type: "token", content: "is " },
       { type: "token", content: "42." },
+      {
+        type: "delta",
+        content: {
+          kind: "progress",
+          step: 2,
+          usage: { inputTokens: 100, outputTokens: 13 },
+          cost: { usd: 0.000126 },
+        },
+      },
       {
         type: "done",
         content: {

@@ -36,6 +36,15 @@ export function RunPanel({ run, onCancel, cancelError }: RunPanelProps) {
         <Figure label="Events" value={String(run.eventCount)} id="run-events" />
         <Figure label="Attempt" value={String(run.attempt)} id="run-attempt" />
         <Figure label="Finish reason" value={outcome ?? (run.finished ? "yes" : "–")} id="run-finished" />
+        <Figure
+          label="Tokens"
+          value={
+            run.usage ? `${run.usage.inputTokens ?? "–"} in / ${run.usage.outputTokens ?? "–"} out` : "–"
+          }
+          id="run-usage"
+          title="cumulative input / output tokens, live from progress events"
+        />
+        <Figure label="Cost" value={run.cost ? `$${run.cost.usd.toFixed(6)}` : "–"} id="run-cost" />
       </dl>
       {onCancel && runId && !run.finished ? (
         <button type="button" className="secondary" onClick={() => onCancel(runId)}>

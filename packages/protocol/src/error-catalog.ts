@@ -179,6 +179,10 @@ const SPECS = {
   PROVIDER_DISCONNECTED: run(true, "the LLM provider closed the stream early"),
   PROVIDER_STREAM_ERROR: run(true, "the LLM provider reported an error mid-stream"),
   PROVIDER_BAD_RESPONSE: run(false, "the LLM provider sent a response the agent cannot read"),
+  BUDGET_EXCEEDED: run(
+    false,
+    "the run reached its budget (budget.maxOutputTokens or budget.maxCostUsd) and was stopped",
+  ),
   // Tool results the agent reads (in a `tool_result` delta), not run failures.
   UNKNOWN_TOOL: tool("the model asked for a tool that does not exist"),
   INVALID_ARGUMENTS: tool("the tool's arguments do not match its schema"),

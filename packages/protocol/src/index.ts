@@ -93,6 +93,7 @@ export {
   ControlMessage,
   OnDisconnect,
   RUNNERS,
+  RunBudget,
   RunJobData,
   Runner,
   RunRequest,

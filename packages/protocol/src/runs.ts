@@ -8,6 +8,23 @@ export const OnDisconnect = z.object({ cancelAfterMs: z.number().int().min(1_000
 export type OnDisconnect = z.infer<typeof OnDisconnect>;
 
 /**
+ * `budget`: limits of one run, checked by the worker against the usage the agent reports (`progress`
+ * deltas and `done`) and the tokens it streams. Crossing one stops the run: `error BUDGET_EXCEEDED`,
+ * then `done { finishReason: "length" }`.
+ */
+export const RunBudget = z.strictObject({
+  maxOutputTokens: z.number().int().min(1).max(10_000_000).optional(),
+  maxCostUsd: z.number().positive().max(1_000_000).optional(),
+});
+export type RunBudget = z.infer<typeof RunBudget>;
+
+/** Cumulative token counts of a run (the `done` event's `usage`, also on the run record). */
+const RunUsage = z.looseObject({
+  inputTokens: z.number().int().min(0).optional(),
+  outputTokens: z.number().int().min(0).optional(),
+});
+
+/**
  * Who runs a run: `agent` (default) queues it for our workers; `external` means the caller's own
  * process publishes its events (HTTP publish or the publish script) and owns its lifecycle.
  */
@@ -23,9 +40,12 @@ export const RunRequest = z
     input: boundedJsonObject().optional(),
     metadata: boundedJsonObject().optional(),
     onDisconnect: OnDisconnect.optional(),
+    budget: RunBudget.optional(),
   })
   .superRefine((body, ctx) => {
     if (body.runner === "external") {
+      if (body.budget !== undefined)
+        ctx.addIssue({ code: "custom", path: ["budget"], message: "not supported for external runs" });
       if (body.agent !== undefined)
         ctx.addIssue({
           code: "custom",
@@ -57,6 +77,12 @@ export const RunView = z.object({
   finishedAt: z.string().optional(),
   attempts: z.number().int().min(0),
   output: z.unknown().optional(),
+  /** Tokens used, from the run's `done`. */
+  usage: RunUsage.optional(),
+  /** What the run cost, when its model has a price (MODEL_PRICES). */
+  cost: z.object({ usd: z.number().min(0) }).optional(),
+  /** The run's limits as requested. */
+  budget: RunBudget.optional(),
   error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   /** The run's input as it was requested (thread history and agent memory read it). */
@@ -75,6 +101,7 @@ export const RunJobData = z.object({
   owner: z.string(),
   metadata: z.record(z.string(), z.unknown()).optional(),
   onDisconnect: OnDisconnect.optional(),
+  budget: RunBudget.optional(),
 });
 export type RunJobData = z.infer<typeof RunJobData>;
 

@@ -23,12 +23,19 @@ export interface NewRun extends RunRef {
   runner?: RunView["runner"];
   input?: Record<string, unknown>;
   metadata?: Record<string, unknown>;
+  budget?: RunView["budget"];
 }
 
 /** What an external run's record may follow (see `follow`). */
 export type RunPatch = Partial<
   Pick<RunView, "status" | "startedAt" | "finishedAt" | "attempts" | "output" | "error">
 >;
+
+/** The `done` event's `cost`, when it is one (`{ usd }`). */
+function costOf(done: DoneContent): { usd: number } | undefined {
+  const { cost } = done as { cost?: { usd?: unknown } };
+  return typeof cost?.usd === "number" && cost.usd >= 0 ? { usd: cost.usd } : undefined;
+}
 
 /** One event a transition published. */
 export interface TransitionEvent {
@@ -174,6 +181,7 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
           ...(run.input ? { input: run.input } : {}),
           ...(run.runner ? { runner: run.runner } : {}),
           ...(run.metadata ? { metadata: run.metadata } : {}),
+          ...(run.budget ? { budget: run.budget } : {}),
         },
       })),
     running: (run, attempt, startedAt) =>
@@ -206,7 +214,12 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
         run,
         attempt,
         [{ type: "done", content: done }],
-        end({ status: "completed", ...(done.output === undefined ? {} : { output: done.output }) }),
+        end({
+          status: "completed",
+          ...(done.output === undefined ? {} : { output: done.output }),
+          ...(done.usage === undefined ? {} : { usage: done.usage }),
+          ...(costOf(done) === undefined ? {} : { cost: costOf(done) }),
+        }),
       ),
     fail: (run, error, attempt) =>
       transition(

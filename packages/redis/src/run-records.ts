@@ -26,7 +26,7 @@ export interface RunRecords {
   markArchived(threadId: string, runId: string, archivedAt: string): Promise<void>;
 }
 
-const JSON_FIELDS = new Set(["output", "error", "metadata", "input"]);
+const JSON_FIELDS = new Set(["output", "error", "metadata", "input", "usage", "cost", "budget"]);
 const NUMBER_FIELDS = new Set(["attempts"]);
 
 /**

@@ -12,6 +12,7 @@ import {
 import { type Job, UnrecoverableError, WaitingError } from "bullmq";
 import type { Logger } from "pino";
 import type { ActiveRun, ActiveRuns } from "./active-runs.js";
+import { type BudgetCrossing, type BudgetMeter, createBudgetMeter } from "./budget-meter.js";
 import { createCoalescingPublisher, type RunPublisher } from "./coalescing-publisher.js";
 import { watchDisconnect } from "./disconnect-watch.js";
 import { untilAccepted } from "./until-accepted.js";
@@ -35,6 +36,8 @@ export interface RunProcessorDeps {
   renewEveryMs: number;
   /** The thread's earlier turns for a run (memory); none when absent. */
   history?: (threadId: string, runId: string) => Promise<Turn[]>;
+  /** How often a long generation reports usage when its agent does not (default PROGRESS_INTERVAL_MS). */
+  progressIntervalMs?: number;
   /** True once shutdown began: a job fetched now is handed straight back. */
   isClosing(): boolean;
   now?: () => number;
@@ -160,7 +163,11 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         });
       }
 
-      const done = await streamAgent(
+      const meter = createBudgetMeter(data.budget, {
+        now,
+        ...(deps.progressIntervalMs === undefined ? {} : { intervalMs: deps.progressIntervalMs }),
+      });
+      const streamed = await streamAgent(
         checked.agent.run(checked.input, {
           threadId,
           runId,
@@ -171,10 +178,18 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         }),
         run,
         out,
+        meter,
       );
       await out.flush();
       if (run.stopReason) return await stopped(job, token, run, out, log, finish, attempt);
-      const content: DoneContent = done ?? { finishReason: "stop" };
+      let content: DoneContent = streamed.done ?? { finishReason: "stop" };
+      if (streamed.crossing) {
+        // Over budget: the agent was stopped; the run ends as cut short, saying why.
+        const end = meter.end(streamed.crossing);
+        await out.publish({ type: "error", content: end.error });
+        content = end.done;
+        log.info({ crossing: streamed.crossing }, "run stopped at its budget");
+      }
       await finalTransition(
         () => deps.lifecycle.complete({ threadId, runId }, content, attempt),
         log,
@@ -344,14 +359,16 @@ function isFenced(error: unknown): error is PublishRefusedError {
 }
 
 /**
- * Publishes the agent's events until `done`, the end of the stream, or an abort. The abort wins
- * even when the agent ignores its signal: its iterator is closed in the background.
+ * Publishes the agent's events until `done`, the end of the stream, an abort, or the run's budget
+ * (`crossing`). The abort wins even when the agent ignores its signal: its iterator is closed in the
+ * background, as it is when the budget stops it.
  */
 async function streamAgent(
   events: AsyncIterable<AgentEvent>,
   run: ActiveRun,
   out: RunPublisher,
-): Promise<DoneContent | undefined> {
+  meter: BudgetMeter,
+): Promise<{ done?: DoneContent; crossing?: BudgetCrossing }> {
   const iterator = events[Symbol.asyncIterator]();
   const signal = run.controller.signal;
   const aborted = new Promise<"aborted">((resolve) => {
@@ -364,11 +381,17 @@ async function streamAgent(
       // If the abort wins the race, this promise may still reject later: never unhandled.
       pending.catch(() => {});
       const next = await Promise.race([pending, aborted]);
-      if (next === "aborted" || next.done) return undefined;
+      if (next === "aborted" || next.done) return {};
       const event = next.value as EventDraft;
-      if (signal.aborted) return undefined;
-      if (event.type === "done") return event.content;
+      if (signal.aborted) return {};
+      if (event.type === "done") return { done: event.content };
+      // Live usage every few seconds of a long generation: what streamed before this token.
+      const report = event.type === "token" ? meter.due() : undefined;
+      const measured = meter.check(event);
+      if (measured.verdict === "stop") return { crossing: measured.crossing };
+      if (report) await out.publish({ type: "delta", content: report });
       await out.publish(event);
+      if (measured.verdict === "after") return { crossing: measured.crossing };
     }
   } finally {
     // Lets the agent clean up (close its HTTP stream). Not awaited: an agent that ignores its

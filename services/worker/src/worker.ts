@@ -38,6 +38,8 @@ export interface WorkerDeps extends WorkerConnections {
   agents: AgentRegistry;
   /** How often runs with `onDisconnect` check their thread's watchers (default 1000 ms). */
   disconnectCheckMs?: number;
+  /** How often a long generation reports usage when its agent does not (tests shorten it). */
+  progressIntervalMs?: number;
   /** How long to wait for handed-back runs to let go of their jobs (default 5000 ms). */
   handBackTimeoutMs?: number;
   now?: () => number;
@@ -117,6 +119,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
     disconnectCheckMs: deps.disconnectCheckMs ?? 1_000,
     // Three renewals per TTL (at most every 10 min): a late or failed one still leaves two.
     renewEveryMs: Math.max(100, Math.min(600_000, (config.redis.logTtlSeconds * 1_000) / 3)),
+    ...(deps.progressIntervalMs === undefined ? {} : { progressIntervalMs: deps.progressIntervalMs }),
     isClosing: () => closing !== undefined,
     ...(deps.now ? { now: deps.now } : {}),
   });

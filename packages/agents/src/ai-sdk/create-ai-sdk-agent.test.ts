@@ -108,7 +108,7 @@ describe("AI SDK adapter: streamText full stream → Threadline events", () => {
       }),
       { tools },
     );
-    const { events, error } = await driveAgent(agent, {
+    const { events, progress, error } = await driveAgent(agent, {
       prompt: "Count the words of 'a b c', then double it.",
       reasoning: { budgetTokens: 1024 },
     });
@@ -142,6 +142,12 @@ describe("AI SDK adapter: streamText full stream → Threadline events", () => {
           output: { text: "Doubled, that is 6.", model: "claude-sonnet-4-6", steps: 3 },
         },
       },
+    ]);
+    // Live usage: after each model turn, the cumulative tokens and cost so far (issue 18 item 3).
+    expect(progress.map((p) => p.content)).toEqual([
+      { kind: "progress", step: 1, usage: { inputTokens: 100, outputTokens: 30 }, cost: { usd: 0.00075 } },
+      { kind: "progress", step: 2, usage: { inputTokens: 250, outputTokens: 50 }, cost: { usd: 0.0015 } },
+      { kind: "progress", step: 3, usage: { inputTokens: 450, outputTokens: 52 }, cost: { usd: 0.00213 } },
     ]);
     expect(server.requests).toHaveLength(3);
     expect(server.requests[0]?.body).toMatchObject({

@@ -1,4 +1,5 @@
 import type { FinishReason, LanguageModelUsage, TextStreamPart, ToolSet } from "ai";
+import { computeCost } from "../providers/cost.js";
 import { doneEvent } from "../providers/done-event.js";
 import type { ModelPrices } from "../providers/llm-config.js";
 import { disconnected, type ErrorSource, toAgentError } from "../providers/provider-errors.js";
@@ -21,7 +22,8 @@ export interface FullStreamOptions {
  * `start-step` → `status running {attempt, step, total}`; `text-delta` → `token`; `reasoning-delta` → `delta`
  * kind `reasoning`; `tool-input-start`/`-delta` → `tool_call` with `argsDelta`, `tool-call` → `tool_call`
  * with the full `args` (or its parse `error`); `tool-result`/`tool-error` → `tool_result`; `finish` →
- * `done` with usage, cost and finish reason. An `error` part is thrown as an `AgentError` (retryable
+ * `done` with usage, cost and finish reason; `finish-step` → a `progress` delta with the cumulative usage
+ * (and cost, for a priced model) so far, which the worker checks the run's budget against. An `error` part is thrown as an `AgentError` (retryable
  * per our mapping); `abort` ends the stream with nothing more (the worker publishes `done cancelled`).
  */
 export async function* mapFullStream(
@@ -31,6 +33,7 @@ export async function* mapFullStream(
   const toolNames = new Map<string, string>();
   let step = 0;
   let stepText = "";
+  const used = { inputTokens: 0, outputTokens: 0 };
   let last: { finishReason: FinishReason; raw: string | undefined } | undefined;
   for await (const part of parts) {
     switch (part.type) {
@@ -105,6 +108,9 @@ export async function* mapFullStream(
         if (part.finishReason === "other" && part.rawFinishReason === undefined) {
           throw disconnected(options.errors.provider, "the stream ended before the model finished");
         }
+        used.inputTokens += part.usage.inputTokens ?? 0;
+        used.outputTokens += part.usage.outputTokens ?? 0;
+        yield progressEvent(step, used, options);
         break;
       case "finish":
         yield finishEvent(
@@ -123,6 +129,18 @@ export async function* mapFullStream(
         return;
     }
   }
+}
+
+function progressEvent(
+  step: number,
+  used: { inputTokens: number; outputTokens: number },
+  options: FullStreamOptions,
+): AgentEvent {
+  const cost = computeCost(options.prices, options.model, used);
+  return {
+    type: "delta",
+    content: { kind: "progress", step, usage: { ...used }, ...(cost ? { cost } : {}) },
+  };
 }
 
 function finishEvent(

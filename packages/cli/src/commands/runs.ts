@@ -12,6 +12,8 @@ interface CreateFlags {
   input?: string;
   prompt?: string;
   metadata?: string;
+  maxOutputTokens?: string;
+  maxCostUsd?: string;
   wait?: string;
 }
 
@@ -86,6 +88,8 @@ export function runsCommand(program: Command, ctx: CliContext): void {
     .option("--prompt <text>", 'shorthand for --input \'{"prompt":"…"}\'')
     .option("--input <json>", "the agent's input object as JSON")
     .option("--metadata <json>", "metadata object as JSON, stored with the run")
+    .option("--max-output-tokens <n>", "budget: stop the run after this many output tokens")
+    .option("--max-cost-usd <usd>", "budget: stop the run once it has cost this much (priced models)")
     .option(
       "--wait <seconds>",
       "wait up to this long (0-60) for the run to end and print it (200) or as it is (202)",
@@ -100,6 +104,12 @@ export function runsCommand(program: Command, ctx: CliContext): void {
         ...(flags.agent ? { agent: flags.agent } : {}),
         input,
         ...(flags.metadata !== undefined ? { metadata: parseJson("--metadata", flags.metadata) } : {}),
+        ...(flags.maxOutputTokens !== undefined || flags.maxCostUsd !== undefined
+          ? {
+              budget: {
+                ...(flags.maxOutputTokens !== undefined
+                  ? { maxOutputTokens: Number(flags.maxOutputTokens) }
+                  : {}),
                 ...(flags.maxCostUsd !== undefined ? { maxCostUsd: Number(flags.maxCostUsd) } : {}),
               },
             }

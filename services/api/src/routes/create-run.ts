@@ -68,6 +68,7 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
         ...(body.input ? { input: body.input } : {}),
         ...(external ? { runner: "external" as const } : {}),
         ...(body.metadata ? { metadata: body.metadata } : {}),
+        ...(body.budget ? { budget: body.budget } : {}),
       });
       const answer = (created: CreateRunAnswer) => {
         const target = { threadId, runId, fromId: queued?.id ?? "0-0" };
@@ -94,6 +95,7 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
             owner: claims.sub,
             ...(body.metadata ? { metadata: body.metadata } : {}),
             ...(body.onDisconnect ? { onDisconnect: body.onDisconnect } : {}),
+            ...(body.budget ? { budget: body.budget } : {}),
           },
           {
             attempts: ctx.config.runAttempts,

@@ -2,7 +2,10 @@ import pino from "pino";
 import type { Agent, AgentEvent } from "../../types.js";
 
 export interface DriveResult {
+  /** Every event but the `progress` deltas (usage reports), which are in `progress`. */
   events: AgentEvent[];
+  /** The `progress` deltas: cumulative usage (and cost) after each model turn. */
+  progress: AgentEvent[];
   /** What the run threw, if it did. */
   error?: unknown;
 }
@@ -21,6 +24,7 @@ export async function driveAgent<I>(
   } = {},
 ): Promise<DriveResult> {
   const events: AgentEvent[] = [];
+  const progress: AgentEvent[] = [];
   const ctx = {
     threadId: "thread-1",
     runId: "run-1",
@@ -30,12 +34,16 @@ export async function driveAgent<I>(
   };
   try {
     for await (const event of agent.run(agent.inputSchema.parse(input), ctx)) {
+      if (event.type === "delta" && event.content.kind === "progress") {
+        progress.push(event);
+        continue;
+      }
       events.push(event);
       options.onEvent?.(event, events.length - 1);
     }
-    return { events };
+    return { events, progress };
   } catch (error) {
-    return { events, error };
+    return { events, progress, error };
   }
 }
 
