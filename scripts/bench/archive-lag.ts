@@ -32,8 +32,9 @@ const seconds = Number(values.seconds);
 const threadCount = Number(values.threads);
 const runEvents = Number(values.events);
 
-const redisServer = await getTestRedis();
-const database = await createTestDatabase();
+// A script: it passes its own environment to the test kit (which reads none).
+const redisServer = await getTestRedis(process.env);
+const database = await createTestDatabase(process.env);
 const redis = createRedisClient({ url: redisServer.url }, { name: "bench-archive" });
 const sql = connectArchive(database.url, { name: "bench-archive" });
 try {

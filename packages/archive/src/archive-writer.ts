@@ -75,21 +75,25 @@ export function createArchiveWriter(deps: ArchiveWriterDeps) {
         if (run.done) result.finishedRuns.push(run.runId);
       }
 
-      const rows = parsed.map(({ entry, header }) => {
-        const id = parseLogId(entry.id);
-        return {
-          thread_id: threadId,
-          id_ms: id.ms,
-          id_n: id.n,
-          id: entry.id,
-          seq: header?.seq ?? null,
-          run_id: header?.runId ?? null,
-          type: header?.type ?? "unknown",
-          ts: header?.ts ?? 0,
-          json: entry.json,
-        };
-      });
-      const inserted = await tx`insert into events ${tx(rows)} on conflict do nothing`;
+      // Column arrays through unnest: one statement text whatever the batch size (prepared once per
+      // connection, where a multi-row VALUES list is a new statement, parsed and planned, per size)
+      // and 8 parameters instead of 8 per row.
+      const ids = parsed.map(({ entry }) => parseLogId(entry.id));
+      const column = (pick: (p: (typeof parsed)[number], i: number) => string | number | null) =>
+        tx.array(parsed.map(pick));
+      const inserted = await tx`
+        insert into events (thread_id, id_ms, id_n, id, seq, run_id, type, ts, json)
+        select ${threadId}, * from unnest(
+          ${column((_, i) => ids[i]?.ms ?? 0)}::bigint[],
+          ${column((_, i) => ids[i]?.n ?? 0)}::bigint[],
+          ${column(({ entry }) => entry.id)}::text[],
+          ${column(({ header }) => header?.seq ?? null)}::integer[],
+          ${column(({ header }) => header?.runId ?? null)}::text[],
+          ${column(({ header }) => header?.type ?? "unknown")}::text[],
+          ${column(({ header }) => header?.ts ?? 0)}::bigint[],
+          ${column(({ entry }) => entry.json)}::text[]
+        )
+        on conflict do nothing`;
       result.copied = inserted.count;
       return result;
     });

@@ -80,6 +80,11 @@ describe("archiver (real Redis + PostgreSQL)", () => {
       lastRunId: runId,
     });
     fx.startArchiver();
+    // Characters PostgreSQL's text and array literals escape, a word that reads as NULL, non-ASCII.
+    await fx.publisher.publish(
+      { threadId, runId },
+      { type: "token", content: 'line1\nline2 "quoted" back\\slash {a,b} NULL é 🎉' },
+    );
     await publishRun(threadId, runId, 20);
     const log = await readLog(fx.redis, threadId, "0", 1000);
     await expect

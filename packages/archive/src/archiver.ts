@@ -58,10 +58,16 @@ export function createArchiver(deps: ArchiverDeps): Archiver {
     });
     const threads = await deps.feed.pending(PASS_SIZE);
     let worked = false;
-    for (let i = 0; i < threads.length && !stopped; i += parallel) {
-      const results = await Promise.all(threads.slice(i, i + parallel).map(copyOne));
-      worked ||= results.some(Boolean);
-    }
+    // `parallel` copiers take the next thread as soon as they finish one: no copier waits for the
+    // slowest of a group (a thread with a long backlog used to hold up the three beside it).
+    let next = 0;
+    const copier = async () => {
+      while (next < threads.length && !stopped) {
+        const thread = threads[next++] as DirtyThread;
+        if (await copyOne(thread)) worked = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, threads.length) }, copier));
     return worked || threads.length === PASS_SIZE;
   };
 
