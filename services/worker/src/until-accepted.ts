@@ -6,7 +6,7 @@ export interface UntilAcceptedOptions {
   /** Each refused try (first, then every 20th), for the log. */
   onRetry(error: unknown, tries: number): void;
   /**
-   * Backoff from `minDelayMs`, doubling up to `maxDelayMs` (defaults 50 ms, 500 ms): a refused try
+   * Backoff from `minDelayMs`, doubling up to `maxDelayMs` (defaults 50 ms, 200 ms): a refused try
    * costs Redis next to nothing, and the sooner the failure is in once Redis takes writes again,
    * the likelier it is that this attempt, not a successor that took the stalled job over, tells
    * the clients why it stopped.
@@ -24,7 +24,7 @@ export interface UntilAcceptedOptions {
  */
 export async function untilAccepted<T>(write: () => Promise<T>, options: UntilAcceptedOptions): Promise<T> {
   const min = options.minDelayMs ?? 50;
-  const max = options.maxDelayMs ?? 500;
+  const max = options.maxDelayMs ?? 200;
   for (let tries = 1; ; tries++) {
     try {
       return await write();
