@@ -1,6 +1,7 @@
 import { createDemoAgent } from "./demo/demo-agent.js";
 import { createLlmAgents } from "./providers/llm-agents.js";
 import type { LlmConfig } from "./providers/llm-config.js";
+import { createResearchAgent } from "./research/research-agent.js";
 import { defaultTools } from "./tools/default-tools.js";
 import { createToolRegistry } from "./tools/tool-registry.js";
 import type { Agent } from "./types.js";
@@ -20,5 +21,5 @@ export interface DefaultAgentsOptions {
 export function defaultAgents(options: DefaultAgentsOptions = {}): Agent[] {
   const tools = createToolRegistry(defaultTools());
   const llm = options.providers ? createLlmAgents(options.providers, { tools }) : [];
-  return [createDemoAgent({ tools }) as Agent, ...llm];
+  return [createDemoAgent({ tools }) as Agent, createResearchAgent({ tools }) as Agent, ...llm];
 }

@@ -3,6 +3,7 @@ export { type AiSdkAgentSpec, type AiSdkCall, createAiSdkAgent } from "./ai-sdk/
 export { DEFAULT_AGENT, type DefaultAgentsOptions, defaultAgents } from "./default-agents.js";
 export { createDemoAgent, type DemoAgentOptions } from "./demo/demo-agent.js";
 export { DemoInput } from "./demo/demo-input.js";
+export { mergeStreams } from "./merge-streams.js";
 export { createAnthropicAgent } from "./providers/anthropic-agent.js";
 export { createLlmAgents } from "./providers/llm-agents.js";
 export type { LlmAgentDeps, LlmConfig, LlmEndpoint, ModelPrices } from "./providers/llm-config.js";
@@ -16,6 +17,12 @@ export {
   type InputIssue,
   type InputValidation,
 } from "./registry.js";
+export {
+  createResearchAgent,
+  type ResearchAgentOptions,
+  ResearchInput,
+  SUPERVISOR,
+} from "./research/research-agent.js";
 export { calculator } from "./tools/calculator.js";
 export { defaultTools } from "./tools/default-tools.js";
 export { ArithmeticError, evaluateArithmetic } from "./tools/evaluate-arithmetic.js";

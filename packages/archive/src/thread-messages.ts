@@ -25,7 +25,9 @@ export function foldMessages(runs: RunView[], entries: { json: string }[]): Thre
   const answers = new Map<string, { text: string; toolCalls: ToolCall[] }>();
   for (const entry of entries) {
     const event = parseEventHeader(entry.json);
-    if (!event?.runId) continue;
+    // Sub-agents' own streams (events with `agent`) are not the assistant's answer: their results reach
+    // it as the root agent's tool results.
+    if (!event?.runId || event.agent !== undefined) continue;
     let answer = answers.get(event.runId);
     if (!answer) {
       answer = { text: "", toolCalls: [] };

@@ -1,5 +1,6 @@
 import type { RunView } from "@threadline/client";
 import { isFinalState } from "@threadline/protocol";
+import { AgentTree } from "./agent-tree.js";
 import { formatJson, formatMs } from "./format.js";
 import { StatusTimeline } from "./status-timeline.js";
 import { ToolCalls } from "./tool-calls.js";
@@ -86,6 +87,7 @@ export function RunPanel({ run, onCancel, cancelError }: RunPanelProps) {
           {run.finished ? null : <span className="cursor" aria-hidden="true" />}
         </pre>
       </section>
+      <AgentTree agents={run.agents} />
       <div className="columns">
         <ToolCalls calls={run.toolCalls} />
         <StatusTimeline entries={run.timeline} done={run.done} />
