@@ -27,7 +27,11 @@ afterAll(async () => {
   await redis.stop();
 });
 
-describe("threadline publish", { timeout: 30_000 }, () => {
+// Every test runs the CLI as child processes compiled through tsx: 5-10 s apiece, 20 s and more on a loaded
+// 2-core machine, so the budget is per child (the --help test alone starts three).
+const CHILDREN_TIMEOUT_MS = 120_000;
+
+describe("threadline publish", { timeout: CHILDREN_TIMEOUT_MS }, () => {
   it("rejects invalid JSON with one clear line and exit 2", async () => {
     const result = await runCliProcess(["publish", "demo", "{not json"], { env: { REDIS_URL: redis.url } });
     expect(result.code).toBe(2);
@@ -89,7 +93,7 @@ describe("threadline publish", { timeout: 30_000 }, () => {
   });
 });
 
-describe("threadline token", { timeout: 30_000 }, () => {
+describe("threadline token", { timeout: CHILDREN_TIMEOUT_MS }, () => {
   it("mints a token the services' verifier accepts, with the requested claims", async () => {
     const result = await runCliProcess([
       "token",
@@ -132,7 +136,7 @@ describe("threadline token", { timeout: 30_000 }, () => {
   });
 });
 
-describe("threadline queues", { timeout: 30_000 }, () => {
+describe("threadline queues", { timeout: CHILDREN_TIMEOUT_MS }, () => {
   it("shows the counts per state of every queue under the prefix after enqueuing jobs", async () => {
     const prefix = `{${uniqueId("q")}}`;
     const runs = new Queue("runs", { connection: client, prefix });
@@ -229,7 +233,7 @@ describe("threadline queues --watch on a terminal", { timeout: 30_000 }, () => {
   });
 });
 
-describe("threadline --help", { timeout: 30_000 }, () => {
+describe("threadline --help", { timeout: CHILDREN_TIMEOUT_MS }, () => {
   it("answers on every command", async () => {
     for (const args of [["--help"], ["tail", "--help"], ["runs", "create", "--help"]]) {
       const result = await runCliProcess(args);
@@ -239,7 +243,7 @@ describe("threadline --help", { timeout: 30_000 }, () => {
   });
 });
 
-describe("which Redis the Redis commands read", { timeout: 60_000 }, () => {
+describe("which Redis the Redis commands read", { timeout: CHILDREN_TIMEOUT_MS }, () => {
   it("queues names the Redis in the table's title, and where it came from (REDIS_URL)", async () => {
     const prefix = `{${uniqueId("qname")}}`;
     const table = await runCliProcess(["queues"], { env: { REDIS_URL: redis.url, QUEUE_PREFIX: prefix } });
@@ -281,8 +285,7 @@ describe("which Redis the Redis commands read", { timeout: 60_000 }, () => {
   });
 });
 
-// Each child compiles the CLI through tsx: about 10 s apiece on a loaded 2-core machine.
-describe("threadline runs (no subcommand)", { timeout: 120_000 }, () => {
+describe("threadline runs (no subcommand)", { timeout: CHILDREN_TIMEOUT_MS }, () => {
   it("lists the newest runs of every thread from the runs queue, naming the Redis", async () => {
     const prefix = `{${uniqueId("qruns")}}`;
     const queue = createRunsQueue({ url: redis.url, queuePrefix: prefix }, { name: "cli-test-runs" });

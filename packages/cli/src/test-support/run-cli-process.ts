@@ -50,10 +50,10 @@ export function runCommand(
       child.kill("SIGKILL");
       reject(
         new Error(
-          `${command} ${args.join(" ")} did not exit within ${options.timeoutMs ?? 20_000} ms\n${stdout}\n${stderr}`,
+          `${command} ${args.join(" ")} did not exit within ${options.timeoutMs ?? 60_000} ms\n${stdout}\n${stderr}`,
         ),
       );
-    }, options.timeoutMs ?? 20_000);
+    }, options.timeoutMs ?? 60_000);
     child.once("error", reject);
     child.once("exit", (code) => {
       clearTimeout(timer);
