@@ -85,6 +85,13 @@ describe("console thread history in Chromium (archive in PostgreSQL)", () => {
     expect(await fresh.locator("#run-events").textContent()).toBe(
       String(before.filter((e) => e.runId === runIds[1]).length),
     );
+    // Both runs read as ended in the run picker (the demo ends with `done`, no final status event).
+    expect(
+      await fresh
+        .getByRole("navigation", { name: "Runs of this thread" })
+        .getByRole("button")
+        .allTextContents(),
+    ).toEqual(runIds.map((id) => `${id!.slice(-8)} · completed`));
     const conversation = fresh.locator("#conversation li");
     await expect.poll(() => conversation.count()).toBe(4);
     expect(await conversation.locator(".message-text").allTextContents()).toEqual([

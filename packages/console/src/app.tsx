@@ -6,7 +6,7 @@ import { type ConsoleSettings, formatHash, parseHash, storeSettings } from "./co
 import { Conversation } from "./conversation.js";
 import { errorMessage, newThreadId } from "./format.js";
 import { RunForm, type RunFormValues } from "./run-form.js";
-import { RunPanel } from "./run-panel.js";
+import { RunPanel, runStatus } from "./run-panel.js";
 import { SettingsForm } from "./settings-form.js";
 import { ThreadForm } from "./thread-form.js";
 import { ThreadList } from "./thread-list.js";
@@ -164,7 +164,7 @@ export function App({ initialSettings, initialThread }: AppProps) {
                 aria-pressed={id === run?.runId}
                 onClick={() => setSelectedRun(id)}
               >
-                {id.slice(-8)} · {view.runs[id]?.status ?? "?"}
+                {id.slice(-8)} · {(view.runs[id] && runStatus(view.runs[id])) ?? "?"}
               </button>
             ))}
           </nav>

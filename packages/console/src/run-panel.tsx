@@ -16,8 +16,7 @@ export interface RunPanelProps {
 export function RunPanel({ run, onCancel, cancelError }: RunPanelProps) {
   const { runId } = run;
   const outcome = run.done ? run.done.finishReason : run.error ? run.error.code : undefined;
-  // A run that ended with `done` but no final status event still reads as ended.
-  const status = run.done && !isFinalState(run.status) ? DONE_STATUS[run.done.finishReason] : run.status;
+  const status = runStatus(run);
   return (
     <article className="run" aria-label={`Run ${run.runId ?? ""}`}>
       <dl className="figures">
@@ -100,6 +99,11 @@ export function RunPanel({ run, onCancel, cancelError }: RunPanelProps) {
       ) : null}
     </article>
   );
+}
+
+/** The run's status; a run that ended with `done` but no final status event still reads as ended. */
+export function runStatus(run: RunView): string | undefined {
+  return run.done && !isFinalState(run.status) ? DONE_STATUS[run.done.finishReason] : run.status;
 }
 
 const DONE_STATUS: Record<string, string> = {
