@@ -62,6 +62,7 @@ export {
   type RunLifecycleOptions,
   type RunPatch,
   type RunRef,
+  renewIntervalMs,
   type TransitionEvent,
 } from "./run-lifecycle.js";
 export {

@@ -12,6 +12,14 @@ import { defineScripts } from "./scripts.js";
  */
 export const RUNS_INDEX_CAP = 1_000;
 
+/**
+ * How often a live run's producer calls `renew`: three times per TTL (a late or failed renewal still
+ * leaves two), at most every 10 minutes, at least every 100 ms.
+ */
+export function renewIntervalMs(logTtlSeconds: number): number {
+  return Math.max(100, Math.min(600_000, (logTtlSeconds * 1_000) / 3));
+}
+
 export interface RunRef {
   threadId: string;
   runId: string;

@@ -18,6 +18,7 @@ import {
   createThreadMeta,
   type RedisClient,
   type RunsQueue,
+  renewIntervalMs,
   withArchiveFeed,
 } from "@threadline/redis";
 import { contractFrameworkOptions, corsOrigin, createServiceApp } from "@threadline/server";
@@ -120,6 +121,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     lifecycle,
     externalRuns,
     timeoutMs: config.externalRunTimeoutMs,
+    renewEveryMs: renewIntervalMs(config.redis.logTtlSeconds),
     now,
   });
   const meta = createThreadMeta(deps.redis);

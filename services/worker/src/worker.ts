@@ -19,6 +19,7 @@ import {
   createRunRecords,
   createThreadWatchers,
   RUNS_QUEUE_NAME,
+  renewIntervalMs,
   runBackoffStrategy,
   withArchiveFeed,
 } from "@threadline/redis";
@@ -117,8 +118,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
     log,
     tokenCoalesceMs: config.tokenCoalesceMs,
     disconnectCheckMs: deps.disconnectCheckMs ?? 1_000,
-    // Three renewals per TTL (at most every 10 min): a late or failed one still leaves two.
-    renewEveryMs: Math.max(100, Math.min(600_000, (config.redis.logTtlSeconds * 1_000) / 3)),
+    renewEveryMs: renewIntervalMs(config.redis.logTtlSeconds),
     ...(deps.progressIntervalMs === undefined ? {} : { progressIntervalMs: deps.progressIntervalMs }),
     isClosing: () => closing !== undefined,
     ...(deps.now ? { now: deps.now } : {}),

@@ -18,6 +18,8 @@ export interface ExternalLifecycleDeps {
   lifecycle: RunLifecycle;
   externalRuns: ExternalRuns;
   timeoutMs: number;
+  /** How often a live run's record is renewed (`renewIntervalMs` of the log's TTL). */
+  renewEveryMs: number;
   now: () => number;
 }
 
@@ -37,6 +39,18 @@ export interface ExternalLifecycle {
 
 export function createExternalLifecycle(deps: ExternalLifecycleDeps): ExternalLifecycle {
   const iso = () => new Date(deps.now()).toISOString();
+  /**
+   * When this instance last renewed each live run. An external run's events renew the log but not
+   * its record, and its producer has no worker heartbeat: the silence check renews it instead.
+   */
+  const renewedAt = new Map<string, number>();
+  const forget = (ref: ExternalRunRef) => renewedAt.delete(`${ref.threadId} ${ref.runId}`);
+  async function renewIfDue(ref: ExternalRunRef) {
+    const key = `${ref.threadId} ${ref.runId}`;
+    if (deps.now() - (renewedAt.get(key) ?? 0) < deps.renewEveryMs) return;
+    renewedAt.set(key, deps.now());
+    await deps.lifecycle.renew(ref);
+  }
 
   async function follow(threadId: string, runId: string, events: readonly EventDraft[]) {
     const record = await deps.runs.get(threadId, runId);
@@ -75,31 +89,38 @@ export function createExternalLifecycle(deps: ExternalLifecycleDeps): ExternalLi
   return {
     follow,
     async check(ref) {
-      const record = await deps.runs.get(ref.threadId, ref.runId);
-      if (!record) {
-        await deps.externalRuns.remove(ref.threadId, ref.runId);
-        return "gone";
-      }
-      const state = await deps.externalRuns.publishState(ref.threadId, ref.runId);
-      if (state.doneId) {
-        const done = await doneEvent(ref.threadId, state.doneId);
-        await follow(ref.threadId, ref.runId, done ? [done] : []);
-        await deps.externalRuns.remove(ref.threadId, ref.runId);
-        return "ended";
-      }
-      if (isFinalState(record.status)) {
-        await deps.externalRuns.remove(ref.threadId, ref.runId);
-        return "ended";
-      }
-      // Direct-Redis producers never pass through the API: their first event still starts the run.
-      // (seq 1 is the API's own `status queued`.)
-      if (state.seq > 1 && record.status === "queued") {
-        await deps.lifecycle.follow(ref, { status: "running", startedAt: iso(), attempts: 1 });
-      }
-      const silentSince = state.lastEventAt ?? ref.createdAt;
-      if (deps.now() - silentSince < deps.timeoutMs) return "live";
-      await failLost(ref);
-      return "lost";
+      const result = await checkOne(ref);
+      if (result === "live") await renewIfDue(ref);
+      else forget(ref);
+      return result;
     },
   };
+
+  async function checkOne(ref: ExternalRunRef): Promise<CheckResult> {
+    const record = await deps.runs.get(ref.threadId, ref.runId);
+    if (!record) {
+      await deps.externalRuns.remove(ref.threadId, ref.runId);
+      return "gone";
+    }
+    const state = await deps.externalRuns.publishState(ref.threadId, ref.runId);
+    if (state.doneId) {
+      const done = await doneEvent(ref.threadId, state.doneId);
+      await follow(ref.threadId, ref.runId, done ? [done] : []);
+      await deps.externalRuns.remove(ref.threadId, ref.runId);
+      return "ended";
+    }
+    if (isFinalState(record.status)) {
+      await deps.externalRuns.remove(ref.threadId, ref.runId);
+      return "ended";
+    }
+    // Direct-Redis producers never pass through the API: their first event still starts the run.
+    // (seq 1 is the API's own `status queued`.)
+    if (state.seq > 1 && record.status === "queued") {
+      await deps.lifecycle.follow(ref, { status: "running", startedAt: iso(), attempts: 1 });
+    }
+    const silentSince = state.lastEventAt ?? ref.createdAt;
+    if (deps.now() - silentSince < deps.timeoutMs) return "live";
+    await failLost(ref);
+    return "lost";
+  }
 }
