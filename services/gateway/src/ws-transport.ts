@@ -7,7 +7,7 @@ import type { StreamEndReason } from "./types.js";
 export interface WsTransportOptions {
   log: Logger;
   metrics: Pick<GatewayMetrics, "slowConsumerCutoffs">;
-  /** A ping every interval; a peer that has not answered the previous one is gone (half-open). */
+  /** A ping every interval; a peer that answered none of the last two is gone (half-open). */
   heartbeatIntervalMs: number;
   /** Unsent bytes past which the client is cut off (close 4008; it reconnects and resumes). */
   maxBufferBytes: number;
@@ -69,7 +69,6 @@ export function createWsTransport(socket: WebSocket, options: WsTransportOptions
   let queuedBytes = 0;
   let waiters: (() => void)[] = [];
   let expiry: NodeJS.Timeout | undefined;
-  let alive = true;
   const cleanups: (() => unknown)[] = [];
 
   const wake = () => {
@@ -121,17 +120,19 @@ export function createWsTransport(socket: WebSocket, options: WsTransportOptions
     );
   };
 
+  // Half-open: nothing (no pong, no message) for two intervals. One missed pong is a busy peer.
+  let silentIntervals = 0;
   const heartbeat = setInterval(() => {
-    if (!alive) {
-      log.info("no pong since the last ping: the peer is gone (half-open); closing");
+    if (silentIntervals >= 2) {
+      log.info("no pong for two heartbeat intervals: the peer is gone (half-open); closing");
       dispose("heartbeat_timeout");
       return;
     }
-    alive = false;
+    silentIntervals += 1;
     socket.ping();
   }, options.heartbeatIntervalMs);
   const onAlive = () => {
-    alive = true;
+    silentIntervals = 0;
   };
   const onClose = () => dispose("client_closed");
   socket.on("pong", onAlive);
