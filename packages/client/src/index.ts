@@ -47,4 +47,13 @@ export type {
   StreamItem,
   ThreadlineClientOptions,
   TokenReason,
+  WebSocketConstructor,
+  WebSocketLike,
 } from "./types.js";
+export {
+  type WatchChange,
+  type WatchItem,
+  type WatchOptions,
+  type WatchStateChange,
+  watchThreads,
+} from "./watch.js";

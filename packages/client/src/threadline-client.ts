@@ -13,6 +13,7 @@ import { createHttpClient } from "./http-client.js";
 import { parseResponse } from "./parse-response.js";
 import { createSharedThreadStream, type ShareAcrossTabsOptions } from "./shared-thread-stream.js";
 import type { EventStreamOptions, RawSseMessage, StreamItem, ThreadlineClientOptions } from "./types.js";
+import { type WatchChange, type WatchItem, type WatchOptions, watchThreads } from "./watch.js";
 
 export interface CreateRunOptions {
   agent?: string;
@@ -56,6 +57,14 @@ export interface ThreadlineClient {
     list(options?: { limit?: number; cursor?: string }): Promise<ThreadList>;
   };
   thread(threadId: string): ThreadHandle;
+  /**
+   * Many threads over ONE gateway WebSocket (`/v1/ws`), reconnecting and resuming every thread by itself:
+   * a list, or an async iterable of `{ add, remove }` changes to follow.
+   */
+  watch(
+    threads: readonly string[] | AsyncIterable<WatchChange>,
+    options?: WatchOptions,
+  ): AsyncGenerator<WatchItem, void, undefined>;
 }
 
 /** The Threadline SDK: the runs API, history pages, and resumable event streams. Works in browsers and Node 20. */
@@ -97,6 +106,18 @@ export function createThreadlineClient(options: ThreadlineClientOptions): Thread
         const path = `/v1/threads${query.size ? `?${query}` : ""}`;
         return parseResponse(ThreadList, await http.request("GET", path), "threads.list");
       },
+    },
+    watch(threads, watchOptions = {}) {
+      return watchThreads(
+        {
+          gatewayUrl: options.gatewayUrl,
+          getToken: options.getToken,
+          fetch: fetchImpl,
+          ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+        },
+        threads,
+        watchOptions,
+      );
     },
     thread(threadId) {
       const handle: ThreadHandle = {

@@ -16,6 +16,8 @@ export interface ThreadlineClientOptions {
   gatewayUrl: string;
   getToken: GetToken;
   fetch?: FetchLike;
+  /** The WebSocket class for `watch()`; defaults to `globalThis.WebSocket` (on Node 20, pass the `ws` package's). */
+  WebSocket?: WebSocketConstructor;
 }
 
 /** Connection states of one thread stream. */
@@ -97,3 +99,15 @@ export interface EventStreamOptions {
   /** Backoff tuning. Defaults: initial 1,000 ms (or the server's `retry:`), max 30,000 ms. */
   backoff?: { initialDelayMs?: number; maxDelayMs?: number; random?: () => number };
 }
+
+/** The part of the WHATWG WebSocket the SDK uses (browsers, Node 22+, or the `ws` package's class). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;

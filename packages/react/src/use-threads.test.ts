@@ -1,0 +1,184 @@
+// @vitest-environment happy-dom
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createThreadlineClient } from "@threadline/client";
+import { encodeWsEvent, type ThreadEvent } from "@threadline/protocol";
+import { act, createElement } from "react";
+import { createRoot, type Root } from "react-dom/client";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type WebSocket, WebSocketServer } from "ws";
+import { type ThreadsStream, type UseThreadsOptions, useThreads } from "./use-threads.js";
+
+beforeAll(() => {
+  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+});
+
+interface Gateway {
+  url: string;
+  /** Every socket that connected, in order, with the messages it sent. */
+  sockets: { socket: WebSocket; received: Record<string, unknown>[] }[];
+  send(threadId: string, event: ThreadEvent): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A real WebSocket endpoint speaking the gateway's `/v1/ws` frames: `subscribed` (at position "7-0" for
+ * a live-only subscribe), events sent by the test, `FORBIDDEN` for threads named "forbidden-*".
+ */
+async function startGateway(): Promise<Gateway> {
+  const server = createServer((_req, res) => res.writeHead(426).end());
+  const wss = new WebSocketServer({ server, path: "/v1/ws" });
+  const sockets: Gateway["sockets"] = [];
+  const subscribed = new Map<string, WebSocket>();
+  wss.on("connection", (socket) => {
+    const entry = { socket, received: [] as Record<string, unknown>[] };
+    sockets.push(entry);
+    socket.on("message", (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as { type: string; threadId: string; after?: string };
+      entry.received.push(message);
+      if (message.type === "unsubscribe") subscribed.delete(message.threadId);
+      if (message.type !== "subscribe") return;
+      if (message.threadId.startsWith("forbidden-")) {
+        socket.send(
+          JSON.stringify({ type: "error", code: "FORBIDDEN", message: "no", threadId: message.threadId }),
+        );
+        return;
+      }
+      subscribed.set(message.threadId, socket);
+      socket.send(
+        JSON.stringify({ type: "subscribed", threadId: message.threadId, after: message.after ?? "7-0" }),
+      );
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    sockets,
+    send: (threadId, event) => subscribed.get(threadId)?.send(encodeWsEvent(JSON.stringify(event))),
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(() => r(undefined)));
+    },
+  };
+}
+
+let gateway: Gateway | undefined;
+let root: Root | undefined;
+afterEach(async () => {
+  await act(async () => root?.unmount());
+  root = undefined;
+  await gateway?.close();
+  gateway = undefined;
+});
+
+function Probe(props: {
+  threads: string[];
+  options: UseThreadsOptions;
+  result: { current?: ThreadsStream };
+}) {
+  props.result.current = useThreads(props.threads, props.options);
+  return null;
+}
+
+function renderHook(options: UseThreadsOptions) {
+  const result: { current?: ThreadsStream } = {};
+  root = createRoot(document.createElement("div"));
+  const render = (threads: string[]) =>
+    act(async () => root!.render(createElement(Probe, { threads, options, result })));
+  return { result, render };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await act(async () => {
+      await new Promise((r) => setTimeout(r, 10));
+    });
+  }
+}
+
+let seq = 0;
+const token = (threadId: string, content: string): ThreadEvent => {
+  seq += 1;
+  return { type: "token", threadId, runId: "r1", seq, ts: Date.now(), id: `${seq + 100}-0`, content };
+};
+
+const subscribes = (g: Gateway, socket = 0) =>
+  g.sockets[socket]?.received.filter((m) => m.type === "subscribe") ?? [];
+
+describe("useThreads", () => {
+  it("keeps a view per thread over ONE socket; adding and removing ids (un)subscribes on that socket", async () => {
+    gateway = await startGateway();
+    const client = createThreadlineClient({
+      apiUrl: gateway.url,
+      gatewayUrl: gateway.url,
+      getToken: () => "tok",
+    });
+    const { result, render } = renderHook({ client });
+    await render(["a", "b"]);
+    await until(() => subscribes(gateway!).length === 2, "two subscribes");
+    await until(() => result.current?.state === "live", "live");
+    gateway.send("a", token("a", "from a"));
+    gateway.send("b", token("b", "from b"));
+    await until(() => result.current?.views.b?.current?.text === "from b", "b's text");
+    expect(result.current?.views.a?.current?.text).toBe("from a");
+
+    // The same ids in a new array (rendered inline) change nothing.
+    await render(["b", "a"]);
+    await render(["a", "b", "c"]);
+    await until(() => subscribes(gateway!).length === 3, "c subscribed");
+    await render(["b", "c"]);
+    await until(() => gateway!.sockets[0]!.received.some((m) => m.type === "unsubscribe"), "a unsubscribed");
+    expect(result.current?.views.a).toBeUndefined();
+    gateway.send("c", token("c", "from c"));
+    await until(() => result.current?.views.c?.current?.text === "from c", "c's text");
+    expect(gateway.sockets).toHaveLength(1);
+    expect(subscribes(gateway).map((m) => m.threadId)).toEqual(["a", "b", "c"]);
+    expect(gateway.sockets[0]!.received.filter((m) => m.type === "unsubscribe")).toEqual([
+      { type: "unsubscribe", threadId: "a" },
+    ]);
+  });
+
+  it("resubscribes every thread from its last event id (or its subscribed position) after the socket drops", async () => {
+    gateway = await startGateway();
+    const client = createThreadlineClient({
+      apiUrl: gateway.url,
+      gatewayUrl: gateway.url,
+      getToken: () => "tok",
+    });
+    const { result, render } = renderHook({ client, backoff: { initialDelayMs: 10, maxDelayMs: 20 } });
+    await render(["x", "y"]);
+    await until(() => subscribes(gateway!).length === 2, "two subscribes");
+    const last = token("x", "before the drop");
+    gateway.send("x", last);
+    await until(() => result.current?.views.x?.current?.text === "before the drop", "x's text");
+    gateway.sockets[0]!.socket.terminate();
+    await until(() => subscribes(gateway!, 1).length === 2, "resubscribed on a new socket");
+    expect(subscribes(gateway, 1)).toEqual([
+      { type: "subscribe", threadId: "x", after: last.id },
+      { type: "subscribe", threadId: "y", after: "7-0" },
+    ]);
+    gateway.send("x", token("x", ", after"));
+    await until(() => result.current?.views.x?.current?.text === "before the drop, after", "x continues");
+  });
+
+  it("reports a refused thread in errors and keeps the others", async () => {
+    gateway = await startGateway();
+    const client = createThreadlineClient({
+      apiUrl: gateway.url,
+      gatewayUrl: gateway.url,
+      getToken: () => "tok",
+    });
+    const { result, render } = renderHook({ client });
+    await render(["ok", "forbidden-1"]);
+    await until(() => result.current?.errors["forbidden-1"] !== undefined, "the refusal");
+    expect(result.current?.errors["forbidden-1"]).toEqual({ code: "FORBIDDEN", message: "no" });
+    gateway.send("ok", token("ok", "fine"));
+    await until(() => result.current?.views.ok?.current?.text === "fine", "ok's text");
+  });
+});
