@@ -7,6 +7,7 @@ import { Conversation } from "./conversation.js";
 import { errorMessage, newThreadId } from "./format.js";
 import { RunForm, type RunFormValues } from "./run-form.js";
 import { RunPanel, runStatus } from "./run-panel.js";
+import { RunsBoard } from "./runs-board.js";
 import { SettingsForm } from "./settings-form.js";
 import { ThreadForm } from "./thread-form.js";
 import { ThreadList } from "./thread-list.js";
@@ -25,6 +26,8 @@ export function App({ initialSettings, initialThread }: AppProps) {
   const [startError, setStartError] = useState<string | undefined>(undefined);
   const [cancelError, setCancelError] = useState<string | undefined>(undefined);
   const [fallbackThread] = useState(newThreadId);
+  // Every thread opened here, watched together on the runs board over one connection.
+  const [board, setBoard] = useState<string[]>(initialThread ? [initialThread] : []);
   // A new token or gateway makes a new client, which restarts the stream (e.g. after a 403).
   const client = useMemo(
     () =>
@@ -44,6 +47,7 @@ export function App({ initialSettings, initialThread }: AppProps) {
 
   const open = useCallback((id: string) => {
     setThreadId(id);
+    setBoard((ids) => (ids.includes(id) ? ids : [...ids, id]));
     setSelectedRun(undefined);
     window.history.replaceState(null, "", formatHash(id) || window.location.pathname);
   }, []);
@@ -169,6 +173,14 @@ export function App({ initialSettings, initialThread }: AppProps) {
             ))}
           </nav>
         ) : null}
+        <RunsBoard
+          client={client}
+          threads={board}
+          current={threadId}
+          enabled={Boolean(settings.token)}
+          onOpen={open}
+          onRemove={(id) => setBoard((ids) => ids.filter((t) => t !== id))}
+        />
         {run ? (
           <RunPanel run={run} onCancel={cancel} cancelError={cancelError} />
         ) : (

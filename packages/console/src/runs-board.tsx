@@ -1,0 +1,70 @@
+import type { ThreadlineClient } from "@threadline/client";
+import { useThreads } from "@threadline/react";
+import { formatMs } from "./format.js";
+import { runStatus } from "./run-panel.js";
+
+export interface RunsBoardProps {
+  client: ThreadlineClient;
+  /** The threads on the board (every thread opened in this console), oldest first. */
+  threads: readonly string[];
+  /** The thread shown in full on the right. */
+  current: string | undefined;
+  enabled: boolean;
+  onOpen(threadId: string): void;
+  onRemove(threadId: string): void;
+}
+
+/**
+ * The operator's view of many runs at once: every thread on the board over ONE gateway WebSocket
+ * (`useThreads`), one card per thread with its latest run's status, figures and last words.
+ */
+export function RunsBoard({ client, threads, current, enabled, onOpen, onRemove }: RunsBoardProps) {
+  const { views, errors, state, connection } = useThreads(threads, { client, from: "start", enabled });
+  if (threads.length === 0) return null;
+  return (
+    <section className="board" aria-labelledby="board-title">
+      <h2 id="board-title">
+        Runs board{" "}
+        <span
+          id="board-state"
+          className={`badge badge-${state}`}
+          title="one WebSocket for every thread below"
+        >
+          {state}
+        </span>
+        {connection?.state === "reconnecting" && connection.delayMs !== undefined ? (
+          <span className="hint"> next try in {Math.round(connection.delayMs)} ms</span>
+        ) : null}
+      </h2>
+      <ul className="cards">
+        {threads.map((threadId) => {
+          const run = views[threadId]?.current;
+          const refused = errors[threadId];
+          const status = (run && runStatus(run)) ?? "waiting";
+          return (
+            <li key={threadId} className="card" aria-current={threadId === current ? "true" : undefined}>
+              <button type="button" className="card-open" onClick={() => onOpen(threadId)}>
+                <strong>{threadId}</strong>
+                <span className="card-status" data-thread={threadId}>
+                  {refused ? refused.code : status}
+                </span>
+                <span className="hint">
+                  {run ? `${run.eventCount} events · TTFT ${formatMs(run.ttftMs)}` : (refused?.message ?? "")}
+                </span>
+                <span className="card-text">{run?.text.slice(-120) ?? ""}</span>
+              </button>
+              <button
+                type="button"
+                className="secondary"
+                aria-label={`Remove ${threadId} from the board`}
+                onClick={() => onRemove(threadId)}
+              >
+                ×
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
