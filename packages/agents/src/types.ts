@@ -19,6 +19,17 @@ export interface AgentContext {
    * them as model messages when the input brings none of its own; the demo agent refers to them.
    */
   history?: ChatHistory;
+  /**
+   * On a retried attempt: the latest step an earlier attempt completed (and checkpointed), with the state
+   * it saved. The agent skips steps up to `step` — their tool calls are not run again, their tokens not
+   * streamed again — and redoes the step that was in flight.
+   */
+  resume?: { step: number; state: unknown };
+  /**
+   * Records that step `step` completed, with what a retry needs to resume after it (JSON). Resolves once
+   * the step's events and the checkpoint are published. Absent where runs cannot be resumed.
+   */
+  checkpoint?(step: number, state: unknown): Promise<void>;
 }
 
 /**

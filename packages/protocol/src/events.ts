@@ -31,6 +31,8 @@ export const StatusContent = z.looseObject({
   step: z.number().int().min(0).optional(),
   total: z.number().int().min(0).optional(),
   message: z.string().optional(),
+  /** On `retrying`: the attempt resumes after this many completed steps (their checkpoints). */
+  resumedFromStep: z.number().int().min(0).optional(),
 });
 export type StatusContent = z.infer<typeof StatusContent>;
 

@@ -75,7 +75,7 @@ export {
   PublishEvent,
   PublishResult,
 } from "./publish.js";
-export { reduceRun, SNAPSHOT_KIND, snapshotContent } from "./reduce-run.js";
+export { CHECKPOINT_KIND, reduceRun, SNAPSHOT_KIND, snapshotContent } from "./reduce-run.js";
 export {
   type AgentStream,
   type AgentView,
@@ -85,6 +85,7 @@ export {
   parseReducedRun,
   type ReducedRun,
   ReducedRunSchema,
+  type ResumePoint,
   type StatusEntry,
   type ToolCallState,
 } from "./reduced-run.js";

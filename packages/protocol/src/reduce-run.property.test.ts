@@ -40,6 +40,11 @@ const draft = fc.oneof(
           cost: fc.record({ usd: fc.integer({ min: 0, max: 500 }).map((cents) => cents / 100) }),
         }),
         fc.record({ kind: fc.constant("files"), path: fc.string({ maxLength: 4 }) }),
+        fc.record({
+          kind: fc.constant("checkpoint"),
+          step: fc.integer({ min: 1, max: 3 }),
+          state: fc.constant({}),
+        }),
       ),
     }),
   },
@@ -50,6 +55,11 @@ const draft = fc.oneof(
       content: fc.oneof(
         fc.record({ state: fc.constant("running"), attempt: fc.integer({ min: 1, max: 3 }) }),
         fc.record({ state: fc.constant("retrying"), attempt: fc.integer({ min: 2, max: 3 }) }),
+        fc.record({
+          state: fc.constant("retrying"),
+          attempt: fc.integer({ min: 2, max: 3 }),
+          resumedFromStep: fc.integer({ min: 1, max: 3 }),
+        }),
         fc.record({ state: fc.constant("running"), step: fc.nat(5), total: fc.nat(5) }),
       ),
     }),

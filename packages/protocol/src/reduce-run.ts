@@ -14,6 +14,12 @@ import {
 /** `delta` kind `snapshot`: `{ kind: "snapshot", run?: ReducedRun }`, a run's state so far (`?snapshot=1`). */
 export const SNAPSHOT_KIND = "snapshot";
 
+/**
+ * `delta` kind `checkpoint`: `{ kind: "checkpoint", step, state }`, published by the worker when an agent
+ * completed a step; a retried attempt resumes after the latest one (`status retrying {resumedFromStep}`).
+ */
+export const CHECKPOINT_KIND = "checkpoint";
+
 /** The content of a snapshot delta: the run as reduced so far, or none when the stream has no run yet. */
 export function snapshotContent(run: ReducedRun | undefined): DeltaContent {
   return run === undefined ? { kind: SNAPSHOT_KIND } : { kind: SNAPSHOT_KIND, run };
@@ -45,6 +51,7 @@ export function reduceRun(view: ReducedRun, event: ThreadEvent, now: number = Da
     next.ttftMs = Math.max(0, event.ts - (next.startedAt ?? event.ts));
   }
   if (event.agent !== undefined) return applyAgentEvent(next, event.agent, event);
+  if (event.type === "delta" && event.content.kind === CHECKPOINT_KIND) return applyCheckpoint(next, event);
   switch (event.type) {
     case "token":
       return { ...next, text: next.text + event.content };
@@ -65,6 +72,14 @@ export function reduceRun(view: ReducedRun, event: ThreadEvent, now: number = Da
     case "error":
       return { ...next, error: event.content, finished: next.finished || !event.content.retryable };
   }
+}
+
+function applyCheckpoint(view: ReducedRun, event: DeltaEvent): ReducedRun {
+  const { step } = event.content;
+  if (typeof step !== "number") return view;
+  // References, not copies: the view is immutable, so this costs nothing.
+  const { text, reasoning, toolCalls, deltas, usage, cost, agents } = view;
+  return { ...view, resumePoint: { step, text, reasoning, toolCalls, deltas, usage, cost, agents } };
 }
 
 function applySnapshot(view: ReducedRun, event: DeltaEvent, now: number): ReducedRun {
@@ -124,9 +139,15 @@ function applyStatus(view: ReducedRun, event: StatusEvent): ReducedRun {
   const next = { ...view, status: state, timeline: [...view.timeline, entry] };
   if (attempt !== undefined) next.attempt = attempt;
   if (isFinalState(state)) next.finished = true;
-  // A retry from the start runs the agent again: what the failed attempt streamed is superseded.
-  if (state === "retrying") return { ...next, ...emptyAgentStream(), agents: [], finished: false };
-  return next;
+  if (state !== "retrying") return next;
+  // A retry resumes after its latest checkpoint: what the failed attempt streamed after it (the step in
+  // flight) is superseded and comes again. Without one (or another step), it starts over.
+  const point = view.resumePoint;
+  if (resumedFromStep !== undefined && resumedFromStep > 0 && point?.step === resumedFromStep) {
+    const { step: _step, ...streams } = point;
+    return { ...next, ...streams, finished: false };
+  }
+  return { ...next, ...emptyAgentStream(), agents: [], resumePoint: undefined, finished: false };
 }
 
 /** Folds a delta into one agent's stream (the root's or a sub-agent's). */

@@ -51,6 +51,12 @@ export interface AgentView extends AgentStream {
   error: ErrorContent | undefined;
 }
 
+/** The streams as they were at a run's latest checkpoint: a retry that resumes there goes back to them. */
+export interface ResumePoint extends AgentStream {
+  step: number;
+  agents: AgentView[];
+}
+
 /** What a UI shows for one run, reduced from its events by `reduceRun` (the client's `RunView`). */
 export interface ReducedRun extends AgentStream {
   runId: string | undefined;
@@ -77,6 +83,8 @@ export interface ReducedRun extends AgentStream {
   /** Events the per-run seq says never arrived (a gap the stream could not repair). */
   missedEvents: number;
   eventCount: number;
+  /** The latest `checkpoint` delta's step and the streams at that point (see ResumePoint). */
+  resumePoint: ResumePoint | undefined;
 }
 
 /** An empty stream: the root agent's fields, or a new sub-agent's. */
@@ -104,6 +112,7 @@ export function createReducedRun(init: { runId?: string; startedAt?: number } = 
     lastSeq: undefined,
     missedEvents: 0,
     eventCount: 0,
+    resumePoint: undefined,
   };
 }
 
@@ -138,18 +147,17 @@ const StatusEntrySchema = z.object({
   message: z.string().optional(),
   resumedFromStep: z.number().optional(),
 });
+const AgentViewSchema = z.object({
+  ...streamFields,
+  path: AgentPath,
+  status: RunState.optional(),
+  error: ErrorContent.optional(),
+});
 export const ReducedRunSchema = z.object({
   ...streamFields,
   runId: z.string().optional(),
   status: RunState.optional(),
-  agents: z.array(
-    z.object({
-      ...streamFields,
-      path: AgentPath,
-      status: RunState.optional(),
-      error: ErrorContent.optional(),
-    }),
-  ),
+  agents: z.array(AgentViewSchema),
   timeline: z.array(StatusEntrySchema),
   done: DoneContent.optional(),
   error: ErrorContent.optional(),
@@ -163,6 +171,9 @@ export const ReducedRunSchema = z.object({
   lastSeq: z.number().int().optional(),
   missedEvents: z.number().int().min(0),
   eventCount: z.number().int().min(0),
+  resumePoint: z
+    .object({ ...streamFields, step: z.number().int().min(0), agents: z.array(AgentViewSchema) })
+    .optional(),
 });
 
 /** A reduced run received over the wire, or undefined when it is not one. */
@@ -171,17 +182,28 @@ export function parseReducedRun(value: unknown): ReducedRun | undefined {
   if (!parsed.success) return undefined;
   const run = parsed.data;
   // JSON drops undefined fields: put the in-memory shape back.
+  const agentView = (agent: z.infer<typeof AgentViewSchema>): AgentView => ({
+    ...emptyAgentStream(),
+    status: undefined,
+    error: undefined,
+    ...agent,
+    toolCalls: agent.toolCalls.map(toolCall),
+  });
+  const { resumePoint } = run;
   return {
     ...createReducedRun(),
     ...run,
-    agents: run.agents.map((agent) => ({
-      ...emptyAgentStream(),
-      status: undefined,
-      error: undefined,
-      ...agent,
-      toolCalls: agent.toolCalls.map(toolCall),
-    })),
+    agents: run.agents.map(agentView),
     toolCalls: run.toolCalls.map(toolCall),
+    resumePoint:
+      resumePoint === undefined
+        ? undefined
+        : {
+            ...emptyAgentStream(),
+            ...resumePoint,
+            agents: resumePoint.agents.map(agentView),
+            toolCalls: resumePoint.toolCalls.map(toolCall),
+          },
   };
 }
 

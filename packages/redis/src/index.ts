@@ -54,6 +54,7 @@ export {
   waitForLogEntries,
 } from "./replay-log.js";
 export { MAX_RETRY_AFTER_MS, RUN_BACKOFF_TYPE, runBackoffStrategy } from "./run-backoff.js";
+export { type RunCheckpoint, readLatestCheckpoint } from "./run-checkpoints.js";
 export {
   createRunLifecycle,
   type NewRun,

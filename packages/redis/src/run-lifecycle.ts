@@ -79,7 +79,13 @@ export interface RunLifecycle {
   /** API: record the run `queued` (indexed, thread's lastRunId) and publish `status queued`. */
   start(run: NewRun): Promise<TransitionEvent[]>;
   /** Worker: an attempt begins: `status running` (attempt 1) or `status retrying` (later attempts). */
-  running(run: RunRef, attempt: number, startedAt: string): Promise<TransitionEvent[]>;
+  running(
+    run: RunRef,
+    attempt: number,
+    startedAt: string,
+    /** A later attempt that resumes after this many completed steps (its checkpoints). */
+    resumedFromStep?: number,
+  ): Promise<TransitionEvent[]>;
   /** Worker: an attempt failed and another will follow: `error`, record `retrying` with the error. */
   retrying(run: RunRef, error: ErrorContent, attempt: number): Promise<TransitionEvent[]>;
   /** Worker: the job went back to the queue unfinished (shutdown): record `retrying`, no event. */
@@ -192,7 +198,7 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
           ...(run.budget ? { budget: run.budget } : {}),
         },
       })),
-    running: (run, attempt, startedAt) =>
+    running: (run, attempt, startedAt, resumedFromStep) =>
       transition(
         "running",
         run,
@@ -200,7 +206,10 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
         [
           {
             type: "status",
-            content: attempt === 1 ? { state: "running", attempt } : { state: "retrying", attempt },
+            content:
+              attempt === 1
+                ? { state: "running", attempt }
+                : { state: "retrying", attempt, ...(resumedFromStep ? { resumedFromStep } : {}) },
           },
         ],
         update({ status: "running", startedAt, attempts: attempt }),

@@ -1,9 +1,17 @@
 import type { AgentEvent, AgentRegistry } from "@threadline/agents";
 import { AgentError } from "@threadline/agents";
-import { type DoneContent, ERRORS, type EventDraft, isFinalState, RunJobData } from "@threadline/protocol";
+import {
+  CHECKPOINT_KIND,
+  type DoneContent,
+  ERRORS,
+  type EventDraft,
+  isFinalState,
+  RunJobData,
+} from "@threadline/protocol";
 import {
   type EventPublisher,
   PublishRefusedError,
+  type RunCheckpoint,
   type RunLifecycle,
   type RunRecords,
   type ThreadWatchers,
@@ -34,6 +42,8 @@ export interface RunProcessorDeps {
   disconnectCheckMs: number;
   /** How often a live run renews its record's (and its thread's) TTL: a few times per LOG_TTL_SECONDS. */
   renewEveryMs: number;
+  /** The run's latest checkpoint (a retried attempt resumes after it); none when absent. */
+  latestCheckpoint?: (threadId: string, runId: string) => Promise<RunCheckpoint | undefined>;
   /** The thread's earlier turns for a run (memory); none when absent. */
   history?: (threadId: string, runId: string) => Promise<Turn[]>;
   /** How often a long generation reports usage when its agent does not (default PROGRESS_INTERVAL_MS). */
@@ -134,8 +144,15 @@ export function createRunProcessor(deps: RunProcessorDeps) {
         return { outcome: "skipped" };
       }
       if (attempt === 1) deps.metrics.queueWait.observe(Math.max(0, now() - job.timestamp) / 1000);
-      counted(await deps.lifecycle.running({ threadId, runId }, attempt, record?.startedAt ?? iso()));
-      log.info({ agent: data.agent, attempt }, attempt === 1 ? "run started" : "run retrying");
+      // A retry resumes after the last step an earlier attempt completed (its checkpoint in the log).
+      const resume = attempt > 1 ? await deps.latestCheckpoint?.(threadId, runId) : undefined;
+      counted(
+        await deps.lifecycle.running({ threadId, runId }, attempt, record?.startedAt ?? iso(), resume?.step),
+      );
+      log.info(
+        { agent: data.agent, attempt, resumedFromStep: resume?.step },
+        attempt === 1 ? "run started" : "run retrying",
+      );
       // Events renew the log's TTL but not the record's: a run quiet between transitions for longer
       // than LOG_TTL_SECONDS would answer 404 while live. Renewed on a timer, not per event.
       renewal = setInterval(() => {
@@ -174,6 +191,10 @@ export function createRunProcessor(deps: RunProcessorDeps) {
           attempt,
           signal: run.controller.signal,
           log,
+          ...(resume ? { resume } : {}),
+          // Published after the step's own events (publish flushes buffered tokens first).
+          checkpoint: (step, state) =>
+            out.publish({ type: "delta", content: { kind: CHECKPOINT_KIND, step, state } }),
           history: await history,
         }),
         run,

@@ -109,8 +109,10 @@ describe("worker (real Redis, real BullMQ)", () => {
       "status:running",
       "delta:tool_call",
       "delta:tool_result",
+      "delta:checkpoint",
       "delta:tool_call",
       "delta:tool_result",
+      "delta:checkpoint",
       "status:running",
       ...Array(12).fill("token"),
       "done:stop",
@@ -125,12 +127,17 @@ describe("worker (real Redis, real BullMQ)", () => {
       kind: "tool_result",
       result: { words: 3, characters: 19, lines: 1 },
     });
-    expect(events[5]?.content).toMatchObject({
+    expect(events[5]?.content).toEqual({
+      kind: "checkpoint",
+      step: 1,
+      state: { counts: { words: 3, characters: 19, lines: 1 } },
+    });
+    expect(events[6]?.content).toMatchObject({
       kind: "tool_call",
       name: "calculator",
       args: { expression: "round(3 / 200 * 60 * 10) / 10" },
     });
-    expect(events[6]?.content).toMatchObject({ kind: "tool_result", result: { result: 0.9 } });
+    expect(events[7]?.content).toMatchObject({ kind: "tool_result", result: { result: 0.9 } });
     expectGapFree(events, data.runId);
     const text = events
       .filter((e) => e.type === "token")
@@ -366,7 +373,8 @@ describe("worker (real Redis, real BullMQ)", () => {
       const tokens = events.filter((e) => e.type === "token").map((e) => e.content as string);
       const done = events.at(-1)?.content as { output: { text: string } };
       expect(tokens.join("")).toBe(done.output.text);
-      expect(events.slice(0, 8).map(brief).slice(-1)).toEqual(["status:running"]);
+      // running#1, 2 plan statuses, 2 tool steps (call, result, checkpoint), then the answer's status.
+      expect(events.slice(0, 10).map(brief).slice(-1)).toEqual(["status:running"]);
       results.push({ tokens: tokens.length, text: done.output.text });
     }
     expect(results[0]?.tokens).toBe(2_000);

@@ -19,6 +19,7 @@ import {
   createRunRecords,
   createThreadWatchers,
   RUNS_QUEUE_NAME,
+  readLatestCheckpoint,
   renewIntervalMs,
   runBackoffStrategy,
   withArchiveFeed,
@@ -101,6 +102,7 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
     agents: deps.agents,
     publisher: feed ? withArchiveFeed(redisPublisher, feed) : redisPublisher,
     runs: runStore,
+    latestCheckpoint: (threadId, runId) => readLatestCheckpoint(commands, threadId, runId),
     history: createThreadMemory({
       runs: runStore,
       ...(sql ? { archive: createArchiveReader(sql) } : {}),

@@ -1,4 +1,5 @@
 import { abortableSleep } from "@threadline/protocol";
+import { z } from "zod";
 import { defaultTools } from "../tools/default-tools.js";
 import { ToolError } from "../tools/tool.js";
 import { createToolRegistry, type ToolRegistry } from "../tools/tool-registry.js";
@@ -13,6 +14,9 @@ export interface DemoAgentOptions {
 }
 
 const STEPS = 3;
+
+/** What the demo saves after each tool step: the tools' results so far. */
+const DemoCheckpoint = z.object({ counts: z.unknown(), reading: z.unknown().optional() });
 /** How many unpaced tokens may pass before yielding to the event loop (keeps aborts prompt). */
 const YIELD_EVERY = 256;
 
@@ -30,15 +34,27 @@ export function createDemoAgent(options: DemoAgentOptions = {}): Agent<DemoInput
       "Built-in demo: plans, calls the calculator and word_count tools, streams a deterministic answer.",
     inputSchema: DemoInput,
     async *run(input, ctx) {
-      yield status(1, "planning");
-      yield status(2, "calling tools");
-      const counts = yield* callTool(tools, ctx, "call_1", "word_count", { text: input.prompt });
-      if (ctx.signal.aborted) return;
+      // Checkpointed steps: 1 = word_count, 2 = calculator; a retry resumes after the last one done,
+      // without calling its tools again. Step 3, the answer, is streamed again if it was in flight.
+      const saved = DemoCheckpoint.safeParse(ctx.resume?.state);
+      const resumed = saved.success ? (ctx.resume?.step ?? 0) : 0;
+      let counts = saved.success ? saved.data.counts : undefined;
+      if (resumed < 1) {
+        yield status(1, "planning");
+        yield status(2, "calling tools");
+        counts = yield* callTool(tools, ctx, "call_1", "word_count", { text: input.prompt });
+        if (ctx.signal.aborted) return;
+        await ctx.checkpoint?.(1, { counts });
+      }
       const { words = 0, characters = 0 } = (counts ?? {}) as { words?: number; characters?: number };
-      const reading = yield* callTool(tools, ctx, "call_2", "calculator", {
-        expression: `round(${words} / 200 * 60 * 10) / 10`,
-      });
-      if (ctx.signal.aborted) return;
+      let reading = saved.success ? saved.data.reading : undefined;
+      if (resumed < 2) {
+        reading = yield* callTool(tools, ctx, "call_2", "calculator", {
+          expression: `round(${words} / 200 * 60 * 10) / 10`,
+        });
+        if (ctx.signal.aborted) return;
+        await ctx.checkpoint?.(2, { counts, reading });
+      }
       const facts: PromptFacts = {
         words,
         characters,

@@ -49,15 +49,10 @@ export function createResearchAgent(options: ResearchAgentOptions = {}): Agent<R
     inputSchema: ResearchInput,
     async *run(input, ctx) {
       const terms = keyTerms(input.prompt);
-      yield status(1, "planning");
-      yield {
-        type: "delta",
-        content: {
-          kind: "reasoning",
-          id: "plan",
-          text: `I will ask a researcher for background on ${terms.topic} and a critic for its trade-offs, in parallel, then answer from what they find.`,
-        },
-      };
+      // Checkpointed steps: 1 = the plan, 2 = both sub-agents' results. A retry resumes after the last
+      // one done: finished sub-agents are not run again (nor their tools), their tokens not re-streamed.
+      const saved = ResearchCheckpoint.safeParse(ctx.resume?.state);
+      const resumed = saved.success ? (ctx.resume?.step ?? 0) : 0;
       const subAgents: SubAgent[] = [
         {
           name: "researcher",
@@ -70,32 +65,48 @@ export function createResearchAgent(options: ResearchAgentOptions = {}): Agent<R
           findings: (prompt) => tradeoffFindings(keyTerms(prompt)),
         },
       ];
-      for (const sub of subAgents) {
+      if (resumed < 1) {
+        yield status(1, "planning");
         yield {
           type: "delta",
           content: {
-            kind: "tool_call",
-            toolCallId: callId(sub),
-            name: sub.name,
-            args: { question: sub.question },
+            kind: "reasoning",
+            id: "plan",
+            text: `I will ask a researcher for background on ${terms.topic} and a critic for its trade-offs, in parallel, then answer from what they find.`,
           },
         };
+        for (const sub of subAgents) {
+          yield {
+            type: "delta",
+            content: {
+              kind: "tool_call",
+              toolCallId: callId(sub),
+              name: sub.name,
+              args: { question: sub.question },
+            },
+          };
+        }
+        await ctx.checkpoint?.(1, {});
       }
-      yield status(2, "researching");
-      const results = yield* mergeStreams(
-        subAgents.map((sub) => runSubAgent(sub, input, ctx, tools)[Symbol.asyncIterator]()),
-      );
-      if (ctx.signal.aborted) return;
-      for (const [i, sub] of subAgents.entries()) {
-        yield {
-          type: "delta",
-          content: {
-            kind: "tool_result",
-            toolCallId: callId(sub),
-            name: sub.name,
-            result: { text: results[i] ?? "" },
-          },
-        };
+      let results = saved.success ? (saved.data.results ?? []) : [];
+      if (resumed < 2) {
+        yield status(2, "researching");
+        results = yield* mergeStreams(
+          subAgents.map((sub) => runSubAgent(sub, input, ctx, tools)[Symbol.asyncIterator]()),
+        );
+        if (ctx.signal.aborted) return;
+        for (const [i, sub] of subAgents.entries()) {
+          yield {
+            type: "delta",
+            content: {
+              kind: "tool_result",
+              toolCallId: callId(sub),
+              name: sub.name,
+              result: { text: results[i] ?? "" },
+            },
+          };
+        }
+        await ctx.checkpoint?.(2, { results });
       }
       yield status(3, "writing the answer");
       const answer = finalAnswer(terms, results[0] ?? "", results[1] ?? "");
@@ -114,6 +125,9 @@ export function createResearchAgent(options: ResearchAgentOptions = {}): Agent<R
 }
 
 const callId = (sub: SubAgent) => `agent_${sub.name}`;
+
+/** What the supervisor saves: nothing after its plan, the sub-agents' texts after step 2. */
+const ResearchCheckpoint = z.object({ results: z.array(z.string()).optional() });
 
 function status(step: number, message: string): AgentEvent {
   return { type: "status", content: { state: "running", step, total: STEPS, message } };

@@ -1,0 +1,181 @@
+import {
+  type Agent,
+  AgentError,
+  calculator,
+  createAgentRegistry,
+  createDemoAgent,
+  createResearchAgent,
+  createToolRegistry,
+  defineTool,
+  type Tool,
+  wordCount,
+} from "@threadline/agents";
+import { createReducedRun, reduceRun, type ThreadEvent } from "@threadline/protocol";
+import { LOG_START, readLog } from "@threadline/redis";
+import { uniqueId } from "@threadline/testing";
+import { describe, expect, it } from "vitest";
+import {
+  brief,
+  buildTestWorker,
+  jobData,
+  newPrefix,
+  openQueue,
+  seedRunRecord,
+  silentLog,
+  testWorkerConfig,
+  useTestRedis,
+  watchThread,
+} from "./test-support/harness.js";
+
+// Issue 18 item 4: a retried attempt resumes after its last checkpointed step (real Redis, BullMQ, worker).
+const t = useTestRedis();
+
+/** Tools that count their runs: the side effect a resumed attempt must not repeat. */
+function countingTools() {
+  const runs = { word_count: 0, calculator: 0 };
+  const counting = (tool: Tool): Tool =>
+    defineTool({
+      ...tool,
+      async run(input, ctx) {
+        runs[tool.name as keyof typeof runs] += 1;
+        return tool.run(input, ctx);
+      },
+    });
+  return { runs, tools: createToolRegistry([counting(calculator as Tool), counting(wordCount as Tool)]) };
+}
+
+/** The agent, failing (retryably) on its first attempt when `failWhen` sees an event it emitted. */
+function failingOnce(
+  agent: Agent,
+  failWhen: (event: { type: string; content: unknown }, count: number) => boolean,
+): Agent {
+  return {
+    ...agent,
+    async *run(input, ctx) {
+      let count = 0;
+      for await (const event of agent.run(input, ctx)) {
+        if (ctx.attempt === 1 && failWhen(event, ++count)) {
+          throw new AgentError("PROVIDER_UNAVAILABLE", "the first attempt breaks here", true);
+        }
+        yield event;
+      }
+    },
+  };
+}
+
+async function run(agent: Agent, input: Record<string, unknown>) {
+  const prefix = newPrefix();
+  const worker = buildTestWorker(testWorkerConfig(t.redis.url, prefix, { RUN_BACKOFF_MS: "10" }), {
+    log: silentLog,
+    agents: createAgentRegistry([agent]),
+  });
+  await worker.start();
+  const queue = openQueue(t.redis.url, prefix);
+  t.cleanups.push(
+    () => worker.close(),
+    () => queue.close(),
+  );
+  const threadId = uniqueId("ckpt");
+  const live = await watchThread(t.redis.url, threadId);
+  t.cleanups.push(() => live.close());
+  const data = jobData(threadId, agent.name, input);
+  await seedRunRecord(
+    t.client,
+    {
+      runId: data.runId,
+      threadId,
+      agent: agent.name,
+      status: "queued",
+      createdAt: new Date().toISOString(),
+      attempts: 0,
+    },
+    60,
+  );
+  await queue.enqueue(data, { attempts: 2, backoff: { type: "fixed", delay: 10 } });
+  await live.done(data.runId, 20_000);
+  const { entries } = await readLog(t.client, threadId, LOG_START, 10_000);
+  return entries.map((e) => JSON.parse(e.json) as ThreadEvent).filter((e) => e.runId === data.runId);
+}
+
+const answerOf = (events: ThreadEvent[]) =>
+  (events.at(-1)?.content as { output?: { text?: string } } | undefined)?.output?.text;
+const reduce = (events: ThreadEvent[]) => events.reduce((v, e) => reduceRun(v, e, 0), createReducedRun());
+
+describe("checkpoints", () => {
+  it("research: an attempt that fails after the sub-agents finished resumes at the answer — no tool runs twice", async () => {
+    const { runs, tools } = countingTools();
+    const agent = failingOnce(
+      createResearchAgent({ tools }),
+      (e) => e.type === "status" && (e.content as { step?: number }).step === 3,
+    );
+    const events = await run(agent, {
+      prompt: "Why do resumable streams need monotonic ids?",
+      tokensPerSecond: 0,
+    });
+    const kinds = events.map(brief);
+
+    // Each sub-agent's tool ran once, and its call and result were published once.
+    expect(runs.word_count).toBe(2);
+    const toolEvents = events.flatMap((e) =>
+      e.type === "delta" && ["tool_call", "tool_result"].includes(e.content.kind)
+        ? [`${(e.agent ?? []).join("/")}:${e.content.kind}:${String(e.content.name)}`]
+        : [],
+    );
+    expect(toolEvents).toHaveLength(8);
+    expect(toolEvents.slice(0, 2)).toEqual([":tool_call:researcher", ":tool_call:critic"]);
+    // The sub-agents run concurrently: their four events interleave in any order.
+    expect(toolEvents.slice(2, 6).sort()).toEqual([
+      "supervisor/critic:tool_call:word_count",
+      "supervisor/critic:tool_result:word_count",
+      "supervisor/researcher:tool_call:word_count",
+      "supervisor/researcher:tool_result:word_count",
+    ]);
+    expect(toolEvents.slice(6)).toEqual([":tool_result:researcher", ":tool_result:critic"]);
+
+    const retry = events.find((e) => e.type === "status" && e.content.state === "retrying");
+    expect(retry?.content).toEqual({ state: "retrying", attempt: 2, resumedFromStep: 2 });
+    // After the retry: only the answer step — no sub-agent event, no token of theirs again.
+    const after = events.slice(events.indexOf(retry!) + 1);
+    expect(after.some((e) => e.agent !== undefined)).toBe(false);
+    expect(after.map(brief)[0]).toBe("status:running");
+    expect(kinds.at(-1)).toBe("done:stop");
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+
+    // What a client reduces: the answer once, each sub-agent's findings once.
+    const view = reduce(events);
+    expect(view.text).toMatch(/^Here is what my two researchers found/);
+    expect(view.text).toBe(answerOf(events));
+    expect(view.agents.map((a) => a.path.join("/"))).toEqual(["supervisor/researcher", "supervisor/critic"]);
+    expect(view.agents[0]?.text).toBe(
+      events
+        .filter((e) => e.type === "token" && e.agent?.[1] === "researcher")
+        .map((e) => e.content)
+        .join(""),
+    );
+  });
+
+  it("demo: a failure mid-answer resumes after the tool steps; the reducer drops the partial answer", async () => {
+    const { runs, tools } = countingTools();
+    let tokens = 0;
+    const agent = failingOnce(createDemoAgent({ tools }), (e) => e.type === "token" && ++tokens > 5);
+    const events = await run(agent, {
+      prompt: "Resume me after the tools",
+      tokensPerSecond: 0,
+      maxTokens: 30,
+    });
+
+    expect(runs).toEqual({ word_count: 1, calculator: 1 });
+    expect(events.filter((e) => e.type === "delta" && e.content.kind === "tool_result")).toHaveLength(2);
+    const retry = events.find((e) => e.type === "status" && e.content.state === "retrying");
+    expect(retry?.content).toEqual({ state: "retrying", attempt: 2, resumedFromStep: 2 });
+    // The first attempt streamed 5 tokens of the answer, the second all 30 (the step in flight is redone).
+    expect(events.filter((e) => e.type === "token")).toHaveLength(35);
+    const view = reduce(events);
+    expect(view.text).toBe(answerOf(events));
+    expect(view.toolCalls.map((c) => [c.name, c.state])).toEqual([
+      ["word_count", "done"],
+      ["calculator", "done"],
+    ]);
+    expect(view.finished).toBe(true);
+  });
+});
