@@ -96,6 +96,57 @@ describe("worker processes (real child processes, real Redis)", { timeout: 30_00
     expect(record).toMatchObject({ status: "completed", attempts: 2 });
   });
 
+  // Two processes, two sub-agents and a paced answer: about 50 s on a loaded 2-core box.
+  it("SIGKILL after the research agent's sub-agents finished, before its answer: the retry runs no sub-agent again", {
+    timeout: 90_000,
+  }, async () => {
+    const { workers, queue, threadId, live } = await setup(["worker-a", "worker-b"]);
+    const data = jobData(threadId, "research", {
+      prompt: "Why do resumable streams need monotonic event ids?",
+      tokensPerSecond: 15,
+    });
+    await queue.enqueue(data, { attempts: 3 });
+    // Step 2 (both sub-agents) is checkpointed, and the answer has begun.
+    await live.until(
+      (e) =>
+        e.some((x) => x.type === "delta" && x.content.kind === "checkpoint" && x.content.step === 2) &&
+        tokens(e.filter((x) => x.agent === undefined)) >= 2,
+      15_000,
+    );
+    const victim = await holder(workers);
+    await victim.kill("SIGKILL");
+    const events = await live.done(data.runId, 20_000);
+
+    const retry = events.findIndex((e) => e.type === "status" && e.content.state === "retrying");
+    expect(events[retry]?.content).toMatchObject({ state: "retrying", attempt: 2, resumedFromStep: 2 });
+    // Every tool ran once: one word_count result per sub-agent, one result per sub-agent call, all
+    // before the kill; after it, no sub-agent event at all.
+    const results = events.flatMap((e) =>
+      e.type === "delta" && e.content.kind === "tool_result"
+        ? [`${(e.agent ?? []).join("/")}:${String(e.content.name)}`]
+        : [],
+    );
+    expect(results.sort()).toEqual([
+      ":critic",
+      ":researcher",
+      "supervisor/critic:word_count",
+      "supervisor/researcher:word_count",
+    ]);
+    expect(events.slice(retry).some((e) => e.agent !== undefined)).toBe(false);
+    expect(events.slice(retry).filter((e) => e.type === "delta" && e.content.kind === "tool_call")).toEqual(
+      [],
+    );
+    // The final answer arrives; seq stays gap-free across the two attempts.
+    expect(events.at(-1)?.content).toMatchObject({ finishReason: "stop" });
+    // The answer (the step in flight) is streamed again in full by the retry.
+    const answer = events
+      .slice(retry)
+      .flatMap((e) => (e.type === "token" ? [e.content] : []))
+      .join("");
+    expect(answer).toBe((events.at(-1)?.content as { output?: { text?: string } } | undefined)?.output?.text);
+    expectGapFree(events);
+  });
+
   it("SIGTERM within the grace period: the active run finishes, no new job is taken, exit 0", async () => {
     const { workers, queue, threadId, live } = await setup(["worker-a"], { WORKER_GRACE_MS: "5000" });
     const [worker] = workers as [WorkerProcess];
