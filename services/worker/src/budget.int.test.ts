@@ -1,6 +1,6 @@
 import { createAgentRegistry, createOpenAiAgent, createToolRegistry, defaultTools } from "@threadline/agents";
-import { ERRORS, type ThreadEvent } from "@threadline/protocol";
-import { createRunRecords, LOG_START, readLog } from "@threadline/redis";
+import { ERRORS } from "@threadline/protocol";
+import { createRunRecords } from "@threadline/redis";
 import {
   type FakeLlmServer,
   OpenAiStream,
@@ -15,12 +15,11 @@ import {
   jobData,
   newPrefix,
   openQueue,
-  seedRunRecord,
+  runToDone,
   silentLog,
   testRegistry,
   testWorkerConfig,
   useTestRedis,
-  watchThread,
 } from "./test-support/harness.js";
 
 // Issue 18 item 3: a per-run budget stops the run at the limit (real Redis, real BullMQ, real worker).
@@ -42,26 +41,8 @@ async function startWorker(agents = testRegistry(), progressIntervalMs?: number)
   return queue;
 }
 
-async function runToEnd(queue: ReturnType<typeof openQueue>, data: ReturnType<typeof jobData>) {
-  const live = await watchThread(t.redis.url, data.threadId);
-  t.cleanups.push(() => live.close());
-  await seedRunRecord(
-    t.client,
-    {
-      runId: data.runId,
-      threadId: data.threadId,
-      agent: data.agent,
-      status: "queued",
-      createdAt: new Date().toISOString(),
-      attempts: 0,
-    },
-    60,
-  );
-  await queue.enqueue(data, { attempts: 1 });
-  await live.done(data.runId, 20_000);
-  const { entries } = await readLog(t.client, data.threadId, LOG_START, 10_000);
-  return entries.map((e) => JSON.parse(e.json) as ThreadEvent).filter((e) => e.runId === data.runId);
-}
+const runToEnd = (queue: ReturnType<typeof openQueue>, data: ReturnType<typeof jobData>) =>
+  runToDone(t, queue, data);
 
 describe("run budgets", () => {
   it("maxOutputTokens stops a 64-token demo run after exactly that many tokens: error, then done length", async () => {

@@ -11,7 +11,6 @@ import {
   wordCount,
 } from "@threadline/agents";
 import { createReducedRun, reduceRun, type ThreadEvent } from "@threadline/protocol";
-import { LOG_START, readLog } from "@threadline/redis";
 import { uniqueId } from "@threadline/testing";
 import { describe, expect, it } from "vitest";
 import {
@@ -20,11 +19,10 @@ import {
   jobData,
   newPrefix,
   openQueue,
-  seedRunRecord,
+  runToDone,
   silentLog,
   testWorkerConfig,
   useTestRedis,
-  watchThread,
 } from "./test-support/harness.js";
 
 // Issue 18 item 4: a retried attempt resumes after its last checkpointed step (real Redis, BullMQ, worker).
@@ -75,26 +73,8 @@ async function run(agent: Agent, input: Record<string, unknown>) {
     () => worker.close(),
     () => queue.close(),
   );
-  const threadId = uniqueId("ckpt");
-  const live = await watchThread(t.redis.url, threadId);
-  t.cleanups.push(() => live.close());
-  const data = jobData(threadId, agent.name, input);
-  await seedRunRecord(
-    t.client,
-    {
-      runId: data.runId,
-      threadId,
-      agent: agent.name,
-      status: "queued",
-      createdAt: new Date().toISOString(),
-      attempts: 0,
-    },
-    60,
-  );
-  await queue.enqueue(data, { attempts: 2, backoff: { type: "fixed", delay: 10 } });
-  await live.done(data.runId, 20_000);
-  const { entries } = await readLog(t.client, threadId, LOG_START, 10_000);
-  return entries.map((e) => JSON.parse(e.json) as ThreadEvent).filter((e) => e.runId === data.runId);
+  const data = jobData(uniqueId("ckpt"), agent.name, input);
+  return runToDone(t, queue, data, { attempts: 2, backoff: { type: "fixed", delay: 10 } });
 }
 
 const answerOf = (events: ThreadEvent[]) =>

@@ -6,8 +6,10 @@ import {
   createRedisClient,
   createRunsQueue,
   keys,
+  LOG_START,
   type RedisClient,
   type RunsQueue,
+  readLog,
   subscribeThread,
   type ThreadSubscription,
 } from "@threadline/redis";
@@ -190,6 +192,36 @@ export function brief(event: ThreadEvent): string {
   if (event.type === "delta") return `delta:${event.content.kind}`;
   if (event.type === "done") return `done:${event.content.finishReason}`;
   return `error:${event.content.code}`;
+}
+
+/**
+ * Queues a run as the API would (its record seeded `queued`), waits for its `done` and returns the run's
+ * events as the replay log holds them.
+ */
+export async function runToDone(
+  fixture: RedisFixture,
+  queue: RunsQueue,
+  data: RunJobData,
+  options: Parameters<RunsQueue["enqueue"]>[1] = { attempts: 1 },
+): Promise<ThreadEvent[]> {
+  const live = await watchThread(fixture.redis.url, data.threadId);
+  fixture.cleanups.push(() => live.close());
+  await seedRunRecord(
+    fixture.client,
+    {
+      runId: data.runId,
+      threadId: data.threadId,
+      agent: data.agent,
+      status: "queued",
+      createdAt: new Date().toISOString(),
+      attempts: 0,
+    },
+    60,
+  );
+  await queue.enqueue(data, options);
+  await live.done(data.runId, 20_000);
+  const { entries } = await readLog(fixture.client, data.threadId, LOG_START, 10_000);
+  return entries.map((e) => JSON.parse(e.json) as ThreadEvent).filter((e) => e.runId === data.runId);
 }
 
 export function openQueue(redisUrl: string, prefix: string): RunsQueue {
