@@ -36,14 +36,18 @@ export function RunsBoard({ client, threads, current, enabled, onOpen, onRemove 
           <span className="hint"> next try in {Math.round(connection.delayMs)} ms</span>
         ) : null}
       </h2>
-      <ul className="cards">
+      <ul className="board-cards">
         {threads.map((threadId) => {
           const run = views[threadId]?.current;
           const refused = errors[threadId];
           const status = (run && runStatus(run)) ?? "waiting";
           return (
-            <li key={threadId} className="card" aria-current={threadId === current ? "true" : undefined}>
-              <button type="button" className="card-open" onClick={() => onOpen(threadId)}>
+            <li
+              key={threadId}
+              className="board-card"
+              aria-current={threadId === current ? "true" : undefined}
+            >
+              <button type="button" className="board-card-open" onClick={() => onOpen(threadId)}>
                 <strong>{threadId}</strong>
                 <span className="card-status" data-thread={threadId}>
                   {refused ? refused.code : status}
@@ -51,7 +55,7 @@ export function RunsBoard({ client, threads, current, enabled, onOpen, onRemove 
                 <span className="hint">
                   {run ? `${run.eventCount} events · TTFT ${formatMs(run.ttftMs)}` : (refused?.message ?? "")}
                 </span>
-                <span className="card-text">{run?.text.slice(-120) ?? ""}</span>
+                <span className="board-card-text">{run?.text.slice(-120) ?? ""}</span>
               </button>
               <button
                 type="button"
