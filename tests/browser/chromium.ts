@@ -10,7 +10,7 @@ export const ARTIFACTS = join(REPO_ROOT, "test-artifacts", "browser");
  * Debian's Chromium, headless, with nothing that reaches for the network (this machine has none) and a
  * fresh temporary profile (playwright's default for `launch`).
  */
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({
     executablePath: testEnv().CHROMIUM_PATH ?? "/usr/bin/chromium",
@@ -24,6 +24,7 @@ export function launchChromium(): Promise<Browser> {
       "--disable-sync",
       "--no-first-run",
       "--disable-quic",
+      ...extraArgs,
     ],
   });
 }
