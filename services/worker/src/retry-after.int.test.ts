@@ -82,6 +82,7 @@ describe("retry-after from an LLM provider sets the delay before the next attemp
       "status:retrying#2",
       "status:running#2",
       "token",
+      "delta:progress",
       "done:stop",
     ]);
     expect(waitedMs).toBeGreaterThanOrEqual(950);
@@ -98,6 +99,7 @@ describe("retry-after from an LLM provider sets the delay before the next attemp
       "status:retrying#2",
       "status:running#2",
       "token",
+      "delta:progress",
       "done:stop",
     ]);
     expect(waitedMs).toBeLessThan(900);
