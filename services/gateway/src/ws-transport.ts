@@ -1,24 +1,13 @@
 import { ERRORS, WS_CLOSE_CODES } from "@threadline/protocol";
-import type { Logger } from "pino";
 import type WebSocket from "ws";
-import type { GatewayMetrics } from "./metrics.js";
+import type { SseTransportOptions } from "./sse-transport.js";
 import type { StreamEndReason } from "./types.js";
 
-export interface WsTransportOptions {
-  log: Logger;
-  metrics: Pick<GatewayMetrics, "slowConsumerCutoffs">;
-  /** A ping every interval; a peer that answered none of the last two is gone (half-open). */
-  heartbeatIntervalMs: number;
-  /** Unsent bytes past which the client is cut off (close 4008; it reconnects and resumes). */
-  maxBufferBytes: number;
-  /** Bytes held back elsewhere for this client (the feeds' live messages during a replay). */
-  heldBytes(): number;
-  /** When the token stops being valid, ms since epoch (moved by `setExpiry` after a refresh). */
-  expiresAtMs: number;
-  now: () => number;
-  /** The token expired: say so in-band, then dispose. */
-  onExpired(): void;
-}
+/**
+ * As the SSE transport's (one budget, heartbeat, expiry), less `retry:`: a ping every
+ * `heartbeatIntervalMs`, and a peer that answered none of the last two is gone (half-open).
+ */
+export type WsTransportOptions = Omit<SseTransportOptions, "retryMs">;
 
 export interface WsTransport {
   /**
