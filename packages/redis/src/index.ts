@@ -81,6 +81,7 @@ export {
   type RunsQueue,
   type RunsQueueConfig,
 } from "./runs-queue.js";
+export { publishScriptSource } from "./scripts.js";
 export {
   resubscribedEvent,
   subscribeThread,

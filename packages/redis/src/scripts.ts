@@ -52,7 +52,8 @@ function loadLua(name: string): string {
   return lua;
 }
 
-function publishScriptSource(): string {
+/** The publish script's source, for callers that EVAL it bare the way other languages' producers do. */
+export function publishScriptSource(): string {
   return loadLua(PUBLISH_SCRIPT_FILE);
 }
 
