@@ -45,11 +45,12 @@ export async function startNginx(options: NginxOptions): Promise<NginxHandle> {
   chmodSync(prefix, 0o755);
   mkdirSync(join(prefix, "logs"));
   const template = readFileSync(options.templatePath ?? DEFAULT_NGINX_TEMPLATE, "utf8");
-  const tlsPort = options.tls ? await freePort() : undefined;
+  const { tls: wantTls, ...upstreams } = options;
+  const tlsPort = wantTls ? await freePort() : undefined;
   const tls = tlsPort === undefined ? undefined : { port: tlsPort, ...selfSignedCert(prefix) };
   writeFileSync(
     join(prefix, "threadline.conf"),
-    renderNginxConf(template, { ...options, listenPort: port, ...(tls ? { tls } : {}) }),
+    renderNginxConf(template, { ...upstreams, listenPort: port, ...(tls ? { tls } : {}) }),
   );
   writeFileSync(join(prefix, "nginx.conf"), mainConf(prefix));
   const errorLog = join(prefix, "logs", "error.log");

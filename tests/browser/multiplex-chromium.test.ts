@@ -131,8 +131,12 @@ describe("many threads, one connection, in Chromium through nginx", () => {
         { urls: threads.map((t) => `/v1/threads/${t}/events?access_token=${TOKEN}`) },
       );
       const opened = () => p.evaluate(() => (globalThis as unknown as { opened: Set<number> }).opened.size);
+      // The page's own navigation: which protocol the browser negotiated with nginx.
       const protocol = await p.evaluate(
-        () => (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming).nextHopProtocol,
+        () =>
+          (
+            performance as unknown as { getEntriesByType(type: string): { nextHopProtocol?: string }[] }
+          ).getEntriesByType("navigation")[0]?.nextHopProtocol,
       );
       return { p, opened, protocol };
     };
