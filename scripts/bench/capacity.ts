@@ -145,6 +145,7 @@ async function measureRun(mode: "shared" | "dedicated", count: number) {
     targets.push(
       await startTarget(mode, {
         repoRoot: process.cwd(),
+        parentEnv: process.env,
         redisUrl: redis.url,
         tmpDir,
         nchanModule: "",

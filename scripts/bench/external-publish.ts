@@ -26,7 +26,8 @@ const PY_EVENTS = Number(values["python-events"]);
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const USER = signDevToken(DEV_JWT_SECRET, { sub: "bench-external" });
 
-const redis = await getTestRedis();
+// An entry point: the test kit gets this process's environment (it defaults to vitest's, absent here).
+const redis = await getTestRedis(process.env);
 const env = {
   REDIS_URL: redis.url,
   QUEUE_PREFIX: `{${uniqueId("bx")}}`,
@@ -35,7 +36,7 @@ const env = {
   EXTERNAL_RUN_TIMEOUT_MS: "600000",
   LOG_MAXLEN: "1000000",
 };
-const api = await startServiceProcess({ kind: "api", name: "api", env });
+const api = await startServiceProcess({ kind: "api", name: "api", env, parentEnv: process.env });
 
 async function createRun() {
   const res = await fetch(`${api.url}/v1/threads/${uniqueId("bench")}/runs`, {

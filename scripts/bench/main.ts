@@ -191,6 +191,7 @@ try {
         results.s4.push(
           ...(await runS4({
             repoRoot: root,
+            parentEnv: process.env,
             redisUrl: redis.url,
             core: serverCore,
             gatewayUrl: gateway.sseUrl("x").replace(/\/v1\/.*/, ""),
@@ -219,6 +220,7 @@ try {
       for (const { code, root } of codes) {
         const w = await measureWorkerThroughput({
           repoRoot: root,
+          parentEnv: process.env,
           redisUrl: redis.url,
           core: serverCore,
           token,
@@ -264,6 +266,7 @@ async function start(key: TargetKey): Promise<Target> {
   console.log(`starting ${key}`);
   return startTarget(key, {
     repoRoot,
+    parentEnv: process.env,
     redisUrl: redis.url,
     tmpDir,
     nchanModule: pre.nchanModule ?? "",

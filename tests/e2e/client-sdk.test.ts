@@ -14,7 +14,7 @@ import {
 import { DEV_JWT_SECRET } from "@threadline/config";
 import type { ThreadEvent } from "@threadline/protocol";
 import { keys } from "@threadline/redis";
-import { type ManagedProcess, startProcess, uniqueId } from "@threadline/testing";
+import { childEnv, type ManagedProcess, startProcess, uniqueId } from "@threadline/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
@@ -149,8 +149,7 @@ function startGateway(port: number): Promise<ManagedProcess> {
     args: ["--conditions=@threadline/source", "--import", "tsx", "services/gateway/src/main.ts"],
     cwd: REPO_ROOT,
     env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
+      ...childEnv(),
       LOG_LEVEL: "warn",
       JWT_CLOCK_TOLERANCE_S: "0",
       ...topology.redisEnv,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { freePort } from "@threadline/testing";
+import { childEnv, freePort } from "@threadline/testing";
 import { afterEach, describe, expect, it } from "vitest";
 
 // `pnpm start` as a new user runs it: the real script, real child processes, a real redis-server it
@@ -26,7 +26,7 @@ function startScript(env: Record<string, string>, args: string[] = ["--source"])
     ["--conditions=@threadline/source", "--import", "tsx", "scripts/start.ts", ...args],
     {
       cwd: REPO,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1", ...env },
+      env: { ...childEnv(), NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

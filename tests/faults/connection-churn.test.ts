@@ -4,7 +4,7 @@ import {
   createRedisClient,
   type RedisClient,
 } from "@threadline/redis";
-import { openSse, type RedisServer, startRedisServer, uniqueId } from "@threadline/testing";
+import { openSse, type RedisServer, startRedisServer, testEnv, uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
 import { BEARER, HEARTBEAT_MS, readMetrics, rssBytes } from "./support/fault-stack.js";
@@ -13,7 +13,7 @@ import { BEARER, HEARTBEAT_MS, readMetrics, rssBytes } from "./support/fault-sta
 // flow. Afterwards every per-stream resource must be gone again: Redis (pub/sub) connections, open
 // streams and Node handles back to their baseline, RSS within a tolerance. `pnpm test` runs ~1,000
 // churns; `pnpm test:soak` runs 10,000 (CHURN_COUNT).
-const CHURNS = Number(process.env.CHURN_COUNT ?? 1_000);
+const CHURNS = Number(testEnv().CHURN_COUNT ?? 1_000);
 const BATCH = 50;
 /** Node handles may differ by a few (keep-alive sockets of the metrics scrape, timers). */
 const HANDLE_TOLERANCE = 5;

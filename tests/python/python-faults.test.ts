@@ -13,12 +13,14 @@ import {
   readLog,
 } from "@threadline/redis";
 import {
+  childEnv,
   getTestRedis,
   type ManagedProcess,
   type ServiceInstance,
   startProcess,
   startServiceProcess,
   type TestRedis,
+  testEnv,
   uniqueId,
 } from "@threadline/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +29,7 @@ import { httpJson } from "../support/http-json.js";
 // Issue 15's done-when items with real processes: Python producers and readers as child processes,
 // services SIGKILLed and restarted around them, two API instances watching for silent producers.
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const PYTHON = process.env.PYTHON ?? "/usr/bin/python3";
+const PYTHON = testEnv().PYTHON ?? "/usr/bin/python3";
 // Longer than a service restart takes here (the runs of the first two tests pause while one restarts).
 const TIMEOUT_MS = 12_000;
 const USER = signDevToken(DEV_JWT_SECRET, { sub: "py-faults" });
@@ -71,7 +73,7 @@ async function child(name: string, ...args: string[]): Promise<ManagedProcess> {
     command: PYTHON,
     args: ["packages/python/tests/children/child.py", ...args],
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", PYTHONPATH: "packages/python", PYTHONDONTWRITEBYTECODE: "1" },
+    env: { ...childEnv(), PYTHONPATH: "packages/python", PYTHONDONTWRITEBYTECODE: "1" },
     keepOutputChars: 8 * 1024 * 1024,
   });
   children.push(proc);

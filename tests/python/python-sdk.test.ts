@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { childEnv, testEnv } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../support/stack.js";
 
 // The Python SDK (packages/python) tested with Debian's python3 + pytest against the real stack:
 // this file starts api + gateway on a real Redis and runs pytest as a child process.
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const PYTHON = process.env.PYTHON ?? "/usr/bin/python3";
+const PYTHON = testEnv().PYTHON ?? "/usr/bin/python3";
 let stack: Stack;
 
 beforeAll(async () => {
@@ -24,7 +25,7 @@ function runPytest(env: Record<string, string>, args: string[] = []) {
       ["-m", "pytest", "-q", "-p", "no:cacheprovider", "packages/python/tests", ...args],
       {
         cwd: ROOT,
-        env: { ...process.env, PYTHONPATH: "packages/python", PYTHONDONTWRITEBYTECODE: "1", ...env },
+        env: { ...childEnv(), PYTHONPATH: "packages/python", PYTHONDONTWRITEBYTECODE: "1", ...env },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );

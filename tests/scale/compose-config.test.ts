@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { testEnv } from "@threadline/testing";
 import { afterAll, describe, expect, it } from "vitest";
 
 const exec = promisify(execFile);
@@ -13,7 +14,7 @@ const scratch: string[] = [];
 
 /** docker-compose (Debian's 1.29) validates offline: no engine is needed for `config`. */
 function compose(file: string, ...args: string[]) {
-  return exec("docker-compose", ["-f", file, ...args], { cwd: ROOT, env: { PATH: process.env.PATH } });
+  return exec("docker-compose", ["-f", file, ...args], { cwd: ROOT, env: { PATH: testEnv().PATH } });
 }
 
 afterAll(() => {
@@ -57,7 +58,7 @@ describe("docker-compose.yml", () => {
     const { stdout } = await exec("docker-compose", ["-f", COMPOSE, "config"], {
       cwd: ROOT,
       env: {
-        PATH: process.env.PATH,
+        PATH: testEnv().PATH,
         REDIS_CLUSTER_NODES: "redis-node-1:6379,redis-node-2:6379,redis-node-3:6379",
       },
     });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { startProcess } from "@threadline/testing";
+import { childEnv, startProcess } from "@threadline/testing";
 import { describe, expect, it } from "vitest";
 
 // Each real service, started with a bad env, refuses to start: exit code 1 and one clear line per
@@ -27,7 +27,7 @@ async function expectRefused(
     command: process.execPath,
     args: ["--conditions=@threadline/source", "--import", "tsx", `services/${service}/src/main.ts`],
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    env: { ...childEnv(), ...env },
   });
   const exit = await Promise.race([
     proc.exited,

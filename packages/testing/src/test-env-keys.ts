@@ -4,7 +4,8 @@
  * DOCKER_HOST: an engine for testcontainers; TEST_LOG_LEVEL: pino level of in-process services
  * (default silent); PATH, HOME: all that child processes inherit; CHROMIUM_PATH: the browser tests' Chromium;
  * FUZZ_RUNS: inputs per fuzzed property (tests/security); TEST_DATABASE_URL: the PostgreSQL server
- * tests create their databases on.
+ * tests create their databases on; PYTHON: the interpreter of the Python SDK's tests (default
+ * /usr/bin/python3); CHURN_COUNT: connection churns of tests/faults (`pnpm test:soak` sets 10,000).
  */
 export const TEST_ENV_KEYS = [
   "REDIS_URL",
@@ -17,4 +18,6 @@ export const TEST_ENV_KEYS = [
   "CHROMIUM_PATH",
   "FUZZ_RUNS",
   "TEST_DATABASE_URL",
+  "PYTHON",
+  "CHURN_COUNT",
 ] as const;

@@ -5,6 +5,7 @@
  */
 import http from "node:http";
 import * as hdr from "hdr-histogram-js";
+import type { ParentEnv } from "./processes.js";
 import { startService } from "./services.js";
 import { nowUs } from "./sse-parse.js";
 import { openSseProbe } from "./sse-probe.js";
@@ -21,6 +22,7 @@ export interface E2eRun extends E2eOutcome {
  */
 export async function runS4(options: {
   repoRoot: string;
+  parentEnv: ParentEnv;
   redisUrl: string;
   core: number | undefined;
   gatewayUrl: string;
@@ -29,7 +31,12 @@ export async function runS4(options: {
   code: string;
   tag: string;
 }): Promise<E2eRun[]> {
-  const env = { repoRoot: options.repoRoot, redisUrl: options.redisUrl, core: options.core };
+  const env = {
+    repoRoot: options.repoRoot,
+    parentEnv: options.parentEnv,
+    redisUrl: options.redisUrl,
+    core: options.core,
+  };
   const api = await startService("api", env);
   const out: E2eRun[] = [];
   try {

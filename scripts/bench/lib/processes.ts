@@ -22,10 +22,15 @@ export function pinningAvailable(): boolean {
   return canPin;
 }
 
+/** The environment a server under test inherits: the bench entry point's own `process.env`. */
+export type ParentEnv = Record<string, string | undefined>;
+
 export async function startPinned(options: {
   name: string;
   command: string;
   args: string[];
+  /** What the child inherits (the caller's environment); `env` is laid on top. */
+  parentEnv: ParentEnv;
   env?: Record<string, string>;
   core?: number;
   cwd?: string;
@@ -38,7 +43,7 @@ export async function startPinned(options: {
     command: pinned ? "taskset" : options.command,
     args: pinned ? ["-c", String(options.core), options.command, ...options.args] : options.args,
     cwd: options.cwd,
-    env: { ...process.env, ...options.env },
+    env: { ...options.parentEnv, ...options.env },
     readyUrl: options.readyUrl,
     readyTimeoutMs: 60_000,
     keepOutputChars: 8_000,

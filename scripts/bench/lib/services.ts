@@ -1,11 +1,13 @@
 /** The API and worker services for S4/S5, started from source like the gateway, pinned to a core. */
 import { DEV_JWT_SECRET } from "@threadline/config";
 import { freePort } from "@threadline/testing";
-import { type Proc, startPinned } from "./processes.js";
+import { type ParentEnv, type Proc, startPinned } from "./processes.js";
 import { nodeTs } from "./targets.js";
 
 export interface ServiceOptions {
   repoRoot: string;
+  /** What the service inherits: the entry point's `process.env`. */
+  parentEnv: ParentEnv;
   redisUrl: string;
   core?: number;
   env?: Record<string, string>;
@@ -19,6 +21,7 @@ export async function startService(
   const url = `http://127.0.0.1:${port}`;
   const proc = await startPinned({
     name: service,
+    parentEnv: options.parentEnv,
     command: process.execPath,
     args: nodeTs(`services/${service}/src/main.ts`),
     cwd: options.repoRoot,

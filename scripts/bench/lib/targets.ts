@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import { nchanConfig } from "./nchan-config.js";
-import { type Proc, startPinned } from "./processes.js";
+import { type ParentEnv, type Proc, startPinned } from "./processes.js";
 
 export const TARGETS = ["dedicated", "shared", "floorA", "floorB", "nchan"] as const;
 export const BASELINE_TARGETS = ["dedicated@base", "shared@base"] as const;
@@ -38,6 +38,8 @@ export interface Target {
 
 export interface TargetContext {
   repoRoot: string;
+  /** What the servers inherit: the entry point's `process.env`. */
+  parentEnv: ParentEnv;
   redisUrl: string;
   tmpDir: string;
   nchanModule: string;
@@ -70,6 +72,7 @@ export async function startTarget(key: TargetKey, ctx: TargetContext): Promise<T
     const profName = `gateway-${key.replace("@", "-")}`;
     const proc = await startPinned({
       name: profName,
+      parentEnv: ctx.parentEnv,
       command: process.execPath,
       args: [
         // One profile per thread (tsx's loader hooks run on their own); the main thread's is the largest.
@@ -103,6 +106,7 @@ export async function startTarget(key: TargetKey, ctx: TargetContext): Promise<T
   if (key === "floorA" || key === "floorB") {
     const proc = await startPinned({
       name: key,
+      parentEnv: ctx.parentEnv,
       command: process.execPath,
       args: [
         ...(ctx.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", `${ctx.cpuProfDir}/${key}`] : []),
@@ -137,6 +141,7 @@ export async function startTarget(key: TargetKey, ctx: TargetContext): Promise<T
   );
   const proc = await startPinned({
     name: "nchan",
+    parentEnv: ctx.parentEnv,
     command: "nginx",
     args: ["-p", dir, "-c", conf, "-e", join(dir, "error.log")],
     readyUrl: `${base}/healthz`,

@@ -5,7 +5,7 @@
  */
 import http from "node:http";
 import { Redis } from "ioredis";
-import { processCpuMs } from "./processes.js";
+import { type ParentEnv, processCpuMs } from "./processes.js";
 import { startService } from "./services.js";
 
 export interface WorkerThroughput {
@@ -28,6 +28,7 @@ export interface WorkerThroughput {
 
 export async function measureWorkerThroughput(options: {
   repoRoot: string;
+  parentEnv: ParentEnv;
   redisUrl: string;
   core?: number;
   token: string;
@@ -39,7 +40,11 @@ export async function measureWorkerThroughput(options: {
   redisPid: number;
 }): Promise<WorkerThroughput> {
   const concurrency = options.runs;
-  const api = await startService("api", { repoRoot: options.repoRoot, redisUrl: options.redisUrl });
+  const api = await startService("api", {
+    repoRoot: options.repoRoot,
+    parentEnv: options.parentEnv,
+    redisUrl: options.redisUrl,
+  });
   const sub = new Redis(options.redisUrl);
   let events = 0;
   let first = 0;
@@ -70,6 +75,7 @@ export async function measureWorkerThroughput(options: {
     });
     const worker = await startService("worker", {
       repoRoot: options.repoRoot,
+      parentEnv: options.parentEnv,
       redisUrl: options.redisUrl,
       core: options.core,
       env: { WORKER_CONCURRENCY: String(concurrency), TOKEN_COALESCE_MS: String(options.coalesceMs) },
