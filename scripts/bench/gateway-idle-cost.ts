@@ -12,12 +12,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
-import { startRedisServer } from "@threadline/testing";
+import { eventually, freePort, startRedisServer, waitForHttp } from "@threadline/testing";
 import { Redis } from "ioredis";
 
 const { values } = parseArgs({
@@ -87,7 +86,7 @@ async function measure(mode: "dedicated" | "shared"): Promise<Row> {
   });
   try {
     const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 30_000);
+    await waitForHttp(`${base}/readyz`, 30_000);
     await sleep(1_000);
     const baseRss = rss(child);
     const baseRedisClients = await redisClients();
@@ -113,7 +112,9 @@ async function measure(mode: "dedicated" | "shared"): Promise<Row> {
       afterCloseRedisClients: 0,
     };
     for (const request of open) request.destroy();
-    await waitFor(async () => (await redisClients()) <= baseRedisClients, 10_000).catch(() => {});
+    await eventually(redisClients, (n) => n <= baseRedisClients, "Redis connections to close", {
+      timeoutMs: 10_000,
+    }).catch(() => {});
     row.afterCloseRedisClients = await redisClients();
     return row;
   } finally {
@@ -147,24 +148,4 @@ async function redisClients(): Promise<number> {
 
 async function redisMemory(): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await probe.info("memory"))?.[1] ?? 0);
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await sleep(50);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import { signDevToken } from "@threadline/auth";
 import {
   type ChannelLike,
@@ -14,7 +13,7 @@ import {
 import { DEV_JWT_SECRET } from "@threadline/config";
 import type { ThreadEvent } from "@threadline/protocol";
 import { keys } from "@threadline/redis";
-import { childEnv, type ManagedProcess, startProcess, uniqueId } from "@threadline/testing";
+import { type ManagedProcess, startServiceProcess, uniqueId } from "@threadline/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
@@ -22,7 +21,6 @@ import { startTopology, type Topology } from "../../scripts/topology/start-topol
 // The SDK against the real stack: gateway, API and worker processes from source, real Redis.
 const HEARTBEAT_MS = 500;
 const GATEWAY_ENV = { HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS), SSE_RETRY_MS: "100" };
-const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SUB = "sdk-e2e";
 let topology: Topology;
 let gatewayUrl: string;
@@ -96,13 +94,8 @@ function follow(
   };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** `expect.poll` options: a stream across real processes gets up to 30 s, looked at every 20 ms. */
+const within = (what: string, timeoutMs = 30_000) => ({ timeout: timeoutMs, interval: 20, message: what });
 
 /** The whole replay log of a thread, through the SDK's history pages. */
 async function readLog(client: ThreadlineClient, threadId: string): Promise<ThreadEvent[]> {
@@ -142,24 +135,15 @@ async function openStreams(): Promise<number> {
   return Number(line?.split(" ").at(-1) ?? Number.NaN);
 }
 
-function startGateway(port: number): Promise<ManagedProcess> {
-  return startProcess({
+/** The gateway again, on the port it had (so the client's URL stays valid). */
+async function startGateway(port: number): Promise<ManagedProcess> {
+  const gateway = await startServiceProcess({
+    kind: "gateway",
     name: "gateway-restarted",
-    command: process.execPath,
-    args: ["--conditions=@threadline/source", "--import", "tsx", "services/gateway/src/main.ts"],
-    cwd: REPO_ROOT,
-    env: {
-      ...childEnv(),
-      LOG_LEVEL: "warn",
-      JWT_CLOCK_TOLERANCE_S: "0",
-      ...topology.redisEnv,
-      ...GATEWAY_ENV,
-      HOST: "127.0.0.1",
-      PORT: String(port),
-    },
-    readyUrl: `http://127.0.0.1:${port}/readyz`,
-    readyTimeoutMs: 60_000,
+    port,
+    env: { LOG_LEVEL: "warn", JWT_CLOCK_TOLERANCE_S: "0", ...topology.redisEnv, ...GATEWAY_ENV },
   });
+  return gateway.process;
 }
 
 describe("@threadline/client against the real stack", () => {
@@ -167,18 +151,22 @@ describe("@threadline/client against the real stack", () => {
     const client = clientWith(() => longToken);
     const threadId = uniqueId("sdk-kill");
     const stream = follow(client, threadId);
-    await until(() => stream.changes.some((c) => c.state === "live"), "the stream to be live");
+    await expect
+      .poll(() => stream.changes.some((c) => c.state === "live"), within("the stream to be live"))
+      .toBe(true);
     const { runId } = await client.runs.create(threadId, {
       agent: "demo",
       input: { prompt: "count the words of this sentence", tokensPerSecond: 40, maxTokens: 120 },
     });
-    await until(() => stream.tokens() >= 5, "the first tokens");
+    await expect.poll(() => stream.tokens() >= 5, within("the first tokens")).toBe(true);
     const gateway = topology.gateways[0]!;
     const killedAt = Date.now();
     await gateway.process.kill("SIGKILL");
     restarted = await startGateway(gateway.port);
     const readyAt = Date.now();
-    await until(() => stream.finished(runId), "the run's done event after the restart");
+    await expect
+      .poll(() => stream.finished(runId), within("the run's done event after the restart"))
+      .toBe(true);
     await stream.stop();
 
     await expectWholeRun(client, threadId, runId, stream.events());
@@ -203,12 +191,14 @@ describe("@threadline/client against the real stack", () => {
       return signDevToken(DEV_JWT_SECRET, { sub: SUB, threads: [threadId], ttlSeconds: 2 });
     });
     const stream = follow(client, threadId);
-    await until(() => stream.changes.some((c) => c.state === "live"), "the stream to be live");
+    await expect
+      .poll(() => stream.changes.some((c) => c.state === "live"), within("the stream to be live"))
+      .toBe(true);
     const { runId } = await client.runs.create(threadId, {
       agent: "demo",
       input: { prompt: "a slow answer", tokensPerSecond: 12, maxTokens: 50 },
     });
-    await until(() => stream.finished(runId), "the run's done event", 45_000);
+    await expect.poll(() => stream.finished(runId), within("the run's done event", 45_000)).toBe(true);
     await stream.stop();
 
     await expectWholeRun(
@@ -230,12 +220,14 @@ describe("@threadline/client against the real stack", () => {
     const client = clientWith(() => longToken);
     const threadId = uniqueId("sdk-gap");
     const writer = follow(client, threadId);
-    await until(() => writer.changes.some((c) => c.state === "live"), "the stream to be live");
+    await expect
+      .poll(() => writer.changes.some((c) => c.state === "live"), within("the stream to be live"))
+      .toBe(true);
     const { runId } = await client.runs.create(threadId, {
       agent: "demo",
       input: { prompt: "short", tokensPerSecond: 0, maxTokens: 10 },
     });
-    await until(() => writer.finished(runId), "the run to finish");
+    await expect.poll(() => writer.finished(runId), within("the run to finish")).toBe(true);
     await writer.stop();
     const before = await readLog(client, threadId);
     const redis = new Redis(topology.redisEnv.REDIS_URL!);
@@ -247,7 +239,7 @@ describe("@threadline/client against the real stack", () => {
     const resumeFrom = before[1]!.id!;
 
     const reader = follow(client, threadId, resumeFrom);
-    await until(() => reader.items.length >= 4, "the gap and the retained events");
+    await expect.poll(() => reader.items.length >= 4, within("the gap and the retained events")).toBe(true);
     await reader.stop();
     expect(reader.items[0]).toMatchObject({ kind: "gap", reason: "REPLAY_TRUNCATED", after: resumeFrom });
     expect(reader.events().map((e) => e.id)).toEqual(before.slice(-3).map((e) => e.id));
@@ -257,24 +249,27 @@ describe("@threadline/client against the real stack", () => {
     const client = clientWith(() => longToken);
     const threadId = uniqueId("sdk-silent");
     const stream = follow(client, threadId);
-    await until(() => stream.changes.some((c) => c.state === "live"), "the stream to be live");
+    await expect
+      .poll(() => stream.changes.some((c) => c.state === "live"), within("the stream to be live"))
+      .toBe(true);
     const { runId } = await client.runs.create(threadId, {
       agent: "demo",
       input: { prompt: "keep talking", tokensPerSecond: 30, maxTokens: 90 },
     });
-    await until(() => stream.tokens() >= 3, "the first tokens");
+    await expect.poll(() => stream.tokens() >= 3, within("the first tokens")).toBe(true);
     const pid = (restarted ?? topology.gateways[0]!.process).pid;
     process.kill(pid, "SIGSTOP");
     try {
-      await until(
-        () => stream.changes.some((c) => c.state === "reconnecting" && c.reason === "heartbeat_timeout"),
-        "the heartbeat timeout",
-        10_000,
-      );
+      await expect
+        .poll(
+          () => stream.changes.some((c) => c.state === "reconnecting" && c.reason === "heartbeat_timeout"),
+          within("the heartbeat timeout", 10_000),
+        )
+        .toBe(true);
     } finally {
       process.kill(pid, "SIGCONT");
     }
-    await until(() => stream.finished(runId), "the run's done event");
+    await expect.poll(() => stream.finished(runId), within("the run's done event")).toBe(true);
     await stream.stop();
     await expectWholeRun(client, threadId, runId, stream.events());
   });
@@ -285,24 +280,30 @@ describe("@threadline/client against the real stack", () => {
     const share = { locks: createMemoryLocks(), namespace: uniqueId("origin") };
     const baseline = await openStreams();
     const tabs = [follow(client, threadId, "start", share)];
-    await until(() => tabs[0]!.changes.some((c) => c.state === "live"), "the leader to be live");
+    await expect
+      .poll(() => tabs[0]!.changes.some((c) => c.state === "live"), within("the leader to be live"))
+      .toBe(true);
     tabs.push(follow(client, threadId, "start", share), follow(client, threadId, "start", share));
-    await until(
-      () => tabs.every((t) => t.changes.some((c) => c.state === "live")),
-      "every tab to know it is live",
-    );
+    await expect
+      .poll(
+        () => tabs.every((t) => t.changes.some((c) => c.state === "live")),
+        within("every tab to know it is live"),
+      )
+      .toBe(true);
     expect(await openStreams()).toBe(baseline + 1);
 
     const { runId } = await client.runs.create(threadId, {
       agent: "demo",
       input: { prompt: "shared by three tabs", tokensPerSecond: 40, maxTokens: 80 },
     });
-    await until(() => tabs.every((t) => t.tokens() >= 5), "tokens in every tab");
+    await expect.poll(() => tabs.every((t) => t.tokens() >= 5), within("tokens in every tab")).toBe(true);
     await tabs[0]!.stop();
-    await until(
-      () => tabs.slice(1).every((t) => t.finished(runId)),
-      "the rest of the run after the leader left",
-    );
+    await expect
+      .poll(
+        () => tabs.slice(1).every((t) => t.finished(runId)),
+        within("the rest of the run after the leader left"),
+      )
+      .toBe(true);
     expect(await openStreams()).toBe(baseline + 1);
     for (const tab of tabs.slice(1)) {
       await tab.stop();

@@ -5,9 +5,9 @@ import {
   keys,
   type RedisClient,
 } from "@threadline/redis";
-import { openSse, uniqueId } from "@threadline/testing";
+import { eventually, openSse, uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, httpJson } from "../support/http-json.js";
+import { httpJson } from "../support/http-json.js";
 import { parseExposition } from "../support/prometheus-text.js";
 import { type Stack, startStack } from "../support/stack.js";
 

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
-import { openSse, uniqueId } from "@threadline/testing";
+import { eventually, openSse, uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, runCliProcess } from "../../packages/cli/src/test-support/run-cli-process.js";
 import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
@@ -64,15 +64,9 @@ async function scrape(url: string): Promise<Exposition> {
   return parseExposition(await res.text());
 }
 
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Services across a topology take a while to agree: up to 30 s, looking every 100 ms. */
+const SETTLE = { timeoutMs: 30_000, intervalMs: 100 };
+const settle = (what: string) => ({ timeout: SETTLE.timeoutMs, interval: SETTLE.intervalMs, message: what });
 
 function lines(result: CliResult): string[] {
   return result.stdout.split("\n").filter((l) => l !== "");
@@ -85,7 +79,7 @@ describe("threadline CLI against the running stack", () => {
     const openStreams = async () => (await scrape(gateway)).value("threadline_gateway_open_streams") ?? 0;
     const before = await openStreams();
     const live = cli(["tail", thread, "--until-done"]);
-    await until(openStreams, (n) => n === before + 1, "the live tail's stream to open");
+    await expect.poll(openStreams, settle("the live tail's stream to open")).toBe(before + 1);
     const runId = await createRun(thread);
 
     const human = await live;
@@ -139,10 +133,11 @@ describe("metrics after demo runs", () => {
     await createRun(uniqueId("ops-metrics"));
     const api = await scrape(topology.apis[0]!.url);
     const gateway = await scrape(topology.gateways[0]!.url);
-    const worker = await until(
+    const worker = await eventually(
       () => scrape(topology.workers[0]!.url),
       (m) => (m.value("threadline_worker_jobs_total", { outcome: "completed" }) ?? 0) >= runIds.length,
       "every run to complete",
+      SETTLE,
     );
     const runs = runIds.length;
 
@@ -179,11 +174,12 @@ describe("metrics after demo runs", () => {
     expect(api.value("threadline_api_process_resident_memory_bytes")).toBeGreaterThan(0);
 
     // Gateway: open streams (all closed again), deliveries live and replayed, lag, replays, drops.
-    await until(
-      async () => (await scrape(topology.gateways[0]!.url)).value("threadline_gateway_open_streams"),
-      (n) => n === 0,
-      "streams to close",
-    );
+    await expect
+      .poll(
+        async () => (await scrape(topology.gateways[0]!.url)).value("threadline_gateway_open_streams"),
+        settle("streams to close"),
+      )
+      .toBe(0);
     expect(gateway.value("threadline_gateway_events_delivered_total", { source: "live" })).toBeGreaterThan(5);
     expect(gateway.value("threadline_gateway_events_delivered_total", { source: "replay" })).toBeGreaterThan(
       5,
@@ -276,11 +272,7 @@ describe("logs", () => {
     );
     expect(queryStream.status).toBe(200);
     queryStream.close();
-    await until(
-      async () => streamsEnded(),
-      (n) => n > endedBefore,
-      "the query-token stream to end",
-    );
+    await expect.poll(streamsEnded, settle("the query-token stream to end")).toBeGreaterThan(endedBefore);
 
     const api = logLines(topology.apis[0]!.process.output());
     const worker = logLines(topology.workers[0]!.process.output());

@@ -1,7 +1,7 @@
 import { compareIds } from "@threadline/redis";
-import { openSse, type SseConnection, uniqueId } from "@threadline/testing";
+import { eventually, openSse, type SseConnection, uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, httpJson } from "../support/http-json.js";
+import { httpJson } from "../support/http-json.js";
 import { type Stack, type StackOptions, startStack } from "../support/stack.js";
 
 let stack: Stack;

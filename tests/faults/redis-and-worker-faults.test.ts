@@ -111,7 +111,13 @@ describe("worker and Redis faults (real processes, a resuming client)", () => {
       await stack.redis.stop(true);
       rmSync(join(stack.redis.dir, "appendonlydir"), { recursive: true, force: true });
       await stack.redis.start();
-      await waitForTruncation(client.events, 60_000);
+      await expect
+        .poll(() => client.events.some(isTruncation), {
+          timeout: 60_000,
+          interval: 50,
+          message: "REPLAY_TRUNCATED",
+        })
+        .toBe(true);
       const finished = await client.untilDone(30_000).then(
         () => true,
         () => false,
@@ -125,14 +131,6 @@ describe("worker and Redis faults (real processes, a resuming client)", () => {
     }
   }, 120_000);
 });
-
-async function waitForTruncation(events: ReceivedEvent[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!events.some(isTruncation)) {
-    if (Date.now() > deadline) throw new Error(`no REPLAY_TRUNCATED: ${JSON.stringify(events.slice(-5))}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const isTruncation = (e: ReceivedEvent) =>
   e.type === "error" && (e.content as { code?: string }).code === "REPLAY_TRUNCATED";

@@ -56,13 +56,8 @@ function openTab(locks: LockManagerLike, namespace: string, from: "live" | "star
   return tab;
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** `expect.poll` options: tabs talk over in-memory channels, so 5 s is plenty; look every 5 ms. */
+const soon = (what: string, timeoutMs = 5000) => ({ timeout: timeoutMs, interval: 5, message: what });
 
 async function shareAndHandOver(makeLocks: () => LockManagerLike, namespace: string) {
   server = await startLogSseServer();
@@ -70,13 +65,17 @@ async function shareAndHandOver(makeLocks: () => LockManagerLike, namespace: str
   await server.waitForStreams(1);
   server.publish("a");
   server.publish("b");
-  await until(() => first.items.length === 2, "the leader to stream a, b");
+  await expect.poll(() => first.items.length === 2, soon("the leader to stream a, b")).toBe(true);
   // Late tabs: history for what they missed, then the leader's relay.
   const second = openTab(makeLocks(), namespace);
   const third = openTab(makeLocks(), namespace);
-  await until(() => second.items.length === 2 && third.items.length === 2, "followers to backfill a, b");
+  await expect
+    .poll(() => second.items.length === 2 && third.items.length === 2, soon("followers to backfill a, b"))
+    .toBe(true);
   server.publish("c");
-  await until(() => [first, second, third].every((t) => t.items.length === 3), "c to reach every tab");
+  await expect
+    .poll(() => [first, second, third].every((t) => t.items.length === 3), soon("c to reach every tab"))
+    .toBe(true);
   expect(server.resumes).toHaveLength(1);
   expect(server.openStreams()).toBe(1);
   expect(second.changes.some((c) => c.role === "follower" && c.state === "live")).toBe(true);
@@ -86,7 +85,9 @@ async function shareAndHandOver(makeLocks: () => LockManagerLike, namespace: str
   server.publish("d");
   await server.waitForStreams(2);
   server.publish("e");
-  await until(() => second.items.length === 5 && third.items.length === 5, "d, e after the handover");
+  await expect
+    .poll(() => second.items.length === 5 && third.items.length === 5, soon("d, e after the handover"))
+    .toBe(true);
   for (const tab of [second, third]) expect(tab.texts()).toEqual(["a", "b", "c", "d", "e"]);
   expect(server.resumes).toEqual(["0", "3-0"]);
   expect(server.openStreams()).toBe(1);
@@ -116,16 +117,18 @@ describe("createSharedThreadStream", () => {
     await server.waitForStreams(1);
     const follower = openTab(locks, namespace, "live");
     // Joining, the follower learns the leader's state without waiting for a change.
-    await until(
-      () => follower.changes.some((c) => c.state === "live"),
-      "the leader's live state at the follower",
-    );
+    await expect
+      .poll(
+        () => follower.changes.some((c) => c.state === "live"),
+        soon("the leader's live state at the follower"),
+      )
+      .toBe(true);
     server.publish("x");
-    await until(() => follower.items.length === 1, "x at the follower");
+    await expect.poll(() => follower.items.length === 1, soon("x at the follower")).toBe(true);
     server.dropStreams();
     await server.waitForStreams(2);
     server.publish("y");
-    await until(() => follower.items.length === 2, "y at the follower");
+    await expect.poll(() => follower.items.length === 2, soon("y at the follower")).toBe(true);
     expect(follower.texts()).toEqual(["x", "y"]);
     expect(server.resumes[1]).toBe("1-0");
     const seen = follower.changes.map((c) => `${c.role}:${c.state}:${c.resumed}`);

@@ -31,13 +31,8 @@ afterAll(async () => {
   await cluster.dispose();
 });
 
-async function until(check: () => boolean, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** How long a live message may take to arrive, and how often to look. */
+const ARRIVAL = { timeout: 5_000, interval: 10 };
 
 describe("Redis Cluster (3 local masters)", () => {
   it("puts a thread's log, meta and channel in one slot", async () => {
@@ -72,7 +67,7 @@ describe("Redis Cluster (3 local masters)", () => {
       await sub.ready;
       await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "a" });
       await publisher.publish({ threadId, runId: "r" }, { type: "done", content: { finishReason: "stop" } });
-      await until(() => received.length === 2);
+      await expect.poll(() => received.length, ARRIVAL).toBe(2);
       await sub.close();
       const page = await readLog(client, threadId, "0", 10);
       expect(page.entries.map((e) => e.json)).toEqual(received);
@@ -98,7 +93,7 @@ describe("Redis Cluster (3 local masters)", () => {
       keys.threadChannel(threadId),
       '{"type":"token","content":"hi"}',
     ]);
-    await until(() => received.length === 1);
+    await expect.poll(() => received.length, ARRIVAL).toBe(1);
     await sub.close();
     expect(parseChannelMessage(keys.threadChannel(threadId), received[0]!).ok).toBe(true);
   });
@@ -126,12 +121,12 @@ describe("Redis Cluster (3 local masters)", () => {
       cluster.nodes.map((n) => exec("redis-cli", ["-p", String(n.port), "client", "kill", "type", "pubsub"])),
     );
     expect(killed.map((k) => Number(k.stdout.trim())).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-    await until(() => resubscribed > 0);
+    await expect.poll(() => resubscribed, ARRIVAL).toBeGreaterThan(0);
     // The drop is reported first, so a caller can hold live messages back until it has backfilled.
     expect(order).toEqual(["lost", "resubscribed"]);
     const publisher = createEventPublisher(client, { logMaxLen: 1000, logTtlSeconds: 60 });
     await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "after" });
-    await until(() => received.length === 1);
+    await expect.poll(() => received.length, ARRIVAL).toBe(1);
     await sub.close();
     expect(JSON.parse(received[0]!).content).toBe("after");
   });

@@ -1,31 +1,22 @@
-import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeRedisClient, createRedisClient, type RedisClient } from "./connections.js";
+import { uniqueId, useTestRedis } from "@threadline/testing";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createRedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { PublishRefusedError } from "./publish-refused.js";
 import { createEventPublisher, IDEMPOTENCY_WINDOW } from "./publisher.js";
 import { readLog } from "./replay-log.js";
 import { defineScripts } from "./scripts.js";
 
-let redis: TestRedis;
-let client: RedisClient;
-beforeAll(async () => {
-  redis = await getTestRedis();
-  client = createRedisClient({ url: redis.url }, { name: "test" });
-  defineScripts(client);
-});
-afterAll(async () => {
-  await closeRedisClient(client);
-  await redis.stop();
-});
+const t = useTestRedis((url) => createRedisClient({ url }, { name: "test" }));
+beforeAll(() => defineScripts(t.client));
 
-const publisher = () => createEventPublisher(client, { logMaxLen: 100_000, logTtlSeconds: 60 });
+const publisher = () => createEventPublisher(t.client, { logMaxLen: 100_000, logTtlSeconds: 60 });
 const token = (content: string) => ({ type: "token" as const, content });
 const done = { type: "done" as const, content: { finishReason: "stop" as const } };
 
 /** Calls the script with a raw payload, as a producer in another language would. */
 function raw(threadId: string, payload: string, runId = "r", idempotencyKey = "", attempt = "") {
-  return client.threadlinePublishEvent(
+  return t.client.threadlinePublishEvent(
     keys.threadLog(threadId),
     keys.threadMeta(threadId),
     keys.runPublishState(threadId, runId),
@@ -40,7 +31,7 @@ function raw(threadId: string, payload: string, runId = "r", idempotencyKey = ""
 }
 
 async function logLength(threadId: string) {
-  return client.xlen(keys.threadLog(threadId));
+  return t.client.xlen(keys.threadLog(threadId));
 }
 
 async function refusal(promise: Promise<unknown>): Promise<PublishRefusedError> {
@@ -79,7 +70,7 @@ describe("publish script: idempotency keys", () => {
     const p = publisher();
     const target = { threadId, runId: "r" };
     await p.publish(target, token("x"), { idempotencyKey: "k0" });
-    const pipeline = client.pipeline();
+    const pipeline = t.client.pipeline();
     for (let i = 1; i < IDEMPOTENCY_WINDOW; i++)
       pipeline.threadlinePublishEvent(
         keys.threadLog(threadId),
@@ -99,7 +90,7 @@ describe("publish script: idempotency keys", () => {
     const forgotten = await p.publish(target, token("x"), { idempotencyKey: "k0" });
     expect(forgotten.duplicate).toBe(false);
     // Two fields per remembered key, plus seq, last and attempt: bounded however long the run.
-    expect(await client.hlen(keys.runPublishState(threadId, "r"))).toBeLessThanOrEqual(
+    expect(await t.client.hlen(keys.runPublishState(threadId, "r"))).toBeLessThanOrEqual(
       2 * IDEMPOTENCY_WINDOW + 4,
     );
   });
@@ -130,7 +121,7 @@ describe("publish script: fencing and the end of a run", () => {
     expect(stale.message).toContain("superseded by attempt 2");
     await p.publish(target, token("a2 again"), { attempt: 2 });
     await p.publish(target, token("operator"));
-    const page = await readLog(client, threadId, "0", 100);
+    const page = await readLog(t.client, threadId, "0", 100);
     expect(page.entries.map((e) => JSON.parse(e.json).content)).toEqual(["a1", "a2", "a2 again", "operator"]);
   });
 

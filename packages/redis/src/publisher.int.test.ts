@@ -1,51 +1,36 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { parseChannelMessage } from "@threadline/protocol";
-import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
+import { uniqueId, useTestRedis } from "@threadline/testing";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createArchiveFeed, withArchiveFeed } from "./archive-feed.js";
-import { closeRedisClient, createRedisClient, type RedisClient } from "./connections.js";
+import { closeRedisClient, createRedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { createEventPublisher } from "./publisher.js";
 import { readLog, readLogAfter } from "./replay-log.js";
 import { subscribeThread } from "./subscribe-thread.js";
 
 const exec = promisify(execFile);
-let redis: TestRedis;
-let client: RedisClient;
-
-beforeAll(async () => {
-  redis = await getTestRedis();
-  client = createRedisClient({ url: redis.url }, { name: "test" });
-});
-afterAll(async () => {
-  await closeRedisClient(client);
-  await redis.stop();
-});
+const t = useTestRedis((url) => createRedisClient({ url }, { name: "test" }));
 
 function collect(threadId: string) {
   const messages: string[] = [];
-  const sub = subscribeThread(createRedisClient({ url: redis.url }, { name: "test-sub" }), threadId, {
+  const sub = subscribeThread(createRedisClient({ url: t.redis.url }, { name: "test-sub" }), threadId, {
     onMessage: (raw) => messages.push(raw.toString()),
   });
   return { messages, sub };
 }
 
-async function until(check: () => boolean, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** How long a live message may take to arrive, and how often to look. */
+const ARRIVAL = { timeout: 5_000, interval: 10 };
 
 describe("publish script (real Redis)", () => {
   it("puts byte-identical events with the same ids in the log and on the live channel", async () => {
     const threadId = uniqueId();
     const { messages, sub } = collect(threadId);
     await sub.ready;
-    const publisher = createEventPublisher(client, { logMaxLen: 1000, logTtlSeconds: 60 });
+    const publisher = createEventPublisher(t.client, { logMaxLen: 1000, logTtlSeconds: 60 });
     const published = [];
     published.push(
       await publisher.publish({ threadId, runId: "r1" }, { type: "status", content: { state: "running" } }),
@@ -56,19 +41,19 @@ describe("publish script (real Redis)", () => {
     published.push(
       await publisher.publish({ threadId, runId: "r1" }, { type: "done", content: { finishReason: "stop" } }),
     );
-    await until(() => messages.length === 3);
+    await expect.poll(() => messages.length, ARRIVAL).toBe(3);
     await sub.close();
 
-    const page = await readLog(client, threadId, "0", 100);
+    const page = await readLog(t.client, threadId, "0", 100);
     expect(page.truncated).toBe(false);
     expect(page.entries.map((e) => e.json)).toEqual(messages);
     expect(page.entries.map((e) => e.id)).toEqual(published.map((p) => p.id));
     expect(published.map((p) => p.seq)).toEqual([1, 2, 3]);
     // Read after a position: the entry AT it comes back as `anchor`, byte-identical to the live message.
-    const after = await readLogAfter(client, threadId, published[0]!.id, 100);
+    const after = await readLogAfter(t.client, threadId, published[0]!.id, 100);
     expect(after.anchor).toBe(messages[0]);
     expect(after.page.entries.map((e) => e.json)).toEqual(messages.slice(1));
-    const gone = await readLogAfter(client, threadId, "1-0", 100);
+    const gone = await readLogAfter(t.client, threadId, "1-0", 100);
     expect([gone.anchor, gone.page.truncated]).toEqual([undefined, true]);
     const parsed = messages.map((m) => parseChannelMessage(keys.threadChannel(threadId), m));
     expect(parsed.every((p) => p.ok)).toBe(true);
@@ -84,7 +69,7 @@ describe("publish script (real Redis)", () => {
   it("keeps seq gap-free under 8 concurrent publishers for one run", async () => {
     const threadId = uniqueId();
     const clients = Array.from({ length: 8 }, () =>
-      createRedisClient({ url: redis.url }, { name: "test-pub" }),
+      createRedisClient({ url: t.redis.url }, { name: "test-pub" }),
     );
     const publishers = clients.map((c) => createEventPublisher(c, { logMaxLen: 10_000, logTtlSeconds: 60 }));
     const results = await Promise.all(
@@ -102,30 +87,30 @@ describe("publish script (real Redis)", () => {
       .map((r) => r.seq)
       .sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
-    const page = await readLog(client, threadId, "0", 5000);
+    const page = await readLog(t.client, threadId, "0", 5000);
     const logSeqs = page.entries.map((e) => JSON.parse(e.json).seq);
     expect(logSeqs).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
   });
 
   it("caps the log approximately and expires log, meta and the run's publish state", async () => {
     const threadId = uniqueId();
-    const publisher = createEventPublisher(client, { logMaxLen: 100, logTtlSeconds: 2 });
-    await client.hset(keys.threadMeta(threadId), "owner", "tester");
+    const publisher = createEventPublisher(t.client, { logMaxLen: 100, logTtlSeconds: 2 });
+    await t.client.hset(keys.threadMeta(threadId), "owner", "tester");
     for (let i = 0; i < 1000; i++)
       await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "x" });
-    const length = await client.xlen(keys.threadLog(threadId));
+    const length = await t.client.xlen(keys.threadLog(threadId));
     expect(length).toBeGreaterThanOrEqual(100);
     expect(length).toBeLessThan(300);
-    const ttlLog = await client.pttl(keys.threadLog(threadId));
-    const ttlMeta = await client.pttl(keys.threadMeta(threadId));
+    const ttlLog = await t.client.pttl(keys.threadLog(threadId));
+    const ttlMeta = await t.client.pttl(keys.threadMeta(threadId));
     expect(ttlLog).toBeGreaterThan(0);
     expect(ttlLog).toBeLessThanOrEqual(2000);
-    const ttlRunState = await client.pttl(keys.runPublishState(threadId, "r"));
+    const ttlRunState = await t.client.pttl(keys.runPublishState(threadId, "r"));
     expect(ttlMeta).toBeGreaterThan(0);
     expect(ttlRunState).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 2_200));
     expect(
-      await client.exists(
+      await t.client.exists(
         keys.threadLog(threadId),
         keys.threadMeta(threadId),
         keys.runPublishState(threadId, "r"),
@@ -134,9 +119,9 @@ describe("publish script (real Redis)", () => {
   });
 
   it("keeps idempotency and fencing through the archive feed (the worker's publisher when the archive is on)", async () => {
-    const feed = createArchiveFeed(client, { markIntervalMs: 60_000 });
+    const feed = createArchiveFeed(t.client, { markIntervalMs: 60_000 });
     const publisher = withArchiveFeed(
-      createEventPublisher(client, { logMaxLen: 1_000, logTtlSeconds: 60 }),
+      createEventPublisher(t.client, { logMaxLen: 1_000, logTtlSeconds: 60 }),
       feed,
     );
     const target = { threadId: uniqueId("feed"), runId: "r1" };
@@ -154,34 +139,34 @@ describe("publish script (real Redis)", () => {
     await expect(
       publisher.publish(target, { type: "token", content: "stale" }, { idempotencyKey: "1:9", attempt: 1 }),
     ).rejects.toMatchObject({ code: "STALE_ATTEMPT" });
-    expect((await readLog(client, target.threadId, "0", 10)).entries).toHaveLength(1);
+    expect((await readLog(t.client, target.threadId, "0", 10)).entries).toHaveLength(1);
     await feed.flush();
   });
 
   it("reads pages and flags a resume position that is no longer in the log", async () => {
     const threadId = uniqueId();
-    const publisher = createEventPublisher(client, { logMaxLen: 100, logTtlSeconds: 60 });
+    const publisher = createEventPublisher(t.client, { logMaxLen: 100, logTtlSeconds: 60 });
     const ids: string[] = [];
     for (let i = 0; i < 500; i++)
       ids.push((await publisher.publish({ threadId, runId: "r" }, { type: "token", content: `${i}` })).id);
-    const oldest = (await client.xrange(keys.threadLog(threadId), "-", "+", "COUNT", 1))[0]![0];
+    const oldest = (await t.client.xrange(keys.threadLog(threadId), "-", "+", "COUNT", 1))[0]![0];
     const oldestIndex = ids.indexOf(oldest);
     expect(oldestIndex).toBeGreaterThan(0);
 
-    const resumed = await readLog(client, threadId, ids[450]!, 10);
+    const resumed = await readLog(t.client, threadId, ids[450]!, 10);
     expect(resumed.truncated).toBe(false);
     expect(resumed.more).toBe(true);
     expect(resumed.entries.map((e) => e.id)).toEqual(ids.slice(451, 461));
 
-    const trimmed = await readLog(client, threadId, ids[0]!, 1000);
+    const trimmed = await readLog(t.client, threadId, ids[0]!, 1000);
     expect(trimmed.truncated).toBe(true);
     expect(trimmed.entries.map((e) => e.id)).toEqual(ids.slice(oldestIndex));
 
-    const never = await readLog(client, threadId, "99999999999999-0", 1000);
+    const never = await readLog(t.client, threadId, "99999999999999-0", 1000);
     expect(never.truncated).toBe(true);
     expect(never.entries[0]?.id).toBe(oldest);
 
-    const tail = await readLog(client, threadId, ids[499]!, 10);
+    const tail = await readLog(t.client, threadId, ids[499]!, 10);
     expect(tail).toEqual({ entries: [], truncated: false, more: false });
   });
 
@@ -189,7 +174,7 @@ describe("publish script (real Redis)", () => {
     const threadId = uniqueId();
     const { messages, sub } = collect(threadId);
     await sub.ready;
-    const { port } = new URL(redis.url);
+    const { port } = new URL(t.redis.url);
     await exec("redis-cli", [
       "-p",
       port,
@@ -197,7 +182,7 @@ describe("publish script (real Redis)", () => {
       keys.threadChannel(threadId),
       '{"type":"token","content":"hello"}',
     ]);
-    await until(() => messages.length === 1);
+    await expect.poll(() => messages.length, ARRIVAL).toBe(1);
     await sub.close();
     const parsed = parseChannelMessage(keys.threadChannel(threadId), messages[0]!);
     expect(parsed.ok && parsed.event).toMatchObject({ type: "token", threadId, content: "hello" });
@@ -206,9 +191,9 @@ describe("publish script (real Redis)", () => {
 
   it("a subscription closes its connection", async () => {
     const threadId = uniqueId();
-    const probe = new Redis(redis.url);
+    const probe = new Redis(t.redis.url);
     const name = `close-${threadId}`;
-    const sub = subscribeThread(createRedisClient({ url: redis.url }, { name }), threadId, {
+    const sub = subscribeThread(createRedisClient({ url: t.redis.url }, { name }), threadId, {
       onMessage: () => {},
     });
     await sub.ready;

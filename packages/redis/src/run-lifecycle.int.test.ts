@@ -1,6 +1,6 @@
-import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeRedisClient, createRedisClient, type RedisClient } from "./connections.js";
+import { uniqueId, useTestRedis } from "@threadline/testing";
+import { describe, expect, it } from "vitest";
+import { createRedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { PublishRefusedError } from "./publish-refused.js";
 import { readLog } from "./replay-log.js";
@@ -8,49 +8,40 @@ import { createRunLifecycle } from "./run-lifecycle.js";
 import { createRunRecords } from "./run-records.js";
 import { subscribeThread } from "./subscribe-thread.js";
 
-let redis: TestRedis;
-let client: RedisClient;
-beforeAll(async () => {
-  redis = await getTestRedis();
-  client = createRedisClient({ url: redis.url }, { name: "test" });
-});
-afterAll(async () => {
-  await closeRedisClient(client);
-  await redis.stop();
-});
+const t = useTestRedis((url) => createRedisClient({ url }, { name: "test" }));
 
 const retention = { logMaxLen: 1000, logTtlSeconds: 600 };
 const logOf = async (threadId: string) =>
-  (await readLog(client, threadId, "0", 100)).entries.map((e) => JSON.parse(e.json));
+  (await readLog(t.client, threadId, "0", 100)).entries.map((e) => JSON.parse(e.json));
 const brief = (e: { type: string; seq?: number; content: { state?: string; code?: string } }) =>
   [e.seq, e.type, e.content.state ?? e.content.code ?? ""].join(":");
 
 describe("run lifecycle (real Redis)", () => {
   it("start: the record (queued, indexed, lastRunId) and `status queued` land together", async () => {
-    const lifecycle = createRunLifecycle(client, retention);
+    const lifecycle = createRunLifecycle(t.client, retention);
     const threadId = uniqueId();
     const run = { threadId, runId: "r1" };
     const events = await lifecycle.start({ ...run, agent: "demo" });
     expect(events.map((e) => [e.type, e.seq])).toEqual([["status", 1]]);
     expect((await logOf(threadId)).map(brief)).toEqual(["1:status:queued"]);
-    expect(await createRunRecords(client).get(threadId, "r1")).toMatchObject({
+    expect(await createRunRecords(t.client).get(threadId, "r1")).toMatchObject({
       status: "queued",
       attempts: 0,
     });
-    expect(await client.zrange(keys.threadRuns(threadId), "0", "-1")).toEqual(["r1"]);
-    expect(await client.hget(keys.threadMeta(threadId), "lastRunId")).toBe("r1");
+    expect(await t.client.zrange(keys.threadRuns(threadId), "0", "-1")).toEqual(["r1"]);
+    expect(await t.client.hget(keys.threadMeta(threadId), "lastRunId")).toBe("r1");
     for (const key of [keys.run(threadId, "r1"), keys.threadRuns(threadId), keys.threadMeta(threadId)]) {
-      expect(await client.ttl(key)).toBeGreaterThan(590);
+      expect(await t.client.ttl(key)).toBeGreaterThan(590);
     }
   });
 
   it("running → retrying → failed: each transition's events and record update, gap-free, live = log", async () => {
-    const lifecycle = createRunLifecycle(client, retention);
-    const records = createRunRecords(client);
+    const lifecycle = createRunLifecycle(t.client, retention);
+    const records = createRunRecords(t.client);
     const threadId = uniqueId();
     const run = { threadId, runId: "r1" };
     const live: string[] = [];
-    const sub = subscribeThread(createRedisClient({ url: redis.url }, { name: "test-sub" }), threadId, {
+    const sub = subscribeThread(createRedisClient({ url: t.redis.url }, { name: "test-sub" }), threadId, {
       onMessage: (raw) => live.push(raw.toString()),
     });
     await sub.ready;
@@ -84,12 +75,12 @@ describe("run lifecycle (real Redis)", () => {
     });
     await expect.poll(() => live.length).toBe(7);
     await sub.close();
-    expect(live).toEqual((await readLog(client, threadId, "0", 100)).entries.map((e) => e.json));
+    expect(live).toEqual((await readLog(t.client, threadId, "0", 100)).entries.map((e) => e.json));
   });
 
   it("complete and cancel end the run with their events; handBack only moves the record", async () => {
-    const lifecycle = createRunLifecycle(client, retention);
-    const records = createRunRecords(client);
+    const lifecycle = createRunLifecycle(t.client, retention);
+    const records = createRunRecords(t.client);
     const threadId = uniqueId();
     const a = { threadId, runId: "a" };
     const b = { threadId, runId: "b" };
@@ -120,21 +111,21 @@ describe("run lifecycle (real Redis)", () => {
   });
 
   it("every transition renews the run record's and the runs index's TTL with the log's", async () => {
-    const lifecycle = createRunLifecycle(client, retention);
+    const lifecycle = createRunLifecycle(t.client, retention);
     const threadId = uniqueId();
     const run = { threadId, runId: "r1" };
     await lifecycle.start({ ...run, agent: "demo" });
     // As if the run had been queued for most of the TTL since its record was written.
-    await client.expire(keys.run(threadId, "r1"), 5);
-    await client.expire(keys.threadRuns(threadId), 5);
+    await t.client.expire(keys.run(threadId, "r1"), 5);
+    await t.client.expire(keys.threadRuns(threadId), 5);
     await lifecycle.running(run, 1, "2026-01-01T00:00:00.000Z");
     for (const key of [keys.run(threadId, "r1"), keys.threadRuns(threadId), keys.threadLog(threadId)]) {
-      expect(await client.ttl(key)).toBeGreaterThan(590);
+      expect(await t.client.ttl(key)).toBeGreaterThan(590);
     }
   });
 
   it("renew keeps a live run's record, index, log, meta and publish state alive; it re-creates nothing", async () => {
-    const lifecycle = createRunLifecycle(client, retention);
+    const lifecycle = createRunLifecycle(t.client, retention);
     const threadId = uniqueId();
     const run = { threadId, runId: "r1" };
     await lifecycle.start({ ...run, agent: "demo" });
@@ -147,31 +138,31 @@ describe("run lifecycle (real Redis)", () => {
       keys.runPublishState(threadId, "r1"),
     ];
     // As if the run had been quiet (no transition, no event) for most of the TTL.
-    for (const key of threadKeys) await client.expire(key, 5);
+    for (const key of threadKeys) await t.client.expire(key, 5);
     const before = (await logOf(threadId)).length;
     await lifecycle.renew(run);
-    for (const key of threadKeys) expect(await client.ttl(key), key).toBeGreaterThan(590);
+    for (const key of threadKeys) expect(await t.client.ttl(key), key).toBeGreaterThan(590);
     expect(await logOf(threadId)).toHaveLength(before);
-    expect(await createRunRecords(client).get(threadId, "r1")).toMatchObject({ status: "running" });
-    await client.del(...threadKeys);
+    expect(await createRunRecords(t.client).get(threadId, "r1")).toMatchObject({ status: "running" });
+    await t.client.del(...threadKeys);
     await lifecycle.renew(run);
-    expect(await client.exists(...threadKeys)).toBe(0);
+    expect(await t.client.exists(...threadKeys)).toBe(0);
   });
 
   it("never re-creates an expired record as a fragment without TTL; the events still go out", async () => {
-    const lifecycle = createRunLifecycle(client, retention);
+    const lifecycle = createRunLifecycle(t.client, retention);
     const threadId = uniqueId();
     const run = { threadId, runId: "r1" };
     await lifecycle.start({ ...run, agent: "demo" });
-    await client.del(keys.run(threadId, "r1"));
+    await t.client.del(keys.run(threadId, "r1"));
     await lifecycle.complete(run, { finishReason: "stop" }, 1);
-    expect(await client.exists(keys.run(threadId, "r1"))).toBe(0);
+    expect(await t.client.exists(keys.run(threadId, "r1"))).toBe(0);
     expect((await logOf(threadId)).map(brief)).toEqual(["1:status:queued", "2:done:"]);
   });
 
   it("a refused transition changes nothing: a superseded attempt, or anything after done", async () => {
-    const lifecycle = createRunLifecycle(client, retention);
-    const records = createRunRecords(client);
+    const lifecycle = createRunLifecycle(t.client, retention);
+    const records = createRunRecords(t.client);
     const threadId = uniqueId();
     const run = { threadId, runId: "r1" };
     await lifecycle.start({ ...run, agent: "demo" });
@@ -197,7 +188,7 @@ describe("run lifecycle (real Redis)", () => {
   });
 
   it("a re-sent transition appends nothing twice (every transition is keyed)", async () => {
-    const lifecycle = createRunLifecycle(client, retention);
+    const lifecycle = createRunLifecycle(t.client, retention);
     const threadId = uniqueId();
     const run = { threadId, runId: "r1" };
     await lifecycle.start({ ...run, agent: "demo" });
@@ -209,12 +200,12 @@ describe("run lifecycle (real Redis)", () => {
 
   it("the runs index keeps the newest `runsIndexCap` runs (bounded on a long-lived thread)", async () => {
     let clock = 1_000;
-    const lifecycle = createRunLifecycle(client, { ...retention, runsIndexCap: 3, now: () => clock++ });
+    const lifecycle = createRunLifecycle(t.client, { ...retention, runsIndexCap: 3, now: () => clock++ });
     const threadId = uniqueId();
     for (const runId of ["r1", "r2", "r3", "r4", "r5"])
       await lifecycle.start({ threadId, runId, agent: "demo" });
-    expect(await client.zrange(keys.threadRuns(threadId), "0", "-1")).toEqual(["r3", "r4", "r5"]);
+    expect(await t.client.zrange(keys.threadRuns(threadId), "0", "-1")).toEqual(["r3", "r4", "r5"]);
     // Trimmed from the list, a record still answers by id until it expires with the thread.
-    expect(await createRunRecords(client).get(threadId, "r1")).toMatchObject({ status: "queued" });
+    expect(await createRunRecords(t.client).get(threadId, "r1")).toMatchObject({ status: "queued" });
   });
 });

@@ -1,26 +1,17 @@
-import { getTestRedis, type TestRedis, uniqueId } from "@threadline/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeRedisClient, createRedisClient, type RedisClient } from "./connections.js";
+import { uniqueId, useTestRedis } from "@threadline/testing";
+import { describe, expect, it } from "vitest";
+import { createRedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { createRunLifecycle } from "./run-lifecycle.js";
 import { createRunRecords, type InvalidRunRecord } from "./run-records.js";
 
-let redis: TestRedis;
-let client: RedisClient;
-beforeAll(async () => {
-  redis = await getTestRedis();
-  client = createRedisClient({ url: redis.url }, { name: "test" });
-});
-afterAll(async () => {
-  await closeRedisClient(client);
-  await redis.stop();
-});
+const t = useTestRedis((url) => createRedisClient({ url }, { name: "test" }));
 
 describe("runRecords (real Redis)", () => {
   it("reads records written by the lifecycle, newest first, with JSON fields decoded", async () => {
     let clock = Date.parse("2026-01-01T00:00:00.000Z");
-    const lifecycle = createRunLifecycle(client, { logMaxLen: 100, logTtlSeconds: 60, now: () => clock });
-    const records = createRunRecords(client);
+    const lifecycle = createRunLifecycle(t.client, { logMaxLen: 100, logTtlSeconds: 60, now: () => clock });
+    const records = createRunRecords(t.client);
     const threadId = uniqueId();
     await lifecycle.start({ threadId, runId: "r1", agent: "demo", metadata: { a: 1 } });
     clock += 1_000;
@@ -44,11 +35,11 @@ describe("runRecords (real Redis)", () => {
 
   it("validates with the contract's schema: an invalid record is reported and read as absent", async () => {
     const invalid: InvalidRunRecord[] = [];
-    const records = createRunRecords(client, { onInvalid: (i) => invalid.push(i) });
+    const records = createRunRecords(t.client, { onInvalid: (i) => invalid.push(i) });
     const threadId = uniqueId();
     // A fragment (no agent, no createdAt) and a record whose JSON field does not parse.
-    await client.hset(keys.run(threadId, "frag"), { runId: "frag", threadId, status: "completed" });
-    await client.hset(keys.run(threadId, "bad"), {
+    await t.client.hset(keys.run(threadId, "frag"), { runId: "frag", threadId, status: "completed" });
+    await t.client.hset(keys.run(threadId, "bad"), {
       runId: "bad",
       threadId,
       agent: "demo",
@@ -57,7 +48,7 @@ describe("runRecords (real Redis)", () => {
       attempts: "1",
       error: "{not json",
     });
-    await client.zadd(keys.threadRuns(threadId), 1, "frag", 2, "bad");
+    await t.client.zadd(keys.threadRuns(threadId), 1, "frag", 2, "bad");
     expect(await records.get(threadId, "frag")).toBeUndefined();
     expect(await records.list(threadId, 10)).toEqual([]);
     expect(invalid.map((i) => i.key)).toContain(keys.run(threadId, "frag"));

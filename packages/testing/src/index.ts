@@ -1,3 +1,4 @@
+export { eventually } from "./eventually.js";
 export {
   AnthropicStream,
   anthropicErrorReply,
@@ -27,6 +28,7 @@ export {
 } from "./processes.js";
 export { openRawSocket, type RawSocket } from "./raw-socket.js";
 export { type RedisClusterHandle, startRedisCluster } from "./redis-cluster.js";
+export { type RedisFixture, useTestRedis } from "./redis-fixture.js";
 export { type RedisServer, type RedisServerOptions, startRedisServer } from "./redis-server.js";
 export {
   type ServiceInstance,

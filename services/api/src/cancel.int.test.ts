@@ -56,13 +56,8 @@ async function listen(channel: "control" | string) {
   return { messages, close: () => sub.close() };
 }
 
-async function until(check: () => boolean, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** How long a published message or a taken job may take to show, and how often to look. */
+const ARRIVAL = { timeout: 5_000, interval: 10 };
 
 describe("POST /v1/threads/:threadId/runs/:runId/cancel", () => {
   it("ends a queued run at once: job removed, status cancelled + done cancelled published, record cancelled", async () => {
@@ -75,7 +70,7 @@ describe("POST /v1/threads/:threadId/runs/:runId/cancel", () => {
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ runId, threadId, status: "cancelled" });
 
-    await until(() => live.messages.length === 2 && control.messages.length === 1);
+    await expect.poll(() => [live.messages.length, control.messages.length], ARRIVAL).toEqual([2, 1]);
     await live.close();
     await control.close();
     expect(live.messages.map((m) => JSON.parse(m))).toEqual([
@@ -129,12 +124,12 @@ describe("POST /v1/threads/:threadId/runs/:runId/cancel", () => {
       { connection, prefix: h.config.redis.queuePrefix, concurrency: 50 },
     );
     try {
-      await until(() => taken.has(runId));
+      await expect.poll(() => taken.has(runId), ARRIVAL).toBe(true);
       const control = await listen("control");
       const res = await cancel(threadId, runId);
       expect(res.statusCode).toBe(202);
       expect(res.json().status).toBe("cancelling");
-      await until(() => control.messages.length === 1);
+      await expect.poll(() => control.messages.length, ARRIVAL).toBe(1);
       await control.close();
       expect(JSON.parse(control.messages[0]!)).toMatchObject({ type: "cancel", threadId, runId });
       // The API published nothing itself: the worker owns the run's ending.

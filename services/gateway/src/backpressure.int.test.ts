@@ -1,26 +1,13 @@
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
-import {
-  closeRedisClient,
-  createEventPublisher,
-  createRedisClient,
-  type RedisClient,
-} from "@threadline/redis";
-import { getTestRedis, openSse, type TestRedis, uniqueId } from "@threadline/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEventPublisher } from "@threadline/redis";
+import { openSse, uniqueId } from "@threadline/testing";
+import { describe, expect, it } from "vitest";
+import { useAdminRedis } from "./test-support/admin-redis.js";
 import { startGatewayProcess } from "./test-support/gateway-process.js";
 import { connectWs } from "./test-support/ws-client.js";
 
-let redis: TestRedis;
-let admin: RedisClient;
-beforeAll(async () => {
-  redis = await getTestRedis();
-  admin = createRedisClient({ url: redis.url }, { name: "test-admin" });
-});
-afterAll(async () => {
-  await closeRedisClient(admin);
-  await redis.stop();
-});
+const t = useAdminRedis();
 
 const EVENTS = 10_000;
 const CONTENT = "x".repeat(4 * 1024);
@@ -29,7 +16,10 @@ describe("backpressure (gateway as a child process)", () => {
   it("cuts off a client that never reads while 40 MB are published; memory stays bounded; a reader gets everything", {
     timeout: 60_000,
   }, async () => {
-    const gw = await startGatewayProcess({ REDIS_URL: redis.url, SSE_MAX_BUFFER_BYTES: String(1024 * 1024) });
+    const gw = await startGatewayProcess({
+      REDIS_URL: t.redis.url,
+      SSE_MAX_BUFFER_BYTES: String(1024 * 1024),
+    });
     try {
       const threadId = uniqueId();
       const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
@@ -44,7 +34,7 @@ describe("backpressure (gateway as a child process)", () => {
       const sampler = setInterval(() => {
         peak = Math.max(peak, gw.rss());
       }, 50);
-      const publisher = createEventPublisher(admin, { logMaxLen: 100, logTtlSeconds: 60 });
+      const publisher = createEventPublisher(t.client, { logMaxLen: 100, logTtlSeconds: 60 });
       for (let i = 0; i < EVENTS; i += 100) {
         await Promise.all(
           Array.from({ length: 100 }, (_, j) =>
@@ -87,11 +77,11 @@ describe("backpressure (gateway as a child process)", () => {
     timeout: 60_000,
   }, async () => {
     // 1,000 events of ~300 B: one 500-event replay page is ~150 KB, over the 64 KiB bound.
-    const gw = await startGatewayProcess({ REDIS_URL: redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
+    const gw = await startGatewayProcess({ REDIS_URL: t.redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
     try {
       const threadId = uniqueId();
       const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
-      const publisher = createEventPublisher(admin, { logMaxLen: 10_000, logTtlSeconds: 60 });
+      const publisher = createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 60 });
       for (let i = 0; i < 1_000; i += 100) {
         await Promise.all(
           Array.from({ length: 100 }, (_, j) =>
@@ -120,11 +110,11 @@ describe("backpressure (gateway as a child process)", () => {
   it("delivers one event larger than SSE_MAX_BUFFER_BYTES to a reading client (the bound is judged before each write)", {
     timeout: 60_000,
   }, async () => {
-    const gw = await startGatewayProcess({ REDIS_URL: redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
+    const gw = await startGatewayProcess({ REDIS_URL: t.redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
     try {
       const threadId = uniqueId();
       const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
-      const publisher = createEventPublisher(admin, { logMaxLen: 100, logTtlSeconds: 60 });
+      const publisher = createEventPublisher(t.client, { logMaxLen: 100, logTtlSeconds: 60 });
       // e.g. a `done` carrying a long run's whole output
       await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "z".repeat(300 * 1024) });
       await publisher.publish({ threadId, runId: "r" }, { type: "done", content: { finishReason: "stop" } });
@@ -146,7 +136,10 @@ describe("backpressure (gateway as a child process)", () => {
   it("cuts off a WebSocket that never reads with close 4008 while 40 MB are published; memory stays bounded as for SSE", {
     timeout: 60_000,
   }, async () => {
-    const gw = await startGatewayProcess({ REDIS_URL: redis.url, SSE_MAX_BUFFER_BYTES: String(1024 * 1024) });
+    const gw = await startGatewayProcess({
+      REDIS_URL: t.redis.url,
+      SSE_MAX_BUFFER_BYTES: String(1024 * 1024),
+    });
     try {
       const threadId = uniqueId();
       const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
@@ -177,7 +170,7 @@ describe("backpressure (gateway as a child process)", () => {
         stalled.resume();
         return stalled.closed;
       })();
-      const publisher = createEventPublisher(admin, { logMaxLen: 100, logTtlSeconds: 60 });
+      const publisher = createEventPublisher(t.client, { logMaxLen: 100, logTtlSeconds: 60 });
       for (let i = 0; i < EVENTS; i += 100) {
         await Promise.all(
           Array.from({ length: 100 }, (_, j) =>
@@ -210,11 +203,11 @@ describe("backpressure (gateway as a child process)", () => {
   it("replays a backlog larger than SSE_MAX_BUFFER_BYTES to a reading WebSocket (pages wait for the socket)", {
     timeout: 60_000,
   }, async () => {
-    const gw = await startGatewayProcess({ REDIS_URL: redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
+    const gw = await startGatewayProcess({ REDIS_URL: t.redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
     try {
       const threadId = uniqueId();
       const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
-      const publisher = createEventPublisher(admin, { logMaxLen: 10_000, logTtlSeconds: 60 });
+      const publisher = createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 60 });
       for (let i = 0; i < 1_000; i += 100) {
         await Promise.all(
           Array.from({ length: 100 }, (_, j) =>

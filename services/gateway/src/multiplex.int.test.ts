@@ -1,55 +1,28 @@
 import { STREAM_ERROR_CODES } from "@threadline/protocol";
-import {
-  closeRedisClient,
-  createEventPublisher,
-  createRedisClient,
-  type RedisClient,
-  readLog,
-} from "@threadline/redis";
-import { getTestRedis, openSse, type SseConnection, type TestRedis, uniqueId } from "@threadline/testing";
+import { createEventPublisher, readLog } from "@threadline/redis";
+import { openSse, type SseConnection, uniqueId } from "@threadline/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { decodeVector, encodeVector, vectorTag } from "./position-vector.js";
+import { pubsubClients, settle, useAdminRedis } from "./test-support/admin-redis.js";
 import { startTestGateway, type TestGateway } from "./test-support/test-gateway.js";
 
-let redis: TestRedis;
-let admin: RedisClient;
-beforeAll(async () => {
-  redis = await getTestRedis();
-  admin = createRedisClient({ url: redis.url }, { name: "test-admin" });
-});
-afterAll(async () => {
-  await closeRedisClient(admin);
-  await redis.stop();
-});
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const pubsubClients = async () =>
-  String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub"))
-    .split("\n")
-    .filter((l) => l.trim() !== "").length;
+const t = useAdminRedis();
 
 /** The data lines a connection received for `threadId` (every event's JSON carries its threadId). */
 const dataOf = (conn: SseConnection, threadId: string) =>
   conn.events.filter((e) => JSON.parse(e.data).threadId === threadId).map((e) => e.data);
 
 async function logOf(threadId: string) {
-  return (await readLog(admin, threadId, "0", 10_000)).entries.map((e) => e.json);
+  return (await readLog(t.client, threadId, "0", 10_000)).entries.map((e) => e.json);
 }
 
 describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers, real Redis)", (mode) => {
   let gw: TestGateway;
   const conns: SseConnection[] = [];
-  const publisher = () => createEventPublisher(admin, { logMaxLen: 10_000, logTtlSeconds: 600 });
+  const publisher = () => createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 600 });
 
   beforeAll(async () => {
-    gw = await startTestGateway(redis.url, {
+    gw = await startTestGateway(t.redis.url, {
       SUBSCRIBER_MODE: mode,
       HEARTBEAT_INTERVAL_MS: "200",
       MAX_THREADS_PER_CONNECTION: "8",
@@ -133,7 +106,7 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
     await run(b, 2, false);
     const vector = encodeVector(vectorTag([a, b]), [
       "1-0",
-      (await readLog(admin, b, "0", 10)).entries[0]!.id,
+      (await readLog(t.client, b, "0", 10)).entries[0]!.id,
     ]);
     const conn = await open([a, b], {}, vector);
     await conn.waitForEvents(4);
@@ -159,14 +132,15 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
     for (let kill = 1; kill <= 3; kill++) {
       // Killed while every thread is publishing: what goes out meanwhile can only come from the log.
       const runs = threads.map((t) => run(t, 50, kill === 3));
-      await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
+      await t.client.call("CLIENT", "KILL", "TYPE", "pubsub");
       await Promise.all(runs);
       // Each kill restores every thread of the connection (one backfill per thread).
-      await until(
-        async () =>
-          (await metricValue(gw, "threadline_gateway_resubscribes_total")) >= before + kill * threads.length,
-        "every thread to resubscribe",
-      );
+      await expect
+        .poll(
+          () => metricValue(gw, "threadline_gateway_resubscribes_total"),
+          settle("every thread to resubscribe"),
+        )
+        .toBeGreaterThanOrEqual(before + kill * threads.length);
     }
     await conn.ended;
     for (const t of threads) expect(dataOf(conn, t)).toEqual(await logOf(t));
@@ -267,15 +241,17 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
 
   if (mode === "dedicated")
     it("uses ONE Redis subscriber connection per multiplexed connection", async () => {
-      await until(async () => (await pubsubClients()) === 0, "earlier subscribers to close");
+      await expect.poll(() => pubsubClients(t.client), settle("earlier subscribers to close")).toBe(0);
       const a = await open(Array.from({ length: 8 }, () => uniqueId()));
       const b = await open(Array.from({ length: 5 }, () => uniqueId()));
       expect(a.status).toBe(200);
       expect(b.status).toBe(200);
-      expect(await pubsubClients()).toBe(2);
+      expect(await pubsubClients(t.client)).toBe(2);
       a.close();
       b.close();
-      await until(async () => (await pubsubClients()) === 0, "subscribers closed with their connections");
+      await expect
+        .poll(() => pubsubClients(t.client), settle("subscribers closed with their connections"))
+        .toBe(0);
     });
 });
 

@@ -1,24 +1,16 @@
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
-import { closeRedisClient, createRedisClient, type RedisClient } from "@threadline/redis";
-import { getTestRedis, openSse, type TestRedis, uniqueId } from "@threadline/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { openSse, uniqueId } from "@threadline/testing";
+import { describe, expect, it } from "vitest";
+import { useAdminRedis } from "./test-support/admin-redis.js";
 import { startGatewayProcess } from "./test-support/gateway-process.js";
 
-let redis: TestRedis;
-let admin: RedisClient;
-beforeAll(async () => {
-  redis = await getTestRedis();
-  admin = createRedisClient({ url: redis.url }, { name: "test-admin" });
-});
-afterAll(async () => {
-  await closeRedisClient(admin);
-  await redis.stop();
-});
+const t = useAdminRedis();
 
 /** Connections this gateway process holds, by CLIENT LIST name. */
 async function gatewayConnections(): Promise<number> {
-  const list = String(await admin.call("CLIENT", "LIST"));
+  const list = String(await t.client.call("CLIENT", "LIST"));
   return list.split("\n").filter((l) => / name=gateway/.test(l)).length;
 }
 
@@ -27,7 +19,7 @@ describe.each(["dedicated", "shared"] as const)("SIGTERM (%s subscribers, real c
     timeout: 40_000,
   }, async () => {
     const gw = await startGatewayProcess({
-      REDIS_URL: redis.url,
+      REDIS_URL: t.redis.url,
       SUBSCRIBER_MODE: mode,
       MAX_STREAMS_PER_SUBJECT: "1000",
     });

@@ -1,48 +1,14 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import {
-  closeRedisClient,
-  createEventPublisher,
-  createRedisClient,
-  keys,
-  type RedisClient,
-} from "@threadline/redis";
-import {
-  getTestRedis,
-  openSse,
-  type SseClientOptions,
-  type SseConnection,
-  type TestRedis,
-  uniqueId,
-} from "@threadline/testing";
+import { createEventPublisher, keys } from "@threadline/redis";
+import { openSse, type SseClientOptions, type SseConnection, uniqueId } from "@threadline/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { pubsubClients, settle, useAdminRedis } from "./test-support/admin-redis.js";
 import { startTestGateway, type TestGateway } from "./test-support/test-gateway.js";
 
 const exec = promisify(execFile);
 
-let redis: TestRedis;
-let admin: RedisClient;
-beforeAll(async () => {
-  redis = await getTestRedis();
-  admin = createRedisClient({ url: redis.url }, { name: "test-admin" });
-});
-afterAll(async () => {
-  await closeRedisClient(admin);
-  await redis.stop();
-});
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const pubsubClients = async () =>
-  String(await admin.call("CLIENT", "LIST", "TYPE", "pubsub"))
-    .split("\n")
-    .filter((l) => l.trim() !== "").length;
+const t = useAdminRedis();
 
 const ids = (conn: SseConnection, type = "token") =>
   conn.events.filter((e) => e.event === type).map((e) => e.id);
@@ -50,10 +16,10 @@ const ids = (conn: SseConnection, type = "token") =>
 describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, real Redis)", (mode) => {
   let gw: TestGateway;
   const conns: SseConnection[] = [];
-  const publisher = () => createEventPublisher(admin, { logMaxLen: 10_000, logTtlSeconds: 600 });
+  const publisher = () => createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 600 });
 
   beforeAll(async () => {
-    gw = await startTestGateway(redis.url, {
+    gw = await startTestGateway(t.redis.url, {
       SUBSCRIBER_MODE: mode,
       HEARTBEAT_INTERVAL_MS: "200",
       JWT_CLOCK_TOLERANCE_S: "0",
@@ -104,14 +70,14 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     await xs[0]!.waitFor((c) => c.retry !== undefined);
     expect(xs[0]!.retry).toBe(gw.config.retryMs);
     if (mode === "shared") {
-      const [, subscribers] = (await admin.call("PUBSUB", "NUMSUB", keys.threadChannel(x))) as [
+      const [, subscribers] = (await t.client.call("PUBSUB", "NUMSUB", keys.threadChannel(x))) as [
         string,
         number,
       ];
       expect(subscribers).toBe(1);
     }
 
-    const { port } = new URL(redis.url);
+    const { port } = new URL(t.redis.url);
     await exec("redis-cli", ["-p", port, "publish", `thread:${x}`, '{"type":"token","content":"hi"}']);
     for (const c of xs) await c.waitForEvents(1);
     await exec("redis-cli", ["-p", port, "publish", `thread:${y}`, '{"type":"token","content":"only-y"}']);
@@ -164,7 +130,7 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     );
     // A hand-published (id-less) event while replays and the racing publisher run: not in the log,
     // so it must pass the id filter and reach every client exactly once.
-    await admin.publish(keys.threadChannel(threadId), '{"type":"status","content":{"state":"running"}}');
+    await t.client.publish(keys.threadChannel(threadId), '{"type":"status","content":{"state":"running"}}');
     const all = [...logged, ...(await racing)];
     for (const { k, conn } of clients) {
       await conn.waitFor((c) => c.lastEventId === all.at(-1) && c.events.some((e) => e.event === "status"));
@@ -186,12 +152,10 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     for (let i = 1; i <= 500; i++) {
       await p.publish({ threadId, runId: "r1" }, { type: "token", content: `t${i}` });
       if (i === 100 || i === 250 || i === 400) {
-        await until(
-          async () =>
-            (await metricValue(gw, "threadline_gateway_resubscribes_total")) >= resubscribesBefore + kills,
-          "resubscribe",
-        );
-        await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
+        await expect
+          .poll(() => metricValue(gw, "threadline_gateway_resubscribes_total"), settle("resubscribe"))
+          .toBeGreaterThanOrEqual(resubscribesBefore + kills);
+        await t.client.call("CLIENT", "KILL", "TYPE", "pubsub");
         kills += 1;
       }
       if (i % 5 === 0) await new Promise((r) => setTimeout(r, 1));
@@ -212,34 +176,36 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     const threadIds = Array.from({ length: 10 }, () => uniqueId());
     // This file's Redis is its own: once earlier tests' streams are gone, nothing is in pubsub state
     // (the shared connection leaves it when its last channel is unsubscribed).
-    await until(async () => (await pubsubClients()) === 0, "earlier subscribers to close");
-    const baselinePubsub = await pubsubClients();
+    await expect.poll(() => pubsubClients(t.client), settle("earlier subscribers to close")).toBe(0);
+    const baselinePubsub = await pubsubClients(t.client);
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     const baselineTimers = timers();
 
     const opened = await Promise.all(Array.from({ length: 200 }, (_, i) => open(threadIds[i % 10]!)));
     expect(opened.every((c) => c.status === 200)).toBe(true);
     // Shared: one multiplexed connection (in pubsub state only while it has channels); dedicated: one per client.
-    expect(await pubsubClients()).toBe(mode === "shared" ? baselinePubsub + 1 : baselinePubsub + 200);
+    expect(await pubsubClients(t.client)).toBe(mode === "shared" ? baselinePubsub + 1 : baselinePubsub + 200);
     expect(await metricValue(gw, "threadline_gateway_open_streams")).toBe(200);
     expect(timers()).toBeGreaterThanOrEqual(baselineTimers + 200);
 
     for (const c of conns.splice(0)) c.close();
-    await until(
-      async () => (await metricValue(gw, "threadline_gateway_open_streams")) === 0,
-      "streams to end",
-    );
-    await until(
-      async () => (await pubsubClients()) === baselinePubsub,
-      "CLIENT LIST TYPE pubsub back to baseline",
-    );
-    await until(
-      async () => ((await admin.call("PUBSUB", "CHANNELS", "thread:*")) as string[]).length === 0,
-      "channels unsubscribed",
-    );
-    await until(() => timers() <= baselineTimers, "per-stream timers to be cleared");
-    for (const t of threadIds)
-      await until(async () => (await admin.zcard(keys.threadWatchers(t))) === 0, "watchers removed");
+    await expect
+      .poll(() => metricValue(gw, "threadline_gateway_open_streams"), settle("streams to end"))
+      .toBe(0);
+    await expect
+      .poll(() => pubsubClients(t.client), settle("CLIENT LIST TYPE pubsub back to baseline"))
+      .toBe(baselinePubsub);
+    await expect
+      .poll(
+        async () => ((await t.client.call("PUBSUB", "CHANNELS", "thread:*")) as string[]).length,
+        settle("channels unsubscribed"),
+      )
+      .toBe(0);
+    await expect.poll(timers, settle("per-stream timers to be cleared")).toBeLessThanOrEqual(baselineTimers);
+    for (const threadId of threadIds)
+      await expect
+        .poll(() => t.client.zcard(keys.threadWatchers(threadId)), settle("watchers removed"))
+        .toBe(0);
   });
 
   it("flags a resume id that is no longer in the log with REPLAY_TRUNCATED, then sends everything retained", async () => {
@@ -323,10 +289,10 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     const clients = await Promise.all([open(threadId), open(threadId), open(threadId)]);
     const before = gw.logs.length;
     const channel = keys.threadChannel(threadId);
-    await admin.publish(channel, "not json {");
-    await admin.publish(channel, '{"type":"nope","content":"x"}');
-    await admin.publish(channel, JSON.stringify({ type: "token", content: "x".repeat(5000) }));
-    await admin.publish(channel, '{"type":"token","content":"after junk"}');
+    await t.client.publish(channel, "not json {");
+    await t.client.publish(channel, '{"type":"nope","content":"x"}');
+    await t.client.publish(channel, JSON.stringify({ type: "token", content: "x".repeat(5000) }));
+    await t.client.publish(channel, '{"type":"token","content":"after junk"}');
     for (const c of clients) await c.waitForEvents(1);
     await new Promise((r) => setTimeout(r, 100));
     for (const c of clients) expect(c.json()).toEqual([expect.objectContaining({ content: "after junk" })]);
@@ -344,17 +310,16 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     const a = await open(gone);
     const b = await open(staying);
     const before = await metricValue(gw, "threadline_gateway_resubscribes_total");
-    await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
+    await t.client.call("CLIENT", "KILL", "TYPE", "pubsub");
     a.close();
-    await until(
-      async () => (await metricValue(gw, "threadline_gateway_resubscribes_total")) > before,
-      "resubscribe",
-    );
-    const numsub = async (t: string) =>
-      ((await admin.call("PUBSUB", "NUMSUB", keys.threadChannel(t))) as [string, number])[1];
-    await until(async () => (await numsub(gone)) === 0, "the left thread to be unsubscribed");
+    await expect
+      .poll(() => metricValue(gw, "threadline_gateway_resubscribes_total"), settle("resubscribe"))
+      .toBeGreaterThan(before);
+    const numsub = async (threadId: string) =>
+      ((await t.client.call("PUBSUB", "NUMSUB", keys.threadChannel(threadId))) as [string, number])[1];
+    await expect.poll(() => numsub(gone), settle("the left thread to be unsubscribed")).toBe(0);
     expect(await numsub(staying)).toBe(1);
-    await admin.publish(keys.threadChannel(staying), '{"type":"token","content":"still here"}');
+    await t.client.publish(keys.threadChannel(staying), '{"type":"token","content":"still here"}');
     await b.waitForEvents(1);
   });
 
@@ -363,15 +328,15 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     const key = keys.threadWatchers(threadId);
     const a = await open(threadId);
     const b = await open(threadId);
-    await until(async () => (await admin.zcount(key, Date.now(), "+inf")) === 2, "two watchers");
-    expect(await admin.pttl(key)).toBeGreaterThan(0);
+    await expect.poll(() => t.client.zcount(key, Date.now(), "+inf"), settle("two watchers")).toBe(2);
+    expect(await t.client.pttl(key)).toBeGreaterThan(0);
     a.close();
-    await until(async () => (await admin.zcard(key)) === 1, "one watcher");
+    await expect.poll(() => t.client.zcard(key), settle("one watcher")).toBe(1);
     // Refreshed every WATCHER_TTL_MS/3: still live after more than one TTL.
     await new Promise((r) => setTimeout(r, 1_300));
-    expect(await admin.zcount(key, Date.now(), "+inf")).toBe(1);
+    expect(await t.client.zcount(key, Date.now(), "+inf")).toBe(1);
     b.close();
-    await until(async () => (await admin.zcard(key)) === 0, "no watchers");
+    await expect.poll(() => t.client.zcard(key), settle("no watchers")).toBe(0);
   });
 });
 

@@ -8,10 +8,10 @@ import {
 } from "@threadline/redis";
 import { createTestDatabase, type TestDatabase, uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedRunRecord, useTestRedis } from "./test-support/harness.js";
+import { seedRunRecord, useWorkerRedis } from "./test-support/harness.js";
 import { startWorkerProcess } from "./test-support/worker-process.js";
 
-const t = useTestRedis();
+const t = useWorkerRedis();
 let database: TestDatabase;
 beforeAll(async () => {
   database = await createTestDatabase();

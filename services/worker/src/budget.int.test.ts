@@ -19,11 +19,11 @@ import {
   silentLog,
   testRegistry,
   testWorkerConfig,
-  useTestRedis,
+  useWorkerRedis,
 } from "./test-support/harness.js";
 
 // Issue 18 item 3: a per-run budget stops the run at the limit (real Redis, real BullMQ, real worker).
-const t = useTestRedis();
+const t = useWorkerRedis();
 
 async function startWorker(agents = testRegistry(), progressIntervalMs?: number) {
   const prefix = newPrefix();

@@ -22,11 +22,11 @@ import {
   runToDone,
   silentLog,
   testWorkerConfig,
-  useTestRedis,
+  useWorkerRedis,
 } from "./test-support/harness.js";
 
 // Issue 18 item 4: a retried attempt resumes after its last checkpointed step (real Redis, BullMQ, worker).
-const t = useTestRedis();
+const t = useWorkerRedis();
 
 /** Tools that count their runs: the side effect a resumed attempt must not repeat. */
 function countingTools() {

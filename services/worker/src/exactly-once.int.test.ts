@@ -2,10 +2,10 @@ import type { ThreadEvent } from "@threadline/protocol";
 import { readLog } from "@threadline/redis";
 import { uniqueId } from "@threadline/testing";
 import { describe, expect, it } from "vitest";
-import { jobData, newPrefix, openQueue, useTestRedis, watchThread } from "./test-support/harness.js";
+import { jobData, newPrefix, openQueue, useWorkerRedis, watchThread } from "./test-support/harness.js";
 import { startWorkerProcess } from "./test-support/worker-process.js";
 
-const t = useTestRedis();
+const t = useWorkerRedis();
 
 /** The id of the worker's command connection (the one that runs the publish script), if connected. */
 async function publishConnectionId(): Promise<string | undefined> {

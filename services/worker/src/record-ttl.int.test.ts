@@ -11,11 +11,11 @@ import {
   silentLog,
   testRegistry,
   testWorkerConfig,
-  useTestRedis,
+  useWorkerRedis,
   watchThread,
 } from "./test-support/harness.js";
 
-const t = useTestRedis();
+const t = useWorkerRedis();
 
 describe("a live run's record outlives LOG_TTL_SECONDS (real Redis, real BullMQ)", () => {
   it("a run streaming for 3× the TTL with no transition in between never answers 404, and ends with its record", async () => {

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { brief, buildTestWorker, jobData, silentLog, testRegistry } from "./test-support/harness.js";
 
 let cluster: RedisClusterHandle;
+/** How long the worker's events may take to show on the channel, and how often to look. */
+const EVENTS = { timeout: 10_000, interval: 20 };
 
 beforeAll(async () => {
   cluster = await startRedisCluster();
@@ -47,12 +49,16 @@ describe("worker on Redis Cluster (3 masters)", { timeout: 30_000 }, () => {
       await queue.enqueue(fast);
       const slow = jobData(threadId, "demo", { prompt: "cluster slow", tokensPerSecond: 20, maxTokens: 500 });
       await queue.enqueue(slow);
-      await until(() => events.filter((e) => e.runId === slow.runId && e.type === "token").length >= 2);
+      await expect
+        .poll(() => events.filter((e) => e.runId === slow.runId && e.type === "token").length, EVENTS)
+        .toBeGreaterThanOrEqual(2);
       await publisher.publish(
         keys.controlChannel(),
         JSON.stringify({ type: "cancel", threadId, runId: slow.runId }),
       );
-      await until(() => events.some((e) => e.runId === slow.runId && e.type === "done"));
+      await expect
+        .poll(() => events.some((e) => e.runId === slow.runId && e.type === "done"), EVENTS)
+        .toBe(true);
       const of = (runId: string) => events.filter((e) => e.runId === runId);
       expect(of(fast.runId).map(brief).at(-1)).toBe("done:stop");
       expect(of(fast.runId).filter((e) => e.type === "token")).toHaveLength(8);
@@ -68,11 +74,3 @@ describe("worker on Redis Cluster (3 masters)", { timeout: 30_000 }, () => {
     }
   });
 });
-
-async function until(check: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

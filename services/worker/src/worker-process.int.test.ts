@@ -8,12 +8,12 @@ import {
   newPrefix,
   openQueue,
   seedRunRecord,
-  useTestRedis,
+  useWorkerRedis,
   watchThread,
 } from "./test-support/harness.js";
 import { startWorkerProcess, type WorkerProcess } from "./test-support/worker-process.js";
 
-const t = useTestRedis();
+const t = useWorkerRedis();
 
 /** Short lock and stall check so a killed worker's job is retried within about 1.5 s. */
 function env(prefix: string, extra: Record<string, string> = {}) {

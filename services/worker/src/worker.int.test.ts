@@ -8,7 +8,7 @@ import {
   RUNS_QUEUE_NAME,
   readLog,
 } from "@threadline/redis";
-import { uniqueId } from "@threadline/testing";
+import { eventually, uniqueId } from "@threadline/testing";
 import { Worker } from "bullmq";
 import { describe, expect, it } from "vitest";
 import { connectWorkerDeps } from "./deps.js";
@@ -22,12 +22,12 @@ import {
   silentLog,
   testRegistry,
   testWorkerConfig,
-  useTestRedis,
+  useWorkerRedis,
   watchThread,
 } from "./test-support/harness.js";
 import { buildWorker } from "./worker.js";
 
-const t = useTestRedis();
+const t = useWorkerRedis();
 
 async function startWorker(env: Record<string, string> = {}, disconnectCheckMs?: number) {
   const prefix = newPrefix();
@@ -57,19 +57,8 @@ function expectGapFree(events: ThreadEvent[], runId: string) {
   for (let i = 1; i < own.length; i++) expect(compareIds(own[i - 1]!.id!, own[i]!.id!)).toBeLessThan(0);
 }
 
-async function eventually<T>(
-  read: () => Promise<T>,
-  check: (value: T) => boolean,
-  timeoutMs = 5_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met; last value ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** How long the worker may take to settle a job or a record after its last event, and how often to look. */
+const SOON = { timeoutMs: 5_000, intervalMs: 20 };
 
 const cancel = (threadId: string, runId: string, reason?: string) =>
   t.client.publish(
@@ -155,6 +144,8 @@ describe("worker (real Redis, real BullMQ)", () => {
     const record = await eventually(
       () => runs.get(threadId, data.runId),
       (r) => r?.status === "completed",
+      "the run record to be completed",
+      SOON,
     );
     expect(record).toMatchObject({ status: "completed", attempts: 1, output: { text } });
     expect(Date.parse(record!.startedAt!)).toBeLessThanOrEqual(Date.parse(record!.finishedAt!));
@@ -203,13 +194,14 @@ describe("worker (real Redis, real BullMQ)", () => {
     ]);
     expectGapFree(events, slow.runId);
     // Completed (not failed): a cancel is never retried.
-    await eventually(
-      () => queue.queue.getJobState(slow.runId),
-      (state) => state === "completed",
-    );
+    await expect
+      .poll(() => queue.queue.getJobState(slow.runId), { timeout: SOON.timeoutMs, interval: SOON.intervalMs })
+      .toBe("completed");
     const record = await eventually(
       () => runs.get(threadId, slow.runId),
       (r) => r?.status === "cancelled",
+      "the run record to be cancelled",
+      SOON,
     );
     expect(record?.finishedAt).toBeDefined();
 
@@ -275,6 +267,8 @@ describe("worker (real Redis, real BullMQ)", () => {
     const record = await eventually(
       () => runs.get(threadId, data.runId),
       (r) => r?.status === "completed",
+      "the run record to be completed",
+      SOON,
     );
     expect(record).toMatchObject({ attempts: 2, output: { text: "second time lucky" } });
   });
@@ -310,6 +304,8 @@ describe("worker (real Redis, real BullMQ)", () => {
     const job = await eventually(
       () => queue.queue.getJob(data.runId),
       (j) => j?.finishedOn !== undefined,
+      "the job to finish",
+      SOON,
     );
     expect(await job?.getState()).toBe("failed");
     expect(job?.attemptsMade).toBe(1);
@@ -353,6 +349,8 @@ describe("worker (real Redis, real BullMQ)", () => {
       const job = await eventually(
         () => queue.queue.getJob(runId),
         (j) => j?.finishedOn !== undefined,
+        "the job to finish",
+        SOON,
       );
       expect(job?.attemptsMade).toBe(1);
       expect(await job?.getState()).toBe("failed");
@@ -468,10 +466,9 @@ describe("worker (real Redis, real BullMQ)", () => {
       60,
     );
     await queue.enqueue(data);
-    await eventually(
-      () => queue.queue.getJobState(data.runId),
-      (state) => state === "completed",
-    );
+    await expect
+      .poll(() => queue.queue.getJobState(data.runId), { timeout: SOON.timeoutMs, interval: SOON.intervalMs })
+      .toBe("completed");
     expect(live.events).toEqual([]);
     expect(await runs.get(threadId, data.runId)).toMatchObject({ status: "cancelled", attempts: 1 });
   });

@@ -2,10 +2,10 @@ import type { ThreadEvent } from "@threadline/protocol";
 import { readLog } from "@threadline/redis";
 import { uniqueId } from "@threadline/testing";
 import { describe, expect, it } from "vitest";
-import { brief, jobData, newPrefix, openQueue, useTestRedis, watchThread } from "./test-support/harness.js";
+import { brief, jobData, newPrefix, openQueue, useWorkerRedis, watchThread } from "./test-support/harness.js";
 import { startWorkerProcess, type WorkerProcess } from "./test-support/worker-process.js";
 
-const t = useTestRedis();
+const t = useWorkerRedis();
 
 const tokens = (events: ThreadEvent[]) => events.filter((e) => e.type === "token").length;
 

@@ -2,7 +2,6 @@ import { type Agent, AgentError, createAgentRegistry, defaultAgents } from "@thr
 import { loadWorkerConfig, type WorkerConfig } from "@threadline/config";
 import { parseChannelMessage, type RunJobData, type RunView, type ThreadEvent } from "@threadline/protocol";
 import {
-  closeRedisClient,
   createRedisClient,
   createRunsQueue,
   keys,
@@ -13,37 +12,15 @@ import {
   subscribeThread,
   type ThreadSubscription,
 } from "@threadline/redis";
-import { getTestRedis, type TestRedis, testEnv, uniqueId } from "@threadline/testing";
+import { type RedisFixture, testEnv, uniqueId, useTestRedis } from "@threadline/testing";
 import pino from "pino";
-import { afterAll, afterEach, beforeAll } from "vitest";
 import { z } from "zod";
 import { connectWorkerDeps, type WorkerConnections } from "../deps.js";
 import { buildWorker, type ThreadlineWorker, type WorkerDeps } from "../worker.js";
 
-export interface RedisFixture {
-  /** Set in `beforeAll`. */
-  redis: TestRedis;
-  /** A command connection for assertions, set in `beforeAll`. */
-  client: RedisClient;
-  /** Run after each test, last first. */
-  cleanups: (() => Promise<unknown>)[];
-}
-
-/** Registers the hooks a worker test file needs: one real Redis, a command client, per-test cleanups. */
-export function useTestRedis(): RedisFixture {
-  const fixture = { cleanups: [] } as unknown as RedisFixture;
-  beforeAll(async () => {
-    fixture.redis = await getTestRedis();
-    fixture.client = createRedisClient({ url: fixture.redis.url }, { name: "test" });
-  });
-  afterEach(async () => {
-    for (const cleanup of fixture.cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await closeRedisClient(fixture.client);
-    await fixture.redis.stop();
-  });
-  return fixture;
+/** The shared Redis fixture (packages/testing) with a packages/redis command connection. */
+export function useWorkerRedis(): RedisFixture<RedisClient> {
+  return useTestRedis((url) => createRedisClient({ url }, { name: "test" }));
 }
 
 /**
@@ -199,7 +176,7 @@ export function brief(event: ThreadEvent): string {
  * events as the replay log holds them.
  */
 export async function runToDone(
-  fixture: RedisFixture,
+  fixture: RedisFixture<RedisClient>,
   queue: RunsQueue,
   data: RunJobData,
   options: Parameters<RunsQueue["enqueue"]>[1] = { attempts: 1 },
