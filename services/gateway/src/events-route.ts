@@ -12,25 +12,14 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Admission } from "./admission.js";
 import type { StreamAuthorizer } from "./authorize-stream.js";
-import { serveThreadStream } from "./serve-thread-stream.js";
-import { createSseStream, type SseStream, type StreamContext } from "./sse-stream.js";
+import { serveThreadStream, type ThreadStreamOptions } from "./serve-thread-stream.js";
+import { createSseStream } from "./sse-stream.js";
 import { streamFilterOf, streamFilterQuery } from "./stream-filter.js";
-import type { ThreadSubscriber } from "./types.js";
-import type { WatcherRegistry } from "./watcher-registry.js";
 
-export interface EventsRouteOptions {
-  ctx: StreamContext;
-  subscriber: ThreadSubscriber;
+export interface EventsRouteOptions extends ThreadStreamOptions {
   authorize: StreamAuthorizer;
   admission: Admission;
-  watchers: WatcherRegistry;
-  /** Open streams, ended by the app's preClose hook. */
-  streams: Set<Pick<SseStream, "end">>;
-  isClosing(): boolean;
   clockToleranceSeconds: number;
-  /** How long to wait for Redis to confirm the subscription before answering 503. */
-  subscribeTimeoutMs: number;
-  retryAfterSeconds: number;
 }
 
 /** A resume position: a log id, or `0` for everything retained. */

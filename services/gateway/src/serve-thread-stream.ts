@@ -2,8 +2,22 @@ import { ERRORS } from "@threadline/protocol";
 import { LOG_START, readLogTail } from "@threadline/redis";
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { EventsRouteOptions } from "./events-route.js";
-import type { SseStream } from "./sse-stream.js";
+import type { SseStream, StreamContext } from "./sse-stream.js";
+import type { ThreadSubscriber } from "./types.js";
+import type { WatcherRegistry } from "./watcher-registry.js";
+
+/** What serving a thread stream needs; every thread stream route's options include it. */
+export interface ThreadStreamOptions {
+  ctx: StreamContext;
+  subscriber: ThreadSubscriber;
+  watchers: WatcherRegistry;
+  /** Open streams, ended by the app's preClose hook. */
+  streams: Set<Pick<SseStream, "end">>;
+  isClosing(): boolean;
+  /** How long to wait for Redis to confirm the subscription before answering 503. */
+  subscribeTimeoutMs: number;
+  retryAfterSeconds: number;
+}
 
 /**
  * Subscribes `stream` to its thread and, once Redis confirms, sends the 200 and starts it — the part
@@ -12,7 +26,7 @@ import type { SseStream } from "./sse-stream.js";
  * streams start at the log tail read before subscribing. Resolves false when the client left first.
  */
 export async function serveThreadStream(
-  options: EventsRouteOptions,
+  options: ThreadStreamOptions,
   request: FastifyRequest,
   reply: FastifyReply,
   target: { threadId: string; streamId: string; stream: SseStream; liveOnly: boolean },
@@ -98,6 +112,6 @@ export function settleUnlessGone(
   });
 }
 
-export function retryAfter(options: Pick<EventsRouteOptions, "retryAfterSeconds">) {
+export function retryAfter(options: Pick<ThreadStreamOptions, "retryAfterSeconds">) {
   return { "retry-after": String(options.retryAfterSeconds) };
 }
