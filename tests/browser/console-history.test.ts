@@ -131,8 +131,8 @@ describe("console thread history in Chromium (archive in PostgreSQL)", () => {
       expect(await page.locator("#thread-list li").count()).toBe(0);
       expect(await page.locator("#threads-error").count()).toBe(0);
       await page.close();
-      // The refused request is all Chromium logs.
-      expect(errors.map((e) => e.text)).toEqual([expect.stringContaining("503")]);
+      // Nothing else went wrong (collectErrors leaves out exactly this documented 503).
+      expect(errors).toEqual([]);
     } finally {
       await api?.process.stop(5_000);
     }

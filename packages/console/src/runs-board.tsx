@@ -3,6 +3,9 @@ import { useThreads } from "@threadline/react";
 import { formatMs } from "./format.js";
 import { runStatus } from "./run-panel.js";
 
+/** A board of one thread would repeat the main view over a second connection. */
+const MIN_THREADS = 2;
+
 export interface RunsBoardProps {
   client: ThreadlineClient;
   /** The threads on the board (every thread opened in this console), oldest first. */
@@ -16,11 +19,18 @@ export interface RunsBoardProps {
 
 /**
  * The operator's view of many runs at once: every thread on the board over ONE gateway WebSocket
- * (`useThreads`), one card per thread with its latest run's status, figures and last words.
+ * (`useThreads`), one card per thread with its latest run's status, figures and last words. It shows
+ * (and connects) from the second thread on: with one, the main view already streams it, and the tabs
+ * showing it share that one gateway stream.
  */
 export function RunsBoard({ client, threads, current, enabled, onOpen, onRemove }: RunsBoardProps) {
-  const { views, errors, state, connection } = useThreads(threads, { client, from: "start", enabled });
-  if (threads.length === 0) return null;
+  const shown = threads.length >= MIN_THREADS;
+  const { views, errors, state, connection } = useThreads(threads, {
+    client,
+    from: "start",
+    enabled: enabled && shown,
+  });
+  if (!shown) return null;
   return (
     <section className="board" aria-labelledby="board-title">
       <h2 id="board-title">
