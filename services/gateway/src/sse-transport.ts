@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { encodeSseRetry, SSE_KEEPALIVE } from "@threadline/protocol";
 import type { Logger } from "pino";
 import type { GatewayMetrics } from "./metrics.js";
+import { runCleanup } from "./run-cleanup.js";
 import type { StreamEndReason } from "./types.js";
 
 export interface SseTransportOptions {
@@ -104,16 +105,6 @@ export function createSseTransport(options: SseTransportOptions): SseTransport {
     waiters = [];
     for (const resolve of woken) resolve();
   };
-  const runCleanup = (cleanup: () => unknown) => {
-    try {
-      void Promise.resolve(cleanup()).catch((error: unknown) =>
-        log.warn({ err: error }, "stream cleanup failed"),
-      );
-    } catch (error) {
-      log.warn({ err: error }, "stream cleanup failed");
-    }
-  };
-
   const armExpiry = () => {
     const left = options.expiresAtMs - options.now();
     expiry = setTimeout(
@@ -155,7 +146,7 @@ export function createSseTransport(options: SseTransportOptions): SseTransport {
       else if (!res.writableEnded) res.end();
     }
     log.debug({ reason }, "stream ended");
-    for (const cleanup of cleanups.splice(0).reverse()) runCleanup(cleanup);
+    for (const cleanup of cleanups.splice(0).reverse()) runCleanup(cleanup, log, "stream");
   }
 
   return {
@@ -184,7 +175,7 @@ export function createSseTransport(options: SseTransportOptions): SseTransport {
       return waiting;
     },
     defer(cleanup) {
-      if (disposed) runCleanup(cleanup);
+      if (disposed) runCleanup(cleanup, log, "stream");
       else cleanups.push(cleanup);
     },
     dispose,

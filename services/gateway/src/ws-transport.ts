@@ -1,5 +1,6 @@
 import { ERRORS, WS_CLOSE_CODES } from "@threadline/protocol";
 import type WebSocket from "ws";
+import { runCleanup } from "./run-cleanup.js";
 import type { SseTransportOptions } from "./sse-transport.js";
 import type { StreamEndReason } from "./types.js";
 
@@ -91,15 +92,6 @@ export function createWsTransport(socket: WebSocket, options: WsTransportOptions
     dispose("slow_consumer");
     return true;
   };
-  const runCleanup = (cleanup: () => unknown) => {
-    try {
-      void Promise.resolve(cleanup()).catch((error: unknown) =>
-        log.warn({ err: error }, "connection cleanup failed"),
-      );
-    } catch (error) {
-      log.warn({ err: error }, "connection cleanup failed");
-    }
-  };
   const armExpiry = () => {
     clearTimeout(expiry);
     const left = expiresAtMs - options.now();
@@ -156,7 +148,7 @@ export function createWsTransport(socket: WebSocket, options: WsTransportOptions
     socket.off("close", onClose);
     closeSocket(socket, reason);
     log.debug({ reason }, "websocket connection ended");
-    for (const cleanup of cleanups.splice(0).reverse()) runCleanup(cleanup);
+    for (const cleanup of cleanups.splice(0).reverse()) runCleanup(cleanup, log, "connection");
   }
 
   return {
@@ -173,7 +165,7 @@ export function createWsTransport(socket: WebSocket, options: WsTransportOptions
       if (!disposed) armExpiry();
     },
     defer(cleanup) {
-      if (disposed) runCleanup(cleanup);
+      if (disposed) runCleanup(cleanup, log, "connection");
       else cleanups.push(cleanup);
     },
     dispose,
