@@ -68,6 +68,13 @@ export {
   type RejectReason,
 } from "./parse-channel-message.js";
 export {
+  type DecodedVector,
+  decodeVector,
+  encodeVector,
+  VECTOR_VERSION,
+  vectorTag,
+} from "./position-vector.js";
+export {
   IdempotencyKey,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_PUBLISH_BATCH,
@@ -101,6 +108,7 @@ export {
   RunStatus,
   RunView,
 } from "./runs.js";
+export { sha256Hex } from "./sha256.js";
 export {
   encodeSse,
   encodeSseComment,

@@ -1,12 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { ERRORS, STREAM_PROTOCOL_HEADER, STREAM_PROTOCOL_VERSION, ThreadId } from "@threadline/protocol";
-import { readLogTail } from "@threadline/redis";
+import {
+  decodeVector,
+  ERRORS,
+  STREAM_PROTOCOL_HEADER,
+  STREAM_PROTOCOL_VERSION,
+  ThreadId,
+} from "@threadline/protocol";
+import { LOG_START, readLogTail } from "@threadline/redis";
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { EventsRouteOptions } from "./events-route.js";
 import { createMultiplexStream } from "./multiplex-stream.js";
-import { decodeVector } from "./position-vector.js";
 import { retryAfter, settleUnlessGone } from "./serve-thread-stream.js";
 import type { ThreadSubscriber } from "./types.js";
 
@@ -54,10 +59,13 @@ export async function multiplexRoute(app: FastifyInstance, options: MultiplexRou
     const liveFrom = threads.map(() => "0");
     try {
       const setup = async () => {
-        if (resumeFrom === undefined) {
-          const tails = await Promise.all(threads.map((t) => readLogTail(options.ctx.redis, t)));
-          liveFrom.splice(0, liveFrom.length, ...tails);
-        }
+        // A thread without a position (no vector, or an empty position in it) is live from its tail.
+        const tails = await Promise.all(
+          threads.map((t, i) =>
+            resumeFrom?.[i] === undefined ? readLogTail(options.ctx.redis, t) : LOG_START,
+          ),
+        );
+        liveFrom.splice(0, liveFrom.length, ...tails);
         if (stream.ended) return;
         const subscriptions = threads.map((threadId, i) => {
           const subscription = subscriber.subscribe(threadId, stream.handlers[i]!);
@@ -156,7 +164,7 @@ function parseRequest(request: FastifyRequest, maxThreads: number) {
   }
   const header = request.headers["last-event-id"];
   const vector = typeof header === "string" && header !== "" ? header : query.data.after;
-  let resumeFrom: string[] | undefined;
+  let resumeFrom: (string | undefined)[] | undefined;
   if (vector !== undefined) {
     const decoded = decodeVector(vector, threads);
     if (!decoded.ok) {

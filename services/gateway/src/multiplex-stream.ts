@@ -2,14 +2,15 @@ import type { ServerResponse } from "node:http";
 import {
   ERRORS,
   encodeSse,
+  encodeVector,
   isTerminal,
   SSE_EVENT_NAMES,
   type SseFraming,
   STREAM_ERROR_CODES,
   type ThreadEvent,
+  vectorTag,
 } from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
-import { encodeVector, vectorTag } from "./position-vector.js";
 import { countDelivery, feedDeps, isThreadDeleted, type StreamContext } from "./sse-stream.js";
 import { createSseTransport } from "./sse-transport.js";
 import { createThreadFeed, type ThreadFeed } from "./thread-feed.js";
@@ -20,8 +21,11 @@ export interface MultiplexStreamOptions {
   threads: string[];
   streamId: string;
   reqId?: string;
-  /** The decoded position vector (one log id per thread): replay after each first. Undefined: live only. */
-  resumeFrom: string[] | undefined;
+  /**
+   * The decoded position vector (one log id per thread): replay after each first. Undefined (the whole
+   * vector, or one thread's position): live only.
+   */
+  resumeFrom: (string | undefined)[] | undefined;
   /** End once every thread has delivered a terminal event. */
   untilDone: boolean;
   /** `?format=message`: unnamed frames, for EventSource's `onmessage`. */
@@ -34,7 +38,7 @@ export interface MultiplexStream {
   handlers: StreamSubscriptionHandlers[];
   /**
    * Sends the 200 and the stream once every subscription is confirmed. `liveFrom[i]`: for a live-only
-   * stream, thread i's log tail read before subscribing (LOG_START entries otherwise).
+   * thread, its log tail read before subscribing (LOG_START for a thread with a position).
    */
   start(res: ServerResponse, headers: Record<string, string | number | string[]>, liveFrom: string[]): void;
   defer(cleanup: () => unknown): void;
@@ -159,7 +163,9 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
     handlers: feeds.map((feed) => feed.handlers),
     start(res, headers, liveFrom) {
       if (transport.disposed) return;
-      if (options.resumeFrom === undefined) positions.splice(0, positions.length, ...liveFrom);
+      threads.forEach((_, i) => {
+        if (options.resumeFrom?.[i] === undefined) positions[i] = liveFrom[i] ?? LOG_START;
+      });
       transport.open(res, headers);
       for (const [i, feed] of feeds.entries()) feed.start(liveFrom[i] ?? LOG_START);
     },

@@ -1,8 +1,7 @@
-import { STREAM_ERROR_CODES } from "@threadline/protocol";
+import { decodeVector, encodeVector, STREAM_ERROR_CODES, vectorTag } from "@threadline/protocol";
 import { createEventPublisher, readLog } from "@threadline/redis";
 import { openSse, type SseConnection, uniqueId } from "@threadline/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { decodeVector, encodeVector, vectorTag } from "./position-vector.js";
 import { pubsubClients, settle, useAdminRedis } from "./test-support/admin-redis.js";
 import { startTestGateway, type TestGateway } from "./test-support/test-gateway.js";
 
@@ -98,6 +97,25 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
       expect(dataOf(resumed, b)).toEqual((await logOf(b)).slice(2));
       expect(dataOf(resumed, c)).toEqual(await logOf(c));
     }
+  });
+
+  it("takes an empty position as live only for that thread (the SDK's SSE fallback adding a thread)", async () => {
+    const [a, b] = [uniqueId(), uniqueId()];
+    await run(a, 3, false);
+    await run(b, 3, false);
+    const aAt = (await readLog(t.client, a, "0", 10)).entries[0]!.id;
+    const conn = await open([a, b], { until: "done" }, encodeVector(vectorTag([a, b]), [aAt, undefined]));
+    await conn.waitForEvents(2);
+    await Promise.all([run(a, 1), run(b, 1)]);
+    await conn.ended;
+    expect(dataOf(conn, a)).toEqual((await logOf(a)).slice(1));
+    // b's three earlier tokens are not replayed: it joined live, after its tail.
+    expect(dataOf(conn, b)).toEqual((await logOf(b)).slice(3));
+    const last = decodeVector(conn.lastEventId as string, [a, b]);
+    expect(last).toEqual({
+      ok: true,
+      positions: [(await readLog(t.client, a, "0", 10)).entries.at(-1)!.id, expect.any(String)],
+    });
   });
 
   it("says REPLAY_TRUNCATED for the one thread whose position is gone, and resumes the others", async () => {

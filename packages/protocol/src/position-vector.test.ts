@@ -12,6 +12,19 @@ describe("position vector", () => {
     expect(decodeVector(encoded, threads)).toEqual({ ok: true, positions });
   });
 
+  it("carries a live-only thread as an empty position", () => {
+    const encoded = encodeVector(tag, ["1700000000000-0", undefined, "0"]);
+    expect(encoded).toBe(`m1.${tag}.loyw3v28..0`);
+    expect(decodeVector(encoded, threads)).toEqual({
+      ok: true,
+      positions: ["1700000000000-0", undefined, "0"],
+    });
+    expect(decodeVector(`m1.${tag}...`, threads)).toEqual({
+      ok: true,
+      positions: [undefined, undefined, undefined],
+    });
+  });
+
   it("is compact: 100 positions fit in about 1 KiB", () => {
     const many = Array.from({ length: 100 }, (_, i) => `thread-${i}`);
     const encoded = encodeVector(
