@@ -1,5 +1,12 @@
 import type { RunView } from "@threadline/protocol";
-import { compareIds, keys, type RedisClient, type RunRecords, readLog } from "@threadline/redis";
+import {
+  compareIds,
+  keys,
+  type RedisClient,
+  type RunRecords,
+  readLog,
+  recordArchiveProgress,
+} from "@threadline/redis";
 import type { ArchiveSql, ArchiveTx } from "./connect.js";
 import { type EventHeader, parseEventHeader } from "./event-header.js";
 import { cursorOfRow, parseLogId, THREAD_LOCK_CLASS } from "./log-id.js";
@@ -33,11 +40,11 @@ export interface ArchiveWriterDeps {
 export function createArchiveWriter(deps: ArchiveWriterDeps) {
   const now = deps.now ?? Date.now;
 
-  async function copyBatch(threadId: string): Promise<CopyResult & { more: boolean }> {
+  async function copyBatch(threadId: string): Promise<CopyResult & { more: boolean; cursor: string }> {
     return deps.sql.begin(async (tx) => {
       const [lock] =
         await tx`select pg_try_advisory_xact_lock(${THREAD_LOCK_CLASS}, hashtext(${threadId})) as ok`;
-      if (!lock?.ok) return { busy: true, copied: 0, finishedRuns: [], gap: false, more: false };
+      if (!lock?.ok) return { busy: true, copied: 0, finishedRuns: [], gap: false, more: false, cursor: "0" };
       const [row] = await tx`select cursor_ms, cursor_n from threads where thread_id = ${threadId}`;
       const cursor = row ? cursorOfRow(row) : "0";
       const page = await readLog(deps.redis, threadId, cursor, deps.batchSize);
@@ -48,6 +55,7 @@ export function createArchiveWriter(deps: ArchiveWriterDeps) {
         finishedRuns: [] as string[],
         gap: page.truncated,
         more: page.more,
+        cursor: entries.at(-1)?.id ?? cursor,
       };
       if (entries.length === 0) return result;
 
@@ -141,7 +149,10 @@ export function createArchiveWriter(deps: ArchiveWriterDeps) {
         total.copied += batch.copied;
         total.gap ||= batch.gap;
         total.finishedRuns.push(...batch.finishedRuns);
-        if (batch.busy || !batch.more) break;
+        if (batch.busy) break;
+        // Committed: the log may now trim what this batch archived (and keeps the rest).
+        await recordArchiveProgress(deps.redis, threadId, batch.cursor);
+        if (!batch.more) break;
       }
       const archivedAt = new Date(now()).toISOString();
       for (const runId of total.finishedRuns) await deps.runs.markArchived(threadId, runId, archivedAt);

@@ -1,7 +1,15 @@
-import { keys, publishScriptSource, readLog } from "@threadline/redis";
+import {
+  createEventPublisher,
+  createRunRecords,
+  createThreadMeta,
+  keys,
+  publishScriptSource,
+  readLog,
+} from "@threadline/redis";
 import { uniqueId } from "@threadline/testing";
 import { describe, expect, it } from "vitest";
 import { deleteArchivedThread, purgeIdleThreads } from "./archive-cleanup.js";
+import { createArchiveWriter } from "./archive-writer.js";
 import { connectArchive } from "./connect.js";
 import { createMergedLog } from "./merged-log.js";
 import { migrateArchive } from "./migrate.js";
@@ -109,6 +117,45 @@ describe("archiver (real Redis + PostgreSQL)", () => {
     await expect.poll(() => archivedJson(threadId).then((j) => j.length), { timeout: 5_000 }).toBe(8);
     const log = await readLog(fx.redis, threadId, "0", 1000);
     expect(await archivedJson(threadId)).toEqual(log.entries.map((e) => e.json));
+  });
+
+  it("an archiver far behind a small LOG_MAXLEN loses nothing: the log keeps what it has not copied", async () => {
+    const threadId = uniqueId();
+    await createThreadMeta(fx.redis, { archiveFollows: true }).claimOwner(threadId, "alice", {
+      createdAt: new Date().toISOString(),
+      ttlSeconds: 600,
+    });
+    // LOG_MAXLEN 10 and ~300-byte entries: a plain trim would drop most of these 80 before any copy.
+    const publisher = createEventPublisher(fx.redis, { logMaxLen: 10, logTtlSeconds: 600 });
+    const publish = async (count: number) => {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const event = { type: "token" as const, content: `t${i} ${"x".repeat(280)}` };
+        ids.push((await publisher.publish({ threadId, runId: "r1" }, event)).id);
+      }
+      return ids;
+    };
+    const writer = createArchiveWriter({
+      sql: fx.sql,
+      redis: fx.redis,
+      runs: createRunRecords(fx.redis),
+      batchSize: 25,
+    });
+    const archivedIds = async () =>
+      (await fx.sql`select id from events where thread_id = ${threadId} order by id_ms, id_n`).map((r) =>
+        String(r.id),
+      );
+
+    // (The sweeping archiver of an earlier test may copy this thread first: either copy must be whole.)
+    const first = await publish(80);
+    expect((await writer.copyThread(threadId)).gap).toBe(false);
+    await expect.poll(archivedIds, { timeout: 5_000 }).toEqual(first);
+    const second = await publish(40);
+    expect((await writer.copyThread(threadId)).gap).toBe(false);
+    await expect.poll(archivedIds, { timeout: 5_000 }).toEqual([...first, ...second]);
+    // Once archived, the log is trimmed back towards LOG_MAXLEN by the next appends.
+    await publish(20);
+    expect(await fx.redis.xlen(keys.threadLog(threadId))).toBeLessThan(60);
   });
 
   it("serves what Redis lost from the archive, then continues from Redis: no gap, no duplicate", async () => {

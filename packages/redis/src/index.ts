@@ -5,6 +5,7 @@ export {
   type DirtyThread,
   withArchiveFeed,
 } from "./archive-feed.js";
+export { recordArchiveProgress } from "./archive-retention.js";
 export { type CancelRunDeps, type CancelRunResult, cancelRun } from "./cancel-run.js";
 export {
   baseOptions,

@@ -14,7 +14,7 @@ export const keys = {
   threadChannel: (threadId: string) => `${CHANNEL_PREFIX}${threadId}`,
   /** Redis Stream: the thread's replay log. */
   threadLog: (threadId: string) => `${tag(threadId)}:log`,
-  /** Hash: owner, createdAt, lastRunId. */
+  /** Hash: owner, createdAt, lastRunId; `n`/`archivedN` while the archive follows the thread. */
   threadMeta: (threadId: string) => `${tag(threadId)}:meta`,
   /** Sorted set of gateway watchers of a thread (member = stream id, score = expiry ms). */
   threadWatchers: (threadId: string) => `${tag(threadId)}:watchers`,

@@ -25,9 +25,12 @@ declare module "ioredis" {
       subject: string,
       createdAt: string,
       ttlSeconds: number,
+      archiveFollows: "0" | "1",
     ): Result<string, Context>;
     /** See lua/archiveTouch-1.lua. */
     threadlineArchiveTouch(dirty: string, threadId: string, nowMs: string): Result<number, Context>;
+    /** See lua/archiveProgress-2.lua. */
+    threadlineArchiveProgress(log: string, meta: string, cursor: string): Result<number, Context>;
     /** See lua/archiveSettle-1.lua. */
     threadlineArchiveSettle(dirty: string, threadId: string, score: string): Result<number, Context>;
     /** See lua/deleteThread.lua: numkeys, then its keys, then the fence ttl. */
@@ -71,6 +74,7 @@ const SCRIPTS = [
   { command: "threadlineRunTransition", source: runTransitionSource, numberOfKeys: 5 },
   { command: "threadlineClaimThread", source: () => loadLua("claimThread-1.lua"), numberOfKeys: 1 },
   { command: "threadlineArchiveTouch", source: () => loadLua("archiveTouch-1.lua"), numberOfKeys: 1 },
+  { command: "threadlineArchiveProgress", source: () => loadLua("archiveProgress-2.lua"), numberOfKeys: 2 },
   { command: "threadlineArchiveSettle", source: () => loadLua("archiveSettle-1.lua"), numberOfKeys: 1 },
   { command: "threadlineHsetIfExists", source: () => loadLua("hsetIfExists-1.lua"), numberOfKeys: 1 },
   { command: "threadlineDeleteThread", source: () => loadLua("deleteThread.lua"), numberOfKeys: undefined },

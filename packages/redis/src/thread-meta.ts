@@ -18,13 +18,19 @@ export interface ThreadMeta {
 
 /**
  * The thread meta hash `{thread:<id>}:meta`: `owner` and `createdAt` (claimed here), `lastRunId`
- * (written by the run lifecycle) and `seq:<runId>` counters of live runs (the append script's).
+ * (written by the run lifecycle), and with the archive on `n`/`archivedN`: entries appended and
+ * archived, so the publish script never trims what the archive lacks (lua/archiveProgress-2.lua).
+ * `archiveFollows` (the archive is on) starts those counters at the claim.
  */
-export function createThreadMeta(client: RedisClient): ThreadMeta {
+export function createThreadMeta(
+  client: RedisClient,
+  options: { archiveFollows?: boolean } = {},
+): ThreadMeta {
   defineScripts(client);
+  const archiveFollows = options.archiveFollows ? "1" : "0";
   return {
     claimOwner: (threadId, subject, { createdAt, ttlSeconds }) =>
-      client.threadlineClaimThread(keys.threadMeta(threadId), subject, createdAt, ttlSeconds),
+      client.threadlineClaimThread(keys.threadMeta(threadId), subject, createdAt, ttlSeconds, archiveFollows),
     owner: (threadId) => client.hget(keys.threadMeta(threadId), "owner"),
   };
 }

@@ -124,7 +124,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
     renewEveryMs: renewIntervalMs(config.redis.logTtlSeconds),
     now,
   });
-  const meta = createThreadMeta(deps.redis);
+  const meta = createThreadMeta(deps.redis, { archiveFollows: deps.archive !== undefined });
   const archive = deps.archive ? { reader: createArchiveReader(deps.archive), sql: deps.archive } : undefined;
   const ctx: RouteContext = {
     config,

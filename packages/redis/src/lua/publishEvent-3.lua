@@ -11,7 +11,8 @@
   ARGV[1]  channel          thread:<id> (same slot as KEYS in cluster mode)
   ARGV[2]  payload          the event as a JSON object WITHOUT id and seq, starting with "{":
                             {"type":…,"threadId":…,"runId"?:…,"ts":…,"content":…}
-  ARGV[3]  maxlen           approximate cap of the log (XADD MAXLEN ~)
+  ARGV[3]  maxlen           approximate cap of the log (XADD MAXLEN ~); on a thread the archive
+                            follows, entries not archived yet are kept beyond it (see below)
   ARGV[4]  ttl seconds      expiry of the log, the meta and the run's publish state, renewed by
                             every event
   ARGV[5]  publish command  "PUBLISH" or "SPUBLISH" (cluster mode)
@@ -126,7 +127,17 @@ if runId ~= nil then
   body = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
 end
 
-local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[3], "*", "e", body)
+-- A thread the archive follows (archiveProgress-2.lua keeps "archivedN" in its meta): the log keeps
+-- what the archiver has not copied yet, up to ARCHIVE_BACKLOG_FACTOR x maxlen; past that the archive
+-- has fallen too far behind and the archiver reports the gap. "n" counts the thread's entries.
+local ARCHIVE_BACKLOG_FACTOR = 10
+local maxlen = tonumber(ARGV[3])
+local archivedN = redis.call("HGET", KEYS[2], "archivedN")
+if archivedN then
+  local behind = redis.call("HINCRBY", KEYS[2], "n", 1) - tonumber(archivedN)
+  if behind > maxlen then maxlen = math.min(behind, maxlen * ARCHIVE_BACKLOG_FACTOR) end
+end
+local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", maxlen, "*", "e", body)
 redis.call("EXPIRE", KEYS[1], ARGV[4])
 redis.call("EXPIRE", KEYS[2], ARGV[4])
 if runId ~= nil then
