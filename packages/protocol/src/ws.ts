@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AgentPath, EventType } from "./events.js";
 import { EventId, RunId, ThreadId } from "./ids.js";
 
 /**
@@ -13,7 +14,17 @@ const After = z.union([z.literal("0"), EventId]);
 export const WsClientMessage = z.discriminatedUnion(
   "type",
   [
-    z.strictObject({ type: z.literal("subscribe"), threadId: ThreadId, after: After.optional() }),
+    z.strictObject({
+      type: z.literal("subscribe"),
+      threadId: ThreadId,
+      after: After.optional(),
+      /** Filters, as the SSE routes' `types=`, `runId=`, `agent=` (here a path array, as events carry it). */
+      types: z.array(EventType).min(1, "list at least one event type").optional(),
+      runId: RunId.optional(),
+      agent: AgentPath.optional(),
+      /** Join with the run's state so far (one `snapshot` delta), unless `after` resumes. */
+      snapshot: z.boolean().optional(),
+    }),
     z.strictObject({ type: z.literal("unsubscribe"), threadId: ThreadId }),
     z.strictObject({ type: z.literal("cancel"), threadId: ThreadId, runId: RunId }),
     z.strictObject({

@@ -7,7 +7,7 @@ import {
   ThreadId,
 } from "@threadline/protocol";
 import { LOG_START } from "@threadline/redis";
-import { HttpError, httpError } from "@threadline/server";
+import { httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Admission } from "./admission.js";
@@ -24,12 +24,14 @@ export interface EventsRouteOptions extends ThreadStreamOptions {
 
 /** A resume position: a log id, or `0` for everything retained. */
 export const ResumeId = z.union([z.literal(LOG_START), EventId]);
+/** `?snapshot=1`: join with the run's state so far (see thread-join.ts). */
+export const SnapshotParam = z.enum(["0", "1"], { error: 'one of "1" (join with a snapshot) or "0"' });
 const EventsQuery = z.looseObject({
   access_token: z.string().optional(),
   after: ResumeId.optional(),
   until: z.literal("done", { error: 'the only value is "done"' }).optional(),
   format: z.enum(["named", "message"], { error: 'one of "named" (default) or "message"' }).optional(),
-  snapshot: z.enum(["0", "1"], { error: 'one of "1" (join with a snapshot) or "0"' }).optional(),
+  snapshot: SnapshotParam.optional(),
   ...streamFilterQuery,
 });
 

@@ -10,9 +10,10 @@ import { LOG_START, readLogTail } from "@threadline/redis";
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { EventsRouteOptions } from "./events-route.js";
+import { type EventsRouteOptions, SnapshotParam } from "./events-route.js";
 import { createMultiplexStream } from "./multiplex-stream.js";
 import { retryAfter, settleUnlessGone } from "./serve-thread-stream.js";
+import { streamFilterOf, streamFilterQuery } from "./stream-filter.js";
 import type { ThreadSubscriber } from "./types.js";
 
 export interface MultiplexRouteOptions extends EventsRouteOptions {
@@ -28,6 +29,8 @@ const MultiplexQuery = z.looseObject({
   after: z.string().optional(),
   until: z.literal("done", { error: 'the only value is "done"' }).optional(),
   format: z.enum(["named", "message"], { error: 'one of "named" (default) or "message"' }).optional(),
+  snapshot: SnapshotParam.optional(),
+  ...streamFilterQuery,
 });
 
 /** `GET /v1/events?threads=a,b,c`: many threads on one SSE stream (see docs/API.md, Multiplexed SSE). */
@@ -36,7 +39,7 @@ export async function multiplexRoute(app: FastifyInstance, options: MultiplexRou
   let streamCount = 0;
 
   app.get("/v1/events", { exposeHeadRoute: false }, async (request, reply) => {
-    const { threads, resumeFrom, untilDone, framing, queryToken } = parseRequest(
+    const { threads, resumeFrom, untilDone, framing, filter, snapshot, queryToken } = parseRequest(
       request,
       options.maxThreadsPerConnection,
     );
@@ -50,6 +53,8 @@ export async function multiplexRoute(app: FastifyInstance, options: MultiplexRou
       resumeFrom,
       untilDone,
       framing,
+      filter,
+      snapshot,
       expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
     });
     stream.defer(() => lease.release());
@@ -59,10 +64,11 @@ export async function multiplexRoute(app: FastifyInstance, options: MultiplexRou
     const liveFrom = threads.map(() => "0");
     try {
       const setup = async () => {
-        // A thread without a position (no vector, or an empty position in it) is live from its tail.
+        // A thread without a position (no vector, or an empty position in it) is live from its tail,
+        // unless it joins with a snapshot, which reads its whole log (to fold it).
         const tails = await Promise.all(
           threads.map((t, i) =>
-            resumeFrom?.[i] === undefined ? readLogTail(options.ctx.redis, t) : LOG_START,
+            resumeFrom?.[i] === undefined && !snapshot ? readLogTail(options.ctx.redis, t) : LOG_START,
           ),
         );
         liveFrom.splice(0, liveFrom.length, ...tails);
@@ -138,7 +144,7 @@ function parseRequest(request: FastifyRequest, maxThreads: number) {
     const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
     throw httpError(
       ERRORS.INVALID_QUERY,
-      "invalid query parameters: threads=<id>,<id>,…, after=<position vector>, until=done, format=named|message",
+      "invalid query parameters: threads=<id>,<id>,…, after=<position vector>, until=done, format=named|message, snapshot=1, types=<type,…>, runId=<run id>, agent=<name/name…>",
       details,
     );
   }
@@ -180,6 +186,8 @@ function parseRequest(request: FastifyRequest, maxThreads: number) {
     resumeFrom,
     untilDone: query.data.until === "done",
     framing: query.data.format ?? "named",
+    filter: streamFilterOf(query.data),
+    snapshot: query.data.snapshot === "1",
     queryToken: query.data.access_token,
   };
 }

@@ -3,7 +3,6 @@ import {
   ERRORS,
   encodeSse,
   encodeVector,
-  isTerminal,
   SSE_EVENT_NAMES,
   type SseFraming,
   STREAM_ERROR_CODES,
@@ -11,9 +10,11 @@ import {
   vectorTag,
 } from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
-import { countDelivery, feedDeps, isThreadDeleted, type StreamContext } from "./sse-stream.js";
+import { countDelivery, feedDeps, type StreamContext } from "./sse-stream.js";
 import { createSseTransport } from "./sse-transport.js";
+import type { StreamFilter } from "./stream-filter.js";
 import { createThreadFeed, type ThreadFeed } from "./thread-feed.js";
+import { createThreadJoin, isThreadDeleted } from "./thread-join.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
 
 export interface MultiplexStreamOptions {
@@ -23,9 +24,13 @@ export interface MultiplexStreamOptions {
   reqId?: string;
   /**
    * The decoded position vector (one log id per thread): replay after each first. Undefined (the whole
-   * vector, or one thread's position): live only.
+   * vector, or one thread's position): live only — or, with `snapshot`, a snapshot join.
    */
   resumeFrom: (string | undefined)[] | undefined;
+  /** `?types=&runId=&agent=`, applied to every thread (replay and live alike). */
+  filter?: StreamFilter;
+  /** `?snapshot=1`: each thread without a position joins with a snapshot of its run so far. */
+  snapshot?: boolean;
   /** End once every thread has delivered a terminal event. */
   untilDone: boolean;
   /** `?format=message`: unnamed frames, for EventSource's `onmessage`. */
@@ -56,8 +61,19 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
   const { threads } = options;
   const log = ctx.log.child({ reqId: options.reqId, streamId: options.streamId, threads: threads.length });
   const tag = vectorTag(threads);
-  /** Where each thread stands: the last log id delivered (or the stream's starting point). */
-  const positions = threads.map((_, i) => options.resumeFrom?.[i] ?? LOG_START);
+  const joins = threads.map((_, i) =>
+    createThreadJoin(
+      { resumeFrom: options.resumeFrom?.[i], filter: options.filter, snapshot: options.snapshot },
+      ctx.now,
+    ),
+  );
+  /**
+   * Where each thread stands: the last log id delivered (or the stream's starting point). None (an empty
+   * vector entry) while a snapshot join's snapshot is still to come: a resume then joins it again.
+   */
+  const positions: (string | undefined)[] = threads.map((_, i) =>
+    joins[i]?.snapshot ? undefined : (options.resumeFrom?.[i] ?? LOG_START),
+  );
   const done = threads.map(() => false);
   let doneCount = 0;
   /** Threads whose THREAD_DELETED was delivered: their feeds are closed. */
@@ -98,24 +114,17 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
     },
   });
 
-  const deliver = (index: number, event: ThreadEvent, json: string, source: "live" | "replay") => {
-    if (deleted[index]) return; // the rest of a replay page the feed read before it was closed
+  const send = (index: number, event: Pick<ThreadEvent, "type" | "id">, json: string, paced: boolean) => {
     const { id } = event;
     // Monotonic per thread: a hand-published older id never moves a thread's resume point back.
-    if (id !== undefined && compareIds(id, positions[index] as string) > 0) positions[index] = id;
+    const position = positions[index];
+    if (id !== undefined && (position === undefined || compareIds(id, position) > 0)) positions[index] = id;
     const frameId = id === undefined ? undefined : encodeVector(tag, positions);
-    transport.send(encodeSse({ type: event.type, id: frameId }, json, options.framing), source === "replay");
-    if (transport.disposed) return;
-    countDelivery(ctx, event, source);
-    if (isThreadDeleted(event)) {
-      // As on the single-thread route, a deleted thread's stream ends after the error: here its feed
-      // closes (an error is terminal: it counts as done for until=done), and the connection ends with
-      // its last thread.
-      deleted[index] = true;
-      deletedCount += 1;
-      feeds[index]?.close();
-    }
-    if (options.untilDone && isTerminal(event) && !done[index]) {
+    transport.send(encodeSse({ type: event.type, id: frameId }, json, options.framing), paced);
+  };
+
+  const markDone = (index: number) => {
+    if (options.untilDone && !done[index]) {
       done[index] = true;
       doneCount += 1;
     }
@@ -124,10 +133,29 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
     }
   };
 
+  const deliver = (index: number, event: ThreadEvent, json: string, source: "live" | "replay") => {
+    if (deleted[index]) return; // the rest of a replay page the feed read before it was closed
+    const { deliver: wanted, ends } = joins[index]!.accept(event, source);
+    if (wanted) {
+      send(index, event, json, source === "replay");
+      if (transport.disposed) return;
+      countDelivery(ctx, event, source);
+      if (isThreadDeleted(event)) {
+        // As on the single-thread route, a deleted thread's stream ends after the error: here its feed
+        // closes (an error is terminal: it counts as done for until=done), and the connection ends with
+        // its last thread.
+        deleted[index] = true;
+        deletedCount += 1;
+        feeds[index]?.close();
+      }
+    }
+    if (ends || deleted[index]) markDone(index);
+  };
+
   threads.forEach((threadId, index) => {
     const feed = createThreadFeed(
       feedDeps(ctx),
-      { threadId, resumeFrom: options.resumeFrom?.[index], log: log.child({ threadId }) },
+      { threadId, resumeFrom: joins[index]?.feedFrom, log: log.child({ threadId }) },
       {
         event: (event, json, source) => deliver(index, event, json, source),
         gap(after) {
@@ -153,6 +181,14 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
           transport.dispose("replay_failed");
         },
         whenWritable: () => transport.whenWritable(),
+        caughtUp() {
+          const snapshot = joins[index]?.caughtUp(threadId);
+          if (!snapshot) return;
+          // Never filtered; paced as the replay it stands for. From here the thread has a position.
+          send(index, snapshot.event, snapshot.json, true);
+          positions[index] ??= LOG_START;
+          if (snapshot.finished) markDone(index);
+        },
       },
     );
     feeds.push(feed);
@@ -163,9 +199,10 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
     handlers: feeds.map((feed) => feed.handlers),
     start(res, headers, liveFrom) {
       if (transport.disposed) return;
-      threads.forEach((_, i) => {
-        if (options.resumeFrom?.[i] === undefined) positions[i] = liveFrom[i] ?? LOG_START;
-      });
+      // Live-only threads start at the log tail read before subscribing.
+      for (const [i, join] of joins.entries()) {
+        if (join.feedFrom === undefined) positions[i] = liveFrom[i] ?? LOG_START;
+      }
       transport.open(res, headers);
       for (const [i, feed] of feeds.entries()) feed.start(liveFrom[i] ?? LOG_START);
     },

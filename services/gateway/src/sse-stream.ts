@@ -3,22 +3,21 @@ import type { ReadPage } from "@threadline/archive";
 import {
   ERRORS,
   encodeSse,
-  isTerminal,
   SSE_EVENT_NAMES,
   type SseFraming,
   STREAM_ERROR_CODES,
   type ThreadEvent,
 } from "@threadline/protocol";
-import { LOG_START, type RedisClient } from "@threadline/redis";
+import type { RedisClient } from "@threadline/redis";
 import type { Logger } from "pino";
 import type { EventFramer } from "./frame-once.js";
 import type { JunkReporter } from "./junk-reporter.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { MessageParser } from "./parse-once.js";
-import { createSnapshotFold } from "./snapshot-fold.js";
 import { createSseTransport } from "./sse-transport.js";
-import { inScope, matchesFilter, type StreamFilter } from "./stream-filter.js";
+import type { StreamFilter } from "./stream-filter.js";
 import { createThreadFeed, type ThreadFeedDeps } from "./thread-feed.js";
+import { createThreadJoin, isThreadDeleted } from "./thread-join.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
 
 /** Shared by every stream of an instance. */
@@ -115,35 +114,22 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
     },
   });
 
-  // A resumed stream already has its state: the snapshot is for joining, not for reconnecting.
-  let snapshot =
-    options.snapshot && options.resumeFrom === undefined
-      ? createSnapshotFold(options.filter, ctx.now)
-      : undefined;
-
+  const join = createThreadJoin(options, ctx.now);
   const feed = createThreadFeed(
     feedDeps(ctx),
-    { threadId, resumeFrom: snapshot ? LOG_START : options.resumeFrom, log },
+    { threadId, resumeFrom: join.feedFrom, log },
     {
       event(event, json, source) {
-        // Joining with a snapshot: the first replay (the whole log) is folded, not sent.
-        if (snapshot && source === "replay") return snapshot.add(event);
-        // The one place replay and live meet: filtered here, so a resume id (the log id of the last
-        // event sent) replays through the same filter. Gateway errors (sendError) are never filtered.
-        const { filter } = options;
-        if (filter && !matchesFilter(filter, event)) {
-          // `until=done` still ends at the followed run's end, even when `done` itself is filtered out.
-          if (options.untilDone && isTerminal(event) && inScope({ runId: filter.runId }, event)) {
-            transport.dispose("done");
-          }
-          return;
+        const { deliver, ends } = join.accept(event, source);
+        if (deliver) {
+          transport.send(ctx.frameEvent(event, json, options.framing), source === "replay");
+          if (transport.disposed) return;
+          countDelivery(ctx, event, source);
+          // A deleted thread has nothing more to say: its streams end after the error.
+          if (isThreadDeleted(event)) return transport.dispose("done");
         }
-        transport.send(ctx.frameEvent(event, json, options.framing), source === "replay");
-        if (transport.disposed) return;
-        countDelivery(ctx, event, source);
-        if (options.untilDone && isTerminal(event)) transport.dispose("done");
-        // A deleted thread has nothing more to say: its streams end after the error.
-        else if (isThreadDeleted(event)) transport.dispose("done");
+        // `until=done` ends at the followed run's end, even when the filter does not deliver it.
+        if (ends && options.untilDone) transport.dispose("done");
       },
       gap(after) {
         sendError(
@@ -165,13 +151,11 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
       },
       whenWritable: () => transport.whenWritable(),
       caughtUp() {
+        const snapshot = join.caughtUp(threadId);
         if (!snapshot) return;
-        const event = snapshot.event(threadId, ctx.now());
-        snapshot = undefined;
-        // Never filtered: the client asked for it. It has the log id of the last entry it folded.
-        transport.send(encodeSse(event, JSON.stringify(event), options.framing));
-        const run = event.content.run as { finished?: boolean } | undefined;
-        if (options.untilDone && run?.finished === true) transport.dispose("done");
+        // Never filtered: the client asked for it. Paced as the replay it stands for.
+        transport.send(encodeSse(snapshot.event, snapshot.json, options.framing), true);
+        if (options.untilDone && snapshot.finished) transport.dispose("done");
       },
     },
   );
@@ -202,11 +186,6 @@ export function feedDeps(ctx: StreamContext): ThreadFeedDeps {
     maxEventBytes: ctx.maxEventBytes,
     now: ctx.now,
   };
-}
-
-/** The API's last word on a thread it deleted (`DELETE /v1/threads/:id`): nothing of it follows. */
-export function isThreadDeleted(event: ThreadEvent): boolean {
-  return event.type === "error" && event.content.code === STREAM_ERROR_CODES.threadDeleted;
 }
 
 /** Counts one event written to a client: live (with its delivery lag) or replayed. */

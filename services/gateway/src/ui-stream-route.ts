@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ERRORS, isFinalState, RunId, ThreadId } from "@threadline/protocol";
 import { createRunRecords } from "@threadline/redis";
-import { HttpError, httpError } from "@threadline/server";
+import { httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { type EventsRouteOptions, ResumeId, resumePosition } from "./events-route.js";

@@ -6,7 +6,9 @@ import type { Logger } from "pino";
 import type WebSocket from "ws";
 import type { StreamAuth } from "./authorize-stream.js";
 import { countDelivery, feedDeps, type StreamContext } from "./sse-stream.js";
+import { streamFilterOf } from "./stream-filter.js";
 import { createThreadFeed, type ThreadFeed } from "./thread-feed.js";
+import { createThreadJoin, isThreadDeleted, type ThreadJoin } from "./thread-join.js";
 import type { StreamEndReason, ThreadSubscriber } from "./types.js";
 import type { WatcherRegistry } from "./watcher-registry.js";
 import { parseWsMessage } from "./ws-message.js";
@@ -110,7 +112,8 @@ export function createWsConnection(socket: WebSocket, options: WsConnectionOptio
     }
   };
 
-  async function subscribe(threadId: string, after: string | undefined) {
+  async function subscribe(request: Extract<WsClientMessage, { type: "subscribe" }>) {
+    const { threadId, after } = request;
     if (threads.has(threadId)) {
       sendError(
         ERRORS.INVALID_MESSAGE.code,
@@ -130,19 +133,24 @@ export function createWsConnection(socket: WebSocket, options: WsConnectionOptio
     // Taken before any await, so a burst of subscribes cannot overshoot the limit.
     const entry: Subscribed = { closed: false };
     threads.set(threadId, entry);
+    const filter = streamFilterOf({ ...request, types: request.types && new Set(request.types) });
+    const join = createThreadJoin({ resumeFrom: after, filter, snapshot: request.snapshot }, ctx.now);
     try {
       await options.auth.authorizeThread(claims, threadId);
-      const liveFrom = after === undefined ? await readLogTail(ctx.redis, threadId) : LOG_START;
+      // A snapshot join reads the whole log (to fold it): no live-only start position.
+      const liveOnly = after === undefined && !join.snapshot;
+      const liveFrom = liveOnly ? await readLogTail(ctx.redis, threadId) : LOG_START;
       if (entry.closed) return;
-      const feed = subscribeFeed(threadId, after);
+      const feed = subscribeFeed(threadId, join);
       entry.feed = feed;
       entry.subscription = options.subscriber.subscribe(threadId, feed.handlers);
       options.watchers.add(threadId, options.connectionId);
       await withTimeout(entry.subscription.ready, options.subscribeTimeoutMs);
       if (entry.closed || transport.disposed) return;
       // Confirmed: from here on nothing published can be missed, so the client may hear so. `after`
-      // is where the thread stands (the log tail for a live-only subscribe): the client's resume point
-      // until an event with an id arrives.
+      // is where the thread stands (the log tail for a live-only subscribe; the log's start for a
+      // snapshot join, whose snapshot is still to come): the client's resume point until an event with
+      // an id arrives.
       transport.send(JSON.stringify({ type: "subscribed", threadId, after: after ?? liveFrom }));
       feed.start(liveFrom);
     } catch (error) {
@@ -152,18 +160,23 @@ export function createWsConnection(socket: WebSocket, options: WsConnectionOptio
     }
   }
 
-  function subscribeFeed(threadId: string, after: string | undefined): ThreadFeed {
+  function subscribeFeed(threadId: string, join: ThreadJoin): ThreadFeed {
     return createThreadFeed(
       feedDeps(ctx),
-      { threadId, resumeFrom: after, log: log.child({ threadId }) },
+      { threadId, resumeFrom: join.feedFrom, log: log.child({ threadId }) },
       {
         event(event, json, source) {
+          if (!join.accept(event, source).deliver) return;
           transport.send(encodeWsEvent(json), source === "replay");
           if (transport.disposed) return;
           countDelivery(ctx, event, source);
           // A deleted thread has nothing more to say (as on the single-thread SSE route).
-          if (event.type === "error" && event.content.code === STREAM_ERROR_CODES.threadDeleted)
-            end(threadId);
+          if (isThreadDeleted(event)) end(threadId);
+        },
+        caughtUp() {
+          const snapshot = join.caughtUp(threadId);
+          // Never filtered; paced as the replay it stands for.
+          if (snapshot) transport.send(encodeWsEvent(snapshot.json), true);
         },
         gap(position) {
           sendError(
@@ -228,7 +241,7 @@ export function createWsConnection(socket: WebSocket, options: WsConnectionOptio
     const message: WsClientMessage = parsed.message;
     switch (message.type) {
       case "subscribe":
-        return void subscribe(message.threadId, message.after);
+        return void subscribe(message);
       case "unsubscribe":
         return end(message.threadId);
       case "refresh":
