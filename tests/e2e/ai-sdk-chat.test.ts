@@ -265,6 +265,44 @@ describe("GET /v1/threads/:threadId/ui-stream (the gateway's UI message stream)"
     expect(await defaultTransport().reconnectToStream({ chatId: uniqueId("never") })).toBeNull();
   });
 
+  it("snapshot=1: a late joiner gets the run so far in one delta per part, then live — the same message", async () => {
+    const threadId = uniqueId("ui");
+    const created = await client.runs.create(threadId, {
+      input: { prompt: "Join me late", tokensPerSecond: 60, maxTokens: 200 },
+    });
+    await expect
+      .poll(async () => answerOf(await runEvents(threadId, created.runId)).length, { timeout: 20_000 })
+      .toBeGreaterThan(60);
+    const query = `?runId=${created.runId}&snapshot=1`;
+    const joined = await rawUiStream(threadId, query);
+    expect(joined.res.status).toBe(200);
+    const events = await runEvents(threadId, created.runId);
+    const chunks = joined.frames.slice(0, -1).map((f) => JSON.parse(f.data) as UIMessageChunk);
+    // The text so far came as ONE delta (the live tokens after it one by one): fewer frames than tokens.
+    const textDeltas = chunks.filter((c) => c.type === "text-delta");
+    expect(textDeltas[0]?.delta.length).toBeGreaterThan(60);
+    expect(textDeltas.length).toBeLessThan(events.filter((e) => e.type === "token").length);
+    // The AI SDK builds the same message as from the full replay.
+    const full = await readMessage(
+      (await defaultTransport(`?runId=${created.runId}`).reconnectToStream({ chatId: threadId }))!,
+    );
+    const late = await readMessage((await defaultTransport(query).reconnectToStream({ chatId: threadId }))!);
+    expect(late.message).toEqual(full.message);
+    expect(late.chunks.length).toBeLessThan(full.chunks.length);
+    // The snapshot's last chunk carries the id of the last event it folded: resuming there sends the rest.
+    const snapshotEnd = joined.frames.findIndex((f) => f.id !== undefined);
+    const resumed = await rawUiStream(threadId, query, { "last-event-id": joined.frames[snapshotEnd]!.id! });
+    expect(resumed.frames.map((f) => f.data)).toEqual(
+      joined.frames.slice(snapshotEnd + 1).map((f) => f.data),
+    );
+
+    const bad = await rawUiStream(threadId, `?runId=${created.runId}&snapshot=yes`);
+    expect(bad.res.status).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({
+      error: { code: "INVALID_QUERY", details: [{ field: "snapshot" }] },
+    });
+  });
+
   it("answers 401 without a token, 404 for an unknown run, 400 for a bad Last-Event-ID", async () => {
     const threadId = uniqueId("ui");
     const url = `${topology.gateways[0]!.url}/v1/threads/${threadId}/ui-stream`;

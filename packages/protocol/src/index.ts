@@ -123,6 +123,7 @@ export {
 export {
   createUiChunkMapper,
   encodeUiChunk,
+  pushCoalesced,
   type ThreadlineFinish,
   UI_MESSAGE_STREAM_DONE,
   UI_MESSAGE_STREAM_HEADER,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ThreadEvent } from "./events.js";
-import { createUiChunkMapper, encodeUiChunk, type UiChunk } from "./ui-message-chunks.js";
+import { createUiChunkMapper, encodeUiChunk, pushCoalesced, type UiChunk } from "./ui-message-chunks.js";
 
 let seq = 0;
 function ev(type: ThreadEvent["type"], content: unknown, runId = "run-1"): ThreadEvent {
@@ -155,5 +155,110 @@ describe("createUiChunkMapper: a run's events → AI SDK UI message chunks", () 
       'id: 5-0\ndata: {"type":"text-delta","id":"t","delta":"hi\\n"}\n\n',
     );
     expect(encodeUiChunk({ type: "finish-step" })).toBe('data: {"type":"finish-step"}\n\n');
+  });
+});
+
+describe("pushCoalesced: a run so far in a few chunks", () => {
+  const run: ThreadEvent[] = [
+    { type: "status", threadId: "t", runId: "r", seq: 1, ts: 1, content: { state: "running", attempt: 1 } },
+    {
+      type: "delta",
+      threadId: "t",
+      runId: "r",
+      seq: 2,
+      ts: 1,
+      content: { kind: "reasoning", text: "Think " },
+    },
+    {
+      type: "delta",
+      threadId: "t",
+      runId: "r",
+      seq: 3,
+      ts: 1,
+      content: { kind: "reasoning", text: "twice." },
+    },
+    {
+      type: "delta",
+      threadId: "t",
+      runId: "r",
+      seq: 4,
+      ts: 1,
+      content: { kind: "tool_call", toolCallId: "c1", name: "calc", argsDelta: '{"a":' },
+    },
+    {
+      type: "delta",
+      threadId: "t",
+      runId: "r",
+      seq: 5,
+      ts: 1,
+      content: { kind: "tool_call", toolCallId: "c1", name: "calc", argsDelta: "1}", args: { a: 1 } },
+    },
+    {
+      type: "delta",
+      threadId: "t",
+      runId: "r",
+      seq: 6,
+      ts: 1,
+      content: { kind: "tool_result", toolCallId: "c1", result: 2 },
+    },
+    ...Array.from(
+      { length: 500 },
+      (_, i): ThreadEvent => ({
+        type: "token",
+        threadId: "t",
+        runId: "r",
+        seq: 7 + i,
+        ts: 1,
+        content: `w${i} `,
+      }),
+    ),
+  ];
+
+  it("merges each part's adjacent deltas: the same text, reasoning and tool input in a few chunks", () => {
+    const mapper = createUiChunkMapper("r");
+    const chunks = run.flatMap((e) => mapper.push(e));
+    const merged: UiChunk[] = [];
+    for (const chunk of chunks) pushCoalesced(merged, chunk);
+    expect(merged.map((c) => c.type)).toEqual([
+      "start",
+      "data-threadline-status",
+      "reasoning-start",
+      "reasoning-delta",
+      "reasoning-end",
+      "tool-input-start",
+      "tool-input-delta",
+      "tool-input-available",
+      "tool-output-available",
+      "text-start",
+      "text-delta",
+    ]);
+    const joined = (type: string) =>
+      chunks
+        .filter((c) => c.type === type)
+        .map((c) => ("delta" in c ? c.delta : "inputTextDelta" in c ? c.inputTextDelta : ""))
+        .join("");
+    expect(merged.find((c) => c.type === "text-delta")).toMatchObject({ delta: joined("text-delta") });
+    expect(merged.find((c) => c.type === "reasoning-delta")).toMatchObject({ delta: "Think twice." });
+    expect(merged.find((c) => c.type === "tool-input-delta")).toMatchObject({ inputTextDelta: '{"a":1}' });
+    // The originals are untouched (the first text delta is still one token).
+    expect(chunks.find((c) => c.type === "text-delta")).toMatchObject({ delta: "w0 " });
+  });
+
+  it("keeps deltas of different parts apart, and a status update replaces only an adjacent one", () => {
+    const merged: UiChunk[] = [];
+    const push = (chunk: UiChunk) => pushCoalesced(merged, chunk);
+    push({ type: "text-delta", id: "text-1", delta: "a" });
+    push({ type: "text-delta", id: "text-2", delta: "b" });
+    push({ type: "data-threadline-status", id: "status", data: { state: "running" } });
+    push({ type: "data-threadline-status", id: "status", data: { state: "completed" } });
+    push({ type: "start-step" });
+    push({ type: "data-threadline-status", id: "status", data: { state: "failed" } });
+    expect(merged).toEqual([
+      { type: "text-delta", id: "text-1", delta: "a" },
+      { type: "text-delta", id: "text-2", delta: "b" },
+      { type: "data-threadline-status", id: "status", data: { state: "completed" } },
+      { type: "start-step" },
+      { type: "data-threadline-status", id: "status", data: { state: "failed" } },
+    ]);
   });
 });

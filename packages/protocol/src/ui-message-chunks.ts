@@ -260,6 +260,37 @@ function errorText(result: unknown): string {
   return typeof result === "string" ? result : "tool failed";
 }
 
+/**
+ * Appends `chunk` to `chunks`, merged into the last one when it continues the same part: adjacent
+ * `text-delta`s (or `reasoning-delta`s) of one part id become one delta, adjacent `tool-input-delta`s of
+ * one call one delta, and a `data-*` part replaces an adjacent update of the same id (data parts are
+ * updated in place by id). The AI SDK builds the same message from the merged chunks as from the
+ * originals, so a late joiner can be sent a run so far as a few chunks instead of one per token.
+ */
+export function pushCoalesced(chunks: UiChunk[], chunk: UiChunk): void {
+  const last = chunks.at(-1);
+  if (last !== undefined && last.type === chunk.type) {
+    if (
+      (last.type === "text-delta" || last.type === "reasoning-delta") &&
+      "id" in chunk &&
+      last.id === chunk.id
+    ) {
+      last.delta += (chunk as typeof last).delta;
+      return;
+    }
+    if (last.type === "tool-input-delta" && last.toolCallId === (chunk as typeof last).toolCallId) {
+      last.inputTextDelta += (chunk as typeof last).inputTextDelta;
+      return;
+    }
+    if (last.type === "data-threadline-status" && last.id === (chunk as typeof last).id) {
+      chunks[chunks.length - 1] = chunk;
+      return;
+    }
+  }
+  // A copy: merging later must not change a chunk the caller still holds.
+  chunks.push({ ...chunk });
+}
+
 /** One chunk as an SSE frame of the UI message stream; `id` (the event's log id) lets a client resume. */
 export function encodeUiChunk(chunk: UiChunk, id?: string): string {
   return `${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(chunk)}\n\n`;

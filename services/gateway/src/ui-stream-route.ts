@@ -4,7 +4,7 @@ import { createRunRecords } from "@threadline/redis";
 import { httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { type EventsRouteOptions, ResumeId, resumePosition } from "./events-route.js";
+import { type EventsRouteOptions, ResumeId, resumePosition, SnapshotParam } from "./events-route.js";
 import { serveThreadStream } from "./serve-thread-stream.js";
 import { createUiStream } from "./ui-stream.js";
 
@@ -12,13 +12,16 @@ const UiStreamQuery = z.looseObject({
   access_token: z.string().optional(),
   runId: RunId.optional(),
   after: ResumeId.optional(),
+  snapshot: SnapshotParam.optional(),
 });
 
 /**
  * `GET /v1/threads/:threadId/ui-stream`: a run as a Vercel AI SDK UI message stream, for apps that keep
  * `DefaultChatTransport` (its `reconnectToStream` URL). The thread's latest run (or `?runId=`) from its
  * start, or after `Last-Event-ID`/`?after=`; 204 when the thread has no run in progress and none was
- * asked for — what `useChat`'s resume expects. Same auth and limits as the events route.
+ * asked for — what `useChat`'s resume expects. Same auth and limits as the events route. `?snapshot=1`:
+ * the run so far in a few coalesced chunks (one delta per part), then live. No `types=`/`agent=`: the
+ * stream is ONE assistant message, whose parts must be whole for the AI SDK to build it.
  */
 export async function uiStreamRoute(app: FastifyInstance, options: EventsRouteOptions): Promise<void> {
   const instanceId = randomBytes(6).toString("hex");
@@ -29,7 +32,7 @@ export async function uiStreamRoute(app: FastifyInstance, options: EventsRouteOp
   let streamCount = 0;
 
   app.get("/v1/threads/:threadId/ui-stream", { exposeHeadRoute: false }, async (request, reply) => {
-    const { threadId, runId: asked, after, queryToken } = parseRequest(request);
+    const { threadId, runId: asked, after, snapshot, queryToken } = parseRequest(request);
     const claims = await options.authorize(
       { authorization: request.headers.authorization, queryToken },
       threadId,
@@ -50,6 +53,7 @@ export async function uiStreamRoute(app: FastifyInstance, options: EventsRouteOp
       streamId,
       reqId: request.id,
       after,
+      snapshot,
       expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
     });
     stream.defer(() => lease.release());
@@ -70,7 +74,7 @@ function parseRequest(request: FastifyRequest) {
     const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
     throw httpError(
       ERRORS.INVALID_QUERY,
-      "invalid query parameters: runId=<run id>, after=<event id>|0",
+      "invalid query parameters: runId=<run id>, after=<event id>|0, snapshot=1",
       details,
     );
   }
@@ -78,6 +82,7 @@ function parseRequest(request: FastifyRequest) {
     threadId: thread.data,
     runId: query.data.runId,
     after: resumePosition(request, query.data.after),
+    snapshot: query.data.snapshot === "1",
     queryToken: query.data.access_token,
   };
 }

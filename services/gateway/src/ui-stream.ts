@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import {
   createUiChunkMapper,
   encodeUiChunk,
+  pushCoalesced,
   STREAM_ERROR_CODES,
   UI_MESSAGE_STREAM_DONE,
   UI_MESSAGE_STREAM_HEADER,
@@ -20,6 +21,11 @@ export interface UiStreamOptions {
   reqId?: string;
   /** Last-Event-ID / `?after`: chunks of events up to this id were delivered already. */
   after: string | undefined;
+  /**
+   * `?snapshot=1` without `after`: the run so far (the first replay) is sent as coalesced chunks — one
+   * delta per text, reasoning or tool-input part — instead of one chunk per token.
+   */
+  snapshot?: boolean;
   expiresAtMs: number;
 }
 
@@ -29,7 +35,8 @@ export interface UiStreamOptions {
  * the run turned into UI chunks by the protocol's mapper and written by the same SSE transport, ending
  * with `[DONE]` after the run's `done`. Resuming after an event id replays the run silently up to it
  * (so the mapper knows which parts are open) and sends only what follows; the id rides on the last
- * chunk of each event.
+ * chunk of each event. A snapshot join coalesces the replayed chunks (`pushCoalesced`), from which the
+ * AI SDK builds the same message, and sends them at once when the replay caught up.
  */
 export function createUiStream(ctx: StreamContext, options: UiStreamOptions): SseStream {
   const { threadId, runId, after } = options;
@@ -52,23 +59,44 @@ export function createUiStream(ctx: StreamContext, options: UiStreamOptions): Ss
     },
   });
 
+  /** A snapshot join's replay so far: coalesced chunks, and the id of the last event folded. */
+  let folded: { chunks: UiChunk[]; id: string | undefined } | undefined =
+    options.snapshot && after === undefined ? { chunks: [], id: undefined } : undefined;
+  const flushFolded = () => {
+    if (!folded) return;
+    const { chunks, id } = folded;
+    folded = undefined;
+    // Paced as the replay it stands for; the id rides on its last chunk, so a resume follows it.
+    if (chunks.length > 0) transport.send(frames(chunks, id), true);
+  };
+  const finish = () => {
+    if (!mapper.finished || transport.disposed) return;
+    flushFolded();
+    transport.send(UI_MESSAGE_STREAM_DONE);
+    transport.dispose("done");
+  };
+
   const feed = createThreadFeed(
     feedDeps(ctx),
     { threadId, resumeFrom: LOG_START, log },
     {
       event(event, _json, source) {
         const chunks = mapper.push(event);
+        if (folded && source === "replay") {
+          for (const chunk of chunks) pushCoalesced(folded.chunks, chunk);
+          if (event.id !== undefined && chunks.length > 0) folded.id = event.id;
+          if (chunks.length > 0) ctx.metrics.eventsDelivered.inc({ source });
+          return finish();
+        }
         const delivered = after !== undefined && event.id !== undefined && compareIds(event.id, after) <= 0;
         if (!delivered && chunks.length > 0) {
           transport.send(frames(chunks, event.id), source === "replay");
           ctx.metrics.eventsDelivered.inc({ source });
         }
-        if (mapper.finished && !transport.disposed) {
-          transport.send(UI_MESSAGE_STREAM_DONE);
-          transport.dispose("done");
-        }
+        finish();
       },
       gap(gapAfter) {
+        flushFolded(); // what was folded came before the gap
         sendError(
           `${STREAM_ERROR_CODES.replayTruncated}: events after ${gapAfter} are no longer in the replay log`,
         );
@@ -80,6 +108,7 @@ export function createUiStream(ctx: StreamContext, options: UiStreamOptions): Ss
         transport.dispose("replay_failed");
       },
       whenWritable: () => transport.whenWritable(),
+      caughtUp: flushFolded,
     },
   );
   transport.defer(() => feed.close());
