@@ -120,6 +120,9 @@ describe("/openapi.json", () => {
     const doc = res.json();
     expect(doc.openapi).toBe("3.0.3");
     expect(doc.info.title).toBe("Threadline API");
+    // The gateway's streams are not API routes; the description names their query parameters.
+    for (const parameter of ["types=", "runId=", "agent=", "snapshot=1", "GET /v1/events?threads="])
+      expect(doc.info.description).toContain(parameter);
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
     const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(
       ([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
