@@ -11,7 +11,7 @@ import {
   type TokenReason,
 } from "@threadline/client";
 import { DEV_JWT_SECRET } from "@threadline/config";
-import type { ThreadEvent } from "@threadline/protocol";
+import { SNAPSHOT_KIND, type ThreadEvent } from "@threadline/protocol";
 import { keys } from "@threadline/redis";
 import { type ManagedProcess, startServiceProcess, uniqueId } from "@threadline/testing";
 import { Redis } from "ioredis";
@@ -56,6 +56,7 @@ function clientWith(getToken: (reason: TokenReason) => string): ThreadlineClient
 function follow(
   client: ThreadlineClient,
   threadId: string,
+  /** "sdk-default": no `from`, the SDK's default. */
   from: string = "start",
   share?: { locks: ReturnType<typeof createMemoryLocks>; namespace: string },
 ) {
@@ -64,7 +65,7 @@ function follow(
   const changes: ConnectionStateChange[] = [];
   const done = (async () => {
     const stream = client.thread(threadId).events({
-      from,
+      ...(from === "sdk-default" ? {} : { from }),
       signal: controller.signal,
       heartbeatTimeoutMs: HEARTBEAT_MS * 3,
       backoff: { initialDelayMs: 100, maxDelayMs: 500 },
@@ -272,6 +273,57 @@ describe("@threadline/client against the real stack", () => {
     await expect.poll(() => stream.finished(runId), within("the run's done event")).toBe(true);
     await stream.stop();
     await expectWholeRun(client, threadId, runId, stream.events());
+  });
+
+  it("joins a run in progress with a snapshot by default, then resumes from it by Last-Event-ID (gateway SIGSTOP)", async () => {
+    const client = clientWith(() => longToken);
+    const threadId = uniqueId("sdk-snap");
+    const { runId } = await client.runs.create(threadId, {
+      agent: "demo",
+      input: { prompt: "join me late", tokensPerSecond: 30, maxTokens: 90 },
+    });
+    await expect
+      .poll(
+        async () => (await readLog(client, threadId)).filter((e) => e.type === "token").length,
+        within("tokens before the join"),
+      )
+      .toBeGreaterThanOrEqual(10);
+    const stream = follow(client, threadId, "sdk-default");
+    await expect.poll(() => stream.events().length >= 2, within("the snapshot, then live")).toBe(true);
+    const [snapshot] = stream.events();
+    expect(snapshot).toMatchObject({ type: "delta", runId, content: { kind: SNAPSHOT_KIND } });
+    const pid = (restarted ?? topology.gateways[0]!.process).pid;
+    process.kill(pid, "SIGSTOP");
+    try {
+      await expect
+        .poll(
+          () => stream.changes.some((c) => c.state === "reconnecting" && c.reason === "heartbeat_timeout"),
+          within("the heartbeat timeout", 10_000),
+        )
+        .toBe(true);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await expect.poll(() => stream.finished(runId), within("the run's done event")).toBe(true);
+    await stream.stop();
+
+    // The snapshot stands for the log up to its id; everything after it came once, in order, and the
+    // reconnect resumed by Last-Event-ID (no second snapshot).
+    const log = await readLog(client, threadId);
+    const at = log.findIndex((e) => e.id === snapshot?.id);
+    expect(at).toBeGreaterThan(8);
+    expect(
+      stream
+        .events()
+        .slice(1)
+        .map((e) => e.id),
+    ).toEqual(log.slice(at + 1).map((e) => e.id));
+    expect(stream.changes.find((c) => c.state === "live" && c.resumed)?.lastEventId).toBeDefined();
+    const view = stream
+      .events()
+      .reduce((v, event) => reduceThread(v, { kind: "event", event }), createThreadView());
+    const answer = log.flatMap((e) => (e.type === "token" ? [e.content] : [])).join("");
+    expect(view.runs[runId]).toMatchObject({ finished: true, text: answer, missedEvents: 0 });
   });
 
   it("tabs sharing one thread open ONE gateway stream, and keep streaming when the leader leaves", async () => {

@@ -59,6 +59,26 @@ describe("openEventStream", () => {
     expect(changes.map((c) => c.state)).toEqual(["connecting", "live", "closed"]);
   });
 
+  it("joins with a snapshot by default, then resumes by Last-Event-ID without asking for another; from live asks for neither", async () => {
+    server = await startSseTestServer((r, n) => {
+      r.open();
+      if (n === 0) {
+        r.send({ ...tokenEvent(3), type: "delta", content: { kind: "snapshot" } });
+        r.end();
+      } else r.send(tokenEvent(4));
+    });
+    const { iterator } = stream();
+    expect(ids(await take(iterator, 2))).toEqual(["3-0", "4-0"]);
+    expect(server.requests[0]?.url).toBe("/v1/threads/t/events?snapshot=1");
+    expect(server.requests[1]?.url).toBe("/v1/threads/t/events");
+    expect(server.requests[1]?.headers["last-event-id"]).toBe("3-0");
+
+    const live = stream({ from: "live" });
+    await take(live.iterator, 1);
+    expect(server.requests[2]?.url).toBe("/v1/threads/t/events");
+    expect(server.requests[2]?.headers["last-event-id"]).toBeUndefined();
+  });
+
   it("reconnects with Last-Event-ID when the server goes silent past the heartbeat timeout", async () => {
     server = await startSseTestServer((r, n) => {
       r.open();

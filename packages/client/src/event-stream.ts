@@ -16,6 +16,7 @@ import type {
   GetToken,
   RawSseMessage,
   StateReason,
+  StreamFrom,
   StreamItem,
   TokenReason,
 } from "./types.js";
@@ -27,6 +28,8 @@ export interface EventStreamDeps {
 }
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 37_500;
+/** Where a thread stream starts when `from` is not given. */
+export const DEFAULT_FROM: StreamFrom = "snapshot";
 const DEFAULT_INITIAL_DELAY_MS = 1_000;
 const DEFAULT_MAX_DELAY_MS = 30_000;
 
@@ -72,7 +75,8 @@ async function* reconnectingStream<T>(
   decode: (message: RawSseMessage, resumedAfter: string | undefined) => T | undefined,
   idOf: (item: T) => string | undefined,
 ): AsyncGenerator<T, void, undefined> {
-  const from = options.from ?? "live";
+  // A join without a position: a run in progress arrives as its state so far, not every token again.
+  const from = options.from ?? DEFAULT_FROM;
   if (from !== "live" && from !== "start" && from !== "snapshot" && !isEventId(from)) {
     throw new TypeError(
       `from must be "live", "start", "snapshot" or an event id like 1700000000000-0, got ${JSON.stringify(from)}`,

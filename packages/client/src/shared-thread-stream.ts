@@ -1,6 +1,7 @@
 import { type HistoryPage, isEventId, STREAM_ERROR_CODES } from "@threadline/protocol";
 import { createAsyncQueue } from "./async-queue.js";
 import { createBroadcastLocks } from "./broadcast-locks.js";
+import { DEFAULT_FROM } from "./event-stream.js";
 import { broadcastChannels, type ChannelFactory, type LockManagerLike, webLocks } from "./lock-manager.js";
 import { createRecentIds } from "./recent-ids.js";
 import type { ConnectionStateChange, EventStreamOptions, StreamItem } from "./types.js";
@@ -46,7 +47,7 @@ export function createSharedThreadStream(
     throw new TypeError("shareAcrossTabs needs BroadcastChannel; pass `channels` or do not share");
   const locks = options.locks ?? webLocks() ?? createBroadcastLocks(channels);
   const name = `threadline:${options.namespace}:${thread.threadId}`;
-  const from = options.from ?? "live";
+  const from = options.from ?? DEFAULT_FROM;
   const queue = createAsyncQueue<StreamItem>();
   const stop = new AbortController();
   const onUserAbort = () => stop.abort();

@@ -86,6 +86,10 @@ export interface RawSseMessage {
 export type StreamFrom = "live" | "start" | "snapshot" | (string & {});
 
 export interface EventStreamOptions {
+  /**
+   * Default `"snapshot"`: a run in progress arrives as its state so far in one event, then live (reconnects
+   * resume by Last-Event-ID from it). `"live"`: only what is published from now on.
+   */
   from?: StreamFrom;
   signal?: AbortSignal;
   /** Reconnect when nothing (not even a keepalive) arrives for this long. Default 37,500 ms (2.5 × 15 s). */
