@@ -52,6 +52,20 @@ export const ReasoningDelta = z.looseObject({
 });
 export type ReasoningDelta = z.infer<typeof ReasoningDelta>;
 
+/**
+ * `delta` kind `checkpoint`: published by the worker when the agent completed step `step` (after that
+ * step's events); `state` is what the agent needs to resume after it, in the agent's own shape (the
+ * agent validates it). A retried attempt resumes after the run's latest one (`status retrying
+ * {resumedFromStep}`).
+ */
+export const CHECKPOINT_KIND = "checkpoint";
+export const CheckpointDelta = z.looseObject({
+  kind: z.literal(CHECKPOINT_KIND),
+  step: z.number().int().min(1),
+  state: z.unknown(),
+});
+export type CheckpointDelta = z.infer<typeof CheckpointDelta>;
+
 export const FINISH_REASONS = ["stop", "cancelled", "length", "error"] as const;
 export const FinishReason = z.enum(FINISH_REASONS);
 export type FinishReason = z.infer<typeof FinishReason>;

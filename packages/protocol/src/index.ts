@@ -31,6 +31,8 @@ export {
 export {
   AgentName,
   AgentPath,
+  CHECKPOINT_KIND,
+  CheckpointDelta,
   CONTENT_SCHEMAS,
   DeltaContent,
   DeltaEvent,
@@ -82,7 +84,7 @@ export {
   PublishEvent,
   PublishResult,
 } from "./publish.js";
-export { CHECKPOINT_KIND, reduceRun, SNAPSHOT_KIND, snapshotContent } from "./reduce-run.js";
+export { reduceRun, SNAPSHOT_KIND, snapshotContent } from "./reduce-run.js";
 export {
   type AgentStream,
   type AgentView,

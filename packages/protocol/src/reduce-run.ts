@@ -1,5 +1,5 @@
 import type { DeltaContent, DeltaEvent, StatusEvent, ThreadEvent } from "./events.js";
-import { isFinalState, Usage } from "./events.js";
+import { CHECKPOINT_KIND, isFinalState, Usage } from "./events.js";
 import {
   type AgentStream,
   type AgentView,
@@ -13,12 +13,6 @@ import {
 
 /** `delta` kind `snapshot`: `{ kind: "snapshot", run?: ReducedRun }`, a run's state so far (`?snapshot=1`). */
 export const SNAPSHOT_KIND = "snapshot";
-
-/**
- * `delta` kind `checkpoint`: `{ kind: "checkpoint", step, state }`, published by the worker when an agent
- * completed a step; a retried attempt resumes after the latest one (`status retrying {resumedFromStep}`).
- */
-export const CHECKPOINT_KIND = "checkpoint";
 
 /** The content of a snapshot delta: the run as reduced so far, or none when the stream has no run yet. */
 export function snapshotContent(run: ReducedRun | undefined): DeltaContent {

@@ -1,11 +1,11 @@
-import { CHECKPOINT_KIND } from "@threadline/protocol";
+import { CheckpointDelta, ThreadEvent } from "@threadline/protocol";
 import type { RedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 
 /** A completed step of a run's agent: what a retried attempt resumes after. */
 export interface RunCheckpoint {
   step: number;
-  /** What the agent saved to resume from (its own shape). */
+  /** What the agent saved to resume from (its own shape: the agent validates it). */
   state: unknown;
 }
 
@@ -16,7 +16,8 @@ const PAGE = 500;
  * run's `status queued`, its first event). Checkpoints live in the log, appended by the publish script
  * like every event, so a checkpoint exists exactly when it was published (fenced: a superseded attempt
  * cannot add one) and nothing else has to be kept in step with it. Each checkpoint holds all an agent
- * needs to resume, so only the latest matters; a log trimmed past it resumes from the start.
+ * needs to resume, so only the latest matters; a log trimmed past it resumes from the start. Entries
+ * are validated (`ThreadEvent`, `CheckpointDelta`): one that is not a valid checkpoint is not one.
  */
 export async function readLatestCheckpoint(
   client: RedisClient,
@@ -30,12 +31,11 @@ export async function readLatestCheckpoint(
     for (const [, fields] of rows) {
       const event = parse(fields);
       if (event?.runId !== runId) continue;
-      // `state` is a checkpoint's saved state, or a status event's run state.
-      const content = event.content as { kind?: unknown; step?: unknown; state?: unknown } | undefined;
-      if (event.type === "delta" && content?.kind === CHECKPOINT_KIND && typeof content.step === "number") {
-        return { step: content.step, state: content.state };
+      if (event.type === "delta") {
+        const checkpoint = CheckpointDelta.safeParse(event.content);
+        if (checkpoint.success) return { step: checkpoint.data.step, state: checkpoint.data.state };
       }
-      if (event.type === "status" && content?.state === "queued") return undefined;
+      if (event.type === "status" && event.content.state === "queued") return undefined;
     }
     const last = rows[rows.length - 1];
     if (rows.length < PAGE || !last) return undefined;
@@ -43,12 +43,12 @@ export async function readLatestCheckpoint(
   }
 }
 
-function parse(fields: string[]): { type?: unknown; runId?: unknown; content?: unknown } | undefined {
+function parse(fields: string[]): ThreadEvent | undefined {
   for (let i = 0; i < fields.length; i += 2) {
     if (fields[i] !== "e") continue;
     try {
-      const value: unknown = JSON.parse(fields[i + 1] ?? "");
-      return typeof value === "object" && value !== null ? value : undefined;
+      const parsed = ThreadEvent.safeParse(JSON.parse(fields[i + 1] ?? ""));
+      return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;
     }
