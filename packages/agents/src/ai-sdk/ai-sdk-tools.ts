@@ -1,20 +1,19 @@
-import { dynamicTool, type JSONSchema7, jsonSchema, type ToolSet } from "ai";
+import { type JSONSchema7, jsonSchema, type ToolSet, tool } from "ai";
 import { ToolError } from "../tools/tool.js";
 import type { ToolRegistry } from "../tools/tool-registry.js";
 
 /**
- * The registry's tools as an AI SDK tool set. The schema is only described to the model here (no
- * `validate`): the registry validates the arguments itself and throws a `ToolError` the SDK hands back
- * to the model as a `tool-error`, so bad arguments and failing tools never fail the run.
+ * The registry's tools as an AI SDK tool set the model is told about, without `execute`: the SDK ends
+ * each model turn at its tool calls and the agent runs them itself (`runToolCalls`), so every result can
+ * be checkpointed before the next one. The schema is only described (no `validate`): the registry
+ * validates the arguments and throws a `ToolError` that goes back to the model as an error result.
  */
-export function toAiSdkTools(registry: ToolRegistry): ToolSet {
+export function describeTools(registry: ToolRegistry): ToolSet {
   const tools: ToolSet = {};
   for (const schema of registry.schemas()) {
-    tools[schema.name] = dynamicTool({
+    tools[schema.name] = tool({
       description: schema.description,
       inputSchema: jsonSchema(schema.inputSchema as JSONSchema7),
-      execute: (args, { abortSignal }) =>
-        registry.run(schema.name, args, { signal: abortSignal ?? new AbortController().signal }),
     });
   }
   return tools;

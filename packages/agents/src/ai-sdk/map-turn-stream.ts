@@ -1,53 +1,69 @@
-import type { FinishReason, LanguageModelUsage, TextStreamPart, ToolSet } from "ai";
-import { computeCost } from "../providers/cost.js";
-import { doneEvent } from "../providers/done-event.js";
+import type { FinishReason, TextStreamPart, ToolSet } from "ai";
+import { computeCost, type TokenUsage } from "../providers/cost.js";
 import type { ModelPrices } from "../providers/llm-config.js";
 import { disconnected, type ErrorSource, toAgentError } from "../providers/provider-errors.js";
 import type { AgentEvent } from "../types.js";
 import { toolErrorMessage } from "./ai-sdk-tools.js";
 
-export interface FullStreamOptions {
-  /** The model name, for the `done` output and the price table. */
+export interface TurnOptions {
+  /** The model name, for the price table. */
   model: string;
-  /** The step limit given to `streamText`, published as each step's `total`. */
+  /** This turn's number (1-based, counted over the whole run, resumed attempts included). */
+  step: number;
+  /** The step limit, published as each step's `total`. */
   maxSteps: number;
   /** The run's attempt, repeated on each step's status so a watcher never reads a stale one. */
   attempt: number;
+  /** Usage of the run's earlier turns: `progress` reports the cumulative total. */
+  usedBefore: TokenUsage;
   prices: ModelPrices;
   errors: ErrorSource;
 }
 
+/** How a model turn ended. */
+export interface TurnEnd {
+  finishReason: FinishReason;
+  /** What the provider said (`end_turn`, `tool_calls`, …), when it said. */
+  rawFinishReason?: string;
+  /** This turn's usage. */
+  usage: TokenUsage;
+  /** This turn's text: the answer when the run ends after it. */
+  text: string;
+}
+
 /**
- * Maps an AI SDK `streamText` full stream onto Threadline events:
- * `start-step` → `status running {attempt, step, total}`; `text-delta` → `token`; `reasoning-delta` → `delta`
- * kind `reasoning`; `tool-input-start`/`-delta` → `tool_call` with `argsDelta`, `tool-call` → `tool_call`
- * with the full `args` (or its parse `error`); `tool-result`/`tool-error` → `tool_result`; `finish` →
- * `done` with usage, cost and finish reason; `finish-step` → a `progress` delta with the cumulative usage
- * (and cost, for a priced model) so far, which the worker checks the run's budget against. An `error` part is thrown as an `AgentError` (retryable
- * per our mapping); `abort` ends the stream with nothing more (the worker publishes `done cancelled`).
+ * Maps the full stream of ONE model turn (a `streamText` call that stops at its tool calls) onto
+ * Threadline events: `start-step` → `status running {attempt, step, total}`; `text-delta` → `token`;
+ * `reasoning-delta` → `delta` kind `reasoning`; `tool-input-start`/`-delta` → `tool_call` with
+ * `argsDelta`, `tool-call` → `tool_call` with the full `args` (or its parse `error`); `tool-result`
+ * (provider-executed) / `tool-error` (a call the SDK could not parse) → `tool_result`; `finish-step` →
+ * a `progress` delta with the run's cumulative usage (and cost, for a priced model), which the worker
+ * checks the run's budget against. Returns how the turn ended, or undefined when it was aborted. An
+ * `error` part is thrown as an `AgentError` (retryable per our mapping).
  */
-export async function* mapFullStream(
+export async function* mapTurnStream(
   parts: AsyncIterable<TextStreamPart<ToolSet>>,
-  options: FullStreamOptions,
-): AsyncGenerator<AgentEvent> {
+  options: TurnOptions,
+): AsyncGenerator<AgentEvent, TurnEnd | undefined> {
   const toolNames = new Map<string, string>();
-  let step = 0;
-  let stepText = "";
-  const used = { inputTokens: 0, outputTokens: 0 };
-  let last: { finishReason: FinishReason; raw: string | undefined } | undefined;
+  let text = "";
+  let end: TurnEnd | undefined;
   for await (const part of parts) {
     switch (part.type) {
       case "start-step":
-        step += 1;
-        stepText = "";
         yield {
           type: "status",
-          content: { state: "running", attempt: options.attempt, step, total: options.maxSteps },
+          content: {
+            state: "running",
+            attempt: options.attempt,
+            step: options.step,
+            total: options.maxSteps,
+          },
         };
         break;
       case "text-delta":
         if (part.text) {
-          stepText += part.text;
+          text += part.text;
           yield { type: "token", content: part.text };
         }
         break;
@@ -102,65 +118,43 @@ export async function* mapFullStream(
           },
         };
         break;
-      case "finish-step":
-        last = { finishReason: part.finishReason, raw: part.rawFinishReason };
+      case "finish-step": {
         // "other" with no raw reason: the provider's stream ended before it said why it stopped.
         if (part.finishReason === "other" && part.rawFinishReason === undefined) {
           throw disconnected(options.errors.provider, "the stream ended before the model finished");
         }
-        used.inputTokens += part.usage.inputTokens ?? 0;
-        used.outputTokens += part.usage.outputTokens ?? 0;
-        yield progressEvent(step, used, options);
+        const usage = {
+          inputTokens: part.usage.inputTokens ?? 0,
+          outputTokens: part.usage.outputTokens ?? 0,
+        };
+        end = {
+          finishReason: part.finishReason,
+          ...(part.rawFinishReason === undefined ? {} : { rawFinishReason: part.rawFinishReason }),
+          usage,
+          text,
+        };
+        yield progressEvent(addUsage(options.usedBefore, usage), options);
         break;
+      }
       case "finish":
-        yield finishEvent(
-          part.totalUsage,
-          last ?? { finishReason: part.finishReason, raw: part.rawFinishReason },
-          {
-            ...options,
-            steps: step,
-            text: stepText,
-          },
-        );
-        return;
+        return end;
       case "error":
         throw toAgentError(part.error, options.errors);
       case "abort":
-        return;
+        return undefined;
     }
   }
+  return end;
 }
 
-function progressEvent(
-  step: number,
-  used: { inputTokens: number; outputTokens: number },
-  options: FullStreamOptions,
-): AgentEvent {
+export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
+  return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens };
+}
+
+function progressEvent(used: TokenUsage, options: TurnOptions): AgentEvent {
   const cost = computeCost(options.prices, options.model, used);
   return {
     type: "delta",
-    content: { kind: "progress", step, usage: { ...used }, ...(cost ? { cost } : {}) },
+    content: { kind: "progress", step: options.step, usage: { ...used }, ...(cost ? { cost } : {}) },
   };
-}
-
-function finishEvent(
-  usage: LanguageModelUsage,
-  last: { finishReason: FinishReason; raw: string | undefined },
-  summary: FullStreamOptions & { steps: number; text: string },
-): AgentEvent {
-  // Still asking for tools after the last allowed step: the results are published, the answer is cut.
-  const outOfSteps = last.finishReason === "tool-calls";
-  const finishReason = outOfSteps || last.finishReason === "length" ? "length" : "stop";
-  const stopReason = outOfSteps ? "max_steps" : (last.raw ?? last.finishReason);
-  return doneEvent(
-    {
-      finishReason,
-      stopReason,
-      usage: { inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 },
-      model: summary.model,
-      steps: summary.steps,
-      text: summary.text,
-    },
-    summary.prices,
-  );
 }
