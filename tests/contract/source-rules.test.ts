@@ -35,12 +35,14 @@ const scriptKind = (file: string) =>
 
 /**
  * The entry points, the only files that may read `process.env` (docs/ARCHITECTURE.md, "reading the
- * environment"): each service's and the CLI's main.ts, the tool configs (vitest.config.ts hands
+ * environment"): each service's and the CLI's main.ts, a service's test entry points
+ * (`services/<name>/src/test-support/*-main.ts`: the service with test-only additions), the tool configs (vitest.config.ts hands
  * TEST_ENV_KEYS to the test kit), and the scripts run as commands: `scripts/*`, `scripts/bench/*`
  * (not its lib/), `scripts/topology/cli.ts`, a package's `scripts/*`. Everything else is handed its config.
  */
 const ENTRY_POINTS = [
   /^(services|packages)\/[^/]+\/src\/main\.ts$/,
+  /^services\/[^/]+\/src\/test-support\/[^/]+-main\.ts$/,
   /^([^/]+\/[^/]+\/)?[^/]+\.config\.ts$/,
   /^scripts\/[^/]+\.(ts|mjs)$/,
   /^scripts\/bench\/[^/]+\.(ts|mjs)$/,

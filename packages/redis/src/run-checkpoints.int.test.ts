@@ -13,7 +13,10 @@ describe("readLatestCheckpoint (real Redis)", () => {
     const runId = uniqueId("run");
     const publisher = createEventPublisher(t.client, { logMaxLen: 1_000, logTtlSeconds: 60 });
     const publish = (content: Record<string, unknown>, run = runId) =>
-      publisher.publish({ threadId, runId: run }, { type: "delta", content: { kind: "checkpoint", ...content } });
+      publisher.publish(
+        { threadId, runId: run },
+        { type: "delta", content: { kind: "checkpoint", ...content } },
+      );
     await publisher.publish({ threadId, runId }, { type: "status", content: { state: "queued" } });
     await publish({ step: 1, state: { turns: 1 } });
     await publish({ step: 2, state: { turns: 2 } });

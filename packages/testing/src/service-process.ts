@@ -26,14 +26,16 @@ export interface ServiceProcessOptions {
   keepOutputChars?: number;
   /** Where PATH and HOME come from; default: what vitest.config.ts provides. */
   parentEnv?: TestEnv;
+  /** The entry point, from the repository root; default `services/<kind>/src/main.ts`. */
+  entry?: string;
 }
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 /**
  * Starts one real service as a child process from source
- * (`node --conditions=@threadline/source --import tsx services/<kind>/src/main.ts`, so no build is
- * needed) on a loopback port, with only PATH and HOME inherited; resolves once it answers /readyz
+ * (`node --conditions=@threadline/source --import tsx services/<kind>/src/main.ts`, or `entry`, so no
+ * build is needed) on a loopback port, with only PATH and HOME inherited; resolves once it answers /readyz
  * (unless `waitForReady: false`).
  */
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceInstance> {
@@ -44,7 +46,12 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   const proc = await startProcess({
     name,
     command: process.execPath,
-    args: ["--conditions=@threadline/source", "--import", "tsx", `services/${kind}/src/main.ts`],
+    args: [
+      "--conditions=@threadline/source",
+      "--import",
+      "tsx",
+      options.entry ?? `services/${kind}/src/main.ts`,
+    ],
     cwd: REPO_ROOT,
     env: {
       ...childEnv(options.parentEnv),

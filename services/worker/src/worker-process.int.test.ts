@@ -1,6 +1,9 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ThreadEvent } from "@threadline/protocol";
 import { compareIds, createRunRecords } from "@threadline/redis";
-import { uniqueId } from "@threadline/testing";
+import { OpenAiStream, openAiTextReply, startFakeOpenAiServer, uniqueId } from "@threadline/testing";
 import { describe, expect, it } from "vitest";
 import {
   brief,
@@ -27,9 +30,11 @@ function env(prefix: string, extra: Record<string, string> = {}) {
   };
 }
 
-async function setup(names: string[], extra: Record<string, string> = {}) {
+async function setup(names: string[], extra: Record<string, string> = {}, entry?: string) {
   const prefix = newPrefix();
-  const workers = await Promise.all(names.map((n) => startWorkerProcess(n, env(prefix, extra))));
+  const workers = await Promise.all(
+    names.map((n) => startWorkerProcess(n, env(prefix, extra), entry ? { entry } : {})),
+  );
   const queue = openQueue(t.redis.url, prefix);
   t.cleanups.push(
     () => Promise.all(workers.map((w) => w.stop(2_000))),
@@ -144,6 +149,89 @@ describe("worker processes (real child processes, real Redis)", { timeout: 30_00
       .flatMap((e) => (e.type === "token" ? [e.content] : []))
       .join("");
     expect(answer).toBe((events.at(-1)?.content as { output?: { text?: string } } | undefined)?.output?.text);
+    expectGapFree(events);
+  });
+
+  // Two processes and a real SDK against the fake OpenAI server: about 35 s on a loaded 2-core box.
+  it("SIGKILL after the openai agent's tool ran, before its answer: the retry resumes with the tool's result — the tool ran once", {
+    timeout: 90_000,
+  }, async () => {
+    // The model: turn 1 calls record_visit (a tool with a side effect the test counts: a line in a
+    // file), turn 2 answers slowly — the worker is killed mid-answer — then the retry's turn 2 answers.
+    const llm = await startFakeOpenAiServer();
+    const dir = mkdtempSync(join(tmpdir(), "threadline-visits-"));
+    const visits = join(dir, "visits");
+    writeFileSync(visits, "");
+    t.cleanups.push(
+      () => llm.close(),
+      async () => rmSync(dir, { recursive: true, force: true }),
+    );
+    const answer = Array.from({ length: 40 }, (_, i) => `word${i} `);
+    const toolTurn = {
+      kind: "sse" as const,
+      frames: new OpenAiStream()
+        .role()
+        .text("Signing the guest book.")
+        .toolCall(0, "call_1", "record_visit")
+        .toolArgs(0, '{"visitor":', '"ada"}')
+        .finish("tool_calls")
+        .usage(40, 12)
+        .done()
+        .frames(),
+    };
+    // Answers what it is asked, as a model would: a run that started over would call the tool again.
+    let answers = 0;
+    llm.setFallback((request) => {
+      const sent = (request.body as { messages?: { role: string }[] } | undefined)?.messages ?? [];
+      if (sent.at(-1)?.role !== "tool") return toolTurn;
+      answers += 1;
+      return openAiTextReply(answer, { promptTokens: 80, ...(answers === 1 ? { frameDelayMs: 300 } : {}) });
+    });
+    const { workers, queue, threadId, live } = await setup(
+      ["worker-a", "worker-b"],
+      { OPENAI_BASE_URL: llm.baseUrl, VISITS_FILE: visits },
+      "services/worker/src/test-support/visit-counting-worker-main.ts",
+    );
+    const data = jobData(threadId, "openai", { prompt: "Sign the guest book as ada, then say hello." });
+    await queue.enqueue(data, { attempts: 3 });
+    // The tool's result is checkpointed (step 2: after the turn that called it), and the answer has begun.
+    await live.until((e) => {
+      const result = e.findIndex((x) => x.type === "delta" && x.content.kind === "tool_result");
+      return (
+        e.some((x) => x.type === "delta" && x.content.kind === "checkpoint" && x.content.step === 2) &&
+        result >= 0 &&
+        tokens(e.slice(result)) >= 2
+      );
+    }, 30_000);
+    const victim = await holder(workers);
+    await victim.kill("SIGKILL");
+    const events = await live.done(data.runId, 20_000);
+
+    const retry = events.findIndex((e) => e.type === "status" && e.content.state === "retrying");
+    expect(events[retry]?.content).toMatchObject({ state: "retrying", attempt: 2, resumedFromStep: 2 });
+    // The tool ran once (its side effect and its events), before the kill; the retry repeats neither.
+    expect(readFileSync(visits, "utf8")).toBe("ada\n");
+    const toolEvents = events.filter(
+      (e) => e.type === "delta" && (e.content.kind === "tool_call" || e.content.kind === "tool_result"),
+    );
+    expect(toolEvents.every((e) => events.indexOf(e) < retry)).toBe(true);
+    expect(toolEvents.filter((e) => e.type === "delta" && e.content.kind === "tool_result")).toMatchObject([
+      { content: { toolCallId: "call_1", name: "record_visit", result: { visitor: "ada", visits: 1 } } },
+    ]);
+    // The retry asked the model only for the answer, with the conversation rebuilt from the checkpoint:
+    // the very messages the killed attempt had sent for it (the tool call and its result included).
+    expect(llm.requests).toHaveLength(3);
+    const messages = (n: number) => (llm.requests[n]?.body as { messages?: unknown } | undefined)?.messages;
+    expect(messages(2)).toEqual(messages(1));
+    expect(JSON.stringify(messages(2))).toContain('\\"visits\\":1');
+    // The first turn's text is not streamed again; the answer (the step in flight) comes again in full.
+    const retried = events.slice(retry);
+    expect(retried.filter((e) => e.type === "token" && e.content.includes("guest book"))).toEqual([]);
+    expect(retried.flatMap((e) => (e.type === "token" ? [e.content] : [])).join("")).toBe(answer.join(""));
+    expect(events.at(-1)?.content).toMatchObject({
+      finishReason: "stop",
+      output: { text: answer.join(""), steps: 2 },
+    });
     expectGapFree(events);
   });
 

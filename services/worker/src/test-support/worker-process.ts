@@ -6,11 +6,14 @@ export interface WorkerProcess extends ManagedProcess {
   activeRuns(): Promise<number>;
 }
 
-/** Starts `src/main.ts` as a real child process (from source via tsx) and waits for /readyz (by default). */
+/**
+ * Starts `src/main.ts` (or `entry`, a test entry point) as a real child process (from source via tsx) and
+ * waits for /readyz (by default).
+ */
 export async function startWorkerProcess(
   name: string,
   env: Record<string, string>,
-  options: { waitForReady?: boolean } = {},
+  options: { waitForReady?: boolean; entry?: string } = {},
 ): Promise<WorkerProcess> {
   const worker = await startServiceProcess({
     kind: "worker",
