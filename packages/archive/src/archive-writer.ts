@@ -7,6 +7,7 @@ import {
   readLog,
   recordArchiveProgress,
 } from "@threadline/redis";
+import { z } from "zod";
 import type { ArchiveSql, ArchiveTx } from "./connect.js";
 import { type EventHeader, parseEventHeader } from "./event-header.js";
 import { cursorOfRow, parseLogId, THREAD_LOCK_CLASS } from "./log-id.js";
@@ -16,11 +17,22 @@ export interface CopyResult {
   /** Another archiver holds the thread: leave it marked, it is being copied. */
   busy: boolean;
   copied: number;
-  /** Runs whose `done` this call archived. */
+  /** Runs whose `done` this call archived, each with every one of its events. */
   finishedRuns: string[];
+  /** Runs whose `done` this call copied but whose earlier events the log lost: never `archivedAt`. */
+  incompleteRuns: { runId: string; missing: number }[];
   /** True when the log no longer held the archive's cursor: entries were lost before copying. */
   gap: boolean;
 }
+
+const empty = (): CopyResult => ({
+  busy: false,
+  copied: 0,
+  finishedRuns: [],
+  incompleteRuns: [],
+  gap: false,
+});
+const SeqCount = z.object({ held: z.number(), top: z.number() });
 
 export interface ArchiveWriterDeps {
   sql: ArchiveSql;
@@ -44,15 +56,13 @@ export function createArchiveWriter(deps: ArchiveWriterDeps) {
     return deps.sql.begin(async (tx) => {
       const [lock] =
         await tx`select pg_try_advisory_xact_lock(${THREAD_LOCK_CLASS}, hashtext(${threadId})) as ok`;
-      if (!lock?.ok) return { busy: true, copied: 0, finishedRuns: [], gap: false, more: false, cursor: "0" };
+      if (!lock?.ok) return { ...empty(), busy: true, more: false, cursor: "0" };
       const [row] = await tx`select cursor_ms, cursor_n from threads where thread_id = ${threadId}`;
       const cursor = row ? cursorOfRow(row) : "0";
       const page = await readLog(deps.redis, threadId, cursor, deps.batchSize);
       const entries = page.entries.filter((e) => cursor === "0" || compareIds(e.id, cursor) > 0);
       const result = {
-        busy: false,
-        copied: 0,
-        finishedRuns: [] as string[],
+        ...empty(),
         gap: page.truncated,
         more: page.more,
         cursor: entries.at(-1)?.id ?? cursor,
@@ -77,12 +87,6 @@ export function createArchiveWriter(deps: ArchiveWriterDeps) {
           cursor_ms = excluded.cursor_ms,
           cursor_n = excluded.cursor_n`;
 
-      const progress = foldRunProgress(headers);
-      for (const run of progress.values()) {
-        await upsertRun(tx, threadId, run, await deps.runs.get(threadId, run.runId));
-        if (run.done) result.finishedRuns.push(run.runId);
-      }
-
       // Column arrays through unnest: one statement text whatever the batch size (prepared once per
       // connection, where a multi-row VALUES list is a new statement, parsed and planned, per size)
       // and 8 parameters instead of 8 per row.
@@ -103,14 +107,33 @@ export function createArchiveWriter(deps: ArchiveWriterDeps) {
         )
         on conflict do nothing`;
       result.copied = inserted.count;
+
+      // After the events: a run is archived only when the archive holds every seq up to its `done`.
+      for (const run of foldRunProgress(headers).values()) {
+        const missing = run.done ? await missingSeqs(tx, threadId, run.runId) : 0;
+        const archived = run.done && missing === 0;
+        await upsertRun(tx, threadId, run, archived, await deps.runs.get(threadId, run.runId));
+        if (archived) result.finishedRuns.push(run.runId);
+        else if (run.done) result.incompleteRuns.push({ runId: run.runId, missing });
+      }
       return result;
     });
+  }
+
+  /** How many of the run's seqs (1..its highest, gap-free as published) the archive lacks. */
+  async function missingSeqs(tx: ArchiveTx, threadId: string, runId: string): Promise<number> {
+    const [row] = await tx`
+      select count(*)::int as held, coalesce(max(seq), 0)::int as top
+      from events where thread_id = ${threadId} and run_id = ${runId} and seq is not null`;
+    const { held, top } = SeqCount.parse(row);
+    return top - held;
   }
 
   async function upsertRun(
     tx: ArchiveTx,
     threadId: string,
     run: RunProgress,
+    archived: boolean,
     record: RunView | undefined,
   ): Promise<void> {
     const json = (v: unknown) => (v === undefined ? null : tx.json(v as never));
@@ -122,7 +145,7 @@ export function createArchiveWriter(deps: ArchiveWriterDeps) {
               ${record?.createdAt ?? new Date(run.firstTs)}, ${record?.startedAt ?? null}, ${finishedAt},
               ${Math.max(run.attempts ?? 0, record?.attempts ?? 0)}, ${json(record?.input)},
               ${json(run.output ?? record?.output)}, ${json(run.error ?? record?.error)},
-              ${json(record?.metadata)}, ${run.done ? new Date(now()) : null})
+              ${json(record?.metadata)}, ${archived ? new Date(now()) : null})
       on conflict (thread_id, run_id) do update set
         agent = case when runs.agent = 'unknown' then excluded.agent else runs.agent end,
         status = case when runs.archived_at is null then excluded.status else runs.status end,
@@ -142,13 +165,14 @@ export function createArchiveWriter(deps: ArchiveWriterDeps) {
      * archiver holds the thread's lock.
      */
     async copyThread(threadId: string): Promise<CopyResult> {
-      const total: CopyResult = { busy: false, copied: 0, finishedRuns: [], gap: false };
+      const total = empty();
       for (;;) {
         const batch = await copyBatch(threadId);
         total.busy ||= batch.busy;
         total.copied += batch.copied;
         total.gap ||= batch.gap;
         total.finishedRuns.push(...batch.finishedRuns);
+        total.incompleteRuns.push(...batch.incompleteRuns);
         if (batch.busy) break;
         // Committed: the log may now trim what this batch archived (and keeps the rest).
         await recordArchiveProgress(deps.redis, threadId, batch.cursor);

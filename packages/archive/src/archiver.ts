@@ -46,6 +46,12 @@ export function createArchiver(deps: ArchiverDeps): Archiver {
         "the replay log lost entries before they were archived (trimmed or flushed); the archive has a gap",
       );
     }
+    for (const { runId, missing } of result.incompleteRuns) {
+      deps.log.warn(
+        { threadId: thread.threadId, runId, missing },
+        "a finished run's events were lost before they were archived; its record stays without archivedAt",
+      );
+    }
     deps.onCopied?.(thread.threadId, result.copied);
     await deps.feed.settle(thread);
     return result.copied > 0;
