@@ -3,6 +3,7 @@ import {
   AgentError,
   calculator,
   createAgentRegistry,
+  createAnthropicAgent,
   createDemoAgent,
   createResearchAgent,
   createToolRegistry,
@@ -11,8 +12,10 @@ import {
   wordCount,
 } from "@threadline/agents";
 import { createReducedRun, reduceRun, type ThreadEvent } from "@threadline/protocol";
-import { uniqueId } from "@threadline/testing";
+import { AnthropicStream, anthropicTextReply, startFakeAnthropicServer, uniqueId } from "@threadline/testing";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { MAX_CHECKPOINT_STATE_BYTES } from "./run-processor.js";
 import {
   brief,
   buildTestWorker,
@@ -157,5 +160,100 @@ describe("checkpoints", () => {
       ["calculator", "done"],
     ]);
     expect(view.finished).toBe(true);
+  });
+
+  it("anthropic: a failure mid-answer resumes after the tool's result — the model is sent the same conversation, the tool runs once", async () => {
+    const { runs, tools } = countingTools();
+    const server = await startFakeAnthropicServer();
+    t.cleanups.push(() => server.close());
+    const toolTurn = {
+      kind: "sse" as const,
+      frames: new AnthropicStream()
+        .messageStart(30)
+        .thinkingBlock(0, "Count first.")
+        .textBlock(1, "Let me count.")
+        .toolUseBlock(2, "toolu_1", "word_count", '{"text":"a b c"}')
+        .messageDelta("tool_use", 20)
+        .messageStop()
+        .frames(),
+    };
+    // Answers what it is asked: a run that started over would call the tool again.
+    server.setFallback((request) =>
+      JSON.stringify((request.body as { messages?: unknown[] }).messages?.at(-1)).includes("tool_result")
+        ? anthropicTextReply(["Three ", "words."], { inputTokens: 60 })
+        : toolTurn,
+    );
+    let tokens = 0;
+    const anthropic = createAnthropicAgent(
+      {
+        anthropic: { apiKey: "sk-ant-test", model: "claude-sonnet-4-6", baseUrl: server.url },
+        openai: { model: "gpt-4.1-mini" },
+        maxSteps: 5,
+        prices: {},
+      },
+      { tools },
+    ) as Agent;
+    // Attempt 1 breaks at the answer's second token: "Let me count." and "Three " were published.
+    const agent = failingOnce(anthropic, (e) => e.type === "token" && ++tokens === 3);
+    const events = await run(agent, {
+      prompt: "How many words in 'a b c'?",
+      reasoning: { budgetTokens: 1024 },
+    });
+
+    expect(runs).toEqual({ word_count: 1, calculator: 0 });
+    const retry = events.find((e) => e.type === "status" && e.content.state === "retrying");
+    // Checkpoints: 1 = the turn that called word_count, 2 = its result.
+    expect(retry?.content).toEqual({ state: "retrying", attempt: 2, resumedFromStep: 2 });
+    const after = events.slice(events.indexOf(retry!) + 1);
+    expect(after.filter((e) => e.type === "delta" && e.content.kind.startsWith("tool_"))).toEqual([]);
+    expect(after.filter((e) => e.type === "token").map((e) => e.content)).toEqual(["Three ", "words."]);
+    // The retry asked only for the answer, with what attempt 1 had sent for it (thinking signature included).
+    expect(server.requests).toHaveLength(3);
+    expect(server.requests[2]?.body).toEqual(server.requests[1]?.body);
+    // What a client reduces: turn 1's text, then the answer once (its partial first try dropped).
+    const view = reduce(events);
+    expect(view.text).toBe("Let me count.Three words.");
+    expect(view.toolCalls.map((c) => [c.name, c.state])).toEqual([["word_count", "done"]]);
+    expect(events.at(-1)?.content).toMatchObject({
+      finishReason: "stop",
+      usage: { inputTokens: 90, outputTokens: 22 },
+      output: { text: "Three words.", steps: 2 },
+    });
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  });
+
+  it("a checkpoint too large for one event is skipped: the run goes on, and a retry resumes after the one before it", async () => {
+    const resumedAfter: (number | undefined)[] = [];
+    const agent: Agent = {
+      name: "big",
+      description: "checkpoints a state too large for the log",
+      inputSchema: z.object({}),
+      async *run(_input, ctx) {
+        resumedAfter.push(ctx.resume?.step);
+        if (ctx.resume === undefined) {
+          yield { type: "token", content: "a" };
+          await ctx.checkpoint?.(1, { small: true });
+          await ctx.checkpoint?.(2, { blob: "x".repeat(MAX_CHECKPOINT_STATE_BYTES) });
+          // Still running after the skipped checkpoint (a refused publish would have failed it here).
+          yield { type: "token", content: "b" };
+          throw new AgentError("PROVIDER_UNAVAILABLE", "the first attempt breaks here", true);
+        }
+        yield { type: "token", content: "c" };
+        yield { type: "done", content: { finishReason: "stop" } };
+      },
+    };
+    const events = await run(agent, {});
+
+    expect(resumedAfter).toEqual([undefined, 1]);
+    const checkpoints = events.filter((e) => e.type === "delta" && e.content.kind === "checkpoint");
+    expect(checkpoints.map((e) => e.content)).toEqual([
+      { kind: "checkpoint", step: 1, state: { small: true } },
+    ]);
+    const retry = events.find((e) => e.type === "status" && e.content.state === "retrying");
+    expect(retry?.content).toMatchObject({ attempt: 2, resumedFromStep: 1 });
+    const tokens = (list: ThreadEvent[]) => list.flatMap((e) => (e.type === "token" ? [e.content] : []));
+    expect(tokens(events.slice(0, events.indexOf(retry!)))).toEqual(["a", "b"]);
+    expect(tokens(events.slice(events.indexOf(retry!)))).toEqual(["c"]);
+    expect(events.at(-1)?.content).toMatchObject({ finishReason: "stop" });
   });
 });

@@ -193,8 +193,15 @@ export function createRunProcessor(deps: RunProcessorDeps) {
           log,
           ...(resume ? { resume } : {}),
           // Published after the step's own events (publish flushes buffered tokens first).
-          checkpoint: (step, state) =>
-            out.publish({ type: "delta", content: { kind: CHECKPOINT_KIND, step, state } }),
+          checkpoint: async (step, state) => {
+            const bytes = Buffer.byteLength(JSON.stringify(state) ?? "");
+            if (bytes > MAX_CHECKPOINT_STATE_BYTES) {
+              // Too large for one event: the run goes on, and a retry resumes after an earlier checkpoint.
+              log.warn({ step, bytes }, "checkpoint too large for the log; skipped");
+              return;
+            }
+            await out.publish({ type: "delta", content: { kind: CHECKPOINT_KIND, step, state } });
+          },
           history: await history,
         }),
         run,
@@ -373,6 +380,13 @@ export function createRunProcessor(deps: RunProcessorDeps) {
     throw new UnrecoverableError(`invalid job data: ${reason}`);
   }
 }
+
+/**
+ * The largest checkpoint state the worker publishes: the publish script refuses events over 1 MiB, and a
+ * refused checkpoint would fail a run that is otherwise fine (an LLM run's conversation grows with
+ * every tool result).
+ */
+export const MAX_CHECKPOINT_STATE_BYTES = 1_000_000;
 
 /** The publish script refused the attempt for good: it no longer owns the run. */
 function isFenced(error: unknown): error is PublishRefusedError {
