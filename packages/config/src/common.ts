@@ -15,6 +15,7 @@ export const commonEnv = {
   REQUEST_TIMEOUT_MS: int(100, 3_600_000, 30_000),
   REDIS_URL: url("redis://127.0.0.1:6379", ["redis:", "rediss:"]),
   REDIS_CLUSTER_NODES: hostPorts(),
+  REDIS_COMMAND_RETRIES: int(1, 1_000, 20),
   QUEUE_PREFIX: text("{tl}"),
   JWT_SECRET: optionalText(),
   JWT_PUBLIC_KEY: optionalText(),
@@ -37,6 +38,8 @@ export interface RedisConfig {
   url: string;
   /** Set when REDIS_CLUSTER_NODES is: switches every connection to Redis Cluster. */
   clusterNodes?: { host: string; port: number }[];
+  /** `REDIS_COMMAND_RETRIES`: reconnects a plain command waits out in an outage before it fails. */
+  commandRetries: number;
   queuePrefix: string;
   logMaxLen: number;
   logTtlSeconds: number;
@@ -119,6 +122,7 @@ export function loadWith<E extends z.ZodRawShape>(env: Env, defaultPort: number,
     redis: {
       url: parsed.REDIS_URL,
       ...(parsed.REDIS_CLUSTER_NODES ? { clusterNodes: parsed.REDIS_CLUSTER_NODES } : {}),
+      commandRetries: parsed.REDIS_COMMAND_RETRIES,
       queuePrefix: parsed.QUEUE_PREFIX,
       logMaxLen: parsed.LOG_MAXLEN,
       logTtlSeconds: parsed.LOG_TTL_SECONDS,

@@ -27,7 +27,13 @@ describe("config", () => {
       maxStreamsPerSubject: 100,
       maxThreadsPerConnection: 100,
       subscriberMode: "dedicated",
-      redis: { url: "redis://127.0.0.1:6379", logMaxLen: 10_000, logTtlSeconds: 86_400, queuePrefix: "{tl}" },
+      redis: {
+        url: "redis://127.0.0.1:6379",
+        commandRetries: 20,
+        logMaxLen: 10_000,
+        logTtlSeconds: 86_400,
+        queuePrefix: "{tl}",
+      },
       jwt: { secret: DEV_JWT_SECRET, clockToleranceSeconds: 5 },
     });
     expect(loadApiConfig({}).port).toBe(3000);
@@ -40,6 +46,7 @@ describe("config", () => {
       HOST: "0.0.0.0",
       REDIS_URL: "redis://example:6380",
       REDIS_CLUSTER_NODES: "10.0.0.1:7000, 10.0.0.2:7001",
+      REDIS_COMMAND_RETRIES: "5",
       SUBSCRIBER_MODE: "shared",
       CORS_ORIGINS: "http://a.test, http://b.test",
       JWT_SECRET: "s".repeat(32),
@@ -55,6 +62,7 @@ describe("config", () => {
           { host: "10.0.0.1", port: 7000 },
           { host: "10.0.0.2", port: 7001 },
         ],
+        commandRetries: 5,
       },
       jwt: { secret: "s".repeat(32), audience: "threadline" },
     });
@@ -68,10 +76,12 @@ describe("config", () => {
           HEARTBEAT_INTERVAL_MS: "-5",
           SUBSCRIBER_MODE: "both",
           REDIS_URL: "http://x",
+          REDIS_COMMAND_RETRIES: "0",
         }),
       ),
     ).toEqual([
       'REDIS_URL: expected a redis: or rediss:// URL, got "http://x"',
+      'REDIS_COMMAND_RETRIES: expected an integer 1-1000, got "0"',
       'PORT: expected an integer 1-65535, got "abc"',
       'HEARTBEAT_INTERVAL_MS: expected an integer 100-300000, got "-5"',
       'SUBSCRIBER_MODE: expected one of dedicated, shared, got "both"',

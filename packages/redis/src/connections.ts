@@ -6,7 +6,12 @@ export type RedisClient = Redis | Cluster;
 export interface RedisConnectionConfig {
   url: string;
   clusterNodes?: { host: string; port: number }[];
+  /** Reconnects a plain command waits out before it fails (`REDIS_COMMAND_RETRIES`); default 20. */
+  commandRetries?: number;
 }
+
+/** ioredis's own default: about 30 s of outage with the backoff below. */
+export const DEFAULT_COMMAND_RETRIES = 20;
 
 export interface ConnectionOptions {
   /** Shown in `CLIENT LIST` (`name=`), so operators can tell connections apart. */
@@ -31,16 +36,20 @@ export interface ConnectionOptions {
  * - back off 50 ms → 2 s with jitter, forever: a Redis restart must heal by itself, and jitter keeps
  *   thousands of gateway subscribers from reconnecting in lockstep;
  * - commands wait in the offline queue across a reconnect, but a plain command gives up after
- *   20 retries (~30 s) so a request handler answers with an error instead of hanging (BullMQ and
- *   dedicated subscriber connections wait for good: nothing answers a request from them);
+ *   `commandRetries` reconnects (20: ~30 s) so a request handler answers with an error instead of
+ *   hanging (BullMQ and dedicated subscriber connections wait for good: nothing answers a request
+ *   from them); tests set fewer to outlast the budget in seconds, not half a minute;
  * - RESP2 keeps replies and pub/sub framing identical to what `redis-cli` shows.
  */
-export function baseOptions(options: ConnectionOptions): RedisOptions {
+export function baseOptions(
+  options: ConnectionOptions,
+  commandRetries = DEFAULT_COMMAND_RETRIES,
+): RedisOptions {
   return {
     connectionName: options.name,
     protocol: 2,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000) * (0.75 + Math.random() * 0.5),
-    maxRetriesPerRequest: options.bullmq || options.subscriber ? null : 20,
+    maxRetriesPerRequest: options.bullmq || options.subscriber ? null : commandRetries,
     enableReadyCheck: !options.bullmq,
     connectTimeout: 5_000,
     lazyConnect: options.lazyConnect ?? false,
@@ -49,7 +58,7 @@ export function baseOptions(options: ConnectionOptions): RedisOptions {
 
 /** Opens a connection to Redis, or to Redis Cluster when `clusterNodes` is set. */
 export function createRedisClient(config: RedisConnectionConfig, options: ConnectionOptions): RedisClient {
-  const redisOptions = baseOptions(options);
+  const redisOptions = baseOptions(options, config.commandRetries);
   if (config.clusterNodes && config.clusterNodes.length > 0) {
     return new Cluster(config.clusterNodes, {
       // SSUBSCRIBE must go to the shard that owns the channel's slot.

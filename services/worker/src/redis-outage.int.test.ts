@@ -14,11 +14,12 @@ import { startWorkerProcess, type WorkerProcess } from "./test-support/worker-pr
 // Worker processes ride out a Redis outage (a real redis-server with AOF, SIGKILLed and started again
 // on the same port): one that was running a run when Redis went away, and one started (as an
 // orchestrator restarts a container) while it was away. The outage lasts OUTAGE_MS after the second
-// worker's first refused connection: longer than ioredis's 20 reconnect attempts (35 s ± 2 s with our
-// backoff), after which it fails every command waiting in its offline queue — a worker that was
-// starting then exited 1 ("max retries per request limit"). One outage of ~45 s: this test takes
-// about 1.5 minutes.
-const OUTAGE_MS = 42_000;
+// worker's first refused connection: well past the workers' command retry budget, after which ioredis
+// fails every command waiting in its offline queue — a worker that was starting then exited 1 ("max
+// retries per request limit"). The default budget, 20 reconnects, is ~35 s of outage; these workers
+// get COMMAND_RETRIES (~2-4 s with our backoff), so the same outage-past-the-budget takes seconds.
+const COMMAND_RETRIES = 5;
+const OUTAGE_MS = 10_000;
 let redis: RedisServer;
 let client: RedisClient;
 const workers: WorkerProcess[] = [];
@@ -38,11 +39,12 @@ const eventsOf = async (threadId: string) =>
   (await readLog(client, threadId, "0", 10_000)).entries.map((e) => JSON.parse(e.json) as ThreadEvent);
 
 describe("workers during a Redis outage (real worker processes, real redis-server stopped and restarted)", () => {
-  it("survive a 45 s outage (running, or started during it): the in-flight run's failure is published, it ends; the queued run runs", async () => {
+  it("survive an outage past their command retry budget (running, or started during it): the in-flight run's failure is published, it ends; the queued run runs", async () => {
     const prefix = newPrefix();
     const env = {
       REDIS_URL: redis.url,
       QUEUE_PREFIX: prefix,
+      REDIS_COMMAND_RETRIES: String(COMMAND_RETRIES),
       WORKER_CONCURRENCY: "1",
       TOKEN_COALESCE_MS: "0",
       // Locks lapse during any outage this long: stalled jobs are found again within seconds.
