@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { waitForHttp } from "@threadline/testing";
 
 export interface ServiceSpec {
   name: string;
@@ -66,23 +67,14 @@ export function startService(spec: ServiceSpec, onLine: (line: string) => void):
 
 /** Polls the service's readiness URL until it answers 200; rejects when the process exits first or after `timeoutMs`. */
 export async function waitReady(service: ServiceProcess, timeoutMs: number): Promise<void> {
-  const url = service.readyUrl;
-  const deadline = Date.now() + timeoutMs;
   let exit: string | undefined;
   service.exited.then((how) => {
     exit = how;
   });
-  let last = "no answer yet";
-  while (Date.now() < deadline) {
+  try {
+    await waitForHttp(service.readyUrl, timeoutMs, () => exit === undefined);
+  } catch (error) {
     if (exit !== undefined) throw new Error(`${service.name} exited (${exit}) before it was ready`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      if (res.status === 200) return;
-      last = `HTTP ${res.status} ${(await res.text()).slice(0, 200)}`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 150));
+    throw new Error(`${service.name} was not ready: ${(error as Error).message}`);
   }
-  throw new Error(`${service.name} was not ready at ${url} within ${timeoutMs} ms (${last})`);
 }

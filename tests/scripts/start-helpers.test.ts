@@ -1,12 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startRedisServer } from "@threadline/testing";
+import { childEnv, freePort, startRedisServer } from "@threadline/testing";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { staleBuilds, workspaceClosure } from "../../scripts/start/build-if-stale.js";
 import { formatLogLine, palette } from "../../scripts/start/log-lines.js";
 import { pingRedis } from "../../scripts/start/redis-ping.js";
+import { type ServiceProcess, startService, waitReady } from "../../scripts/start/service-process.js";
 
 const repos: string[] = [];
 afterEach(() => {
@@ -111,5 +112,51 @@ describe("pnpm start: redis ping", () => {
     const closed = await pingRedis(server.url);
     expect(closed.ok).toBe(false);
     expect(!closed.ok && closed.reason).toContain("ECONNREFUSED");
+  });
+});
+
+describe("pnpm start: waiting for a service", () => {
+  const services: ServiceProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((s) => s.stop(1_000)));
+  });
+
+  /** A real `node -e` child: `script` runs with PORT set. */
+  async function service(script: string) {
+    const port = await freePort();
+    const spec = {
+      name: "svc",
+      args: ["-e", script],
+      cwd: process.cwd(),
+      env: { ...childEnv(), PORT: String(port) },
+      readyUrl: `http://127.0.0.1:${port}/readyz`,
+    };
+    let printed: (line: string) => void = () => {};
+    const listening = new Promise<string>((resolve) => {
+      printed = resolve;
+    });
+    const started = startService(spec, printed);
+    services.push(started);
+    return { started, listening };
+  }
+  const listen = (status: number) =>
+    `require("node:http").createServer((q, s) => { s.statusCode = ${status}; s.end(); }).listen(Number(process.env.PORT), "127.0.0.1", () => console.log("listening"))`;
+
+  it("resolves once the readiness URL answers 200", async () => {
+    const { started } = await service(listen(200));
+    await expect(waitReady(started, 30_000)).resolves.toBeUndefined();
+  });
+
+  it("rejects with the exit when the process ends before it is ready", async () => {
+    const { started } = await service("process.exit(3)");
+    await expect(waitReady(started, 30_000)).rejects.toThrow("svc exited (code 3) before it was ready");
+  });
+
+  it("rejects with the last answer when the service is not ready in time", async () => {
+    const { started, listening } = await service(listen(503));
+    expect(await listening).toBe("listening");
+    await expect(waitReady(started, 1_000)).rejects.toThrow(
+      /^svc was not ready: http:\/\/127\.0\.0\.1:\d+\/readyz did not answer 200 within 1000 ms \(status 503\)/,
+    );
   });
 });
