@@ -102,6 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       name: string,
       port: number,
       extra: Record<string, string> = {},
+      signal?: AbortSignal,
     ) => {
       const instance = await startServiceProcess({
         kind,
@@ -109,19 +110,35 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         port,
         env: { ...env, ...options.envFor?.[kind], ...extra },
         ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+        ...(signal ? { signal } : {}),
       });
       const service = { ...instance, logs: () => instance.process.output() };
       started.push(service);
       return service;
     };
     const workerCount = options.workers ?? 1;
-    const [gateway, api, ...workers] = await Promise.all([
-      start("gateway", "gateway", gatewayPort),
-      start("api", "api", await freePort(), { GATEWAY_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}` }),
+    // The first service that fails to start aborts the others still starting (each stops its
+    // process); every start settles before the failure is thrown, so nothing is left running.
+    const starting = new AbortController();
+    let failure: unknown;
+    const startOrAbort = (...args: Parameters<typeof start>) =>
+      start(...args).catch((error: unknown) => {
+        if (!starting.signal.aborted) {
+          failure = error;
+          starting.abort();
+        }
+        throw error;
+      });
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    const settled = await Promise.allSettled([
+      startOrAbort("gateway", "gateway", gatewayPort, {}, starting.signal),
+      startOrAbort("api", "api", await freePort(), { GATEWAY_PUBLIC_URL: gatewayUrl }, starting.signal),
       ...Array.from({ length: workerCount }, async (_, i) =>
-        start("worker", `worker-${i + 1}`, await freePort()),
+        startOrAbort("worker", `worker-${i + 1}`, await freePort(), {}, starting.signal),
       ),
     ]);
+    if (starting.signal.aborted) throw failure;
+    const [gateway, api, ...workers] = settled.map((r) => (r as PromiseFulfilledResult<StackService>).value);
     let nextWorker = workerCount + 1;
     return {
       api: api!,

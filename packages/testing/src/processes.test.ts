@@ -51,6 +51,33 @@ describe("startProcess", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it("stops the process and rejects when its start is aborted before it is ready", async () => {
+    const port = await freePort();
+    const starting = new AbortController();
+    const start = startProcess({
+      name: "aborted",
+      command: process.execPath,
+      args: ["-e", server(port, 600_000)],
+      env: {},
+      readyUrl: `http://127.0.0.1:${port}/readyz`,
+      readyTimeoutMs: 600_000,
+      signal: starting.signal,
+    });
+    await expect
+      .poll(() =>
+        fetch(`http://127.0.0.1:${port}/`).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      )
+      .toBe(503);
+    starting.abort();
+    await expect(start).rejects.toThrow(
+      /^aborted: start aborted before http:\/\/127\.0\.0\.1:\d+\/readyz answered/,
+    );
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
   it("reports a command that cannot be run", async () => {
     await expect(
       startProcess({

@@ -15,6 +15,8 @@ export interface ProcessOptions {
   readyTimeoutMs?: number;
   /** Keep at most this many characters of combined stdout+stderr (the tail); default 64 KiB. */
   keepOutputChars?: number;
+  /** Aborting it while the process is not ready yet stops the process and rejects the start. */
+  signal?: AbortSignal;
 }
 
 /** A running child process with its recent output, for tests and local topologies. */
@@ -97,8 +99,16 @@ export async function startProcess(options: ProcessOptions): Promise<ManagedProc
       );
     });
     early.catch(() => {});
+    const aborted = new Promise<never>((_, reject) => {
+      const abort = () =>
+        reject(new Error(`${options.name}: start aborted before ${options.readyUrl} answered`));
+      if (options.signal?.aborted) abort();
+      options.signal?.addEventListener("abort", abort, { once: true });
+      void exited.then(() => options.signal?.removeEventListener("abort", abort));
+    });
+    aborted.catch(() => {});
     try {
-      await Promise.race([ready, early]);
+      await Promise.race([ready, early, aborted]);
     } catch (error) {
       await handle.stop(1_000);
       throw error instanceof Error && !error.message.startsWith(options.name)

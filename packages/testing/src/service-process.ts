@@ -28,6 +28,8 @@ export interface ServiceProcessOptions {
   parentEnv?: TestEnv;
   /** The entry point, from the repository root; default `services/<kind>/src/main.ts`. */
   entry?: string;
+  /** Aborting it before /readyz answers stops the service and rejects the start. */
+  signal?: AbortSignal;
 }
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -62,6 +64,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     ...(options.waitForReady === false ? {} : { readyUrl: `${url}/readyz` }),
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
     ...(options.keepOutputChars ? { keepOutputChars: options.keepOutputChars } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   return { kind, name, port, url, process: proc };
 }
