@@ -134,8 +134,9 @@ local ARCHIVE_BACKLOG_FACTOR = 10
 local maxlen = tonumber(ARGV[3])
 local archivedN = redis.call("HGET", KEYS[2], "archivedN")
 if archivedN then
-  local behind = redis.call("HINCRBY", KEYS[2], "n", 1) - tonumber(archivedN)
-  if behind > maxlen then maxlen = math.min(behind, maxlen * ARCHIVE_BACKLOG_FACTOR) end
+  -- +1: the archive's last entry too, the anchor a reader of the log checks continuity against.
+  local keep = redis.call("HINCRBY", KEYS[2], "n", 1) - tonumber(archivedN) + 1
+  if keep > maxlen then maxlen = math.min(keep, maxlen * ARCHIVE_BACKLOG_FACTOR) end
 end
 local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", maxlen, "*", "e", body)
 redis.call("EXPIRE", KEYS[1], ARGV[4])
