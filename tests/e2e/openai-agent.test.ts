@@ -114,6 +114,22 @@ describe("openai agent end to end: API → worker (fake LLM) → Redis → gatew
           args: { expression: "6 * 7" },
         },
       },
+      // Live usage after each model turn: cumulative tokens and cost (issue 18 item 3).
+      {
+        type: "delta",
+        content: {
+          kind: "progress",
+          step: 1,
+          usage: { inputTokens: 40, outputTokens: 10 },
+          cost: { usd: 0.00006 },
+        },
+      },
+      // Checkpoints (issue 18 item 4): the turn that called the tool, then its result — what a retry
+      // resumes after (the conversation so far).
+      {
+        type: "delta",
+        content: { kind: "checkpoint", step: 1, state: expect.objectContaining({ turns: 1 }) },
+      },
       {
         type: "delta",
         content: {
@@ -123,14 +139,27 @@ describe("openai agent end to end: API → worker (fake LLM) → Redis → gatew
           result: { expression: "6 * 7", result: 42 },
         },
       },
-      // Live usage after each model turn: cumulative tokens and cost (issue 18 item 3).
       {
         type: "delta",
         content: {
-          kind: "progress",
-          step: 1,
-          usage: { inputTokens: 40, outputTokens: 10 },
-          cost: { usd: 0.00006 },
+          kind: "checkpoint",
+          step: 2,
+          state: expect.objectContaining({
+            messages: [
+              expect.objectContaining({ role: "assistant" }),
+              {
+                role: "tool",
+                content: [
+                  {
+                    type: "tool-result",
+                    toolCallId: "call_e2e",
+                    toolName: "calculator",
+                    output: { type: "json", value: { expression: "6 * 7", result: 42 } },
+                  },
+                ],
+              },
+            ],
+          }),
         },
       },
       { type: "status", content: { state: "running", attempt: 1, step: 2, total: 8 } },
