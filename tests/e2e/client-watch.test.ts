@@ -4,12 +4,13 @@ import {
   ThreadlineError,
   type WatchChange,
   type WatchItem,
+  type WatchOptions,
   type WatchStateChange,
   type WebSocketConstructor,
 } from "@threadline/client";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import { createRedisClient, type RedisClient } from "@threadline/redis";
-import { uniqueId } from "@threadline/testing";
+import { type ServiceInstance, startServiceProcess, uniqueId } from "@threadline/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startTopology, type Topology } from "../../scripts/topology/start-topology.js";
@@ -17,6 +18,8 @@ import { readThreadLog, startDemoRun } from "../scale/run-client.js";
 
 // client.watch(): many threads over ONE WebSocket, against two real gateways behind a real nginx.
 let topology: Topology;
+const restartedGateways: ServiceInstance[] = [];
+const GATEWAY_ENV = { HEARTBEAT_INTERVAL_MS: "2000" };
 let redis: RedisClient;
 const SUB = "watch-e2e";
 const token = signDevToken(DEV_JWT_SECRET, { sub: SUB, threads: ["*"], ttlSeconds: 3600 });
@@ -29,7 +32,7 @@ beforeAll(async () => {
     readyTimeoutMs: 150_000,
     workers: 2,
     envFor: {
-      gateway: { HEARTBEAT_INTERVAL_MS: "2000" },
+      gateway: GATEWAY_ENV,
       api: { RATE_LIMIT_RUNS_PER_MINUTE: "0" },
       worker: { WORKER_CONCURRENCY: "50" },
     },
@@ -39,10 +42,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   redis?.disconnect();
+  await Promise.all(restartedGateways.map((g) => g.process.stop(5_000)));
   await topology?.stop();
 }, 60_000);
 
-function watcher(threads: readonly string[] | AsyncIterable<WatchChange>, getToken = () => token) {
+function watcher(
+  threads: readonly string[] | AsyncIterable<WatchChange>,
+  getToken = () => token,
+  transport: WatchOptions["transport"] = "auto",
+) {
   const client = createThreadlineClient({
     apiUrl: topology.url,
     gatewayUrl: topology.url,
@@ -55,6 +63,7 @@ function watcher(threads: readonly string[] | AsyncIterable<WatchChange>, getTok
   const done = (async () => {
     for await (const item of client.watch(threads, {
       from: "start",
+      transport,
       signal: controller.signal,
       backoff: { initialDelayMs: 50, maxDelayMs: 500 },
       onStateChange: (c) => changes.push(c),
@@ -77,51 +86,69 @@ async function until(check: () => boolean, what: string, timeoutMs = 60_000) {
   }
 }
 
-describe("client.watch over WebSocket, through nginx", () => {
-  it("50 threads with concurrent demo runs on ONE socket; a gateway SIGKILLed mid-run and CLIENT KILL of the subscriber lose and double nothing", {
-    timeout: 180_000,
-  }, async () => {
-    const threads = Array.from({ length: 50 }, () => uniqueId("watch"));
-    const w = watcher(threads);
-    await until(() => w.changes.some((c) => c.state === "live"), "the socket to open");
-    const runIds = await Promise.all(
-      threads.map((t, i) =>
-        startDemoRun(topology.url, t, { prompt: `run ${i}`, tokensPerSecond: 40, maxTokens: 120 }),
-      ),
-    );
-    await until(() => threads.every((t) => eventsOf(w.items, t).length >= 5), "every run to be streaming");
-    // Which gateway holds the socket: the one with an open stream.
-    let open: number[] = [];
-    for (let i = 0; i < 50 && !open.some((n) => n > 0); i++) {
-      open = await Promise.all(topology.gateways.map((g) => openStreams(g.url)));
-      if (!open.some((n) => n > 0)) await new Promise((r) => setTimeout(r, 100));
-    }
-    const victim = topology.gateways[open.findIndex((n) => n > 0)];
-    if (!victim)
-      throw new Error(
-        `no gateway reports the socket: ${open} ${await metricsText(topology.gateways[0]!.url)}`,
+describe("client.watch over WebSocket (and its SSE fallback), through nginx", () => {
+  it.each(["websocket", "sse"] as const)(
+    "50 threads with concurrent demo runs on ONE connection (%s); a gateway SIGKILLed mid-run and CLIENT KILL of the subscriber lose and double nothing",
+    {
+      timeout: 180_000,
+    },
+    async (transport) => {
+      const threads = Array.from({ length: 50 }, () => uniqueId("watch"));
+      const w = watcher(threads, () => token, transport);
+      await until(() => w.changes.some((c) => c.state === "live"), "the connection to open");
+      expect(w.changes.every((c) => c.transport === transport)).toBe(true);
+      const runIds = await Promise.all(
+        threads.map((t, i) =>
+          startDemoRun(topology.url, t, { prompt: `run ${i}`, tokensPerSecond: 40, maxTokens: 120 }),
+        ),
       );
-    const livesBefore = w.changes.filter((c) => c.state === "live").length;
-    await victim.process.kill("SIGKILL");
-    await until(
-      () => w.changes.filter((c) => c.state === "live").length > livesBefore,
-      "a reconnect to the other gateway",
-    );
-    await redis.call("CLIENT", "KILL", "TYPE", "pubsub");
-    await until(() => threads.every((t) => sawDone(w.items, t)), "every run's done", 150_000);
-    w.stop();
-    await w.done;
-    for (const [i, t] of threads.entries()) {
-      const log = await readThreadLog(topology.url, t);
-      expect(eventsOf(w.items, t).map((e) => e.id)).toEqual(log.map((e) => e.id));
-      expect(
-        eventsOf(w.items, t)
-          .filter((e) => e.runId === runIds[i])
-          .at(-1)?.type,
-      ).toBe("done");
-    }
-    expect(w.items.filter((i) => i.kind !== "event")).toEqual([]);
-  });
+      await until(() => threads.every((t) => eventsOf(w.items, t).length >= 5), "every run to be streaming");
+      // Which gateway holds the socket: the one with an open stream.
+      let open: number[] = [];
+      for (let i = 0; i < 50 && !open.some((n) => n > 0); i++) {
+        open = await Promise.all(topology.gateways.map((g) => openStreams(g.url)));
+        if (!open.some((n) => n > 0)) await new Promise((r) => setTimeout(r, 100));
+      }
+      const victim = topology.gateways[open.findIndex((n) => n > 0)];
+      if (!victim)
+        throw new Error(
+          `no gateway reports the socket: ${open} ${await metricsText(topology.gateways[0]!.url)}`,
+        );
+      const livesBefore = w.changes.filter((c) => c.state === "live").length;
+      await victim.process.kill("SIGKILL");
+      // The killed gateway comes back on its port (in nginx's upstream list) for the next transport.
+      const restarted = startServiceProcess({
+        kind: "gateway",
+        name: `${victim.name}-restarted`,
+        port: victim.port,
+        env: { LOG_LEVEL: "warn", ...topology.redisEnv, ...GATEWAY_ENV },
+        readyTimeoutMs: 120_000,
+      }).then((instance) => {
+        restartedGateways.push(instance);
+        topology.gateways[topology.gateways.indexOf(victim)] = instance;
+      });
+      await until(
+        () => w.changes.filter((c) => c.state === "live").length > livesBefore,
+        "a reconnect to the other gateway",
+      );
+      await redis.call("CLIENT", "KILL", "TYPE", "pubsub");
+      await until(() => threads.every((t) => sawDone(w.items, t)), "every run's done", 150_000);
+      w.stop();
+      await w.done;
+      await restarted;
+      for (const [i, t] of threads.entries()) {
+        const log = await readThreadLog(topology.url, t);
+        expect(eventsOf(w.items, t).map((e) => e.id)).toEqual(log.map((e) => e.id));
+        expect(
+          eventsOf(w.items, t)
+            .filter((e) => e.runId === runIds[i])
+            .at(-1)?.type,
+        ).toBe("done");
+      }
+      expect(w.items.filter((i) => i.kind !== "event")).toEqual([]);
+      expect(w.changes.every((c) => c.transport === transport)).toBe(true);
+    },
+  );
 
   it("follows an async iterable of changes on the same socket (add, remove) without reconnecting", async () => {
     const [a, b] = [uniqueId("chg"), uniqueId("chg")];

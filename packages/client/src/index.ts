@@ -55,5 +55,6 @@ export {
   type WatchItem,
   type WatchOptions,
   type WatchStateChange,
+  type WatchTransport,
   watchThreads,
 } from "./watch.js";

@@ -33,7 +33,9 @@ export type StateReason =
   | "aborted"
   | "fatal"
   /** An `untilDone` stream delivered the run's end. */
-  | "done";
+  | "done"
+  /** `client.watch`: the WebSocket cannot get through, the watch moves to the multiplexed SSE route. */
+  | "fallback";
 
 /** Reported through `onStateChange` each time the connection changes state. */
 export interface ConnectionStateChange {

@@ -1,25 +1,12 @@
-import {
-  abortableSleep,
-  ERRORS,
-  parseRetryAfter,
-  STREAM_ERROR_CODES,
-  ThreadEvent,
-  ThreadId,
-  WS_CLOSE_CODES,
-  WsServerMessage,
-} from "@threadline/protocol";
+import { abortableSleep, STREAM_ERROR_CODES, type ThreadEvent, ThreadId } from "@threadline/protocol";
 import { createAsyncQueue } from "./async-queue.js";
 import { backoffDelay } from "./backoff.js";
-import type { EventStreamDeps } from "./event-stream.js";
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS, type EventStreamDeps } from "./event-stream.js";
 import { createRecentIds } from "./recent-ids.js";
-import { toThreadlineError } from "./threadline-error.js";
-import type {
-  ConnectionState,
-  StateReason,
-  TokenReason,
-  WebSocketConstructor,
-  WebSocketLike,
-} from "./types.js";
+import type { ConnectionState, StateReason, TokenReason, WebSocketConstructor } from "./types.js";
+import type { WatchLink, WatchOutcome, WatchSession } from "./watch-session.js";
+import { connectSse } from "./watch-sse.js";
+import { connectWebSocket } from "./watch-websocket.js";
 
 /** Threads to start or stop watching, for `watch(changes)`. */
 export interface WatchChange {
@@ -45,6 +32,9 @@ export type WatchItem =
    */
   | { kind: "error"; threadId: string; code: string; message: string; retrying: boolean };
 
+/** Which gateway transport a watch uses (see `WatchOptions.transport`). */
+export type WatchTransport = "websocket" | "sse";
+
 export interface WatchStateChange {
   state: ConnectionState;
   attempt: number;
@@ -53,6 +43,8 @@ export interface WatchStateChange {
   error?: unknown;
   /** Where each watched thread stands: the last event id (or the subscription's start), the resume point. */
   positions: Readonly<Record<string, string>>;
+  /** The transport of this connection: the WebSocket, or the multiplexed SSE route it fell back to. */
+  transport: WatchTransport;
 }
 
 export interface WatchOptions {
@@ -66,41 +58,45 @@ export interface WatchOptions {
   backoff?: { initialDelayMs?: number; maxDelayMs?: number; random?: () => number };
   /** The WebSocket class; defaults to `globalThis.WebSocket` (pass `ws`'s class on Node 20). */
   WebSocket?: WebSocketConstructor;
-}
-
-type Outcome =
-  | { type: "aborted" }
-  /** The socket never opened: refused upgrade (bad token, full gateway) or unreachable. */
-  | { type: "not_opened" }
-  | { type: "closed"; code: number; reason: string };
-
-/** The socket's methods the watch loop calls while connected. */
-interface Link {
-  subscribe(threadId: string): void;
-  unsubscribe(threadId: string): void;
+  /**
+   * `auto` (default): the WebSocket, falling back to multiplexed SSE (`GET /v1/events?threads=`) when no
+   * WebSocket class exists, or when the socket fails before it ever opened while a plain GET of
+   * `/v1/ws` shows the upgrade cannot get through (426: a proxy dropped it; 404/405/2xx: not the
+   * gateway's route). A watch whose socket opened once stays on WebSocket; one that fell back stays on
+   * SSE. `websocket` never falls back; `sse` never tries the socket.
+   */
+  transport?: "auto" | WatchTransport;
+  /** SSE only: reconnect when nothing (not even a keepalive) arrives for this long. Default 37,500 ms. */
+  heartbeatTimeoutMs?: number;
 }
 
 const DEFAULT_INITIAL_DELAY_MS = 1_000;
 const DEFAULT_MAX_DELAY_MS = 30_000;
-const OPEN = 1;
 
 /**
- * Many threads over ONE WebSocket (`GET /v1/ws`): subscribes every watched thread, reconnects with
- * exponential backoff and full jitter, and resubscribes each thread after its last event id (or the
- * position its `subscribed` frame reported), so nothing is lost or doubled across reconnects. A token
- * that expired (close 4001) is refreshed at once (`getToken({reason:"expired"})`), as on the
- * single-thread stream. `threads` is a list, or an async iterable of changes to follow over time.
+ * Many threads over ONE gateway connection — a WebSocket (`GET /v1/ws`), or the multiplexed SSE route
+ * when the socket cannot be used (`transport`) — reconnecting with exponential backoff and full jitter
+ * and resuming each thread after its last event id (or the position the gateway confirmed it at), so
+ * nothing is lost or doubled across reconnects or the fallback. An expired token (close 4001, SSE's
+ * TOKEN_EXPIRED) is refreshed at once (`getToken({reason:"expired"})`), as on the single-thread stream.
+ * `threads` is a list, or an async iterable of changes to follow over time.
  */
 export function watchThreads(
   deps: EventStreamDeps & { WebSocket?: WebSocketConstructor },
   threads: readonly string[] | AsyncIterable<WatchChange>,
   options: WatchOptions = {},
 ): AsyncGenerator<WatchItem, void, undefined> {
+  const choice = options.transport ?? "auto";
+  if (choice !== "auto" && choice !== "websocket" && choice !== "sse") {
+    throw new TypeError(`transport must be "auto", "websocket" or "sse", got ${JSON.stringify(choice)}`);
+  }
   const WebSocketClass =
     options.WebSocket ?? deps.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (!WebSocketClass) {
+  if (!WebSocketClass && choice === "websocket") {
     throw new TypeError("watch needs a WebSocket class: pass options.WebSocket (e.g. the `ws` package's)");
   }
+  let transport: WatchTransport = WebSocketClass && choice !== "sse" ? "websocket" : "sse";
+  let socketOpened = false;
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort();
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
@@ -111,11 +107,14 @@ export function watchThreads(
   const seen = createRecentIds(8192);
   const maxDelayMs = options.backoff?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
   const initialDelayMs = options.backoff?.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS;
-  let link: Link | undefined;
+  let link: WatchLink | undefined;
   let attempt = 0;
+  let lastState: ConnectionState | undefined;
 
-  const report = (change: Omit<WatchStateChange, "positions" | "attempt">) =>
-    options.onStateChange?.({ ...change, attempt, positions: Object.fromEntries(positions) });
+  const report = (change: Omit<WatchStateChange, "positions" | "attempt" | "transport">) => {
+    lastState = change.state;
+    options.onStateChange?.({ ...change, attempt, transport, positions: Object.fromEntries(positions) });
+  };
   const delay = () =>
     backoffDelay(attempt, { initialDelayMs, maxDelayMs, random: options.backoff?.random ?? Math.random });
 
@@ -133,26 +132,14 @@ export function watchThreads(
     link?.unsubscribe(threadId);
   };
 
-  const onFrame = (text: string, socket: WebSocketLike) => {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return;
-    }
-    const frame = WsServerMessage.safeParse(json);
-    if (!frame.success) return;
-    const message = frame.data;
-    if (message.type === "subscribed") {
-      if (active.has(message.threadId) && !positions.has(message.threadId)) {
-        positions.set(message.threadId, message.after);
-      }
-      return;
-    }
-    if (message.type === "event") {
-      const parsed = ThreadEvent.safeParse(message.event);
-      if (!parsed.success) return;
-      const event = parsed.data;
+  const session: WatchSession = {
+    signal,
+    active,
+    startOf: (threadId) => positions.get(threadId) ?? (options.from === "start" ? "0" : undefined),
+    confirmed(threadId, after) {
+      if (active.has(threadId) && !positions.has(threadId)) positions.set(threadId, after);
+    },
+    event(event: ThreadEvent & { threadId: string }) {
       if (!active.has(event.threadId)) return;
       if (event.id !== undefined) {
         // The gateway never doubles an event; this is the last line of defence across reconnects.
@@ -160,96 +147,53 @@ export function watchThreads(
         positions.set(event.threadId, event.id);
       }
       queue.push({ kind: "event", threadId: event.threadId, event });
-      return;
-    }
-    const { threadId, code } = message;
-    if (threadId === undefined || !active.has(threadId)) return;
-    if (code === STREAM_ERROR_CODES.replayTruncated) {
-      queue.push({ kind: "gap", threadId, reason: code, message: message.message, after: message.after });
-      return;
-    }
-    // TOKEN_EXPIRED: the gateway closes with 4001 next, and the loop reconnects with a fresh token.
-    if (code === STREAM_ERROR_CODES.tokenExpired) return;
-    const retrying = code === STREAM_ERROR_CODES.replayFailed || code === ERRORS.REDIS_UNAVAILABLE.code;
-    queue.push({ kind: "error", threadId, code, message: message.message, retrying });
-    if (!retrying) {
+    },
+    gap(threadId, message, after) {
+      if (!active.has(threadId)) return;
+      queue.push({ kind: "gap", threadId, reason: STREAM_ERROR_CODES.replayTruncated, message, after });
+    },
+    threadError(threadId, code, message, retrying) {
+      if (!active.has(threadId)) return;
+      queue.push({ kind: "error", threadId, code, message, retrying });
+      if (retrying) return;
       active.delete(threadId);
       positions.delete(threadId);
-      return;
-    }
-    void abortableSleep(delay(), signal).then(() => {
-      if (link && active.has(threadId) && socket.readyState === OPEN) link.subscribe(threadId);
-    });
+    },
+    opened() {
+      attempt = 0;
+      if (transport === "websocket") socketOpened = true;
+      // An SSE reopen for a change of threads is not news: the state stays `live`.
+      if (lastState !== "live") report({ state: "live" });
+    },
+    link(next) {
+      link = next;
+    },
+    retryDelay: delay,
   };
 
-  const connect = (token: string | undefined): Promise<Outcome> =>
-    new Promise((resolve) => {
-      const base = deps.gatewayUrl.replace(/\/+$/, "").replace(/^http/, "ws");
-      // Browsers' WebSocket cannot send headers: the token goes in the query (the gateway never logs it).
-      const url = `${base}/v1/ws${token ? `?access_token=${encodeURIComponent(token)}` : ""}`;
-      const socket = new WebSocketClass(url);
-      let opened = false;
-      const send = (message: object) => {
-        if (socket.readyState === OPEN) socket.send(JSON.stringify(message));
-      };
-      const onAbort = () => {
-        socket.close(1000);
-        finish({ type: "aborted" });
-      };
-      const finish = (outcome: Outcome) => {
-        signal.removeEventListener("abort", onAbort);
-        socket.onopen = socket.onmessage = socket.onclose = null;
-        // Closing a socket that is still connecting reports an error afterwards (the `ws` package
-        // emits it): it must find a listener.
-        socket.onerror = () => {};
-        link = undefined;
-        resolve(outcome);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      socket.onopen = () => {
-        opened = true;
-        attempt = 0;
-        link = {
-          subscribe(threadId) {
-            const after = positions.get(threadId) ?? (options.from === "start" ? "0" : undefined);
-            send({ type: "subscribe", threadId, ...(after === undefined ? {} : { after }) });
-          },
-          unsubscribe: (threadId) => send({ type: "unsubscribe", threadId }),
-        };
-        for (const threadId of active) link.subscribe(threadId);
-        report({ state: "live" });
-      };
-      socket.onmessage = (event) => {
-        if (typeof event.data === "string") onFrame(event.data, socket);
-      };
-      socket.onerror = () => {};
-      socket.onclose = (event) =>
-        finish(opened ? { type: "closed", code: event.code, reason: event.reason } : { type: "not_opened" });
-    });
-
-  /**
-   * Why the socket did not open (browsers do not say): the same URL as plain HTTP, which the gateway
-   * authenticates and admits exactly as the upgrade, answering 426 when both would have passed.
-   */
-  const probe = async (token: string | undefined) => {
-    const url = `${deps.gatewayUrl.replace(/\/+$/, "")}/v1/ws`;
-    try {
-      const response = await deps.fetch(url, {
-        headers: token ? { authorization: `Bearer ${token}` } : {},
-        signal,
-      });
-      if (response.status === 426 || response.ok) return undefined;
-      return {
-        error: await toThreadlineError(response),
-        retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
-      };
-    } catch {
-      return undefined;
-    }
-  };
+  const connect = (token: string | undefined): Promise<WatchOutcome> =>
+    transport === "websocket" && WebSocketClass
+      ? connectWebSocket(session, {
+          gatewayUrl: deps.gatewayUrl,
+          fetch: deps.fetch,
+          WebSocket: WebSocketClass,
+          token,
+          mayFallBack: choice === "auto" && !socketOpened,
+        })
+      : connectSse(session, {
+          gatewayUrl: deps.gatewayUrl,
+          fetch: deps.fetch,
+          token,
+          heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+        });
 
   let closeReason: StateReason = "aborted";
   let closeError: unknown;
+  const fatal = (error: unknown): never => {
+    closeReason = "fatal";
+    closeError = error;
+    throw error;
+  };
   const loop = async () => {
     let tokenReason: TokenReason = "initial";
     report({ state: "connecting" });
@@ -258,47 +202,45 @@ export function watchThreads(
       try {
         token = await deps.getToken({ reason: tokenReason });
       } catch (error) {
-        closeReason = "fatal";
-        closeError = error;
-        throw error;
+        fatal(error);
       }
       if (signal.aborted) break;
       const outcome = await connect(token);
       if (outcome.type === "aborted") break;
+      if (outcome.type === "reopen") {
+        tokenReason = "reconnect";
+        continue;
+      }
       let reason: StateReason;
       let delayMs: number;
       let error: unknown;
-      if (outcome.type === "closed" && outcome.code === WS_CLOSE_CODES.tokenExpired) {
+      if (outcome.type === "fallback") {
+        transport = "sse";
+        reason = "fallback";
+        delayMs = 0;
+        error = new Error(`${outcome.why}: falling back to SSE (GET /v1/events)`);
+        tokenReason = "reconnect";
+      } else if (outcome.type === "token_expired") {
         reason = "token_expired";
         tokenReason = "expired";
         delayMs = 0;
-      } else if (outcome.type === "not_opened") {
-        const refused = await probe(token);
-        if (signal.aborted) break;
-        const status: number = refused?.error.status ?? 0;
+      } else if (outcome.type === "refused") {
+        const status: number = outcome.error.status;
         // As the single-thread stream: one fresh token after a 401, then 4xx (but 408/429) is final.
         const retryWithFreshToken: boolean = status === 401 && tokenReason !== "expired";
-        if (
-          refused &&
-          status >= 400 &&
-          status < 500 &&
-          status !== 408 &&
-          status !== 429 &&
-          !retryWithFreshToken
-        ) {
-          closeReason = "fatal";
-          closeError = refused.error;
-          throw refused.error;
+        if (status >= 400 && status < 500 && status !== 408 && status !== 429 && !retryWithFreshToken) {
+          fatal(outcome.error);
         }
-        reason = retryWithFreshToken ? "token_expired" : refused ? "http_error" : "network";
+        reason = retryWithFreshToken ? "token_expired" : "http_error";
         tokenReason = retryWithFreshToken ? "expired" : "reconnect";
-        delayMs = retryWithFreshToken ? 0 : Math.max(refused?.retryAfterMs ?? 0, delay());
-        error = refused?.error;
+        delayMs = retryWithFreshToken ? 0 : Math.max(outcome.retryAfterMs ?? 0, delay());
+        error = outcome.error;
         attempt += retryWithFreshToken ? 0 : 1;
       } else {
-        reason = "server_closed";
+        reason = outcome.reason;
         tokenReason = "reconnect";
         delayMs = delay();
+        error = outcome.error;
         attempt += 1;
       }
       report({ state: "reconnecting", reason, delayMs, ...(error === undefined ? {} : { error }) });

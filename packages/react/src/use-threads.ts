@@ -11,7 +11,7 @@ import {
 } from "@threadline/client";
 import { useEffect, useRef, useState } from "react";
 
-export interface UseThreadsOptions extends Pick<WatchOptions, "from" | "backoff"> {
+export interface UseThreadsOptions extends Pick<WatchOptions, "from" | "backoff" | "transport"> {
   client: ThreadlineClient;
   /** False to stay disconnected. Default true. */
   enabled?: boolean;
@@ -58,11 +58,12 @@ function createChanges() {
 /**
  * Watches many threads over ONE gateway connection (`client.watch`) and keeps a view per thread — the
  * sibling of `useThreadStream` for boards and multi-agent UIs. Adding or removing ids subscribes or
- * unsubscribes on the same connection (no reconnect, other threads untouched); it reconnects and
- * resumes by itself, restarts when the client, `from` or `enabled` change, and disconnects on unmount.
+ * unsubscribes on the same connection (no reconnect on the WebSocket; the SSE fallback reopens its one
+ * stream from the positions held); it reconnects and resumes by itself, restarts when the client, `from`,
+ * `transport` or `enabled` change, and disconnects on unmount.
  */
 export function useThreads(threadIds: readonly string[], options: UseThreadsOptions): ThreadsStream {
-  const { client, enabled = true, from } = options;
+  const { client, enabled = true, from, transport } = options;
   const latest = useRef(options);
   latest.current = options;
   const [views, setViews] = useState<Record<string, ThreadView>>({});
@@ -106,6 +107,7 @@ export function useThreads(threadIds: readonly string[], options: UseThreadsOpti
     const { backoff } = latest.current;
     const stream = client.watch(feed, {
       ...(from === undefined ? {} : { from }),
+      ...(transport === undefined ? {} : { transport }),
       ...(backoff === undefined ? {} : { backoff }),
       signal: controller.signal,
       onStateChange: (change) => {
@@ -139,7 +141,7 @@ export function useThreads(threadIds: readonly string[], options: UseThreadsOpti
       feed.end();
       changes.current = undefined;
     };
-  }, [client, enabled, from, sync]);
+  }, [client, enabled, from, transport, sync]);
 
   // The list itself: only the difference travels, on the connection the effect above opened.
   useEffect(() => sync(key), [key, sync]);
