@@ -10,29 +10,24 @@
  * present, else src through tsx) against its own redis-server; RSS from /proc/<pid>/status, CPU from
  * /proc/<pid>/stat (utime + stime), Redis connections from INFO clients.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import http from "node:http";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import { createEventPublisher } from "@threadline/redis";
-import { freePort, startRedisServer } from "@threadline/testing";
+import { eventually, startRedisServer } from "@threadline/testing";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
+import { gatewaySource, openSse, redisClients, startCostGateway } from "./lib/cost-gateway.js";
 
 const { values } = parseArgs({
   options: { threads: { type: "string", default: "100" }, events: { type: "string", default: "20000" } },
 });
 const THREADS = Number(values.threads);
 const EVENTS = Number(values.events);
-const gatewayDir = fileURLToPath(new URL("../../services/gateway/", import.meta.url));
-const built = existsSync(`${gatewayDir}dist/main.js`);
 const token = signDevToken(DEV_JWT_SECRET, { sub: "bench", threads: ["*"] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
-const CLK_TCK = 100;
 
 type Case = "sse-per-thread" | "sse-multiplexed" | "websocket";
 interface Row {
@@ -56,7 +51,7 @@ try {
 }
 
 console.log(
-  `\n${THREADS} threads, ${EVENTS} events spread over them; gateway from ${built ? "dist (node)" : "src (tsx)"}, SUBSCRIBER_MODE=dedicated; Node ${process.version}; load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}\n`,
+  `\n${THREADS} threads, ${EVENTS} events spread over them; gateway from ${gatewaySource}, SUBSCRIBER_MODE=dedicated; Node ${process.version}; load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}\n`,
 );
 console.log(
   "| transport | connections | gateway RSS (empty → open) | RSS added | Redis conns added | gateway CPU per delivered event |",
@@ -69,31 +64,16 @@ for (const r of rows) {
 }
 
 async function measure(name: Case): Promise<Row> {
-  const port = await freePort();
-  const args = built
-    ? ["dist/main.js"]
-    : ["--conditions=@threadline/source", "--import", "tsx", "src/main.ts"];
-  const child = spawn(process.execPath, args, {
-    cwd: gatewayDir,
-    env: {
-      PATH: process.env.PATH ?? "",
-      REDIS_URL: redis.url,
-      PORT: String(port),
-      SUBSCRIBER_MODE: "dedicated",
-      LOG_LEVEL: "warn",
-      MAX_STREAMS_PER_SUBJECT: String(THREADS + 10),
-      MAX_THREADS_PER_CONNECTION: String(THREADS),
-      SSE_MAX_BUFFER_BYTES: String(64 * 1024 * 1024),
-    },
-    stdio: ["ignore", "inherit", "inherit"],
+  const { proc, url: base } = await startCostGateway({ PATH: process.env.PATH }, redis.url, {
+    SUBSCRIBER_MODE: "dedicated",
+    MAX_STREAMS_PER_SUBJECT: String(THREADS + 10),
+    MAX_THREADS_PER_CONNECTION: String(THREADS),
+    SSE_MAX_BUFFER_BYTES: String(64 * 1024 * 1024),
   });
   const closers: (() => void)[] = [];
   try {
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 60_000);
-    await sleep(1_000);
-    const baseRss = rss(child);
-    const baseConns = await redisClients();
+    const baseRss = proc.rss();
+    const baseConns = await redisClients(probe);
     const threads = Array.from({ length: THREADS }, (_, i) => `${name}-${i}`);
     let delivered = 0;
     const count = () => {
@@ -101,11 +81,13 @@ async function measure(name: Case): Promise<Row> {
     };
     if (name === "sse-per-thread") {
       for (let i = 0; i < THREADS; i += 25) {
-        const batch = threads.slice(i, i + 25).map((t) => openSse(`${base}/v1/threads/${t}/events`, count));
+        const batch = threads
+          .slice(i, i + 25)
+          .map((t) => openSse(`${base}/v1/threads/${t}/events`, token, count));
         closers.push(...(await Promise.all(batch)));
       }
     } else if (name === "sse-multiplexed") {
-      closers.push(await openSse(`${base}/v1/events?threads=${threads.join(",")}`, count));
+      closers.push(await openSse(`${base}/v1/events?threads=${threads.join(",")}`, token, count));
     } else {
       closers.push(await openWs(`${base.replace("http", "ws")}/v1/ws`, threads, count));
     }
@@ -113,13 +95,13 @@ async function measure(name: Case): Promise<Row> {
     const row: Row = {
       name,
       baseRss,
-      rss: rss(child),
-      redisConns: (await redisClients()) - baseConns,
+      rss: proc.rss(),
+      redisConns: (await redisClients(probe)) - baseConns,
       cpuUsPerEvent: 0,
       delivered: 0,
     };
     const publisher = createEventPublisher(probe, { logMaxLen: 1_000, logTtlSeconds: 600 });
-    const cpuBefore = cpuTicks(child);
+    const cpuBefore = proc.cpuMs();
     for (let i = 0; i < EVENTS; i += 200) {
       await Promise.all(
         Array.from({ length: Math.min(200, EVENTS - i) }, (_, j) =>
@@ -130,34 +112,19 @@ async function measure(name: Case): Promise<Row> {
         ),
       );
     }
-    await waitFor(async () => delivered >= EVENTS, 120_000).catch(() => {});
+    await eventually(
+      async () => delivered,
+      (n) => n >= EVENTS,
+      "every event delivered",
+      { timeoutMs: 120_000 },
+    ).catch(() => {});
     row.delivered = delivered;
-    row.cpuUsPerEvent = ((cpuTicks(child) - cpuBefore) * (1e6 / CLK_TCK)) / Math.max(1, delivered);
+    row.cpuUsPerEvent = ((proc.cpuMs() - cpuBefore) * 1_000) / Math.max(1, delivered);
     return row;
   } finally {
     for (const close of closers) close();
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
+    await proc.stop();
   }
-}
-
-/** Opens an SSE stream; counts every `data:` line; resolves once the 200 and `retry:` arrived. */
-function openSse(url: string, onEvent: () => void): Promise<() => void> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent: false, headers: { authorization: `Bearer ${token}` } });
-    request.once("error", reject);
-    request.once("response", (response) => {
-      if (response.statusCode !== 200) return reject(new Error(`HTTP ${response.statusCode} for ${url}`));
-      let tail = "";
-      response.on("data", (chunk: Buffer) => {
-        const text = tail + chunk.toString();
-        const lines = text.split("\n");
-        tail = lines.pop() ?? "";
-        for (const line of lines) if (line.startsWith("data:")) onEvent();
-      });
-      response.once("data", () => resolve(() => request.destroy()));
-    });
-  });
 }
 
 /** Opens a WebSocket, subscribes every thread, resolves once all are confirmed; counts event frames. */
@@ -177,26 +144,4 @@ function openWs(url: string, threads: string[], onEvent: () => void): Promise<()
       }
     });
   });
-}
-
-function rss(child: ChildProcess): number {
-  const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}
-
-function cpuTicks(child: ChildProcess): number {
-  const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-async function redisClients(): Promise<number> {
-  return Number(/connected_clients:(\d+)/.exec(await probe.info("clients"))?.[1] ?? 0) - 1;
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await sleep(50);
-  }
 }
