@@ -111,6 +111,7 @@ describe("console runs board in Chromium", () => {
     expect(connections.closedSockets).toEqual([]);
     expect(connections.multiplexed()).toEqual([]);
     expect(await page.locator("#board-state").textContent()).toBe("live");
+    expect(await page.locator("#board-state").getAttribute("data-transport")).toBe("websocket");
     await page.close();
     await expect.poll(openStreams, { timeout: 10_000 }).toBe(0);
     expect(errors).toEqual([]);
@@ -130,6 +131,9 @@ describe("console runs board in Chromium", () => {
     const threads = Array.from({ length: 3 }, () => uniqueId("board-sse"));
     await openThreads(page, threads);
     await page.locator("#board-state").getByText("live").waitFor();
+    expect(await page.locator("#board-state").getAttribute("title")).toBe(
+      "one SSE stream for every thread below",
+    );
     await Promise.all(threads.map((t) => createRun(t, { tokensPerSecond: 20, maxTokens: 60 })));
     await expect
       .poll(() => page.locator(`.card-status[data-thread="${threads[0]}"]`).textContent(), {

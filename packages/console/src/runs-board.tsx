@@ -18,8 +18,9 @@ export interface RunsBoardProps {
 }
 
 /**
- * The operator's view of many runs at once: every thread on the board over ONE gateway WebSocket
- * (`useThreads`), one card per thread with its latest run's status, figures and last words. It shows
+ * The operator's view of many runs at once: every thread on the board over ONE gateway connection
+ * (`useThreads`: a WebSocket, or one multiplexed SSE stream where the socket cannot pass), one card per
+ * thread with its latest run's status, figures and last words. It shows
  * (and connects) from the second thread on: with one, the main view already streams it, and the tabs
  * showing it share that one gateway stream.
  */
@@ -38,7 +39,8 @@ export function RunsBoard({ client, threads, current, enabled, onOpen, onRemove 
         <span
           id="board-state"
           className={`badge badge-${state}`}
-          title="one WebSocket for every thread below"
+          data-transport={connection?.transport}
+          title={`one ${connection?.transport === "sse" ? "SSE stream" : "WebSocket"} for every thread below`}
         >
           {state}
         </span>
