@@ -222,6 +222,8 @@ function watcher(
   const failure = (async () => {
     for await (const item of client.watch(threads, {
       backoff: { initialDelayMs: 50, maxDelayMs: 300 },
+      // These tests follow live joins; `from: undefined` asks for the SDK's default (a snapshot join).
+      from: "live",
       ...watchOptions,
       signal: controller.signal,
       onStateChange: (c) => changes.push(c),
@@ -257,8 +259,68 @@ function changeFeed() {
 
 const idsOf = (items: WatchItem[], threadId: string) =>
   items.flatMap((i) => (i.kind === "event" && i.threadId === threadId ? [i.event.id] : []));
+/** A thread's first delivered event. */
+const firstOf = (items: WatchItem[], threadId: string) =>
+  items.flatMap((i) => (i.kind === "event" && i.threadId === threadId ? [i.event] : []))[0];
 const requestsTo = (path: string, from = 0) => proxy.seen.slice(from).filter((s) => s.line.includes(path));
 const poll = (fn: () => unknown, timeout = 20_000) => expect.poll(fn, { timeout, interval: 50 });
+
+describe("client.watch joins with a snapshot by default (issue 18 item 6)", () => {
+  it.each([
+    ["websocket", "pass"],
+    ["sse", "strip-upgrade"],
+  ] as const)(
+    "over %s: each thread's run so far as one event, then live; a reconnect or reopen resumes from it",
+    async (transport, mode) => {
+      proxy.mode = mode;
+      const [a, b, quiet, late] = [uniqueId("sn-a"), uniqueId("sn-b"), uniqueId("sn-q"), uniqueId("sn-l")];
+      const textOf = (prefix: string) => Array.from({ length: 20 }, (_, i) => `${prefix}${i} `);
+      for (const [thread, prefix] of [
+        [a, "a"],
+        [b, "b"],
+        [late, "l"],
+      ] as const)
+        for (const text of textOf(prefix)) await publish(thread, text);
+      const feed = changeFeed();
+      const w = watcher(feed.iterable, { from: undefined });
+      feed.push({ add: [a, b, quiet] });
+      await poll(() => w.changes.find((s) => s.state === "live")?.transport).toBe(transport);
+      await poll(() => [a, b, quiet].every((t) => firstOf(w.items, t) !== undefined)).toBe(true);
+      const expectSnapshot = async (thread: string, prefix: string) => {
+        const first = firstOf(w.items, thread);
+        expect(first).toMatchObject({ type: "delta", runId: "r1", content: { kind: "snapshot" } });
+        expect(first?.id).toBe((await logIds(thread)).at(-1));
+        expect((first?.content as { run?: { text?: string } } | undefined)?.run?.text).toBe(
+          textOf(prefix).join(""),
+        );
+      };
+      await expectSnapshot(a, "a");
+      await expectSnapshot(b, "b");
+      expect(firstOf(w.items, quiet)).toMatchObject({ type: "delta", content: { kind: "snapshot" } });
+
+      // Then live. The WebSocket is dropped (a reconnect); over SSE adding a thread reopens the stream
+      // with the positions held. Either way a and b resume after their last id (no second snapshot),
+      // and the added thread joins with its own snapshot.
+      const a1 = await publish(a, "live-a");
+      await poll(() => idsOf(w.items, a).at(-1)).toBe(a1.id);
+      if (transport === "websocket") proxy.dropTunnels();
+      feed.push({ add: [late] });
+      await poll(() => firstOf(w.items, late) !== undefined).toBe(true);
+      await expectSnapshot(late, "l");
+      const b1 = await publish(b, "live-b");
+      const q1 = await publish(quiet, "q1");
+      await poll(() => idsOf(w.items, b).at(-1)).toBe(b1.id);
+      await poll(() => idsOf(w.items, quiet).at(-1)).toBe(q1.id);
+      w.stop();
+      expect(await w.failure).toBeUndefined();
+      expect(idsOf(w.items, a).slice(1)).toEqual([a1.id]);
+      expect(idsOf(w.items, b).slice(1)).toEqual([b1.id]);
+      if (transport === "websocket") {
+        expect(w.changes.filter((s) => s.state === "live").length).toBeGreaterThanOrEqual(2);
+      }
+    },
+  );
+});
 
 describe("client.watch falls back to multiplexed SSE", () => {
   it("when a proxy drops the upgrade (426): SSE with per-thread resume; adds join live, removes stop, positions held", async () => {

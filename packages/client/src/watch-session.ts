@@ -19,6 +19,11 @@ export interface WatchSession {
   readonly active: ReadonlySet<string>;
   /** A thread's resume position: its last event id, the start it was confirmed at, "0" for `from: "start"`. */
   startOf(threadId: string): string | undefined;
+  /**
+   * `from: "snapshot"`: a thread without a position joins with a snapshot of its run so far. Until the
+   * snapshot arrives, the start the gateway confirms for it is not a position: joining again is.
+   */
+  readonly snapshot: boolean;
   /** The gateway confirmed where a thread starts: its resume position until an event arrives. */
   confirmed(threadId: string, after: string): void;
   event(event: ThreadEvent & { threadId: string }): void;

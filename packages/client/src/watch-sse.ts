@@ -47,6 +47,8 @@ export async function connectSse(session: WatchSession, req: SseRequest): Promis
       headers["last-event-id"] = encodeVector(vectorTag(threads), starts);
     }
     const query = new URLSearchParams({ threads: threads.join(",") });
+    // Threads without a position (an empty vector entry) join with a snapshot of their run so far.
+    if (session.snapshot) query.set("snapshot", "1");
     const connection = openSseConnection({
       fetch: req.fetch,
       url: `${req.gatewayUrl.replace(/\/+$/, "")}/v1/events?${query}`,

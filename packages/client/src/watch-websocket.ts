@@ -40,7 +40,8 @@ export async function connectWebSocket(session: WatchSession, req: WebSocketRequ
     };
     const subscribe = (threadId: string) => {
       const after = session.startOf(threadId);
-      send({ type: "subscribe", threadId, ...(after === undefined ? {} : { after }) });
+      const start = after !== undefined ? { after } : session.snapshot ? { snapshot: true } : {};
+      send({ type: "subscribe", threadId, ...start });
     };
     const onAbort = () => {
       socket.close(1000);
@@ -96,7 +97,10 @@ function onFrame(
   const frame = WsServerMessage.safeParse(json);
   if (!frame.success) return;
   const message = frame.data;
-  if (message.type === "subscribed") return session.confirmed(message.threadId, message.after);
+  if (message.type === "subscribed") {
+    // A snapshot join's `subscribed` names the log's start: resuming there would replay every token.
+    return session.snapshot ? undefined : session.confirmed(message.threadId, message.after);
+  }
   if (message.type === "event") {
     const parsed = ThreadEvent.safeParse(message.event);
     if (parsed.success) session.event(parsed.data);

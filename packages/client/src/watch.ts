@@ -48,8 +48,12 @@ export interface WatchStateChange {
 }
 
 export interface WatchOptions {
-  /** Where threads without a known position start: only new events (default) or everything retained. */
-  from?: "live" | "start";
+  /**
+   * Where threads without a known position start. Default `"snapshot"`: a run in progress arrives as its
+   * state so far in one `snapshot` event, then live (WebSocket `snapshot: true`, SSE `?snapshot=1`);
+   * `"live"`: only new events; `"start"`: everything retained.
+   */
+  from?: "snapshot" | "live" | "start";
   /** Known resume positions (last event id per thread), e.g. saved from `onStateChange`. */
   positions?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
@@ -104,6 +108,7 @@ export function watchThreads(
   const queue = createAsyncQueue<WatchItem>();
   const active = new Set<string>();
   const positions = new Map<string, string>(Object.entries(options.positions ?? {}));
+  const from = options.from ?? "snapshot";
   const seen = createRecentIds(8192);
   const maxDelayMs = options.backoff?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
   const initialDelayMs = options.backoff?.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS;
@@ -135,7 +140,8 @@ export function watchThreads(
   const session: WatchSession = {
     signal,
     active,
-    startOf: (threadId) => positions.get(threadId) ?? (options.from === "start" ? "0" : undefined),
+    startOf: (threadId) => positions.get(threadId) ?? (from === "start" ? "0" : undefined),
+    snapshot: from === "snapshot",
     confirmed(threadId, after) {
       if (active.has(threadId) && !positions.has(threadId)) positions.set(threadId, after);
     },

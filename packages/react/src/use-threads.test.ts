@@ -3,7 +3,13 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createThreadlineClient } from "@threadline/client";
-import { encodeWsEvent, type ThreadEvent } from "@threadline/protocol";
+import {
+  createReducedRun,
+  encodeWsEvent,
+  reduceRun,
+  snapshotContent,
+  type ThreadEvent,
+} from "@threadline/protocol";
 import { act, createElement } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -151,7 +157,11 @@ describe("useThreads", () => {
       gatewayUrl: gateway.url,
       getToken: () => "tok",
     });
-    const { result, render } = renderHook({ client, backoff: { initialDelayMs: 10, maxDelayMs: 20 } });
+    const { result, render } = renderHook({
+      client,
+      from: "live",
+      backoff: { initialDelayMs: 10, maxDelayMs: 20 },
+    });
     await render(["x", "y"]);
     await until(() => subscribes(gateway!).length === 2, "two subscribes");
     const last = token("x", "before the drop");
@@ -165,6 +175,43 @@ describe("useThreads", () => {
     ]);
     gateway.send("x", token("x", ", after"));
     await until(() => result.current?.views.x?.current?.text === "before the drop, after", "x continues");
+  });
+
+  it("joins with a snapshot by default; after a drop, a thread still without a position joins again, the others resume", async () => {
+    gateway = await startGateway();
+    const client = createThreadlineClient({
+      apiUrl: gateway.url,
+      gatewayUrl: gateway.url,
+      getToken: () => "tok",
+    });
+    const { result, render } = renderHook({ client, backoff: { initialDelayMs: 10, maxDelayMs: 20 } });
+    await render(["x", "y"]);
+    await until(() => subscribes(gateway!).length === 2, "two subscribes");
+    expect(subscribes(gateway)).toEqual([
+      { type: "subscribe", threadId: "x", snapshot: true },
+      { type: "subscribe", threadId: "y", snapshot: true },
+    ]);
+    // What the gateway folded from x's log, as one event; then x goes on live.
+    const sofar = [token("x", "So "), token("x", "far")];
+    const snapshot: ThreadEvent = {
+      type: "delta",
+      threadId: "x",
+      runId: "r1",
+      ts: Date.now(),
+      id: sofar.at(-1)!.id!,
+      content: snapshotContent(sofar.reduce((v, e) => reduceRun(v, e), createReducedRun({ runId: "r1" }))),
+    };
+    gateway.send("x", snapshot);
+    const live = token("x", "!");
+    gateway.send("x", live);
+    await until(() => result.current?.views.x?.current?.text === "So far!", "x's snapshot and live text");
+    gateway.sockets[0]!.socket.terminate();
+    await until(() => subscribes(gateway!, 1).length === 2, "resubscribed on a new socket");
+    // y's `subscribed` (at "7-0") is no position for a snapshot join: it joins with a snapshot again.
+    expect(subscribes(gateway, 1)).toEqual([
+      { type: "subscribe", threadId: "x", after: live.id },
+      { type: "subscribe", threadId: "y", snapshot: true },
+    ]);
   });
 
   it("reports a refused thread in errors and keeps the others", async () => {

@@ -63,7 +63,7 @@ function createChanges() {
  * `transport` or `enabled` change, and disconnects on unmount.
  */
 export function useThreads(threadIds: readonly string[], options: UseThreadsOptions): ThreadsStream {
-  const { client, enabled = true, from, transport } = options;
+  const { client, enabled = true, from = "snapshot", transport } = options;
   const latest = useRef(options);
   latest.current = options;
   const [views, setViews] = useState<Record<string, ThreadView>>({});
@@ -106,7 +106,7 @@ export function useThreads(threadIds: readonly string[], options: UseThreadsOpti
     setError(undefined);
     const { backoff } = latest.current;
     const stream = client.watch(feed, {
-      ...(from === undefined ? {} : { from }),
+      from,
       ...(transport === undefined ? {} : { transport }),
       ...(backoff === undefined ? {} : { backoff }),
       signal: controller.signal,
