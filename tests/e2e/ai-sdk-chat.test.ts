@@ -289,6 +289,9 @@ describe("GET /v1/threads/:threadId/ui-stream (the gateway's UI message stream)"
     const late = await readMessage((await defaultTransport(query).reconnectToStream({ chatId: threadId }))!);
     expect(late.message).toEqual(full.message);
     expect(late.chunks.length).toBeLessThan(full.chunks.length);
+    console.info(
+      `[ui-stream] snapshot=1 after the run: ${late.chunks.length} chunks instead of ${full.chunks.length}, the same message`,
+    );
     // The snapshot's last chunk carries the id of the last event it folded: resuming there sends the rest.
     const snapshotEnd = joined.frames.findIndex((f) => f.id !== undefined);
     const resumed = await rawUiStream(threadId, query, { "last-event-id": joined.frames[snapshotEnd]!.id! });

@@ -155,6 +155,11 @@ describe("multiplexed SSE: filters and snapshot joins (real Redis)", () => {
     expect(reduced(byThread(b))).toEqual(withoutLag(await reduceLog(b, "r9")));
     expect(reduced(byThread(a)).agents.map((x) => x.path)).toEqual([["lead", "helper"]]);
     expect(byThread(empty)[0]).not.toHaveProperty("runId");
+    const logBytes = (await readLog(t.client, a, "0", 20_000)).entries.reduce((n, e) => n + e.json.length, 0);
+    const snapshotBytes = conn.events.find((e) => JSON.parse(e.data).threadId === a)?.data.length ?? 0;
+    console.info(
+      `[joins] a late joiner of a 3,000-token run: one snapshot of ${snapshotBytes} bytes instead of ${(await logOf(a)).length} events (${logBytes} bytes) replayed`,
+    );
     // The vector after all three: a and b at their snapshot's last folded id, the empty thread at the
     // log's start (its snapshot came, so a resume must not send it again).
     const vector = decodeVector(conn.lastEventId ?? "", [a, b, empty]);
