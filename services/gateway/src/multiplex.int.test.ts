@@ -1,9 +1,9 @@
 import { decodeVector, encodeVector, STREAM_ERROR_CODES, vectorTag } from "@threadline/protocol";
 import { createEventPublisher, readLog } from "@threadline/redis";
 import { openSse, type SseConnection, uniqueId } from "@threadline/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pubsubClients, settle, useAdminRedis } from "./test-support/admin-redis.js";
-import { startTestGateway, type TestGateway } from "./test-support/test-gateway.js";
+import { useTestGateway } from "./test-support/test-gateway.js";
 
 const t = useAdminRedis();
 
@@ -16,27 +16,16 @@ async function logOf(threadId: string) {
 }
 
 describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers, real Redis)", (mode) => {
-  let gw: TestGateway;
-  const conns: SseConnection[] = [];
+  const fixture = useTestGateway(() => t.redis.url, {
+    SUBSCRIBER_MODE: mode,
+    HEARTBEAT_INTERVAL_MS: "200",
+    MAX_THREADS_PER_CONNECTION: "8",
+    MAX_STREAMS_PER_SUBJECT: "1000",
+  });
   const publisher = () => createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 600 });
 
-  beforeAll(async () => {
-    gw = await startTestGateway(t.redis.url, {
-      SUBSCRIBER_MODE: mode,
-      HEARTBEAT_INTERVAL_MS: "200",
-      MAX_THREADS_PER_CONNECTION: "8",
-      MAX_STREAMS_PER_SUBJECT: "1000",
-    });
-  });
-  afterEach(() => {
-    for (const c of conns.splice(0)) c.close();
-  });
-  afterAll(async () => {
-    await gw.close();
-  });
-
   const url = (threads: string[], query: Record<string, string> = {}) =>
-    `${gw.base}/v1/events?${new URLSearchParams({ threads: threads.join(","), ...query })}`;
+    `${fixture.gw.base}/v1/events?${new URLSearchParams({ threads: threads.join(","), ...query })}`;
 
   async function open(
     threads: string[],
@@ -45,10 +34,10 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
     token?: string,
   ) {
     const conn = await openSse(url(threads, query), {
-      headers: { authorization: `Bearer ${token ?? gw.token()}` },
+      headers: { authorization: `Bearer ${token ?? fixture.gw.token()}` },
       ...(lastEventId ? { lastEventId } : {}),
     });
-    conns.push(conn);
+    fixture.conns.push(conn);
     return conn;
   }
 
@@ -146,7 +135,7 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
   }, async () => {
     const threads = [uniqueId(), uniqueId(), uniqueId()];
     const conn = await open(threads, { until: "done" });
-    const before = await metricValue(gw, "threadline_gateway_resubscribes_total");
+    const before = await fixture.gw.metric("threadline_gateway_resubscribes_total");
     for (let kill = 1; kill <= 3; kill++) {
       // Killed while every thread is publishing: what goes out meanwhile can only come from the log.
       const runs = threads.map((t) => run(t, 50, kill === 3));
@@ -155,7 +144,7 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
       // Each kill restores every thread of the connection (one backfill per thread).
       await expect
         .poll(
-          () => metricValue(gw, "threadline_gateway_resubscribes_total"),
+          () => fixture.gw.metric("threadline_gateway_resubscribes_total"),
           settle("every thread to resubscribe"),
         )
         .toBeGreaterThanOrEqual(before + kill * threads.length);
@@ -219,7 +208,7 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
 
   it("answers 400 for too many, malformed or repeated threads and a foreign vector; 403 names the first refused", async () => {
     const body = async (u: string, headers: Record<string, string> = {}) => {
-      const r = await fetch(u, { headers: { authorization: `Bearer ${gw.token()}`, ...headers } });
+      const r = await fetch(u, { headers: { authorization: `Bearer ${fixture.gw.token()}`, ...headers } });
       return {
         status: r.status,
         error: ((await r.json()) as { error: { code: string; message: string } }).error,
@@ -229,7 +218,7 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
     const tooMany = await body(url(nine));
     expect(tooMany).toMatchObject({ status: 400, error: { code: "TOO_MANY_THREADS" } });
     expect(tooMany.error.message).toMatch(/limit is 8 \(MAX_THREADS_PER_CONNECTION\)/);
-    expect(await body(`${gw.base}/v1/events`)).toMatchObject({
+    expect(await body(`${fixture.gw.base}/v1/events`)).toMatchObject({
       status: 400,
       error: { code: "INVALID_QUERY" },
     });
@@ -245,7 +234,7 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
     });
 
     const [mine, theirs, alsoTheirs] = [uniqueId(), uniqueId(), uniqueId()];
-    const token = gw.token({ threads: [mine] });
+    const token = fixture.gw.token({ threads: [mine] });
     const refused = await fetch(url([mine, theirs, alsoTheirs]), {
       headers: { authorization: `Bearer ${token}` },
     });
@@ -272,9 +261,3 @@ describe.each(["dedicated", "shared"] as const)("multiplexed SSE (%s subscribers
         .toBe(0);
     });
 });
-
-async function metricValue(gw: TestGateway, name: string): Promise<number> {
-  const text = await (await fetch(`${gw.base}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(" ")[1]) : 0;
-}

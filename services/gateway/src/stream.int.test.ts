@@ -2,9 +2,9 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { createEventPublisher, keys } from "@threadline/redis";
 import { openSse, type SseClientOptions, type SseConnection, uniqueId } from "@threadline/testing";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pubsubClients, settle, useAdminRedis } from "./test-support/admin-redis.js";
-import { startTestGateway, type TestGateway } from "./test-support/test-gateway.js";
+import { useTestGateway } from "./test-support/test-gateway.js";
 
 const exec = promisify(execFile);
 
@@ -14,37 +14,26 @@ const ids = (conn: SseConnection, type = "token") =>
   conn.events.filter((e) => e.event === type).map((e) => e.id);
 
 describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, real Redis)", (mode) => {
-  let gw: TestGateway;
-  const conns: SseConnection[] = [];
+  const fixture = useTestGateway(() => t.redis.url, {
+    SUBSCRIBER_MODE: mode,
+    HEARTBEAT_INTERVAL_MS: "200",
+    JWT_CLOCK_TOLERANCE_S: "0",
+    MAX_EVENT_BYTES: "4096",
+    WATCHER_TTL_MS: "1000",
+    MAX_STREAMS_PER_SUBJECT: "1000",
+  });
   const publisher = () => createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 600 });
-
-  beforeAll(async () => {
-    gw = await startTestGateway(t.redis.url, {
-      SUBSCRIBER_MODE: mode,
-      HEARTBEAT_INTERVAL_MS: "200",
-      JWT_CLOCK_TOLERANCE_S: "0",
-      MAX_EVENT_BYTES: "4096",
-      WATCHER_TTL_MS: "1000",
-      MAX_STREAMS_PER_SUBJECT: "1000",
-    });
-  });
-  afterEach(() => {
-    for (const c of conns.splice(0)) c.close();
-  });
-  afterAll(async () => {
-    await gw.close();
-  });
 
   async function open(
     threadId: string,
     query: Record<string, string> = {},
     options: SseClientOptions & { token?: string } = {},
   ) {
-    const conn = await openSse(gw.eventsUrl(threadId, query), {
+    const conn = await openSse(fixture.gw.eventsUrl(threadId, query), {
       ...options,
-      headers: { authorization: `Bearer ${options.token ?? gw.token()}`, ...options.headers },
+      headers: { authorization: `Bearer ${options.token ?? fixture.gw.token()}`, ...options.headers },
     });
-    conns.push(conn);
+    fixture.conns.push(conn);
     return conn;
   }
 
@@ -68,7 +57,7 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
       expect(c.headers["x-accel-buffering"]).toBe("no");
     }
     await xs[0]!.waitFor((c) => c.retry !== undefined);
-    expect(xs[0]!.retry).toBe(gw.config.retryMs);
+    expect(xs[0]!.retry).toBe(fixture.gw.config.retryMs);
     if (mode === "shared") {
       const [, subscribers] = (await t.client.call("PUBSUB", "NUMSUB", keys.threadChannel(x))) as [
         string,
@@ -144,7 +133,7 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
   }, async () => {
     const threadId = uniqueId();
     const conn = await open(threadId);
-    const resubscribesBefore = await metricValue(gw, "threadline_gateway_resubscribes_total");
+    const resubscribesBefore = await fixture.gw.metric("threadline_gateway_resubscribes_total");
     const p = publisher();
     // Kill at 100, 250 and 400 (each once the previous kill's resubscribe happened) and publish on
     // at once: what is published while the subscriber is down can only come from the log backfill.
@@ -153,7 +142,7 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
       await p.publish({ threadId, runId: "r1" }, { type: "token", content: `t${i}` });
       if (i === 100 || i === 250 || i === 400) {
         await expect
-          .poll(() => metricValue(gw, "threadline_gateway_resubscribes_total"), settle("resubscribe"))
+          .poll(() => fixture.gw.metric("threadline_gateway_resubscribes_total"), settle("resubscribe"))
           .toBeGreaterThanOrEqual(resubscribesBefore + kills);
         await t.client.call("CLIENT", "KILL", "TYPE", "pubsub");
         kills += 1;
@@ -165,7 +154,7 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     expect(conn.json<{ seq: number }>().map((e) => e.seq)).toEqual(
       Array.from({ length: 500 }, (_, i) => i + 1),
     );
-    expect(await metricValue(gw, "threadline_gateway_resubscribes_total")).toBeGreaterThanOrEqual(
+    expect(await fixture.gw.metric("threadline_gateway_resubscribes_total")).toBeGreaterThanOrEqual(
       resubscribesBefore + 3,
     );
   });
@@ -185,12 +174,12 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     expect(opened.every((c) => c.status === 200)).toBe(true);
     // Shared: one multiplexed connection (in pubsub state only while it has channels); dedicated: one per client.
     expect(await pubsubClients(t.client)).toBe(mode === "shared" ? baselinePubsub + 1 : baselinePubsub + 200);
-    expect(await metricValue(gw, "threadline_gateway_open_streams")).toBe(200);
+    expect(await fixture.gw.metric("threadline_gateway_open_streams")).toBe(200);
     expect(timers()).toBeGreaterThanOrEqual(baselineTimers + 200);
 
-    for (const c of conns.splice(0)) c.close();
+    for (const c of fixture.conns.splice(0)) c.close();
     await expect
-      .poll(() => metricValue(gw, "threadline_gateway_open_streams"), settle("streams to end"))
+      .poll(() => fixture.gw.metric("threadline_gateway_open_streams"), settle("streams to end"))
       .toBe(0);
     await expect
       .poll(() => pubsubClients(t.client), settle("CLIENT LIST TYPE pubsub back to baseline"))
@@ -245,7 +234,7 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
 
   it("sends TOKEN_EXPIRED in-band when the token's exp passes, then ends", async () => {
     const threadId = uniqueId();
-    const token = gw.token({ ttlSeconds: 2 });
+    const token = fixture.gw.token({ ttlSeconds: 2 });
     const exp = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp as number;
     const conn = await open(threadId, {}, { token });
     await conn.ended;
@@ -287,7 +276,7 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
   it("drops junk with one warn line and a metric per message, and keeps streaming", async () => {
     const threadId = uniqueId();
     const clients = await Promise.all([open(threadId), open(threadId), open(threadId)]);
-    const before = gw.logs.length;
+    const before = fixture.gw.logs.length;
     const channel = keys.threadChannel(threadId);
     await t.client.publish(channel, "not json {");
     await t.client.publish(channel, '{"type":"nope","content":"x"}');
@@ -296,12 +285,12 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     for (const c of clients) await c.waitForEvents(1);
     await new Promise((r) => setTimeout(r, 100));
     for (const c of clients) expect(c.json()).toEqual([expect.objectContaining({ content: "after junk" })]);
-    const warns = gw.logs
+    const warns = fixture.gw.logs
       .slice(before)
       .filter((l) => l.msg === "dropped invalid message" && l.threadId === threadId);
     expect(warns.map((w) => w.reason).sort()).toEqual(["not_json", "too_large", "unknown_type"]);
     expect(warns.every((w) => String(w.sample).length < 200)).toBe(true);
-    const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+    const metrics = await (await fetch(`${fixture.gw.base}/metrics`)).text();
     expect(metrics).toMatch(/threadline_gateway_invalid_messages_dropped_total\{reason="too_large"\} [1-9]/);
   });
 
@@ -309,11 +298,11 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     const [gone, staying] = [uniqueId(), uniqueId()];
     const a = await open(gone);
     const b = await open(staying);
-    const before = await metricValue(gw, "threadline_gateway_resubscribes_total");
+    const before = await fixture.gw.metric("threadline_gateway_resubscribes_total");
     await t.client.call("CLIENT", "KILL", "TYPE", "pubsub");
     a.close();
     await expect
-      .poll(() => metricValue(gw, "threadline_gateway_resubscribes_total"), settle("resubscribe"))
+      .poll(() => fixture.gw.metric("threadline_gateway_resubscribes_total"), settle("resubscribe"))
       .toBeGreaterThan(before);
     const numsub = async (threadId: string) =>
       ((await t.client.call("PUBSUB", "NUMSUB", keys.threadChannel(threadId))) as [string, number])[1];
@@ -339,9 +328,3 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     await expect.poll(() => t.client.zcard(key), settle("no watchers")).toBe(0);
   });
 });
-
-async function metricValue(gw: TestGateway, name: string): Promise<number> {
-  const text = await (await fetch(`${gw.base}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(" ")[1]) : 0;
-}

@@ -52,12 +52,6 @@ async function run(threadId: string, tokens: number, finish = true, content = "t
   if (finish) await p.publish({ threadId, runId }, { type: "done", content: { finishReason: "stop" } });
 }
 
-async function metricValue(gw: TestGateway, name: string): Promise<number> {
-  const text = await (await fetch(`${gw.base}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(" ")[1]) : 0;
-}
-
 const wsUrl = (gw: TestGateway, query = "") => `${gw.base.replace("http", "ws")}/v1/ws${query}`;
 
 describe.each(["dedicated", "shared"] as const)(
@@ -160,15 +154,14 @@ describe.each(["dedicated", "shared"] as const)(
       const threads = [uniqueId(), uniqueId(), uniqueId()];
       const client = await connect();
       await subscribe(client, threads);
-      const before = await metricValue(gw, "threadline_gateway_resubscribes_total");
+      const before = await gw.metric("threadline_gateway_resubscribes_total");
       for (let kill = 1; kill <= 3; kill++) {
         const runs = threads.map((t) => run(t, 50, kill === 3, `k${kill}-`));
         await admin.call("CLIENT", "KILL", "TYPE", "pubsub");
         await Promise.all(runs);
         await until(
           async () =>
-            (await metricValue(gw, "threadline_gateway_resubscribes_total")) >=
-            before + kill * threads.length,
+            (await gw.metric("threadline_gateway_resubscribes_total")) >= before + kill * threads.length,
           "every thread to resubscribe",
         );
       }
@@ -350,14 +343,14 @@ describe("WebSocket limits, heartbeats and cut-offs", () => {
   it("closes a half-open peer that stops answering pings", async () => {
     gw = await startTestGateway(redis.url, { HEARTBEAT_INTERVAL_MS: "150" });
     const client = await connectWs(wsUrl(gw), { authorization: `Bearer ${gw.token()}` });
-    const opened = await metricValue(gw, "threadline_gateway_open_streams");
+    const opened = await gw.metric("threadline_gateway_open_streams");
     expect(opened).toBe(1);
     // Answering pings for a while keeps it open.
     await new Promise((r) => setTimeout(r, 600));
     expect(client.isClosed()).toBe(false);
     client.pause();
     await until(
-      async () => (await metricValue(gw!, "threadline_gateway_open_streams")) === 0,
+      async () => (await gw!.metric("threadline_gateway_open_streams")) === 0,
       "the gateway to drop it",
     );
     client.close();
@@ -383,7 +376,7 @@ describe("WebSocket limits, heartbeats and cut-offs", () => {
     const big = "x".repeat(4 * 1024);
     // Publish until the gateway cuts the stalled socket off; it then reads again and finds the close.
     let published = 0;
-    while ((await metricValue(gw, "threadline_gateway_slow_consumer_cutoffs_total")) === 0) {
+    while ((await gw.metric("threadline_gateway_slow_consumer_cutoffs_total")) === 0) {
       if (published >= 5_000) throw new Error("the stalled socket was never cut off");
       await Promise.all(
         Array.from({ length: 50 }, (_, j) =>
