@@ -42,9 +42,10 @@ const token = (threads: string[] = ["*"], ttlSeconds = 3600) =>
 /**
  * `pass`: a WebSocket-aware proxy (the upgrade is tunnelled). `strip-upgrade`: a proxy that forwards the
  * upgrade as a plain GET (drops `Upgrade`/`Connection`), so the gateway answers 426. `no-ws-route`: 404
- * for /v1/ws. Everything else is forwarded as is, SSE streamed.
+ * for /v1/ws. `hold-upgrade`: the upgrade is never answered. Everything else is forwarded as is, SSE
+ * streamed.
  */
-type ProxyMode = "pass" | "strip-upgrade" | "no-ws-route";
+type ProxyMode = "pass" | "strip-upgrade" | "no-ws-route" | "hold-upgrade";
 interface Proxy {
   url: string;
   mode: ProxyMode;
@@ -108,6 +109,10 @@ async function startProxy(target: URL): Promise<Proxy> {
     const entry: Proxy["seen"][number] = { line: `UPGRADE ${req.url}`, lastEventId: undefined };
     seen.push(entry);
     socket.on("error", () => {});
+    if (state.mode === "hold-upgrade") {
+      tunnels.add(socket);
+      return;
+    }
     if (state.mode === "no-ws-route") {
       socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
       return;
@@ -369,6 +374,24 @@ describe("client.watch falls back to multiplexed SSE", () => {
     expect(w.items.filter((i) => i.kind !== "event")).toEqual([]);
     // Changes reopen the stream without reporting a reconnect.
     expect(w.changes.filter((s) => s.state === "reconnecting").map((s) => s.reason)).toEqual(["fallback"]);
+  });
+
+  it("when a proxy holds the upgrade unanswered: the socket is given up after heartbeatTimeoutMs", async () => {
+    proxy.mode = "hold-upgrade";
+    const mark = proxy.seen.length;
+    const t = uniqueId("fb-held");
+    const w = watcher([t], { from: "start", heartbeatTimeoutMs: 1_000 });
+    await poll(() => w.changes.find((s) => s.state === "live")?.transport).toBe("sse");
+    expect(w.changes.find((s) => s.state === "reconnecting")).toMatchObject({ reason: "fallback" });
+    // One upgrade held, then the plain GET that found the gateway would have taken it (426).
+    const tried = requestsTo("/v1/ws", mark);
+    expect(tried).toHaveLength(2);
+    expect(tried[0]?.line).toMatch(/^UPGRADE \/v1\/ws/);
+    expect(tried[1]).toMatchObject({ line: "GET /v1/ws", status: 426 });
+    await publish(t, "one");
+    await poll(() => idsOf(w.items, t)).toEqual(await logIds(t));
+    w.stop();
+    proxy.dropTunnels();
   });
 
   it("when /v1/ws is not routed (404), and when there is no WebSocket class at all", async () => {

@@ -20,6 +20,8 @@ export interface WebSocketRequest {
   token: string | undefined;
   /** No socket has opened in this watch yet and it may switch to SSE (`transport: "auto"`). */
   mayFallBack: boolean;
+  /** A socket still connecting after this long is closed and counts as not opened. */
+  openTimeoutMs: number;
 }
 
 /**
@@ -47,7 +49,13 @@ export async function connectWebSocket(session: WatchSession, req: WebSocketRequ
       socket.close(1000);
       finish({ opened: true, outcome: { type: "aborted" } });
     };
+    // A proxy may hold the upgrade forever (browsers wait minutes): give up and find out why.
+    const openTimer = setTimeout(() => {
+      socket.close();
+      finish({ opened: false });
+    }, req.openTimeoutMs);
     const finish = (result: { opened: false } | { opened: true; outcome: WatchOutcome }) => {
+      clearTimeout(openTimer);
       signal.removeEventListener("abort", onAbort);
       socket.onopen = socket.onmessage = socket.onclose = null;
       // Closing a socket that is still connecting reports an error afterwards (the `ws` package
@@ -58,6 +66,7 @@ export async function connectWebSocket(session: WatchSession, req: WebSocketRequ
     };
     signal.addEventListener("abort", onAbort, { once: true });
     socket.onopen = () => {
+      clearTimeout(openTimer);
       wasOpen = true;
       session.link({ subscribe, unsubscribe: (threadId) => send({ type: "unsubscribe", threadId }) });
       for (const threadId of session.active) subscribe(threadId);

@@ -70,7 +70,11 @@ export interface WatchOptions {
    * SSE. `websocket` never falls back; `sse` never tries the socket.
    */
   transport?: "auto" | WatchTransport;
-  /** SSE only: reconnect when nothing (not even a keepalive) arrives for this long. Default 37,500 ms. */
+  /**
+   * Reconnect an SSE stream that is silent (not even a keepalive) for this long, and give up on a
+   * WebSocket that has not opened within it (a proxy that holds the upgrade: then the `auto` rule
+   * applies). Default 37,500 ms.
+   */
   heartbeatTimeoutMs?: number;
 }
 
@@ -177,6 +181,7 @@ export function watchThreads(
     retryDelay: delay,
   };
 
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
   const connect = (token: string | undefined): Promise<WatchOutcome> =>
     transport === "websocket" && WebSocketClass
       ? connectWebSocket(session, {
@@ -185,13 +190,9 @@ export function watchThreads(
           WebSocket: WebSocketClass,
           token,
           mayFallBack: choice === "auto" && !socketOpened,
+          openTimeoutMs: heartbeatTimeoutMs,
         })
-      : connectSse(session, {
-          gatewayUrl: deps.gatewayUrl,
-          fetch: deps.fetch,
-          token,
-          heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
-        });
+      : connectSse(session, { gatewayUrl: deps.gatewayUrl, fetch: deps.fetch, token, heartbeatTimeoutMs });
 
   let closeReason: StateReason = "aborted";
   let closeError: unknown;
