@@ -64,11 +64,6 @@ async function pubsubPerNode(): Promise<number[]> {
   );
 }
 
-async function resubscribes(gw: TestGateway): Promise<number> {
-  const metrics = await (await fetch(`${gw.base}/metrics`)).text();
-  return Number(/threadline_gateway_resubscribes_total (\d+)/.exec(metrics)?.[1] ?? 0);
-}
-
 async function killPubsubEverywhere() {
   await Promise.all(
     cluster.nodes.map(async (n) => {
@@ -123,7 +118,7 @@ describe.each(["dedicated", "shared"] as const)("Redis Cluster, sharded pub/sub 
       );
       c.close();
     }
-    expect(await resubscribes(gw)).toBeGreaterThanOrEqual(2);
+    expect(await gw.metric("threadline_gateway_resubscribes_total")).toBeGreaterThanOrEqual(2);
   });
 
   it("WebSocket: one socket carries threads on every shard (SSUBSCRIBE per shard), survives CLIENT KILL and resumes each thread", {
@@ -152,7 +147,7 @@ describe.each(["dedicated", "shared"] as const)("Redis Cluster, sharded pub/sub 
         const during = await pubsubPerNode();
         expect(during.map((n, i) => n - before[i]!)).toEqual(cluster.nodes.map(() => 1));
       }
-      const resubscribesBefore = await resubscribes(gw);
+      const resubscribesBefore = await gw.metric("threadline_gateway_resubscribes_total");
       for (let i = 1; i <= 60; i++) {
         await publishAll(`${i}`);
         if (i === 20 || i === 40) await killPubsubEverywhere();
@@ -161,7 +156,7 @@ describe.each(["dedicated", "shared"] as const)("Redis Cluster, sharded pub/sub 
       for (const t of threads) expect(socket.eventsOf(t)).toEqual(await frames(t));
       expect(socket.errors()).toEqual([]);
       // The kills did hit this socket's subscriptions: they were restored and backfilled from the log.
-      expect(await resubscribes(gw)).toBeGreaterThan(resubscribesBefore);
+      expect(await gw.metric("threadline_gateway_resubscribes_total")).toBeGreaterThan(resubscribesBefore);
 
       // Resume on a new socket after each thread's last id: only what was published in between.
       const lastIds = await Promise.all(
