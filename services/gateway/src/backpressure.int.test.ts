@@ -2,9 +2,9 @@ import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import { createEventPublisher } from "@threadline/redis";
 import { openSse, uniqueId } from "@threadline/testing";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useAdminRedis } from "./test-support/admin-redis.js";
-import { startGatewayProcess } from "./test-support/gateway-process.js";
+import { type GatewayProcess, startGatewayProcess } from "./test-support/gateway-process.js";
 import { connectWs } from "./test-support/ws-client.js";
 
 const t = useAdminRedis();
@@ -67,66 +67,6 @@ describe("backpressure (gateway as a child process)", () => {
       console.log(
         `backpressure: gateway RSS baseline ${(baseline / 2 ** 20).toFixed(1)} MiB, peak +${((peak - baseline) / 2 ** 20).toFixed(1)} MiB; stalled client got ${stalled.events.length} events before the cut-off`,
       );
-    } finally {
-      gw.kill("SIGTERM");
-      await gw.exited;
-    }
-  });
-
-  it("replays a backlog larger than SSE_MAX_BUFFER_BYTES to a reading client (waits for drain per event, not per page)", {
-    timeout: 60_000,
-  }, async () => {
-    // 1,000 events of ~300 B: one 500-event replay page is ~150 KB, over the 64 KiB bound.
-    const gw = await startGatewayProcess({ REDIS_URL: t.redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
-    try {
-      const threadId = uniqueId();
-      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
-      const publisher = createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 60 });
-      for (let i = 0; i < 1_000; i += 100) {
-        await Promise.all(
-          Array.from({ length: 100 }, (_, j) =>
-            publisher.publish(
-              { threadId, runId: "r" },
-              { type: "token", content: `${i + j}:${"y".repeat(200)}` },
-            ),
-          ),
-        );
-      }
-      const conn = await openSse(`${gw.base}/v1/threads/${threadId}/events?after=0`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      await conn.waitForEvents(1_000, 20_000);
-      expect(conn.json<{ seq: number }>().map((e) => e.seq)).toEqual(
-        Array.from({ length: 1_000 }, (_, i) => i + 1),
-      );
-      expect(conn.closed).toBe(false);
-      conn.close();
-    } finally {
-      gw.kill("SIGTERM");
-      await gw.exited;
-    }
-  });
-
-  it("delivers one event larger than SSE_MAX_BUFFER_BYTES to a reading client (the bound is judged before each write)", {
-    timeout: 60_000,
-  }, async () => {
-    const gw = await startGatewayProcess({ REDIS_URL: t.redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
-    try {
-      const threadId = uniqueId();
-      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
-      const publisher = createEventPublisher(t.client, { logMaxLen: 100, logTtlSeconds: 60 });
-      // e.g. a `done` carrying a long run's whole output
-      await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "z".repeat(300 * 1024) });
-      await publisher.publish({ threadId, runId: "r" }, { type: "done", content: { finishReason: "stop" } });
-      const conn = await openSse(`${gw.base}/v1/threads/${threadId}/events?after=0`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      await conn.waitForEvents(2, 20_000);
-      expect(conn.json<{ seq: number; type: string }>().map((e) => [e.seq, e.type])).toEqual([
-        [1, "token"],
-        [2, "done"],
-      ]);
-      conn.close();
     } finally {
       gw.kill("SIGTERM");
       await gw.exited;
@@ -200,11 +140,69 @@ describe("backpressure (gateway as a child process)", () => {
     }
   });
 
-  it("replays a backlog larger than SSE_MAX_BUFFER_BYTES to a reading WebSocket (pages wait for the socket)", {
-    timeout: 60_000,
-  }, async () => {
-    const gw = await startGatewayProcess({ REDIS_URL: t.redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
-    try {
+  // Replays and one large event under a 64 KiB bound: one gateway for the three, as nothing here
+  // reads its metrics or memory.
+  describe("under a 64 KiB bound", () => {
+    let gw: GatewayProcess;
+    beforeAll(async () => {
+      gw = await startGatewayProcess({ REDIS_URL: t.redis.url, SSE_MAX_BUFFER_BYTES: String(64 * 1024) });
+    });
+    afterAll(async () => {
+      gw?.kill("SIGTERM");
+      await gw?.exited;
+    });
+
+    it("replays a backlog larger than SSE_MAX_BUFFER_BYTES to a reading client (waits for drain per event, not per page)", {
+      timeout: 60_000,
+    }, async () => {
+      // 1,000 events of ~300 B: one 500-event replay page is ~150 KB, over the 64 KiB bound.
+      const threadId = uniqueId();
+      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
+      const publisher = createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 60 });
+      for (let i = 0; i < 1_000; i += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, (_, j) =>
+            publisher.publish(
+              { threadId, runId: "r" },
+              { type: "token", content: `${i + j}:${"y".repeat(200)}` },
+            ),
+          ),
+        );
+      }
+      const conn = await openSse(`${gw.base}/v1/threads/${threadId}/events?after=0`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      await conn.waitForEvents(1_000, 20_000);
+      expect(conn.json<{ seq: number }>().map((e) => e.seq)).toEqual(
+        Array.from({ length: 1_000 }, (_, i) => i + 1),
+      );
+      expect(conn.closed).toBe(false);
+      conn.close();
+    });
+
+    it("delivers one event larger than SSE_MAX_BUFFER_BYTES to a reading client (the bound is judged before each write)", {
+      timeout: 60_000,
+    }, async () => {
+      const threadId = uniqueId();
+      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
+      const publisher = createEventPublisher(t.client, { logMaxLen: 100, logTtlSeconds: 60 });
+      // e.g. a `done` carrying a long run's whole output
+      await publisher.publish({ threadId, runId: "r" }, { type: "token", content: "z".repeat(300 * 1024) });
+      await publisher.publish({ threadId, runId: "r" }, { type: "done", content: { finishReason: "stop" } });
+      const conn = await openSse(`${gw.base}/v1/threads/${threadId}/events?after=0`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      await conn.waitForEvents(2, 20_000);
+      expect(conn.json<{ seq: number; type: string }>().map((e) => [e.seq, e.type])).toEqual([
+        [1, "token"],
+        [2, "done"],
+      ]);
+      conn.close();
+    });
+
+    it("replays a backlog larger than SSE_MAX_BUFFER_BYTES to a reading WebSocket (pages wait for the socket)", {
+      timeout: 60_000,
+    }, async () => {
       const threadId = uniqueId();
       const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
       const publisher = createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 60 });
@@ -228,9 +226,6 @@ describe("backpressure (gateway as a child process)", () => {
       );
       expect(client.isClosed()).toBe(false);
       client.close();
-    } finally {
-      gw.kill("SIGTERM");
-      await gw.exited;
-    }
+    });
   });
 });
