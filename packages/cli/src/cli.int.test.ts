@@ -127,10 +127,12 @@ describe("threadline token", { timeout: CHILDREN_TIMEOUT_MS }, () => {
   });
 
   it("refuses a bad --ttl and a bad --role with exit 2", async () => {
-    const ttl = await runCliProcess(["token", "--sub", "bob", "--ttl", "soon"]);
+    const [ttl, role] = await Promise.all([
+      runCliProcess(["token", "--sub", "bob", "--ttl", "soon"]),
+      runCliProcess(["token", "--sub", "bob", "--role", "root"]),
+    ]);
     expect(ttl.code).toBe(2);
     expect(ttl.stderr).toMatch(/--ttl: expected a duration like 90s/);
-    const role = await runCliProcess(["token", "--sub", "bob", "--role", "root"]);
     expect(role.code).toBe(2);
     expect(role.stderr).toMatch(/Allowed choices are admin/);
   });
@@ -235,9 +237,11 @@ describe("threadline queues --watch on a terminal", { timeout: 30_000 }, () => {
 
 describe("threadline --help", { timeout: CHILDREN_TIMEOUT_MS }, () => {
   it("answers on every command", async () => {
-    for (const args of [["--help"], ["tail", "--help"], ["runs", "create", "--help"]]) {
-      const result = await runCliProcess(args);
-      expect(result.code, args.join(" ")).toBe(0);
+    // Independent processes: run side by side (each is mostly tsx starting up).
+    const commands = [["--help"], ["tail", "--help"], ["runs", "create", "--help"]];
+    const results = await Promise.all(commands.map((args) => runCliProcess(args)));
+    for (const [i, result] of results.entries()) {
+      expect(result.code, commands[i]!.join(" ")).toBe(0);
       expect(result.stdout).toMatch(/^Usage: threadline/);
     }
   });
@@ -246,13 +250,14 @@ describe("threadline --help", { timeout: CHILDREN_TIMEOUT_MS }, () => {
 describe("which Redis the Redis commands read", { timeout: CHILDREN_TIMEOUT_MS }, () => {
   it("queues names the Redis in the table's title, and where it came from (REDIS_URL)", async () => {
     const prefix = `{${uniqueId("qname")}}`;
-    const table = await runCliProcess(["queues"], { env: { REDIS_URL: redis.url, QUEUE_PREFIX: prefix } });
+    const env = { REDIS_URL: redis.url, QUEUE_PREFIX: prefix };
+    const [table, json] = await Promise.all([
+      runCliProcess(["queues"], { env }),
+      runCliProcess(["queues", "--json"], { env }),
+    ]);
     expect(table.code).toBe(0);
     expect(table.stdout.split("\n")[0]).toContain(`queues under ${prefix} on ${redis.url} (REDIS_URL) at `);
     // Log lines and JSON keep one record per line: the note goes to stderr.
-    const json = await runCliProcess(["queues", "--json"], {
-      env: { REDIS_URL: redis.url, QUEUE_PREFIX: prefix },
-    });
     expect(json.code).toBe(0);
     expect(json.stderr).toBe(`threadline: queues of ${redis.url} (REDIS_URL)\n`);
   });
