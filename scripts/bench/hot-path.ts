@@ -6,13 +6,18 @@
  * two checkouts compare fairly: `--baseline <dir>` runs the same thing against another checkout's
  * gateway in the same process run.
  *
+ * It also reports the bytes per delivery that outlived the young generation (promoted to old space:
+ * the old space's growth over the run, which holds while no full GC runs in it): what a stream keeps
+ * per event is what makes its GC cost grow with load.
+ *
  * Usage: tsx scripts/bench/hot-path.ts [--baseline <checkout>] [--deliveries 300000] [--rounds 3]
  */
 import { createRequire } from "node:module";
-import { PerformanceObserver } from "node:perf_hooks";
+import { constants, PerformanceObserver } from "node:perf_hooks";
 import { Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import v8 from "node:v8";
 
 const { values } = parseArgs({
   options: {
@@ -38,13 +43,27 @@ const CASES: Case[] = [
 ];
 
 let gcMs = 0;
+let majorGcs = 0;
 new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) gcMs += entry.duration;
+  for (const entry of list.getEntries()) {
+    gcMs += entry.duration;
+    const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind !== constants.NODE_PERFORMANCE_GC_MINOR) majorGcs += 1;
+  }
 }).observe({ entryTypes: ["gc"] });
+const oldSpaceUsed = () =>
+  v8.getHeapSpaceStatistics().find((space) => space.space_name === "old_space")?.space_used_size ?? 0;
+
+interface Measured {
+  cpuUs: number;
+  gcUs: number;
+  /** Bytes promoted per delivery; undefined when a full GC ran during the run (the growth is not it). */
+  promotedBytes: number | undefined;
+}
 
 const roots = [{ label: "this", root: process.cwd() }];
 if (values.baseline) roots.push({ label: "base", root: values.baseline });
-const results: Record<string, Record<string, { cpuUs: number; gcUs: number }[]>> = {};
+const results: Record<string, Record<string, Measured[]>> = {};
 for (let round = 0; round < Number(values.rounds); round++) {
   // Alternate the order each round, so neither checkout always runs on a warmer heap.
   for (const { label, root } of round % 2 === 0 ? roots : [...roots].reverse()) {
@@ -52,7 +71,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
     for (const c of CASES) {
       const r = await measure(gateway, c);
       results[c.name] ??= {};
-      const byCase = results[c.name] as Record<string, { cpuUs: number; gcUs: number }[]>;
+      const byCase = results[c.name] as Record<string, Measured[]>;
       byCase[label] ??= [];
       byCase[label]?.push(r);
     }
@@ -60,15 +79,24 @@ for (let round = 0; round < Number(values.rounds); round++) {
 }
 
 console.log(
-  `| case | ${roots.map((r) => `${r.label}: CPU µs / GC µs per delivery`).join(" | ")} |${values.baseline ? " this ÷ base (CPU) |" : ""}`,
+  `| case | ${roots.map((r) => `${r.label}: CPU µs / GC µs / promoted bytes per delivery`).join(" | ")} |${values.baseline ? " this ÷ base (CPU) |" : ""}`,
 );
 console.log(`|---|${roots.map(() => "---").join("|")}|${values.baseline ? "---|" : ""}`);
 for (const c of CASES) {
   const best = (label: string) => {
     const runs = results[c.name]?.[label] ?? [];
-    return runs.reduce((a, b) => (b.cpuUs < a.cpuUs ? b : a), runs[0] ?? { cpuUs: 0, gcUs: 0 });
+    return runs.reduce(
+      (a, b) => (b.cpuUs < a.cpuUs ? b : a),
+      runs[0] ?? { cpuUs: 0, gcUs: 0, promotedBytes: 0 },
+    );
   };
-  const cells = roots.map((r) => `${best(r.label).cpuUs.toFixed(2)} / ${best(r.label).gcUs.toFixed(2)}`);
+  const promoted = (label: string) => {
+    const known = (results[c.name]?.[label] ?? []).flatMap((r) => r.promotedBytes ?? []);
+    return known.length > 0 ? String(Math.round(Math.min(...known))) : "?";
+  };
+  const cells = roots.map(
+    (r) => `${best(r.label).cpuUs.toFixed(2)} / ${best(r.label).gcUs.toFixed(2)} / ${promoted(r.label)}`,
+  );
   const ratio = values.baseline ? ` ${(best("this").cpuUs / best("base").cpuUs).toFixed(2)}× |` : "";
   console.log(`| ${c.name} | ${cells.join(" | ")} |${ratio}`);
 }
@@ -93,7 +121,7 @@ async function loadGateway(root: string) {
   return { sse, metrics, junk, parseOnce, frameOnce, pino };
 }
 
-async function measure(gateway: Gateway, c: Case): Promise<{ cpuUs: number; gcUs: number }> {
+async function measure(gateway: Gateway, c: Case): Promise<Measured> {
   const log = gateway.pino({ level: "warn" });
   const metrics = gateway.metrics.createGatewayMetrics();
   const ctx = {
@@ -122,8 +150,10 @@ async function measure(gateway: Gateway, c: Case): Promise<{ cpuUs: number; gcUs
       resumeFrom: undefined,
       untilDone: false,
       expiresAtMs: Date.now() + 3_600_000,
+      // Before the redesign (no frame-once.ts) the live start was an option and `start` took the subscription.
+      ...(gateway.frameOnce ? {} : { liveFrom: "0", onEnd: () => {} }),
     });
-    stream.start(discardingResponse(), {}, "0");
+    stream.start(discardingResponse(), {}, gateway.frameOnce ? "0" : { close: async () => {} });
     byThread[thread]?.push(stream.handlers);
     streams.push(stream);
   }
@@ -144,14 +174,21 @@ async function measure(gateway: Gateway, c: Case): Promise<{ cpuUs: number; gcUs
   // GC entries are reported asynchronously: let the warm-up's arrive before taking the start.
   await new Promise((resolve) => setTimeout(resolve, 100));
   const gc0 = gcMs;
+  const majorGcs0 = majorGcs;
+  const old0 = oldSpaceUsed();
   const cpu0 = process.cpuUsage();
   run(messagesPerThread);
   const cpu = process.cpuUsage(cpu0);
+  const oldGrowth = oldSpaceUsed() - old0;
   // GC entries are reported asynchronously: let them arrive before reading the sum.
   await new Promise((resolve) => setTimeout(resolve, 100));
   const total = messagesPerThread * STREAMS;
   for (const s of streams) s.end("shutdown");
-  return { cpuUs: (cpu.user + cpu.system) / total, gcUs: ((gcMs - gc0) * 1000) / total };
+  return {
+    cpuUs: (cpu.user + cpu.system) / total,
+    gcUs: ((gcMs - gc0) * 1000) / total,
+    promotedBytes: majorGcs === majorGcs0 ? oldGrowth / total : undefined,
+  };
 }
 
 /** Enough of a ServerResponse for the SSE transport; the bytes go nowhere. */
