@@ -152,12 +152,8 @@ describe("backpressure (gateway as a child process)", () => {
       await gw?.exited;
     });
 
-    it("replays a backlog larger than SSE_MAX_BUFFER_BYTES to a reading client (waits for drain per event, not per page)", {
-      timeout: 60_000,
-    }, async () => {
-      // 1,000 events of ~300 B: one 500-event replay page is ~150 KB, over the 64 KiB bound.
-      const threadId = uniqueId();
-      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
+    /** 1,000 events of ~300 B: one 500-event replay page is ~150 KB, over the 64 KiB bound. */
+    async function publishBacklog(threadId: string) {
       const publisher = createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 60 });
       for (let i = 0; i < 1_000; i += 100) {
         await Promise.all(
@@ -169,6 +165,14 @@ describe("backpressure (gateway as a child process)", () => {
           ),
         );
       }
+    }
+
+    it("replays a backlog larger than SSE_MAX_BUFFER_BYTES to a reading client (waits for drain per event, not per page)", {
+      timeout: 60_000,
+    }, async () => {
+      const threadId = uniqueId();
+      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
+      await publishBacklog(threadId);
       const conn = await openSse(`${gw.base}/v1/threads/${threadId}/events?after=0`, {
         headers: { authorization: `Bearer ${token}` },
       });
@@ -205,17 +209,7 @@ describe("backpressure (gateway as a child process)", () => {
     }, async () => {
       const threadId = uniqueId();
       const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
-      const publisher = createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 60 });
-      for (let i = 0; i < 1_000; i += 100) {
-        await Promise.all(
-          Array.from({ length: 100 }, (_, j) =>
-            publisher.publish(
-              { threadId, runId: "r" },
-              { type: "token", content: `${i + j}:${"y".repeat(200)}` },
-            ),
-          ),
-        );
-      }
+      await publishBacklog(threadId);
       const client = await connectWs(`${gw.base.replace("http", "ws")}/v1/ws`, {
         authorization: `Bearer ${token}`,
       });
