@@ -47,7 +47,7 @@ if (values.baseline) {
     throw new Error(`--baseline ${values.baseline}: not a Threadline checkout`);
   codes.push({ code: "base", root: values.baseline });
 }
-const gcMeter = fileURLToPath(new URL("./lib/gc-meter.mjs", import.meta.url));
+const gcMeter = fileURLToPath(new URL("./gc-meter.mjs", import.meta.url));
 const token = signDevToken(DEV_JWT_SECRET, { sub: "bench", threads: ["*"], ttlSeconds: 24 * 3600 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tmp = mkdtempSync(join(os.tmpdir(), "threadline-mode-cost-"));

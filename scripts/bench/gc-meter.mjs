@@ -1,6 +1,7 @@
-// Preloaded into a server under test (`node --import …/gc-meter.mjs`) by mode-cost.ts: counts GC
-// pauses by kind and writes the totals to $GC_METER_FILE every 100 ms, so the bench can read the GC
-// time of one measured window without parsing --trace-gc output.
+// An entry point of its own (so it reads its environment): preloaded into a server under test
+// (`node --import …/gc-meter.mjs`) by mode-cost.ts, it counts GC pauses by kind and writes the totals
+// to $GC_METER_FILE every 100 ms, so the bench reads the GC time of one measured window without
+// parsing --trace-gc output.
 import { writeFileSync } from "node:fs";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 
