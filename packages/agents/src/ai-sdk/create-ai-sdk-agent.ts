@@ -13,7 +13,7 @@ import { disconnected, type ErrorSource, toAgentError } from "../providers/provi
 import type { ToolRegistry } from "../tools/tool-registry.js";
 import type { Agent, AgentContext, AgentEvent } from "../types.js";
 import { describeTools, toolErrorMessage } from "./ai-sdk-tools.js";
-import { addUsage, mapTurnStream, type TurnEnd } from "./map-turn-stream.js";
+import { addUsage, mapTurnStream, type TurnEnd, toolResultEvent } from "./map-turn-stream.js";
 import {
   calledTools,
   pendingToolCalls,
@@ -196,16 +196,11 @@ async function* runToolCalls(
     if (signal.aborted) return state;
     const { call, outcome } = landed;
     const failed = outcome.kind === "error";
-    yield {
-      type: "delta",
-      content: {
-        kind: "tool_result",
-        toolCallId: call.toolCallId,
-        name: call.toolName,
-        result: failed ? { error: outcome.message } : outcome.value,
-        ...(failed ? { isError: true } : {}),
-      },
-    };
+    yield toolResultEvent(
+      call.toolCallId,
+      call.toolName,
+      failed ? { error: outcome.message } : { value: outcome.value },
+    );
     state = {
       ...state,
       messages: withToolResult(state.messages, {

@@ -5,6 +5,20 @@ import { disconnected, type ErrorSource, toAgentError } from "../providers/provi
 import type { AgentEvent } from "../types.js";
 import { toolErrorMessage } from "./ai-sdk-tools.js";
 
+/** A `tool_result` event: the tool's value, or the error message the model is told. */
+export function toolResultEvent(
+  toolCallId: string,
+  name: string,
+  outcome: { value: unknown } | { error: string },
+): AgentEvent {
+  return "error" in outcome
+    ? {
+        type: "delta",
+        content: { kind: "tool_result", toolCallId, name, result: { error: outcome.error }, isError: true },
+      }
+    : { type: "delta", content: { kind: "tool_result", toolCallId, name, result: outcome.value } };
+}
+
 export interface TurnOptions {
   /** The model name, for the price table. */
   model: string;
@@ -96,27 +110,10 @@ export async function* mapTurnStream(
       }
       case "tool-result":
         if (part.preliminary) break;
-        yield {
-          type: "delta",
-          content: {
-            kind: "tool_result",
-            toolCallId: part.toolCallId,
-            name: part.toolName,
-            result: part.output,
-          },
-        };
+        yield toolResultEvent(part.toolCallId, part.toolName, { value: part.output });
         break;
       case "tool-error":
-        yield {
-          type: "delta",
-          content: {
-            kind: "tool_result",
-            toolCallId: part.toolCallId,
-            name: part.toolName,
-            result: { error: toolErrorMessage(part.error) },
-            isError: true,
-          },
-        };
+        yield toolResultEvent(part.toolCallId, part.toolName, { error: toolErrorMessage(part.error) });
         break;
       case "finish-step": {
         // "other" with no raw reason: the provider's stream ended before it said why it stopped.
