@@ -1,6 +1,6 @@
 import { createAgentRegistry, createOpenAiAgent, createToolRegistry, defaultTools } from "@threadline/agents";
 import { ERRORS } from "@threadline/protocol";
-import { createRunRecords } from "@threadline/redis";
+import { createRunRecords, type RunsQueue } from "@threadline/redis";
 import {
   type FakeLlmServer,
   OpenAiStream,
@@ -11,12 +11,11 @@ import {
 import { describe, expect, it } from "vitest";
 import {
   brief,
-  buildTestWorker,
   jobData,
   newPrefix,
-  openQueue,
   runToDone,
   silentLog,
+  startTestWorker,
   testRegistry,
   testWorkerConfig,
   useWorkerRedis,
@@ -26,23 +25,18 @@ import {
 const t = useWorkerRedis();
 
 async function startWorker(agents = testRegistry(), progressIntervalMs?: number) {
-  const prefix = newPrefix();
-  const worker = buildTestWorker(testWorkerConfig(t.redis.url, prefix), {
-    log: silentLog,
-    agents,
-    ...(progressIntervalMs === undefined ? {} : { progressIntervalMs }),
-  });
-  await worker.start();
-  const queue = openQueue(t.redis.url, prefix);
-  t.cleanups.push(
-    () => worker.close(),
-    () => queue.close(),
+  return startTestWorker(
+    testWorkerConfig(t.redis.url, newPrefix()),
+    {
+      log: silentLog,
+      agents,
+      ...(progressIntervalMs === undefined ? {} : { progressIntervalMs }),
+    },
+    t.cleanups,
   );
-  return queue;
 }
 
-const runToEnd = (queue: ReturnType<typeof openQueue>, data: ReturnType<typeof jobData>) =>
-  runToDone(t, queue, data);
+const runToEnd = (queue: RunsQueue, data: ReturnType<typeof jobData>) => runToDone(t, queue, data);
 
 describe("run budgets", () => {
   it("maxOutputTokens stops a 64-token demo run after exactly that many tokens: error, then done length", async () => {

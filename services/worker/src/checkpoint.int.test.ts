@@ -18,12 +18,11 @@ import { z } from "zod";
 import { MAX_CHECKPOINT_STATE_BYTES } from "./run-processor.js";
 import {
   brief,
-  buildTestWorker,
   jobData,
   newPrefix,
-  openQueue,
   runToDone,
   silentLog,
+  startTestWorker,
   testWorkerConfig,
   useWorkerRedis,
 } from "./test-support/harness.js";
@@ -65,16 +64,10 @@ function failingOnce(
 }
 
 async function run(agent: Agent, input: Record<string, unknown>) {
-  const prefix = newPrefix();
-  const worker = buildTestWorker(testWorkerConfig(t.redis.url, prefix, { RUN_BACKOFF_MS: "10" }), {
-    log: silentLog,
-    agents: createAgentRegistry([agent]),
-  });
-  await worker.start();
-  const queue = openQueue(t.redis.url, prefix);
-  t.cleanups.push(
-    () => worker.close(),
-    () => queue.close(),
+  const queue = await startTestWorker(
+    testWorkerConfig(t.redis.url, newPrefix(), { RUN_BACKOFF_MS: "10" }),
+    { log: silentLog, agents: createAgentRegistry([agent]) },
+    t.cleanups,
   );
   const data = jobData(uniqueId("ckpt"), agent.name, input);
   return runToDone(t, queue, data, { attempts: 2, backoff: { type: "fixed", delay: 10 } });

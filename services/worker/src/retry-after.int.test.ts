@@ -13,11 +13,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   brief,
-  buildTestWorker,
   jobData,
   newPrefix,
-  openQueue,
   silentLog,
+  startTestWorker,
   testWorkerConfig,
   watchThread,
 } from "./test-support/harness.js";
@@ -32,19 +31,15 @@ const cleanups: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
   redis = await getTestRedis();
   llm = await startFakeOpenAiServer();
-  const prefix = newPrefix();
-  const config = testWorkerConfig(redis.url, prefix, { OPENAI_BASE_URL: llm.baseUrl, OPENAI_MODEL: "fake" });
-  const worker = buildTestWorker(config, {
-    log: silentLog,
-    agents: createAgentRegistry(defaultAgents({ providers: config.providers })),
+  const config = testWorkerConfig(redis.url, newPrefix(), {
+    OPENAI_BASE_URL: llm.baseUrl,
+    OPENAI_MODEL: "fake",
   });
-  await worker.start();
-  const queue = openQueue(redis.url, prefix);
-  cleanups.push(
-    () => worker.close(),
-    () => queue.close(),
+  runQueue = await startTestWorker(
+    config,
+    { log: silentLog, agents: createAgentRegistry(defaultAgents({ providers: config.providers })) },
+    cleanups,
   );
-  runQueue = queue;
 });
 
 afterAll(async () => {

@@ -222,3 +222,22 @@ export function buildTestWorker(
     },
   };
 }
+
+/**
+ * Starts a test worker and opens a queue on its prefix, so a test can enqueue runs for it; both are
+ * pushed onto `cleanups` (worker first, so it stops taking jobs before its queue goes away).
+ */
+export async function startTestWorker(
+  config: WorkerConfig,
+  deps: Omit<WorkerDeps, keyof WorkerConnections>,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<RunsQueue> {
+  const worker = buildTestWorker(config, deps);
+  await worker.start();
+  const queue = openQueue(config.redis.url, config.redis.queuePrefix);
+  cleanups.push(
+    () => worker.close(),
+    () => queue.close(),
+  );
+  return queue;
+}
