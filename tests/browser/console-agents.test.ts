@@ -2,38 +2,35 @@ import { signDevToken } from "@threadline/auth";
 import { createThreadlineClient, type ThreadlineClient } from "@threadline/client";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import { uniqueId } from "@threadline/testing";
-import type { Browser, BrowserContext } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildConsole } from "./build-console.js";
-import { collectErrors, launchChromium, screenshot } from "./chromium.js";
-import { type ConsoleStack, startConsoleStack } from "./console-stack.js";
+import { collectErrors, screenshot } from "./chromium.js";
+import { type ConsoleInChromium, startConsoleInChromium } from "./console-chromium.js";
+import type { ConsoleStack } from "./console-stack.js";
 
 // Issue 18 item 2: the built-in `research` run (a supervisor and two concurrent sub-agents) renders
 // as a tree in the console, through worker, Redis and gateway, in real Chromium.
 const TOKEN = signDevToken(DEV_JWT_SECRET, { sub: "agents-e2e", threads: ["*"], ttlSeconds: 3600 });
 let stack: ConsoleStack;
-let browser: Browser;
+let session: ConsoleInChromium<void>;
 let context: BrowserContext;
 let client: ThreadlineClient;
 
 beforeAll(async () => {
-  const [started] = await Promise.all([
-    startConsoleStack({ env: { TOKEN_COALESCE_MS: "0" } }),
-    buildConsole(),
-  ]);
-  stack = started;
+  session = await startConsoleInChromium({
+    stack: { env: { TOKEN_COALESCE_MS: "0" } },
+    viewport: { width: 1280, height: 1100 },
+  });
+  ({ stack, context } = session);
   client = createThreadlineClient({
     apiUrl: stack.apiUrl,
     gatewayUrl: stack.gatewayUrl,
     getToken: () => TOKEN,
   });
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
+  await session?.stop();
 }, 60_000);
 
 describe("multi-agent runs in the console (real stack, Chromium)", () => {

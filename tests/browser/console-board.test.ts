@@ -2,26 +2,24 @@ import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import type { ThreadEvent } from "@threadline/protocol";
 import { uniqueId } from "@threadline/testing";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseExposition } from "../support/prometheus-text.js";
-import { buildConsole } from "./build-console.js";
-import { collectErrors, launchChromium, screenshot } from "./chromium.js";
-import { type ConsoleStack, startConsoleStack } from "./console-stack.js";
+import { collectErrors, screenshot } from "./chromium.js";
+import { type ConsoleInChromium, startConsoleInChromium } from "./console-chromium.js";
+import type { ConsoleStack } from "./console-stack.js";
 
 // The console's runs board in Debian's Chromium against the real stack (processes from source, real
 // Redis): several live runs on ONE gateway connection — the WebSocket, or the SSE fallback when the page
 // has no WebSocket.
 const TOKEN = signDevToken(DEV_JWT_SECRET, { sub: "console-board", threads: ["*"], ttlSeconds: 3600 });
 let stack: ConsoleStack;
-let browser: Browser;
+let session: ConsoleInChromium<void>;
 let context: BrowserContext;
 
 beforeAll(async () => {
-  const [started] = await Promise.all([startConsoleStack(), buildConsole()]);
-  stack = started;
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
+  session = await startConsoleInChromium({ viewport: { width: 1280, height: 1100 } });
+  ({ stack, context } = session);
 }, 120_000);
 
 afterEach(async () => {
@@ -29,8 +27,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
+  await session?.stop();
 }, 60_000);
 
 /** Every gateway connection the page opens: WebSockets, and SSE requests by route. */

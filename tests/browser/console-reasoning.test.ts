@@ -9,11 +9,11 @@ import {
   startFakeOpenAiServer,
   uniqueId,
 } from "@threadline/testing";
-import type { Browser, BrowserContext } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildConsole } from "./build-console.js";
-import { collectErrors, launchChromium, screenshot } from "./chromium.js";
-import { type ConsoleStack, startConsoleStack } from "./console-stack.js";
+import { collectErrors, screenshot } from "./chromium.js";
+import { type ConsoleInChromium, startConsoleInChromium } from "./console-chromium.js";
+import type { ConsoleStack } from "./console-stack.js";
 
 // Model reasoning (delta kind "reasoning") from the real providers' SDK against byte-level fake
 // Anthropic and OpenAI servers, through worker, Redis and gateway, folded above the answer in the console.
@@ -21,7 +21,7 @@ const TOKEN = signDevToken(DEV_JWT_SECRET, { sub: "reasoning-e2e", threads: ["*"
 let anthropic: FakeLlmServer;
 let openai: FakeLlmServer & { baseUrl: string };
 let stack: ConsoleStack;
-let browser: Browser;
+let session: ConsoleInChromium<void>;
 let context: BrowserContext;
 let client: ThreadlineClient;
 
@@ -36,20 +36,17 @@ beforeAll(async () => {
     OPENAI_MODEL: "o4-mini",
     TOKEN_COALESCE_MS: "0",
   };
-  const [started] = await Promise.all([startConsoleStack({ env }), buildConsole()]);
-  stack = started;
+  session = await startConsoleInChromium({ stack: { env }, viewport: { width: 1280, height: 900 } });
+  ({ stack, context } = session);
   client = createThreadlineClient({
     apiUrl: stack.apiUrl,
     gatewayUrl: stack.gatewayUrl,
     getToken: () => TOKEN,
   });
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
+  await session?.stop();
   await Promise.all([anthropic?.close(), openai?.close()]);
 }, 60_000);
 

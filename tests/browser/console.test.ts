@@ -2,24 +2,22 @@ import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import type { ThreadEvent } from "@threadline/protocol";
 import { uniqueId } from "@threadline/testing";
-import type { Browser, BrowserContext } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseExposition } from "../support/prometheus-text.js";
-import { buildConsole } from "./build-console.js";
-import { collectErrors, launchChromium, screenshot } from "./chromium.js";
-import { type ConsoleStack, startConsoleStack } from "./console-stack.js";
+import { collectErrors, screenshot } from "./chromium.js";
+import { type ConsoleInChromium, startConsoleInChromium } from "./console-chromium.js";
+import type { ConsoleStack } from "./console-stack.js";
 
 // The web console in Debian's Chromium against the real stack (processes from source, real Redis).
 const TOKEN = signDevToken(DEV_JWT_SECRET, { sub: "console-e2e", threads: ["*"], ttlSeconds: 3600 });
 let stack: ConsoleStack;
-let browser: Browser;
+let session: ConsoleInChromium<void>;
 let context: BrowserContext;
 
 beforeAll(async () => {
-  const [started] = await Promise.all([startConsoleStack(), buildConsole()]);
-  stack = started;
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  session = await startConsoleInChromium({ viewport: { width: 1280, height: 900 } });
+  ({ stack, context } = session);
 }, 120_000);
 
 // A failed test must not leave its page streaming into the next one's connection count.
@@ -28,8 +26,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
+  await session?.stop();
 }, 60_000);
 
 describe("web console in Chromium", () => {

@@ -3,30 +3,33 @@ import { createThreadlineClient, type ThreadlineClient } from "@threadline/clien
 import { DEV_JWT_SECRET } from "@threadline/config";
 import type { ThreadEvent } from "@threadline/protocol";
 import { freePort, uniqueId } from "@threadline/testing";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildExample } from "../../packages/example-ai-chat/scripts/build-example.js";
 import { type ExampleServer, serveExample } from "../../packages/example-ai-chat/scripts/serve-example.js";
-import { collectErrors, launchChromium, screenshot } from "./chromium.js";
-import { type ConsoleStack, startConsoleStack } from "./console-stack.js";
+import { collectErrors, screenshot } from "./chromium.js";
+import { type ConsoleInChromium, startConsoleInChromium } from "./console-chromium.js";
+import type { ConsoleStack } from "./console-stack.js";
 
 // packages/example-ai-chat (Vite + React + useChat + @threadline/client/ai-sdk) in Debian's Chromium,
 // served the way its start script serves it, against the real stack (processes from source, real Redis).
 const TOKEN = signDevToken(DEV_JWT_SECRET, { sub: "example-e2e", threads: ["*"], ttlSeconds: 3600 });
 let stack: ConsoleStack;
 let example: ExampleServer;
-let browser: Browser;
+let session: ConsoleInChromium<string>;
 let context: BrowserContext;
 let client: ThreadlineClient;
 
 beforeAll(async () => {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const [started, distDir] = await Promise.all([
-    startConsoleStack({ pageOrigins: [origin] }),
-    buildExample(),
-  ]);
-  stack = started;
+  session = await startConsoleInChromium({
+    stack: { pageOrigins: [origin] },
+    build: buildExample,
+    viewport: { width: 1000, height: 900 },
+  });
+  ({ stack, context } = session);
+  const distDir = session.built;
   const config = { apiUrl: stack.apiUrl, gatewayUrl: stack.gatewayUrl, token: TOKEN, agent: "demo" };
   example = await serveExample({ distDir, port, config });
   client = createThreadlineClient({
@@ -34,8 +37,6 @@ beforeAll(async () => {
     gatewayUrl: stack.gatewayUrl,
     getToken: () => TOKEN,
   });
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
 }, 180_000);
 
 afterEach(async () => {
@@ -43,9 +44,8 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
   await example?.close();
-  await stack?.stop();
+  await session?.stop();
 }, 60_000);
 
 /** Opens the chat on a fresh thread (`tps`: the demo's tokens per second) and sends one message. */
