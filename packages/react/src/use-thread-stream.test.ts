@@ -11,14 +11,9 @@ import {
   snapshotContent,
   type ThreadEvent,
 } from "@threadline/protocol";
-import { act, createElement } from "react";
-import { createRoot, type Root } from "react-dom/client";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type ThreadStream, type UseThreadStreamOptions, useThreadStream } from "./use-thread-stream.js";
-
-beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-});
+import { afterEach, describe, expect, it } from "vitest";
+import { mountHook, unmountHooks, until } from "./test-support/hook-harness.js";
+import { type UseThreadStreamOptions, useThreadStream } from "./use-thread-stream.js";
 
 interface Gateway {
   url: string;
@@ -66,42 +61,14 @@ async function startGateway(): Promise<Gateway> {
 }
 
 let gateway: Gateway | undefined;
-let root: Root | undefined;
 afterEach(async () => {
-  await act(async () => root?.unmount());
-  root = undefined;
+  await unmountHooks();
   await gateway?.close();
 });
 
-interface ProbeProps {
-  threadId: string;
-  options: UseThreadStreamOptions;
-  result: { current?: ThreadStream };
-}
-
-function Probe({ threadId, options, result }: ProbeProps) {
-  result.current = useThreadStream(threadId, options);
-  return null;
-}
-
 /** Renders the hook in a real React root and exposes its latest result. */
-function renderHook(options: UseThreadStreamOptions) {
-  const result: { current?: ThreadStream } = {};
-  root = createRoot(document.createElement("div"));
-  const render = (threadId: string) =>
-    act(async () => root!.render(createElement(Probe, { threadId, options, result })));
-  return { result, render };
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await act(async () => {
-      await new Promise((r) => setTimeout(r, 10));
-    });
-  }
-}
+const renderHook = (options: UseThreadStreamOptions) =>
+  mountHook((threadId: string) => useThreadStream(threadId, options));
 
 let seq = 0;
 const token = (threadId: string, content: string): ThreadEvent => {
@@ -171,7 +138,7 @@ describe("useThreadStream", () => {
       gatewayUrl: gateway.url,
       getToken: () => "ok",
     });
-    const { result, render } = renderHook({ client });
+    const { result, render, unmount } = renderHook({ client });
     await render("a");
     await until(() => gateway!.open.has("a"), "stream a");
     gateway.send("a", token("a", "from a"));
@@ -181,8 +148,7 @@ describe("useThreadStream", () => {
     expect(result.current?.view.runIds).toEqual([]);
     gateway.send("b", token("b", "from b"));
     await until(() => result.current?.view.current?.text === "from b", "b's text");
-    await act(async () => root?.unmount());
-    root = undefined;
+    await unmount();
     await until(() => gateway!.open.size === 0, "no open stream after unmount");
   });
 

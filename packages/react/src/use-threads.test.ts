@@ -10,15 +10,10 @@ import {
   snapshotContent,
   type ThreadEvent,
 } from "@threadline/protocol";
-import { act, createElement } from "react";
-import { createRoot, type Root } from "react-dom/client";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
-import { type ThreadsStream, type UseThreadsOptions, useThreads } from "./use-threads.js";
-
-beforeAll(() => {
-  (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-});
+import { mountHook, unmountHooks, until } from "./test-support/hook-harness.js";
+import { type UseThreadsOptions, useThreads } from "./use-threads.js";
 
 interface Gateway {
   url: string;
@@ -73,40 +68,14 @@ async function startGateway(): Promise<Gateway> {
 }
 
 let gateway: Gateway | undefined;
-let root: Root | undefined;
 afterEach(async () => {
-  await act(async () => root?.unmount());
-  root = undefined;
+  await unmountHooks();
   await gateway?.close();
   gateway = undefined;
 });
 
-function Probe(props: {
-  threads: string[];
-  options: UseThreadsOptions;
-  result: { current?: ThreadsStream };
-}) {
-  props.result.current = useThreads(props.threads, props.options);
-  return null;
-}
-
-function renderHook(options: UseThreadsOptions) {
-  const result: { current?: ThreadsStream } = {};
-  root = createRoot(document.createElement("div"));
-  const render = (threads: string[]) =>
-    act(async () => root!.render(createElement(Probe, { threads, options, result })));
-  return { result, render };
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await act(async () => {
-      await new Promise((r) => setTimeout(r, 10));
-    });
-  }
-}
+const renderHook = (options: UseThreadsOptions) =>
+  mountHook((threads: string[]) => useThreads(threads, options));
 
 let seq = 0;
 const token = (threadId: string, content: string): ThreadEvent => {
