@@ -83,17 +83,17 @@ const token = (threadId: string, content: string): ThreadEvent => {
   return { type: "token", threadId, runId: "r1", seq, ts: Date.now(), id: `${seq + 100}-0`, content };
 };
 
+/** A client whose API and gateway are `g`, with a token the fake gateway accepts. */
+const clientFor = (g: Gateway) =>
+  createThreadlineClient({ apiUrl: g.url, gatewayUrl: g.url, getToken: () => "tok" });
+
 const subscribes = (g: Gateway, socket = 0) =>
   g.sockets[socket]?.received.filter((m) => m.type === "subscribe") ?? [];
 
 describe("useThreads", () => {
   it("keeps a view per thread over ONE socket; adding and removing ids (un)subscribes on that socket", async () => {
     gateway = await startGateway();
-    const client = createThreadlineClient({
-      apiUrl: gateway.url,
-      gatewayUrl: gateway.url,
-      getToken: () => "tok",
-    });
+    const client = clientFor(gateway);
     const { result, render } = renderHook({ client });
     await render(["a", "b"]);
     await until(() => subscribes(gateway!).length === 2, "two subscribes");
@@ -121,11 +121,7 @@ describe("useThreads", () => {
 
   it("resubscribes every thread from its last event id (or its subscribed position) after the socket drops", async () => {
     gateway = await startGateway();
-    const client = createThreadlineClient({
-      apiUrl: gateway.url,
-      gatewayUrl: gateway.url,
-      getToken: () => "tok",
-    });
+    const client = clientFor(gateway);
     const { result, render } = renderHook({
       client,
       from: "live",
@@ -148,11 +144,7 @@ describe("useThreads", () => {
 
   it("joins with a snapshot by default; after a drop, a thread still without a position joins again, the others resume", async () => {
     gateway = await startGateway();
-    const client = createThreadlineClient({
-      apiUrl: gateway.url,
-      gatewayUrl: gateway.url,
-      getToken: () => "tok",
-    });
+    const client = clientFor(gateway);
     const { result, render } = renderHook({ client, backoff: { initialDelayMs: 10, maxDelayMs: 20 } });
     await render(["x", "y"]);
     await until(() => subscribes(gateway!).length === 2, "two subscribes");
@@ -185,11 +177,7 @@ describe("useThreads", () => {
 
   it("reports a refused thread in errors and keeps the others", async () => {
     gateway = await startGateway();
-    const client = createThreadlineClient({
-      apiUrl: gateway.url,
-      gatewayUrl: gateway.url,
-      getToken: () => "tok",
-    });
+    const client = clientFor(gateway);
     const { result, render } = renderHook({ client });
     await render(["ok", "forbidden-1"]);
     await until(() => result.current?.errors["forbidden-1"] !== undefined, "the refusal");
