@@ -82,8 +82,8 @@ export function createResumeMerger(options: ResumeMergerOptions, sink: MergerSin
   const recentCapacity = options.recentCapacity ?? DEFAULT_RECENT;
   /** Every log entry up to here was delivered (or is gone: REPLAY_TRUNCATED). Only the log moves it. */
   let verified: string | undefined = options.resumeFrom;
-  /** id → JSON of the latest live deliveries with an id, oldest first: backfill start candidates. */
-  const recent = new Map<string, string | string[]>();
+  /** The latest live deliveries with an id (a ring, in delivery order): backfill start candidates. */
+  const recent = createRecentLive(recentCapacity);
   let pending: LiveMessage[] = [];
   let pendingBytes = 0;
   let buffering = true;
@@ -106,13 +106,7 @@ export function createResumeMerger(options: ResumeMergerOptions, sink: MergerSin
     if (id !== undefined) {
       // Replayed already, or the very bytes delivered a moment ago: both true duplicates.
       if (verified !== undefined && compareIds(id, verified) <= 0) return;
-      const seen = recent.get(id);
-      if (seen === message.json || (Array.isArray(seen) && seen.includes(message.json))) return;
-      // Two different messages with one id: one is hand-published (it may even predict a real id).
-      // Keep both as candidates: a backfill trusts the id if the log holds either.
-      if (seen === undefined) recent.set(id, message.json);
-      else recent.set(id, [...(Array.isArray(seen) ? seen : [seen]), message.json].slice(-4));
-      if (recent.size > recentCapacity) recent.delete(recent.keys().next().value as string);
+      if (!recent.remember(id, message.json)) return;
     }
     sink.send({ source: "live", id, json: message.json, event: message.event });
   };
@@ -133,10 +127,7 @@ export function createResumeMerger(options: ResumeMergerOptions, sink: MergerSin
     }
     buffering = true;
     // Newest first; only positions past the floor can save re-reading anything.
-    probes = [...recent]
-      .map(([id, json]) => ({ id, json }))
-      .filter((c) => verified === undefined || compareIds(c.id, verified) > 0)
-      .reverse();
+    probes = recent.newestFirst().filter((c) => verified === undefined || compareIds(c.id, verified) > 0);
     const first = probes[0];
     read(first ? first.id : (verified ?? LOG_START));
   };
@@ -205,6 +196,67 @@ export function createResumeMerger(options: ResumeMergerOptions, sink: MergerSin
     },
     get position() {
       return verified;
+    },
+  };
+}
+
+interface RecentLive {
+  /**
+   * Records a live delivery. False when these very bytes were delivered under this id a moment ago (a
+   * true duplicate, not to be sent again).
+   */
+  remember(id: string, json: string): boolean;
+  /** The candidates, most recently recorded first. */
+  newestFirst(): { id: string; json: string | string[] }[];
+}
+
+/**
+ * The merger's backfill candidates: the last `capacity` live ids with the JSON delivered under each.
+ * A fixed ring rather than a Map: the common case — an id above every one recorded (script-published
+ * ids only grow) — is one comparison and two array stores, with no entry, no iterator and no rehash
+ * per delivery; only an id at or below the newest (a duplicate, or a hand-published one) is searched.
+ */
+function createRecentLive(capacity: number): RecentLive {
+  const ids: (string | undefined)[] = new Array(capacity).fill(undefined);
+  const jsons: (string | string[] | undefined)[] = new Array(capacity).fill(undefined);
+  /** The slot the next new id goes to (the oldest one once the ring is full). */
+  let next = 0;
+  /** The highest id ever recorded: every id in the ring is at or below it. */
+  let highest: string | undefined;
+
+  const record = (id: string, json: string) => {
+    ids[next] = id;
+    jsons[next] = json;
+    next = (next + 1) % capacity;
+  };
+
+  return {
+    remember(id, json) {
+      if (highest === undefined || compareIds(id, highest) > 0) {
+        highest = id;
+        record(id, json);
+        return true;
+      }
+      const slot = ids.indexOf(id);
+      if (slot === -1) {
+        record(id, json);
+        return true;
+      }
+      const seen = jsons[slot] as string | string[];
+      if (seen === json || (Array.isArray(seen) && seen.includes(json))) return false;
+      // Two different messages with one id: one is hand-published (it may even predict a real id).
+      // Keep both as candidates: a backfill trusts the id if the log holds either.
+      jsons[slot] = [...(Array.isArray(seen) ? seen : [seen]), json].slice(-4);
+      return true;
+    },
+    newestFirst() {
+      const out: { id: string; json: string | string[] }[] = [];
+      for (let k = 1; k <= capacity; k++) {
+        const slot = (next - k + capacity) % capacity;
+        const id = ids[slot];
+        if (id !== undefined) out.push({ id, json: jsons[slot] as string | string[] });
+      }
+      return out;
     },
   };
 }

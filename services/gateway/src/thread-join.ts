@@ -34,7 +34,14 @@ export interface ThreadJoin {
   caughtUp(threadId: string): { event: DeltaEvent; json: string; finished: boolean } | undefined;
 }
 
-const FOLDED: JoinVerdict = { deliver: false, ends: false };
+// Shared, frozen verdicts: accept runs once per delivery, so it allocates nothing.
+const VERDICTS = {
+  deliver: Object.freeze({ deliver: true, ends: false }),
+  deliverEnds: Object.freeze({ deliver: true, ends: true }),
+  skip: Object.freeze({ deliver: false, ends: false }),
+  skipEnds: Object.freeze({ deliver: false, ends: true }),
+} satisfies Record<string, JoinVerdict>;
+const FOLDED = VERDICTS.skip;
 
 /**
  * Filters and snapshot joins — one definition for every stream route (single-thread SSE, multiplexed
@@ -60,7 +67,9 @@ export function createThreadJoin(request: JoinRequest, now: () => number): Threa
         return FOLDED;
       }
       const ends = isTerminal(event) && inScope({ runId: filter?.runId }, event);
-      return { deliver: deleted || !filter || matchesFilter(filter, event), ends };
+      const deliver = deleted || !filter || matchesFilter(filter, event);
+      if (deliver) return ends ? VERDICTS.deliverEnds : VERDICTS.deliver;
+      return ends ? VERDICTS.skipEnds : VERDICTS.skip;
     },
     caughtUp(threadId) {
       if (!fold) return undefined;
