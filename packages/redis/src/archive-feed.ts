@@ -98,5 +98,10 @@ export function withArchiveFeed(publisher: EventPublisher, feed: ArchiveFeed): E
       feed.touch(target.threadId);
       return published;
     },
+    async publishBatch(target, items, options) {
+      const outcome = await publisher.publishBatch(target, items, options);
+      if (outcome.published.length > 0) feed.touch(target.threadId);
+      return outcome;
+    },
   };
 }

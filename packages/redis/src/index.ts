@@ -33,6 +33,8 @@ export { keys, threadIdOfLog } from "./keys.js";
 export { createLoginThrottle, type LoginThrottle } from "./login-throttle.js";
 export { type PublishRefusal, PublishRefusedError } from "./publish-refused.js";
 export {
+  type BatchItem,
+  type BatchPublished,
   createEventPublisher,
   type EventPublisher,
   IDEMPOTENCY_WINDOW,

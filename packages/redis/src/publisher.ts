@@ -40,9 +40,33 @@ export interface Published {
   duplicate: boolean;
 }
 
+export interface BatchItem {
+  event: EventDraft;
+  /** As PublishOptions.idempotencyKey, for this event. */
+  idempotencyKey?: string;
+}
+
+export interface BatchPublished {
+  /** One per item, in order: every item when none was refused, else the items before the refused one. */
+  published: Published[];
+  /** Why `items[published.length]` was refused; the items after it were not looked at (not published). */
+  refused?: PublishRefusedError;
+}
+
 export interface EventPublisher {
   /** Rejects with PublishRefusedError when the script refuses the event (invalid, stale, after done). */
   publish(target: PublishTarget, event: EventDraft, options?: PublishOptions): Promise<Published>;
+  /**
+   * Publishes several events of one run in ONE script call, each exactly as `publish` would (its own
+   * seq, id, idempotency key, log entry and live message, in order; `attempt` fences them all). A
+   * refusal is answered, not thrown, because the events before it are published; it rejects only when
+   * the call itself failed (connection), when nothing is known to be published.
+   */
+  publishBatch(
+    target: PublishTarget,
+    items: readonly BatchItem[],
+    options?: Pick<PublishOptions, "attempt">,
+  ): Promise<BatchPublished>;
 }
 
 /** How many later events of the same run a repeat is still recognised after (the script's window). */
@@ -58,40 +82,106 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
   defineScripts(client);
   const publishCommand = isCluster(client) ? "SPUBLISH" : "PUBLISH";
   const now = options.now ?? Date.now;
+  /** The event as published (ts filled in), checked against the protocol's schema, or why not. */
+  const build = ({ threadId, runId }: PublishTarget, event: EventDraft) => {
+    const full = {
+      type: event.type,
+      threadId,
+      ...(runId ? { runId } : {}),
+      ...(event.agent ? { agent: event.agent } : {}),
+      ts: now(),
+      content: event.content,
+    };
+    const checked = ThreadEvent.safeParse(full);
+    if (checked.success) return { full };
+    const issue = checked.error.issues[0];
+    const field = issue?.path.map(String).join(".") || "event";
+    return {
+      refused: new PublishRefusedError(ERRORS.INVALID_EVENT.code, `${field}: ${issue?.message ?? "invalid"}`),
+    };
+  };
+  const scriptKeys = ({ threadId, runId }: PublishTarget) =>
+    [
+      keys.threadLog(threadId),
+      keys.threadMeta(threadId),
+      runId ? keys.runPublishState(threadId, runId) : keys.threadMeta(threadId),
+      keys.threadChannel(threadId),
+    ] as const;
+
   return {
-    async publish({ threadId, runId }, event, { idempotencyKey, attempt } = {}) {
-      const ts = now();
-      const full = {
-        type: event.type,
-        threadId,
-        ...(runId ? { runId } : {}),
-        ...(event.agent ? { agent: event.agent } : {}),
-        ts,
-        content: event.content,
-      };
-      const checked = ThreadEvent.safeParse(full);
-      if (!checked.success) {
-        const issue = checked.error.issues[0];
-        const field = issue?.path.map(String).join(".") || "event";
-        throw new PublishRefusedError(ERRORS.INVALID_EVENT.code, `${field}: ${issue?.message ?? "invalid"}`);
-      }
+    async publish(target, event, { idempotencyKey, attempt } = {}) {
+      const built = build(target, event);
+      if (built.refused) throw built.refused;
       try {
         const [id, seq, repeat] = await client.threadlinePublishEvent(
-          keys.threadLog(threadId),
-          keys.threadMeta(threadId),
-          runId ? keys.runPublishState(threadId, runId) : keys.threadMeta(threadId),
-          keys.threadChannel(threadId),
-          JSON.stringify(full),
+          ...scriptKeys(target),
+          JSON.stringify(built.full),
           options.logMaxLen,
           options.logTtlSeconds,
           publishCommand,
           idempotencyKey ?? "",
           attempt === undefined ? "" : String(attempt),
         );
-        return { id, seq: Number(seq), ts, duplicate: Number(repeat) === 1 };
+        return { id, seq: Number(seq), ts: built.full.ts, duplicate: Number(repeat) === 1 };
       } catch (error) {
         throw refusalOf(error) ?? error;
       }
+    },
+
+    async publishBatch(target, items, { attempt } = {}) {
+      // Checked first: the events before an invalid one still go, as they would one at a time.
+      const timestamps: number[] = [];
+      const rest: string[] = [];
+      let first: string | undefined;
+      let firstKey = "";
+      let invalid: PublishRefusedError | undefined;
+      for (const item of items) {
+        const built = build(target, item.event);
+        if (built.refused) {
+          invalid = built.refused;
+          break;
+        }
+        timestamps.push(built.full.ts);
+        const payload = JSON.stringify(built.full);
+        if (first === undefined) {
+          first = payload;
+          firstKey = item.idempotencyKey ?? "";
+        } else rest.push(payload, item.idempotencyKey ?? "");
+      }
+      if (first === undefined) return { published: [], ...(invalid ? { refused: invalid } : {}) };
+      let reply: (string | number | Error)[];
+      try {
+        reply = await client.threadlinePublishEvent(
+          ...scriptKeys(target),
+          first,
+          options.logMaxLen,
+          options.logTtlSeconds,
+          publishCommand,
+          firstKey,
+          attempt === undefined ? "" : String(attempt),
+          ...rest,
+        );
+      } catch (error) {
+        const refused = refusalOf(error);
+        if (refused) return { published: [], refused };
+        throw error;
+      }
+      const published: Published[] = [];
+      for (let i = 0; i + 2 < reply.length; i += 3) {
+        published.push({
+          id: String(reply[i]),
+          seq: Number(reply[i + 1]),
+          ts: timestamps[published.length] ?? 0,
+          duplicate: Number(reply[i + 2]) === 1,
+        });
+      }
+      const last = reply.at(-1);
+      if (last instanceof Error) {
+        const refused = refusalOf(last);
+        if (!refused) throw last;
+        return { published, refused };
+      }
+      return { published, ...(invalid ? { refused: invalid } : {}) };
     },
   };
 }

@@ -17,6 +17,24 @@ declare module "ioredis" {
       idempotencyKey: string,
       attempt: string,
     ): Result<[string, number, number], Context>;
+    /**
+     * Several events of one run in one call (lua/publishEvent-3.lua, "More events"): after the first
+     * event's arguments, each further event's payload and idempotency key. One (id, seq, repeat) triple
+     * per event; a refusal after the first event is an Error as the last element.
+     */
+    threadlinePublishEvent(
+      log: string,
+      meta: string,
+      runState: string,
+      channel: string,
+      payload: string,
+      maxLen: number,
+      ttlSeconds: number,
+      publishCommand: "PUBLISH" | "SPUBLISH",
+      idempotencyKey: string,
+      attempt: string,
+      ...morePayloadsAndKeys: string[]
+    ): Result<(string | number | Error)[], Context>;
     /** See lua/runTransition-5.lua (argument layout built by run-lifecycle.ts). */
     threadlineRunTransition(...args: (string | number)[]): Result<(string | number)[], Context>;
     /** See lua/claimThread-1.lua. */

@@ -31,23 +31,39 @@
   Published live:                 {"id":"<entry id>","seq":<n>,<rest of payload>
   Readers of the log splice the entry id the same way, so both carry byte-identical JSON.
 
-  Returns  { entry id, seq (0 when no run), 1 if this was a repeat of an earlier publish else 0 }
+  More events of the same run in ONE call (optional, for producers that batch): ARGV[8], ARGV[9] are
+  the second event's payload and idempotency key, ARGV[10], ARGV[11] the third's, and so on; the
+  channel, maxlen, ttl, publish command and attempt of ARGV[1], [3]..[5], [7] apply to all. Every
+  event gets exactly what a call of its own would give it, in order (validation, idempotency, fencing,
+  nothing after `done`, seq, log cap, its own XADD and its own PUBLISH message); only the state
+  bookkeeping (seq counter, attempt, "last", "n", TTLs) is read once and written once per call.
+
+  Returns  { entry id, seq (0 when no run), 1 if this was a repeat of an earlier publish else 0 },
+           one triple per event: { id1, seq1, repeat1, id2, seq2, repeat2, ... }
   Errors   "INVALID_EVENT <field>: <why>"   the payload is not an event readers would accept
            "STALE_ATTEMPT <why>"            a newer attempt of the run is publishing
            "RUN_ENDED <why>"                the run already published its `done`
+           When the FIRST event is refused the reply is that error and nothing was written. When a
+           later one is, the events before it stay published: the reply is their triples followed by
+           the error (an error reply nested as the last element), and the events after it are not
+           looked at.
 ]]
 local IDEM_WINDOW = 4096
 -- Readers drop messages over 1 MiB (DEFAULT_MAX_EVENT_BYTES); leave room for the spliced id and seq.
 local MAX_PAYLOAD_BYTES = 1048576 - 64
+-- A thread the archive follows (archiveProgress-2.lua keeps "archivedN" in its meta): the log keeps
+-- what the archiver has not copied yet, up to ARCHIVE_BACKLOG_FACTOR x maxlen; past that the archive
+-- has fallen too far behind and the archiver reports the gap. "n" counts the thread's entries.
+local ARCHIVE_BACKLOG_FACTOR = 10
 
-if #ARGV[2] > MAX_PAYLOAD_BYTES then
-  return redis.error_reply("INVALID_EVENT payload: larger than " .. MAX_PAYLOAD_BYTES .. " bytes")
-end
+local channel = ARGV[1]
+local threadId = string.sub(channel, string.find(channel, ":", 1, true) + 1)
+local maxlenArg = tonumber(ARGV[3])
+local ttl = ARGV[4]
+local publishCommand = ARGV[5]
+local attempt = ARGV[7]
+local state = KEYS[3]
 
-local ok, event = pcall(cjson.decode, ARGV[2])
-if not ok or type(event) ~= "table" or string.sub(ARGV[2], 1, 1) ~= "{" then
-  return redis.error_reply("INVALID_EVENT payload: not a JSON object")
-end
 local function oneOf(value, list)
   for _, v in ipairs(list) do if value == v then return true end end
   return false
@@ -55,105 +71,174 @@ end
 local function invalid(field, why)
   return redis.error_reply("INVALID_EVENT " .. field .. ": " .. why)
 end
-if event.id ~= nil or event.seq ~= nil then return invalid("id", "id and seq are assigned by the script") end
-if event.threadId ~= string.sub(ARGV[1], string.find(ARGV[1], ":", 1, true) + 1) then
-  return invalid("threadId", "must be the channel's thread")
-end
-if type(event.ts) ~= "number" or event.ts < 0 or event.ts % 1 ~= 0 then
-  return invalid("ts", "must be an integer >= 0")
-end
-local runId = event.runId
-if runId ~= nil and (type(runId) ~= "string" or #runId > 128 or not string.match(runId, "^[%w_-]+$")) then
-  return invalid("runId", "must be 1-128 characters of A-Z, a-z, 0-9, _ or -")
-end
 
-local content = event.content
-local kind = event.type
-if not oneOf(kind, { "token", "status", "delta", "done", "error" }) then
-  return invalid("type", "must be token, status, delta, done or error")
-end
-if kind == "token" then
-  if type(content) ~= "string" then return invalid("content", "a token's content is a string") end
-elseif type(content) ~= "table" then
-  return invalid("content", "must be an object")
-elseif kind == "status" then
-  if not oneOf(content.state, { "queued", "running", "retrying", "cancelling", "cancelled", "completed", "failed" }) then
-    return invalid("content.state", "unknown state")
+-- The event a payload holds, or the error reply that refuses it.
+local function decode(payload, key)
+  if #payload > MAX_PAYLOAD_BYTES then
+    return nil, redis.error_reply("INVALID_EVENT payload: larger than " .. MAX_PAYLOAD_BYTES .. " bytes")
   end
-elseif kind == "delta" then
-  if type(content.kind) ~= "string" or content.kind == "" then return invalid("content.kind", "required") end
-elseif kind == "done" then
-  if not oneOf(content.finishReason, { "stop", "cancelled", "length", "error" }) then
-    return invalid("content.finishReason", "must be stop, cancelled, length or error")
+  local ok, event = pcall(cjson.decode, payload)
+  if not ok or type(event) ~= "table" or string.sub(payload, 1, 1) ~= "{" then
+    return nil, redis.error_reply("INVALID_EVENT payload: not a JSON object")
   end
-elseif kind == "error" then
-  if type(content.code) ~= "string" or content.code == "" then return invalid("content.code", "required") end
-  if type(content.message) ~= "string" then return invalid("content.message", "required") end
-  if type(content.retryable) ~= "boolean" then return invalid("content.retryable", "must be a boolean") end
+  if event.id ~= nil or event.seq ~= nil then return nil, invalid("id", "id and seq are assigned by the script") end
+  if event.threadId ~= threadId then return nil, invalid("threadId", "must be the channel's thread") end
+  if type(event.ts) ~= "number" or event.ts < 0 or event.ts % 1 ~= 0 then
+    return nil, invalid("ts", "must be an integer >= 0")
+  end
+  local runId = event.runId
+  if runId ~= nil and (type(runId) ~= "string" or #runId > 128 or not string.match(runId, "^[%w_-]+$")) then
+    return nil, invalid("runId", "must be 1-128 characters of A-Z, a-z, 0-9, _ or -")
+  end
+  local content = event.content
+  local kind = event.type
+  if not oneOf(kind, { "token", "status", "delta", "done", "error" }) then
+    return nil, invalid("type", "must be token, status, delta, done or error")
+  end
+  if kind == "token" then
+    if type(content) ~= "string" then return nil, invalid("content", "a token's content is a string") end
+  elseif type(content) ~= "table" then
+    return nil, invalid("content", "must be an object")
+  elseif kind == "status" then
+    if not oneOf(content.state, { "queued", "running", "retrying", "cancelling", "cancelled", "completed", "failed" }) then
+      return nil, invalid("content.state", "unknown state")
+    end
+  elseif kind == "delta" then
+    if type(content.kind) ~= "string" or content.kind == "" then return nil, invalid("content.kind", "required") end
+  elseif kind == "done" then
+    if not oneOf(content.finishReason, { "stop", "cancelled", "length", "error" }) then
+      return nil, invalid("content.finishReason", "must be stop, cancelled, length or error")
+    end
+  elseif kind == "error" then
+    if type(content.code) ~= "string" or content.code == "" then return nil, invalid("content.code", "required") end
+    if type(content.message) ~= "string" then return nil, invalid("content.message", "required") end
+    if type(content.retryable) ~= "boolean" then return nil, invalid("content.retryable", "must be a boolean") end
+  end
+  if #key > 128 then return nil, invalid("idempotencyKey", "at most 128 characters") end
+  if runId == nil and (key ~= "" or attempt ~= "") then
+    return nil, invalid("runId", "an idempotency key or attempt needs a run")
+  end
+  return event
 end
 
-local key = ARGV[6]
-local attempt = ARGV[7]
-if #key > 128 then return invalid("idempotencyKey", "at most 128 characters") end
-if runId == nil and (key ~= "" or attempt ~= "") then
-  return invalid("runId", "an idempotency key or attempt needs a run")
-end
-
+-- The run's state, read when the call's first new event needs it and written back once at the end.
+local loaded = false
 local seq = 0
-local body = ARGV[2]
-if runId ~= nil then
-  local state = KEYS[3]
-  if key ~= "" then
-    local seen = redis.call("HGET", state, "k:" .. key)
-    if seen then
-      local space = string.find(seen, " ", 1, true)
-      return { string.sub(seen, 1, space - 1), tonumber(string.sub(seen, space + 1)), 1 }
-    end
+local doneId = nil
+-- The thread's archive counters (nil: the archive does not follow this thread).
+local archivedN = nil
+local n = nil
+local appended = 0
+local out = {}
+
+local function writeBack(runId)
+  if appended == 0 then return end
+  redis.call("EXPIRE", KEYS[1], ttl)
+  if n ~= nil then redis.call("HSET", KEYS[2], "n", n) end
+  redis.call("EXPIRE", KEYS[2], ttl)
+  if runId ~= nil then
+    -- When the run last published (Redis's clock): how silence is measured for external runs.
+    local now = redis.call("TIME")
+    redis.call("HSET", state, "seq", seq, "last", now[1] * 1000 + math.floor(now[2] / 1000))
+    if doneId then redis.call("HSET", state, "done", doneId) end
+    redis.call("EXPIRE", state, ttl)
   end
-  local doneId = redis.call("HGET", state, "done")
-  if doneId then
-    return redis.error_reply("RUN_ENDED run " .. runId .. " already published its done (" .. doneId .. ")")
-  end
-  if attempt ~= "" then
-    local newest = tonumber(redis.call("HGET", state, "attempt") or "0")
-    local mine = tonumber(attempt)
-    if mine == nil then return invalid("attempt", "must be a number") end
-    if mine < newest then
-      return redis.error_reply("STALE_ATTEMPT attempt " .. attempt .. " of run " .. runId .. " was superseded by attempt " .. newest)
-    end
-    if mine > newest then redis.call("HSET", state, "attempt", attempt) end
-  end
-  seq = redis.call("HINCRBY", state, "seq", 1)
-  body = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
 end
 
--- A thread the archive follows (archiveProgress-2.lua keeps "archivedN" in its meta): the log keeps
--- what the archiver has not copied yet, up to ARCHIVE_BACKLOG_FACTOR x maxlen; past that the archive
--- has fallen too far behind and the archiver reports the gap. "n" counts the thread's entries.
-local ARCHIVE_BACKLOG_FACTOR = 10
-local maxlen = tonumber(ARGV[3])
-local archivedN = redis.call("HGET", KEYS[2], "archivedN")
-if archivedN then
-  -- +1: the archive's last entry too, the anchor a reader of the log checks continuity against.
-  local keep = redis.call("HINCRBY", KEYS[2], "n", 1) - tonumber(archivedN) + 1
-  if keep > maxlen then maxlen = math.min(keep, maxlen * ARCHIVE_BACKLOG_FACTOR) end
-end
-local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", maxlen, "*", "e", body)
-redis.call("EXPIRE", KEYS[1], ARGV[4])
-redis.call("EXPIRE", KEYS[2], ARGV[4])
-if runId ~= nil then
-  local state = KEYS[3]
-  if key ~= "" then
-    redis.call("HSET", state, "k:" .. key, id .. " " .. seq, "s:" .. seq, key)
-  end
-  local old = redis.call("HGET", state, "s:" .. (seq - IDEM_WINDOW))
-  if old then redis.call("HDEL", state, "k:" .. old, "s:" .. (seq - IDEM_WINDOW)) end
-  if kind == "done" then redis.call("HSET", state, "done", id) end
-  -- When the run last published (Redis's clock): how silence is measured for external runs.
-  local now = redis.call("TIME")
-  redis.call("HSET", state, "last", now[1] * 1000 + math.floor(now[2] / 1000))
-  redis.call("EXPIRE", state, ARGV[4])
+-- Stops at a refused event: alone (or first) it is the reply; later, it follows what was published.
+local function refuse(reply, runId)
+  writeBack(runId)
+  if #out == 0 then return reply end
+  out[#out + 1] = reply
+  return out
 end
 
-redis.call(ARGV[5], ARGV[1], '{"id":"' .. id .. '",' .. string.sub(body, 2))
-return { id, seq, 0 }
+-- The events' (payload, idempotency key) positions: ARGV[2]/ARGV[6], then ARGV[8]/ARGV[9], …
+local slots = { { 2, 6 } }
+for i = 8, #ARGV, 2 do slots[#slots + 1] = { i, i + 1 } end
+
+local firstRunId = nil
+for index, slot in ipairs(slots) do
+  local payload, key = ARGV[slot[1]], ARGV[slot[2]] or ""
+  local event, refused = decode(payload, key)
+  if not event then return refuse(refused, firstRunId) end
+  local runId = event.runId
+  if index == 1 then
+    firstRunId = runId
+  elseif runId ~= firstRunId then
+    return refuse(invalid("runId", "every event of one call belongs to the first event's run"), firstRunId)
+  end
+
+  local repeated = nil
+  local body = payload
+  if runId ~= nil then
+    if key ~= "" then
+      local seen = redis.call("HGET", state, "k:" .. key)
+      if seen then
+        local space = string.find(seen, " ", 1, true)
+        repeated = { string.sub(seen, 1, space - 1), tonumber(string.sub(seen, space + 1)), 1 }
+      end
+    end
+    if not repeated then
+      if not loaded then
+        loaded = true
+        doneId = redis.call("HGET", state, "done")
+        if not doneId and attempt ~= "" then
+          local newest = tonumber(redis.call("HGET", state, "attempt") or "0")
+          local mine = tonumber(attempt)
+          if mine == nil then return refuse(invalid("attempt", "must be a number"), runId) end
+          if mine < newest then
+            return refuse(redis.error_reply("STALE_ATTEMPT attempt " .. attempt .. " of run " .. runId ..
+              " was superseded by attempt " .. newest), runId)
+          end
+          if mine > newest then redis.call("HSET", state, "attempt", attempt) end
+        end
+        if not doneId then seq = tonumber(redis.call("HGET", state, "seq") or "0") end
+      end
+      if doneId then
+        return refuse(redis.error_reply("RUN_ENDED run " .. runId .. " already published its done (" .. doneId .. ")"), runId)
+      end
+      seq = seq + 1
+      body = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
+    end
+  end
+
+  if repeated then
+    out[#out + 1] = repeated[1]
+    out[#out + 1] = repeated[2]
+    out[#out + 1] = repeated[3]
+  else
+    local maxlen = maxlenArg
+    if appended == 0 then
+      archivedN = redis.call("HGET", KEYS[2], "archivedN")
+      if archivedN then
+        archivedN = tonumber(archivedN)
+        n = tonumber(redis.call("HGET", KEYS[2], "n") or "0")
+      end
+    end
+    if archivedN then
+      n = n + 1
+      -- +1: the archive's last entry too, the anchor a reader of the log checks continuity against.
+      local keep = n - archivedN + 1
+      if keep > maxlen then maxlen = math.min(keep, maxlen * ARCHIVE_BACKLOG_FACTOR) end
+    end
+    local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", maxlen, "*", "e", body)
+    appended = appended + 1
+    if runId ~= nil then
+      if key ~= "" then
+        redis.call("HSET", state, "k:" .. key, id .. " " .. seq, "s:" .. seq, key)
+      end
+      if seq > IDEM_WINDOW then
+        local old = redis.call("HGET", state, "s:" .. (seq - IDEM_WINDOW))
+        if old then redis.call("HDEL", state, "k:" .. old, "s:" .. (seq - IDEM_WINDOW)) end
+      end
+      if event.type == "done" then doneId = id end
+    end
+    redis.call(publishCommand, channel, '{"id":"' .. id .. '",' .. string.sub(body, 2))
+    out[#out + 1] = id
+    out[#out + 1] = seq
+    out[#out + 1] = 0
+  end
+end
+writeBack(firstRunId)
+return out
