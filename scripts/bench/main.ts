@@ -1,7 +1,8 @@
 /**
  * `pnpm bench [--quick] [--targets a,b] [--scenarios s1,s2,s3,s4,s5] [--publishers raw,script]
  * [--s1-rates 5000,10000] [--s2-rates 10,20] [--s3-levels 1000,5000] [--step-ms 5000] [--cpu-prof]
- * [--gateway-node-args "--trace-gc"] [--baseline <git ref|checkout>] [--out dir]`: every target
+ * [--gateway-node-args "--trace-gc"] [--baseline <git ref|checkout>] [--s4-rounds n] [--s5-rounds n]
+ * [--s5-coalesce 0,5] [--out dir]`: every target
  * measured in the same run with the same load client; servers pinned to --server-core, Redis to
  * --redis-core, the client (bench.mjs) to core 0. Writes bench/results/<time>.{md,json}.
  */
