@@ -55,6 +55,9 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
       expect(c.headers["content-type"]).toBe("text/event-stream");
       expect(c.headers["cache-control"]).toBe("no-cache, no-transform");
       expect(c.headers["x-accel-buffering"]).toBe("no");
+      // Close-delimited, not chunked: one buffer per event instead of four (sse-transport.ts).
+      expect(c.headers.connection).toBe("close");
+      expect(c.headers["transfer-encoding"]).toBeUndefined();
     }
     await xs[0]!.waitFor((c) => c.retry !== undefined);
     expect(xs[0]!.retry).toBe(fixture.gw.config.retryMs);
