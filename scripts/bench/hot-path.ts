@@ -199,5 +199,5 @@ function discardingResponse() {
       callback();
     },
   });
-  return Object.assign(res, { writeHead: () => res });
+  return Object.assign(res, { writeHead: () => res, removeHeader: () => {} });
 }
