@@ -204,6 +204,38 @@ describe("backpressure (gateway as a child process)", () => {
       conn.close();
     });
 
+    it("cuts off a client that stops reading during a replay once the live events held back for it pass SSE_MAX_BUFFER_BYTES", {
+      timeout: 60_000,
+    }, async () => {
+      const threadId = uniqueId();
+      const token = signDevToken(DEV_JWT_SECRET, { sub: "bp", threads: [threadId] });
+      const publisher = createEventPublisher(t.client, { logMaxLen: 10_000, logTtlSeconds: 60 });
+      const publish = async (from: number, count: number) => {
+        for (let i = from; i < from + count; i += 100) {
+          await Promise.all(
+            Array.from({ length: 100 }, (_, j) =>
+              publisher.publish({ threadId, runId: "r" }, { type: "token", content: `${i + j}:${CONTENT}` }),
+            ),
+          );
+        }
+      };
+      // 12 MB of backlog: more than the socket buffers of a client that reads nothing can take, so
+      // the replay waits for a drain that never comes, and live events are held back meanwhile.
+      await publish(0, 3_000);
+      const stalled = await openSse(`${gw.base}/v1/threads/${threadId}/events?after=0`, {
+        headers: { authorization: `Bearer ${token}` },
+        paused: true,
+      });
+      expect(stalled.status).toBe(200);
+      // 400 KB held back: only the budget check of held bytes (not of writes) can see them.
+      await publish(3_000, 100);
+      stalled.resume();
+      await stalled.ended;
+      expect(stalled.events.length).toBeLessThan(3_100);
+      const metrics = await (await fetch(`${gw.base}/metrics`)).text();
+      expect(metrics).toMatch(/threadline_gateway_slow_consumer_cutoffs_total [1-9]/);
+    });
+
     it("replays a backlog larger than SSE_MAX_BUFFER_BYTES to a reading WebSocket (pages wait for the socket)", {
       timeout: 60_000,
     }, async () => {

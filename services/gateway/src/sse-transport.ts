@@ -116,8 +116,11 @@ export function createSseTransport(options: SseTransportOptions): SseTransport {
   const onClose = () => dispose("client_closed");
 
   function send(frame: string | Uint8Array, paced = false) {
-    // Paced frames are not judged: they only go out as the socket drains (see whenWritable).
-    if (disposed || !res || (!paced && overBudget())) return;
+    if (disposed || !res) return;
+    // Paced frames are not judged: they only go out as the socket drains (see whenWritable). With
+    // nothing unsent on the connection, the unsent bytes are the held ones, judged as they grew
+    // (checkBudget): skipping the sum then saves a walk over every feed's held bytes per delivery.
+    if (!paced && (queuedBytes > 0 || res.writableLength > 0) && overBudget()) return;
     if (queue.length === 0 && !res.writableNeedDrain) {
       res.write(frame);
       return;
