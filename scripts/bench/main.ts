@@ -1,13 +1,13 @@
 /**
  * `pnpm bench [--quick] [--targets a,b] [--scenarios s1,s2,s3,s4,s5] [--publishers raw,script]
  * [--s1-rates 5000,10000] [--s2-rates 10,20] [--s3-levels 1000,5000] [--step-ms 5000] [--cpu-prof]
- * [--gateway-node-args "--trace-gc"] [--baseline <git ref|checkout>] [--s4-rounds n] [--s5-rounds n]
+ * [--gateway-node-args "--trace-gc"] [--gateway-dist] [--baseline <git ref|checkout>] [--s4-rounds n] [--s5-rounds n]
  * [--s5-coalesce 0,5] [--out dir]`: every target
  * measured in the same run with the same load client; servers pinned to --server-core, Redis to
  * --redis-core, the client (bench.mjs) to core 0. Writes bench/results/<time>.{md,json}.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
@@ -46,6 +46,8 @@ const { values } = parseArgs({
     publishers: { type: "string", default: "raw,script" },
     baseline: { type: "string" },
     "gateway-node-args": { type: "string" },
+    /** Run the gateways from their tsc build (`pnpm build` first): profiles keep line numbers. */
+    "gateway-dist": { type: "boolean", default: false },
     scenarios: { type: "string", default: "s1,s2,s3,s4,s5" },
     "server-core": { type: "string", default: "1" },
     "redis-core": { type: "string", default: "0" },
@@ -78,6 +80,8 @@ for (const p of publishers)
   if (p !== "raw" && p !== "script") throw new Error(`--publishers: unknown publisher ${p}; use raw,script`);
 const scenarios = new Set(values.scenarios.split(","));
 const repoRoot = process.cwd();
+if (values["gateway-dist"] && !existsSync(join(repoRoot, "services/gateway/dist/main.js")))
+  throw new Error("--gateway-dist runs services/gateway/dist/main.js: run `pnpm build` first");
 const runTag = `b${Date.now().toString(36)}`;
 const serverCore = core(values["server-core"]);
 const token = signDevToken(DEV_JWT_SECRET, { sub: "bench", threads: ["*"], ttlSeconds: 24 * 3600 });
@@ -283,6 +287,7 @@ async function start(key: TargetKey): Promise<Target> {
     port: await freePort(),
     ...(values["cpu-prof"] ? { cpuProfDir: resolve(repoRoot, values.out, "profiles") } : {}),
     ...(values["gateway-node-args"] ? { gatewayNodeArgs: values["gateway-node-args"].split(" ") } : {}),
+    gatewayDist: values["gateway-dist"],
     ...(baseline ? { baselineRoot: baseline.root } : {}),
   });
 }

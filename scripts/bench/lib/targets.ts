@@ -49,6 +49,8 @@ export interface TargetContext {
   cpuProfDir?: string;
   /** Extra node flags for the gateways and floors (`--gateway-node-args`), e.g. `--trace-gc`. */
   gatewayNodeArgs?: string[];
+  /** Run the gateways from `services/gateway/dist` (tsc's build) instead of their source through tsx. */
+  gatewayDist?: boolean;
   /** The checkout whose gateway the `@base` targets run. */
   baselineRoot?: string;
 }
@@ -78,7 +80,7 @@ export async function startTarget(key: TargetKey, ctx: TargetContext): Promise<T
         // One profile per thread (tsx's loader hooks run on their own); the main thread's is the largest.
         ...(ctx.cpuProfDir ? ["--cpu-prof", "--cpu-prof-dir", `${ctx.cpuProfDir}/${profName}`] : []),
         ...(ctx.gatewayNodeArgs ?? []),
-        ...nodeTs("services/gateway/src/main.ts"),
+        ...(ctx.gatewayDist ? ["services/gateway/dist/main.js"] : nodeTs("services/gateway/src/main.ts")),
       ],
       readyUrl: `${base}/readyz`,
       cwd: baseline ? ctx.baselineRoot : ctx.repoRoot,
