@@ -57,7 +57,7 @@ export async function runS4(options: {
         });
         out.push({ code: options.code, coalesce, ...outcome });
         console.log(
-          `  S4 (${options.code}, TOKEN_COALESCE_MS=${coalesce}) POST → first token p50 ${outcome.firstTokenMs.p50} ms, pickup p50 ${outcome.queuePickupMs.p50} ms`,
+          `  S4 (${options.code}, TOKEN_COALESCE_MS=${coalesce}) POST → first token p50 ${outcome.firstTokenMs.p50} ms, pickup p50 ${outcome.queuePickupMs.p50} ms, running → first token p50 ${outcome.runningToTokenMs.p50} ms`,
         );
       } finally {
         await worker.proc.stop();
@@ -78,6 +78,8 @@ export interface E2eOutcome {
   queuePickupMs: Percentiles;
   /** POST sent → `status running` at the client (the worker has the job). */
   runningMs: Percentiles;
+  /** `status running` → first `token` at the client, per run: the worker's part before the answer. */
+  runningToTokenMs: Percentiles;
   runCompleteMs: Percentiles;
 }
 
@@ -105,7 +107,14 @@ export async function runE2eScenario(options: E2eOptions): Promise<E2eOutcome> {
       highestTrackableValue: 120_000_000,
       numberOfSignificantValueDigits: 3,
     });
-  const h = { accepted: build(), token: build(), pickup: build(), running: build(), complete: build() };
+  const h = {
+    accepted: build(),
+    token: build(),
+    pickup: build(),
+    running: build(),
+    runningToToken: build(),
+    complete: build(),
+  };
   const headers = { authorization: `Bearer ${options.token}` };
   let failed = 0;
   let firstError: string | undefined;
@@ -138,6 +147,7 @@ export async function runE2eScenario(options: E2eOptions): Promise<E2eOutcome> {
       h.token.recordValue(token - t0);
       h.pickup.recordValue(Math.max(1, running - queued));
       h.running.recordValue(running - t0);
+      h.runningToToken.recordValue(Math.max(1, token - running));
       h.complete.recordValue(done - t0);
     } catch (error) {
       failed++;
@@ -160,6 +170,7 @@ export async function runE2eScenario(options: E2eOptions): Promise<E2eOutcome> {
     firstTokenMs: pct(h.token),
     queuePickupMs: pct(h.pickup),
     runningMs: pct(h.running),
+    runningToTokenMs: pct(h.runningToToken),
     runCompleteMs: pct(h.complete),
   };
 }
