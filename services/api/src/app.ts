@@ -138,6 +138,7 @@ export async function buildApi(config: ApiConfig, deps: ApiDeps): Promise<Fastif
       createOwnerLookup(meta, archive?.reader),
       config.redis.logTtlSeconds,
       now,
+      archive !== undefined,
     ),
     agents: deps.agents,
     metrics: createRunMetrics(registry),
