@@ -160,6 +160,35 @@ describe("run lifecycle (real Redis)", () => {
     expect((await logOf(threadId)).map(brief)).toEqual(["1:status:queued", "2:done:"]);
   });
 
+  it("running keeps the first attempt's startedAt and refuses a run whose record already ended", async () => {
+    const lifecycle = createRunLifecycle(t.client, retention);
+    const records = createRunRecords(t.client);
+    const threadId = uniqueId();
+    const run = { threadId, runId: "r1" };
+    await lifecycle.start({ ...run, agent: "demo" });
+    await lifecycle.running(run, 1, "2026-01-01T00:00:00.000Z");
+    await lifecycle.retrying(run, { code: "UPSTREAM", message: "later", retryable: true }, 1);
+    await lifecycle.running(run, 2, "2026-01-01T00:05:00.000Z");
+    expect(await records.get(threadId, "r1")).toMatchObject({
+      status: "running",
+      attempts: 2,
+      startedAt: "2026-01-01T00:00:00.000Z",
+    });
+
+    // A final record without a `done` in the publish state (written by hand here): still refused,
+    // before anything is written, so the worker needs no read of its own before `running`.
+    const other = { threadId, runId: "r2" };
+    await lifecycle.start({ ...other, agent: "demo" });
+    await t.client.hset(keys.run(threadId, "r2"), "status", "cancelled");
+    const before = await logOf(threadId);
+    const refused = await lifecycle.running(other, 1, "2026-01-01T00:00:00.000Z").catch((e) => e);
+    expect(refused).toBeInstanceOf(PublishRefusedError);
+    expect(refused.code).toBe("RUN_ENDED");
+    expect(await logOf(threadId)).toEqual(before);
+    expect(await records.get(threadId, "r2")).toMatchObject({ status: "cancelled", attempts: 0 });
+    expect(await records.get(threadId, "r2")).not.toHaveProperty("startedAt");
+  });
+
   it("a refused transition changes nothing: a superseded attempt, or anything after done", async () => {
     const lifecycle = createRunLifecycle(t.client, retention);
     const records = createRunRecords(t.client);

@@ -78,7 +78,12 @@ export interface RunLifecycleOptions {
 export interface RunLifecycle {
   /** API: record the run `queued` (indexed, thread's lastRunId) and publish `status queued`. */
   start(run: NewRun): Promise<TransitionEvent[]>;
-  /** Worker: an attempt begins: `status running` (attempt 1) or `status retrying` (later attempts). */
+  /**
+   * Worker: an attempt begins: `status running` (attempt 1) or `status retrying` (later attempts).
+   * Refused with `RUN_ENDED` (nothing written) when the run already ended — its `done` is published or
+   * its record's status is final — so the worker needs no read before it. `startedAt` is recorded only
+   * by the run's first attempt; a retry keeps it.
+   */
   running(
     run: RunRef,
     attempt: number,
@@ -115,7 +120,7 @@ export interface RunLifecycle {
 
 type RecordChange =
   | { op: "create"; fields: Partial<RunView>; createdAtMs: number }
-  | { op: "update"; fields: Partial<RunView> };
+  | { op: "update" | "begin"; fields: Partial<RunView> };
 
 export function createRunLifecycle(client: RedisClient, options: RunLifecycleOptions): RunLifecycle {
   defineScripts(client);
@@ -212,7 +217,7 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
                 : { state: "retrying", attempt, ...(resumedFromStep ? { resumedFromStep } : {}) },
           },
         ],
-        update({ status: "running", startedAt, attempts: attempt }),
+        (): RecordChange => ({ op: "begin", fields: { status: "running", startedAt, attempts: attempt } }),
       ),
     retrying: (run, error, attempt) =>
       transition(

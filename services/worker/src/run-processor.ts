@@ -1,19 +1,11 @@
 import type { AgentEvent, AgentRegistry } from "@threadline/agents";
 import { AgentError } from "@threadline/agents";
-import {
-  CHECKPOINT_KIND,
-  type DoneContent,
-  ERRORS,
-  type EventDraft,
-  isFinalState,
-  RunJobData,
-} from "@threadline/protocol";
+import { CHECKPOINT_KIND, type DoneContent, ERRORS, type EventDraft, RunJobData } from "@threadline/protocol";
 import {
   type EventPublisher,
   PublishRefusedError,
   type RunCheckpoint,
   type RunLifecycle,
-  type RunRecords,
   type ThreadWatchers,
   type TransitionEvent,
 } from "@threadline/redis";
@@ -29,8 +21,6 @@ import type { JobOutcome, WorkerMetrics } from "./worker-metrics.js";
 export interface RunProcessorDeps {
   agents: AgentRegistry;
   publisher: EventPublisher;
-  /** Reads run records; every record write is a lifecycle transition. */
-  runs: RunRecords;
   lifecycle: RunLifecycle;
   active: ActiveRuns;
   /** The gateways' watcher sets (for runs with `onDisconnect`). */
@@ -138,17 +128,23 @@ export function createRunProcessor(deps: RunProcessorDeps) {
           return [];
         },
       );
-      const record = await deps.runs.get(threadId, runId);
-      if (record && isFinalState(record.status)) {
-        log.info({ status: record.status }, "run already ended; job dropped");
-        return { outcome: "skipped" };
-      }
       if (attempt === 1) deps.metrics.queueWait.observe(Math.max(0, now() - job.timestamp) / 1000);
       // A retry resumes after the last step an earlier attempt completed (its checkpoint in the log).
       const resume = attempt > 1 ? await deps.latestCheckpoint?.(threadId, runId) : undefined;
-      counted(
-        await deps.lifecycle.running({ threadId, runId }, attempt, record?.startedAt ?? iso(), resume?.step),
-      );
+      // One call, no read before it: the transition itself refuses a run that already ended (its
+      // `done`, or a final record, e.g. cancelled while a retry was pending) and keeps the first
+      // attempt's startedAt.
+      const begun = await deps.lifecycle
+        .running({ threadId, runId }, attempt, iso(), resume?.step)
+        .catch((error: unknown) => {
+          if (error instanceof PublishRefusedError && error.code === ERRORS.RUN_ENDED.code) return undefined;
+          throw error;
+        });
+      if (!begun) {
+        log.info("run already ended; job dropped");
+        return { outcome: "skipped" };
+      }
+      counted(begun);
       log.info(
         { agent: data.agent, attempt, resumedFromStep: resume?.step },
         attempt === 1 ? "run started" : "run retrying",

@@ -101,7 +101,6 @@ export function buildWorker(config: WorkerConfig, deps: WorkerDeps): ThreadlineW
   const processor = createRunProcessor({
     agents: deps.agents,
     publisher: feed ? withArchiveFeed(redisPublisher, feed) : redisPublisher,
-    runs: runStore,
     latestCheckpoint: (threadId, runId) => readLatestCheckpoint(commands, threadId, runId),
     history: createThreadMemory({
       runs: runStore,

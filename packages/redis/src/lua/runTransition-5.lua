@@ -24,6 +24,11 @@
                                       joins the runs index, trimmed to the newest ARGV[9] runs
                             "update": HSET the pairs only if the record exists (an expired record
                                       is never re-created as a fragment without TTL)
+                            "begin":  an attempt starts: refused with RUN_ENDED, before anything is
+                                      written, when the record's status is final (completed, failed,
+                                      cancelled); else like "update", except that a `startedAt` pair
+                                      is only set when the record has none (a retry keeps the first
+                                      attempt's). The worker's one call before its agent starts.
   ARGV[7]  run id
   ARGV[8]  index score      (create) creation time, ms
   ARGV[9]  index cap        (create) how many runs the index keeps
@@ -32,11 +37,18 @@
   then, per event:          payload (JSON object without id/seq), idempotency key
 
   Returns  { id1, seq1, repeat1, id2, seq2, repeat2, ... } (repeat = 1 when the key was seen before)
-  Errors   the publish script's (INVALID_EVENT, STALE_ATTEMPT, RUN_ENDED). They can only come from the
-           first event (the caller's events are valid, and `done` is always a transition's last), i.e.
-           before anything was written: a refused transition changes nothing.
+  Errors   the publish script's (INVALID_EVENT, STALE_ATTEMPT, RUN_ENDED), and RUN_ENDED for "begin"
+           on a final record. They can only come from the record check or the first event (the
+           caller's events are valid, and `done` is always a transition's last), i.e. before anything
+           was written: a refused transition changes nothing.
 ]]
 local npairs = tonumber(ARGV[10])
+if ARGV[6] == "begin" then
+  local status = redis.call("HGET", KEYS[4], "status")
+  if status == "completed" or status == "failed" or status == "cancelled" then
+    return redis.error_reply("RUN_ENDED run " .. ARGV[7] .. " is already " .. status)
+  end
+end
 local firstEvent = 11 + 2 * npairs
 local out = {}
 for i = firstEvent, #ARGV, 2 do
@@ -61,7 +73,20 @@ if ARGV[6] == "create" then
   local cap = tonumber(ARGV[9])
   if redis.call("ZCARD", KEYS[5]) > cap then redis.call("ZREMRANGEBYRANK", KEYS[5], 0, -(cap + 1)) end
 elseif #fields > 0 and redis.call("EXISTS", KEYS[4]) == 1 then
-  redis.call("HSET", KEYS[4], unpack(fields))
+  if ARGV[6] == "begin" then
+    local rest = {}
+    for i = 1, #fields, 2 do
+      if fields[i] == "startedAt" then
+        redis.call("HSETNX", KEYS[4], "startedAt", fields[i + 1])
+      else
+        rest[#rest + 1] = fields[i]
+        rest[#rest + 1] = fields[i + 1]
+      end
+    end
+    if #rest > 0 then redis.call("HSET", KEYS[4], unpack(rest)) end
+  else
+    redis.call("HSET", KEYS[4], unpack(fields))
+  end
 end
 -- Everything the run keeps in its thread lives as long as the log (EXPIRE never creates a key);
 -- with no events and no fields this is the worker's renewal of a live run.
