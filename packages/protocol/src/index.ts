@@ -114,6 +114,7 @@ export { sha256Hex } from "./sha256.js";
 export {
   encodeSse,
   encodeSseComment,
+  encodeSsePosition,
   encodeSseRetry,
   SSE_EVENT_NAMES,
   SSE_KEEPALIVE,

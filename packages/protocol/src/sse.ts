@@ -45,6 +45,15 @@ export function encodeSse(
   return framing === "message" ? `${head}data: ${data}\n\n` : `${head}event: ${name}\ndata: ${data}\n\n`;
 }
 
+/**
+ * An id with no data: EventSource sets its `lastEventId` (sent as Last-Event-ID on reconnect) without
+ * firing an event. A live-only stream starts with one, so a client that drops before its first
+ * event still resumes from where it joined.
+ */
+export function encodeSsePosition(id: string): string {
+  return `id: ${id.replace(/[\r\n]+/g, "")}\n\n`;
+}
+
 /** The reconnection delay hint a stream starts with. */
 export function encodeSseRetry(ms: number): string {
   return `retry: ${Math.max(0, Math.floor(ms))}\n\n`;

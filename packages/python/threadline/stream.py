@@ -27,6 +27,11 @@ class _SseParser:
     def feed(self, line: str) -> Optional[Event]:
         if line == "":
             if not self._data:
+                # An id with no data moves the resume position without an event (a live-only stream
+                # starts with one: where it joined), as it does EventSource's lastEventId.
+                if self._id:
+                    self.last_id = self._id
+                self._id = None
                 self._event = "message"
                 return None
             data = "\n".join(self._data)

@@ -3,6 +3,7 @@ import type { ReadPage } from "@threadline/archive";
 import {
   ERRORS,
   encodeSse,
+  encodeSsePosition,
   SSE_EVENT_NAMES,
   type SseFraming,
   STREAM_ERROR_CODES,
@@ -166,6 +167,9 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
     start(res, headers, liveFrom) {
       if (transport.disposed) return;
       transport.open(res, headers);
+      // A live-only join has no position until its first event: an id-only frame says where it
+      // joined, so an EventSource that drops before any event resumes from there, losing nothing.
+      if (options.resumeFrom === undefined && !join.snapshot) transport.send(encodeSsePosition(liveFrom));
       feed.start(liveFrom);
     },
     defer: (cleanup) => transport.defer(cleanup),

@@ -45,6 +45,27 @@ describe.each(["dedicated", "shared"] as const)("SSE stream (%s subscribers, rea
     return out;
   }
 
+  it("a live-only stream starts with an id-only frame at the log's tail: a client that drops before any event resumes from it and loses nothing", async () => {
+    const threadId = uniqueId();
+    const before = await publishTokens(threadId, 2);
+    const response = await fetch(fixture.gw.eventsUrl(threadId), {
+      headers: { authorization: `Bearer ${fixture.gw.token()}` },
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let head = "";
+    // Up to the position frame, or the first heartbeat (200 ms) when there is none.
+    while (!/\nid: [^\n]*\n\n|: keepalive/.test(head))
+      head += new TextDecoder().decode((await reader.read()).value);
+    // retry first, then the position (no data: an EventSource fires nothing for it).
+    expect(head).toMatch(new RegExp(`^retry: \\d+\\n\\nid: ${before[1]}\\n\\n`));
+    await reader.cancel();
+    // Gone before its first event; three are published meanwhile.
+    const missed = await publishTokens(threadId, 3);
+    const resumed = await open(threadId, {}, { lastEventId: before[1] });
+    await resumed.waitForEvents(3);
+    expect(ids(resumed)).toEqual(missed);
+  });
+
   it("sends the contract's headers and retry, then a redis-cli publish reaches every client of x and none of y", async () => {
     const x = uniqueId();
     const y = uniqueId();
