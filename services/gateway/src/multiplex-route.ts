@@ -6,14 +6,13 @@ import {
   STREAM_PROTOCOL_VERSION,
   ThreadId,
 } from "@threadline/protocol";
-import { LOG_START, readLogTail } from "@threadline/redis";
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { type EventsRouteOptions, SnapshotParam } from "./events-route.js";
+import type { EventsRouteOptions } from "./events-route.js";
 import { createMultiplexStream } from "./multiplex-stream.js";
-import { retryAfter, settleUnlessGone } from "./serve-thread-stream.js";
-import { streamFilterOf, streamFilterQuery } from "./stream-filter.js";
+import { serveStream } from "./serve-thread-stream.js";
+import { invalidQuery, streamModeOf, streamModeQuery } from "./stream-query.js";
 import type { ThreadSubscriber } from "./types.js";
 
 export interface MultiplexRouteOptions extends EventsRouteOptions {
@@ -27,10 +26,7 @@ const MultiplexQuery = z.looseObject({
   threads: z.string({ error: "threads=<id>,<id>,… is required" }),
   access_token: z.string().optional(),
   after: z.string().optional(),
-  until: z.literal("done", { error: 'the only value is "done"' }).optional(),
-  format: z.enum(["named", "message"], { error: 'one of "named" (default) or "message"' }).optional(),
-  snapshot: SnapshotParam.optional(),
-  ...streamFilterQuery,
+  ...streamModeQuery,
 });
 
 /** `GET /v1/events?threads=a,b,c`: many threads on one SSE stream (see docs/API.md, Multiplexed SSE). */
@@ -61,51 +57,27 @@ export async function multiplexRoute(app: FastifyInstance, options: MultiplexRou
     const subscriber = options.connectionSubscriber();
     stream.defer(() => subscriber.close());
 
-    const liveFrom = threads.map(() => "0");
-    try {
-      const setup = async () => {
-        // A thread without a position (no vector, or an empty position in it) is live from its tail,
-        // unless it joins with a snapshot, which reads its whole log (to fold it).
-        const tails = await Promise.all(
-          threads.map((t, i) =>
-            resumeFrom?.[i] === undefined && !snapshot ? readLogTail(options.ctx.redis, t) : LOG_START,
-          ),
-        );
-        liveFrom.splice(0, liveFrom.length, ...tails);
-        if (stream.ended) return;
-        const subscriptions = threads.map((threadId, i) => {
-          const subscription = subscriber.subscribe(threadId, stream.handlers[i]!);
-          stream.defer(() => subscription.close());
-          return subscription.ready;
-        });
-        await Promise.all(subscriptions);
-      };
-      if (await settleUnlessGone(setup(), request, options.subscribeTimeoutMs)) {
-        stream.end("abandoned");
-        reply.hijack();
-        return;
-      }
-      if (options.isClosing()) {
-        throw httpError(ERRORS.SHUTTING_DOWN, undefined, undefined, retryAfter(options));
-      }
-    } catch (error) {
-      stream.end("abandoned");
-      if (error instanceof HttpError) throw error;
-      request.log.warn({ err: error, threads: threads.length }, "could not subscribe");
-      options.ctx.metrics.rejectedStreams.inc({ reason: "redis_unavailable" });
-      throw httpError(ERRORS.REDIS_UNAVAILABLE, undefined, undefined, retryAfter(options));
-    }
-    reply.hijack();
-    options.streams.add(stream);
-    options.ctx.metrics.openStreams.inc();
-    for (const threadId of threads) options.watchers.add(threadId, streamId);
-    stream.defer(() => {
-      for (const threadId of threads) options.watchers.remove(threadId, streamId);
-      options.streams.delete(stream);
-      options.ctx.metrics.openStreams.dec();
+    const served = await serveStream(options, request, reply, {
+      streamId,
+      stream,
+      // A thread without a position (no vector, or an empty position in it) is live from its tail,
+      // unless it joins with a snapshot, which reads its whole log (to fold it).
+      threads: threads.map((threadId, i) => ({
+        threadId,
+        handlers: stream.handlers[i]!,
+        liveOnly: resumeFrom?.[i] === undefined && !snapshot,
+      })),
+      // On the 200 only (a refusal before it goes without), as this route always sent it.
+      start: (res, headers, liveFrom) =>
+        stream.start(
+          res,
+          { ...headers, [STREAM_PROTOCOL_HEADER]: String(STREAM_PROTOCOL_VERSION) },
+          liveFrom,
+        ),
+      subscriber,
+      logContext: { threads: threads.length },
     });
-    reply.header(STREAM_PROTOCOL_HEADER, String(STREAM_PROTOCOL_VERSION));
-    stream.start(reply.raw, reply.getHeaders() as Record<string, string>, liveFrom);
+    if (!served) return;
     request.log.debug({ streamId, sub: claims.sub, threads: threads.length }, "multiplexed stream opened");
   });
 }
@@ -141,11 +113,9 @@ async function authorizeAll(
 function parseRequest(request: FastifyRequest, maxThreads: number) {
   const query = MultiplexQuery.safeParse(request.query ?? {});
   if (!query.success) {
-    const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
-    throw httpError(
-      ERRORS.INVALID_QUERY,
-      "invalid query parameters: threads=<id>,<id>,…, after=<position vector>, until=done, format=named|message, snapshot=1, types=<type,…>, runId=<run id>, agent=<name/name…>",
-      details,
+    throw invalidQuery(
+      query.error,
+      "threads=<id>,<id>,…, after=<position vector>, until=done, format=named|message, snapshot=1, types=<type,…>, runId=<run id>, agent=<name/name…>",
     );
   }
   const threads = query.data.threads.split(",");
@@ -181,13 +151,5 @@ function parseRequest(request: FastifyRequest, maxThreads: number) {
     }
     resumeFrom = decoded.positions;
   }
-  return {
-    threads,
-    resumeFrom,
-    untilDone: query.data.until === "done",
-    framing: query.data.format ?? "named",
-    filter: streamFilterOf(query.data),
-    snapshot: query.data.snapshot === "1",
-    queryToken: query.data.access_token,
-  };
+  return { threads, resumeFrom, ...streamModeOf(query.data) };
 }

@@ -1,9 +1,10 @@
+import type { ServerResponse } from "node:http";
 import { ERRORS } from "@threadline/protocol";
 import { LOG_START, readLogTail } from "@threadline/redis";
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { SseStream, StreamContext } from "./sse-stream.js";
-import type { ThreadSubscriber } from "./types.js";
+import type { StreamSubscriptionHandlers, ThreadSubscriber } from "./types.js";
 import type { WatcherRegistry } from "./watcher-registry.js";
 
 /** What serving a thread stream needs; every thread stream route's options include it. */
@@ -19,27 +20,51 @@ export interface ThreadStreamOptions {
   retryAfterSeconds: number;
 }
 
+/** One thread of a served stream: the handlers its subscription feeds. */
+export interface ServedThread {
+  threadId: string;
+  handlers: StreamSubscriptionHandlers;
+  /** Starts at the log tail read before subscribing (no resume position, no snapshot join). */
+  liveOnly: boolean;
+}
+
 /**
- * Subscribes `stream` to its thread and, once Redis confirms, sends the 200 and starts it — the part
- * every thread stream route shares (events, ui-stream). A client that leaves, Redis failing or the
- * gateway closing before then ends the stream as abandoned (503 for the latter two). `liveOnly`
- * streams start at the log tail read before subscribing. Resolves false when the client left first.
+ * Subscribes a stream's threads and, once Redis confirms every subscription, sends the 200 and starts
+ * it — the part every SSE stream route shares (events, ui-stream, multiplexed events). A client that
+ * leaves, Redis failing or the gateway closing before then ends the stream as abandoned (503 for the
+ * latter two). Resolves false when the client left first.
  */
-export async function serveThreadStream(
+export async function serveStream(
   options: ThreadStreamOptions,
   request: FastifyRequest,
   reply: FastifyReply,
-  target: { threadId: string; streamId: string; stream: SseStream; liveOnly: boolean },
+  target: {
+    streamId: string;
+    /** A stream over those threads (SseStream, UiStream, MultiplexStream). */
+    stream: Pick<SseStream, "defer" | "end" | "ended">;
+    threads: ServedThread[];
+    /** Sends the 200 and the stream; `liveFrom[i]`: thread i's start (LOG_START unless live-only). */
+    start(res: ServerResponse, headers: Record<string, string>, liveFrom: string[]): void;
+    subscriber: ThreadSubscriber;
+    /** Bound into the warning when subscribing fails. */
+    logContext: Record<string, unknown>;
+  },
 ): Promise<boolean> {
-  const { threadId, streamId, stream } = target;
-  let liveFrom = LOG_START;
+  const { streamId, stream, threads } = target;
+  const liveFrom = threads.map(() => LOG_START);
   try {
     const setup = async () => {
-      if (target.liveOnly) liveFrom = await readLogTail(options.ctx.redis, threadId);
+      const tails = await Promise.all(
+        threads.map((t) => (t.liveOnly ? readLogTail(options.ctx.redis, t.threadId) : LOG_START)),
+      );
+      liveFrom.splice(0, liveFrom.length, ...tails);
       if (stream.ended) return;
-      const subscription = options.subscriber.subscribe(threadId, stream.handlers);
-      stream.defer(() => subscription.close());
-      await subscription.ready;
+      const subscriptions = threads.map(({ threadId, handlers }) => {
+        const subscription = target.subscriber.subscribe(threadId, handlers);
+        stream.defer(() => subscription.close());
+        return subscription.ready;
+      });
+      await Promise.all(subscriptions);
     };
     const gone = await settleUnlessGone(setup(), request, options.subscribeTimeoutMs);
     if (gone) {
@@ -49,37 +74,45 @@ export async function serveThreadStream(
     }
     // Thrown into the catch below, which abandons the setup and rethrows it.
     if (options.isClosing()) {
-      throw httpError(
-        ERRORS.SHUTTING_DOWN,
-        "this gateway is shutting down; reconnect",
-        undefined,
-        retryAfter(options),
-      );
+      throw httpError(ERRORS.SHUTTING_DOWN, undefined, undefined, retryAfter(options));
     }
   } catch (error) {
     stream.end("abandoned");
     if (error instanceof HttpError) throw error;
-    request.log.warn({ err: error, threadId }, "could not subscribe");
+    request.log.warn({ err: error, ...target.logContext }, "could not subscribe");
     options.ctx.metrics.rejectedStreams.inc({ reason: "redis_unavailable" });
-    throw httpError(
-      ERRORS.REDIS_UNAVAILABLE,
-      "cannot reach Redis; retry shortly",
-      undefined,
-      retryAfter(options),
-    );
+    throw httpError(ERRORS.REDIS_UNAVAILABLE, undefined, undefined, retryAfter(options));
   }
   // Subscribed: from here on nothing published can be missed, so the client may see the 200.
   reply.hijack();
   options.streams.add(stream);
   options.ctx.metrics.openStreams.inc();
-  options.watchers.add(threadId, streamId);
+  for (const { threadId } of threads) options.watchers.add(threadId, streamId);
   stream.defer(() => {
-    options.watchers.remove(threadId, streamId);
+    for (const { threadId } of threads) options.watchers.remove(threadId, streamId);
     options.streams.delete(stream);
     options.ctx.metrics.openStreams.dec();
   });
-  stream.start(reply.raw, reply.getHeaders() as Record<string, string>, liveFrom);
+  target.start(reply.raw, reply.getHeaders() as Record<string, string>, liveFrom);
   return true;
+}
+
+/** `serveStream` for a single-thread stream (events, ui-stream) on the instance's shared subscriber. */
+export function serveThreadStream(
+  options: ThreadStreamOptions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: { threadId: string; streamId: string; stream: SseStream; liveOnly: boolean },
+): Promise<boolean> {
+  const { threadId, streamId, stream, liveOnly } = target;
+  return serveStream(options, request, reply, {
+    streamId,
+    stream,
+    threads: [{ threadId, handlers: stream.handlers, liveOnly }],
+    start: (res, headers, [liveFrom]) => stream.start(res, headers, liveFrom ?? LOG_START),
+    subscriber: options.subscriber,
+    logContext: { threadId },
+  });
 }
 
 /**

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { ERRORS, isFinalState, RunId, ThreadId } from "@threadline/protocol";
+import { ERRORS, isFinalState, RunId } from "@threadline/protocol";
 import { createRunRecords } from "@threadline/redis";
 import { httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { type EventsRouteOptions, ResumeId, resumePosition, SnapshotParam } from "./events-route.js";
+import type { EventsRouteOptions } from "./events-route.js";
 import { serveThreadStream } from "./serve-thread-stream.js";
+import { invalidQuery, ResumeId, resumePosition, SnapshotParam, threadIdOf } from "./stream-query.js";
 import { createUiStream } from "./ui-stream.js";
 
 const UiStreamQuery = z.looseObject({
@@ -64,22 +65,11 @@ export async function uiStreamRoute(app: FastifyInstance, options: EventsRouteOp
 }
 
 function parseRequest(request: FastifyRequest) {
-  const params = request.params as { threadId?: string };
-  const thread = ThreadId.safeParse(params.threadId);
-  if (!thread.success) {
-    throw httpError(ERRORS.INVALID_THREAD_ID, `thread id ${thread.error.issues[0]?.message}`);
-  }
+  const threadId = threadIdOf(request);
   const query = UiStreamQuery.safeParse(request.query ?? {});
-  if (!query.success) {
-    const details = query.error.issues.map((i) => ({ field: i.path.join("."), message: i.message }));
-    throw httpError(
-      ERRORS.INVALID_QUERY,
-      "invalid query parameters: runId=<run id>, after=<event id>|0, snapshot=1",
-      details,
-    );
-  }
+  if (!query.success) throw invalidQuery(query.error, "runId=<run id>, after=<event id>|0, snapshot=1");
   return {
-    threadId: thread.data,
+    threadId,
     runId: query.data.runId,
     after: resumePosition(request, query.data.after),
     snapshot: query.data.snapshot === "1",
