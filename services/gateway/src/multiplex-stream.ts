@@ -1,18 +1,16 @@
 import type { ServerResponse } from "node:http";
-import {
-  ERRORS,
-  encodeSse,
-  encodeVector,
-  SSE_EVENT_NAMES,
-  type SseFraming,
-  STREAM_ERROR_CODES,
-  type ThreadEvent,
-  vectorTag,
-} from "@threadline/protocol";
+import { encodeSse, encodeVector, type SseFraming, type ThreadEvent, vectorTag } from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
-import { countDelivery, feedDeps, type StreamContext } from "./sse-stream.js";
+import { countDelivery, feedDeps, type StreamContext, transportDeps } from "./sse-stream.js";
 import { createSseTransport } from "./sse-transport.js";
 import type { StreamFilter } from "./stream-filter.js";
+import {
+  encodeStreamNotice,
+  REPLAY_FAILED_NOTICE,
+  replayTruncatedNotice,
+  type StreamNotice,
+  TOKEN_EXPIRED_NOTICE,
+} from "./stream-notices.js";
 import { createThreadFeed, type ThreadFeed } from "./thread-feed.js";
 import { createThreadJoin, isThreadDeleted } from "./thread-join.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
@@ -80,36 +78,18 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
   const deleted = threads.map(() => false);
   let deletedCount = 0;
 
-  const sendError = (threadId: string, code: string, message: string, retryable: boolean, extra = {}) => {
-    const event = {
-      type: "error" as const,
-      threadId,
-      ts: ctx.now(),
-      content: { code, message, retryable, ...extra },
-    };
-    transport.send(encodeSse(event, undefined, options.framing, SSE_EVENT_NAMES.streamError));
-  };
+  const sendNotice = (threadId: string, notice: StreamNotice) =>
+    transport.send(encodeStreamNotice(threadId, ctx.now(), options.framing, notice));
 
   const feeds: ThreadFeed[] = [];
   const transport = createSseTransport({
     log,
-    metrics: ctx.metrics,
-    retryMs: ctx.retryMs,
-    heartbeatIntervalMs: ctx.heartbeatIntervalMs,
-    maxBufferBytes: ctx.maxBufferBytes,
+    ...transportDeps(ctx),
     heldBytes: () => feeds.reduce((sum, feed) => sum + feed.pendingBytes, 0),
     expiresAtMs: options.expiresAtMs,
-    now: ctx.now,
     onExpired() {
       // Every thread's client-side handler hears it: each error carries its threadId.
-      for (const threadId of threads) {
-        sendError(
-          threadId,
-          STREAM_ERROR_CODES.tokenExpired,
-          "the token has expired: get a new one and resume with Last-Event-ID (a new EventSource: ?after=<last id>)",
-          true,
-        );
-      }
+      for (const threadId of threads) sendNotice(threadId, TOKEN_EXPIRED_NOTICE);
       transport.dispose("token_expired");
     },
   });
@@ -161,23 +141,12 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
         gap(after) {
           // What follows may be older than the lost position: let the replay move it from the start.
           positions[index] = LOG_START;
-          sendError(
-            threadId,
-            STREAM_ERROR_CODES.replayTruncated,
-            `events after ${after} are no longer in the replay log; everything retained follows`,
-            false,
-            { after },
-          );
+          sendNotice(threadId, replayTruncatedNotice(after));
         },
         held: () => transport.checkBudget(),
         failed(error) {
           log.error({ err: error, threadId }, "replay from the log failed");
-          sendError(
-            threadId,
-            STREAM_ERROR_CODES.replayFailed,
-            ERRORS.REPLAY_FAILED.message,
-            ERRORS.REPLAY_FAILED.retryable,
-          );
+          sendNotice(threadId, REPLAY_FAILED_NOTICE);
           transport.dispose("replay_failed");
         },
         whenWritable: () => transport.whenWritable(),

@@ -1,14 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { ReadPage } from "@threadline/archive";
-import {
-  ERRORS,
-  encodeSse,
-  encodeSsePosition,
-  SSE_EVENT_NAMES,
-  type SseFraming,
-  STREAM_ERROR_CODES,
-  type ThreadEvent,
-} from "@threadline/protocol";
+import { encodeSse, encodeSsePosition, type SseFraming, type ThreadEvent } from "@threadline/protocol";
 import type { RedisClient } from "@threadline/redis";
 import type { Logger } from "pino";
 import type { EventFramer } from "./frame-once.js";
@@ -17,6 +9,13 @@ import type { GatewayMetrics } from "./metrics.js";
 import type { MessageParser } from "./parse-once.js";
 import { createSseTransport } from "./sse-transport.js";
 import type { StreamFilter } from "./stream-filter.js";
+import {
+  encodeStreamNotice,
+  REPLAY_FAILED_NOTICE,
+  replayTruncatedNotice,
+  type StreamNotice,
+  TOKEN_EXPIRED_NOTICE,
+} from "./stream-notices.js";
 import { createThreadFeed, type ThreadFeedDeps } from "./thread-feed.js";
 import { createThreadJoin, isThreadDeleted } from "./thread-join.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
@@ -86,31 +85,16 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
   const { threadId } = options;
   const log = ctx.log.child({ reqId: options.reqId, threadId, streamId: options.streamId });
 
-  const sendError = (code: string, message: string, retryable: boolean, extra = {}) => {
-    const event = {
-      type: "error" as const,
-      threadId,
-      ts: ctx.now(),
-      content: { code, message, retryable, ...extra },
-    };
-    transport.send(encodeSse(event, undefined, options.framing, SSE_EVENT_NAMES.streamError));
-  };
+  const sendNotice = (notice: StreamNotice) =>
+    transport.send(encodeStreamNotice(threadId, ctx.now(), options.framing, notice));
 
   const transport = createSseTransport({
     log,
-    metrics: ctx.metrics,
-    retryMs: ctx.retryMs,
-    heartbeatIntervalMs: ctx.heartbeatIntervalMs,
-    maxBufferBytes: ctx.maxBufferBytes,
+    ...transportDeps(ctx),
     heldBytes: () => feed.pendingBytes,
     expiresAtMs: options.expiresAtMs,
-    now: ctx.now,
     onExpired() {
-      sendError(
-        STREAM_ERROR_CODES.tokenExpired,
-        "the token has expired: get a new one and resume with Last-Event-ID (a new EventSource: ?after=<last id>)",
-        true,
-      );
+      sendNotice(TOKEN_EXPIRED_NOTICE);
       transport.dispose("token_expired");
     },
   });
@@ -132,22 +116,11 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
         // `until=done` ends at the followed run's end, even when the filter does not deliver it.
         if (ends && options.untilDone) transport.dispose("done");
       },
-      gap(after) {
-        sendError(
-          STREAM_ERROR_CODES.replayTruncated,
-          `events after ${after} are no longer in the replay log; everything retained follows`,
-          false,
-          { after },
-        );
-      },
+      gap: (after) => sendNotice(replayTruncatedNotice(after)),
       held: () => transport.checkBudget(),
       failed(error) {
         log.error({ err: error }, "replay from the log failed");
-        sendError(
-          STREAM_ERROR_CODES.replayFailed,
-          ERRORS.REPLAY_FAILED.message,
-          ERRORS.REPLAY_FAILED.retryable,
-        );
+        sendNotice(REPLAY_FAILED_NOTICE);
         transport.dispose("replay_failed");
       },
       whenWritable: () => transport.whenWritable(),
@@ -177,6 +150,17 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
     get ended() {
       return transport.disposed;
     },
+  };
+}
+
+/** What every SSE transport of an instance takes from it (one transport per client response). */
+export function transportDeps(ctx: StreamContext) {
+  return {
+    metrics: ctx.metrics,
+    retryMs: ctx.retryMs,
+    heartbeatIntervalMs: ctx.heartbeatIntervalMs,
+    maxBufferBytes: ctx.maxBufferBytes,
+    now: ctx.now,
   };
 }
 

@@ -9,7 +9,7 @@ import {
   type UiChunk,
 } from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
-import { feedDeps, type SseStream, type StreamContext } from "./sse-stream.js";
+import { feedDeps, type SseStream, type StreamContext, transportDeps } from "./sse-stream.js";
 import { createSseTransport } from "./sse-transport.js";
 import { createThreadFeed } from "./thread-feed.js";
 
@@ -46,13 +46,9 @@ export function createUiStream(ctx: StreamContext, options: UiStreamOptions): Ss
   const sendError = (errorText: string) => transport.send(encodeUiChunk({ type: "error", errorText }));
   const transport = createSseTransport({
     log,
-    metrics: ctx.metrics,
-    retryMs: ctx.retryMs,
-    heartbeatIntervalMs: ctx.heartbeatIntervalMs,
-    maxBufferBytes: ctx.maxBufferBytes,
+    ...transportDeps(ctx),
     heldBytes: () => feed.pendingBytes,
     expiresAtMs: options.expiresAtMs,
-    now: ctx.now,
     onExpired() {
       sendError(`${STREAM_ERROR_CODES.tokenExpired}: get a new token and resume with Last-Event-ID`);
       transport.dispose("token_expired");
