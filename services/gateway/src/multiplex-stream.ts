@@ -1,16 +1,9 @@
 import type { ServerResponse } from "node:http";
 import { encodeSse, encodeVector, type SseFraming, type ThreadEvent, vectorTag } from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
-import { countDelivery, feedDeps, type StreamContext, transportDeps } from "./sse-stream.js";
-import { createSseTransport } from "./sse-transport.js";
+import { countDelivery, createStreamTransport, feedDeps, type StreamContext } from "./sse-stream.js";
 import type { StreamFilter } from "./stream-filter.js";
-import {
-  encodeStreamNotice,
-  REPLAY_FAILED_NOTICE,
-  replayTruncatedNotice,
-  type StreamNotice,
-  TOKEN_EXPIRED_NOTICE,
-} from "./stream-notices.js";
+import { encodeStreamNotice, NOTICES, type StreamNotice } from "./stream-notices.js";
 import { createThreadFeed, type ThreadFeed } from "./thread-feed.js";
 import { createThreadJoin, isThreadDeleted } from "./thread-join.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
@@ -82,15 +75,12 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
     transport.send(encodeStreamNotice(threadId, ctx.now(), options.framing, notice));
 
   const feeds: ThreadFeed[] = [];
-  const transport = createSseTransport({
-    log,
-    ...transportDeps(ctx),
+  const transport = createStreamTransport(ctx, log, {
     heldBytes: () => feeds.reduce((sum, feed) => sum + feed.pendingBytes, 0),
     expiresAtMs: options.expiresAtMs,
-    onExpired() {
+    sayExpired() {
       // Every thread's client-side handler hears it: each error carries its threadId.
-      for (const threadId of threads) sendNotice(threadId, TOKEN_EXPIRED_NOTICE);
-      transport.dispose("token_expired");
+      for (const threadId of threads) sendNotice(threadId, NOTICES.tokenExpired);
     },
   });
 
@@ -141,12 +131,12 @@ export function createMultiplexStream(ctx: StreamContext, options: MultiplexStre
         gap(after) {
           // What follows may be older than the lost position: let the replay move it from the start.
           positions[index] = LOG_START;
-          sendNotice(threadId, replayTruncatedNotice(after));
+          sendNotice(threadId, NOTICES.replayTruncated(after));
         },
         held: () => transport.checkBudget(),
         failed(error) {
           log.error({ err: error, threadId }, "replay from the log failed");
-          sendNotice(threadId, REPLAY_FAILED_NOTICE);
+          sendNotice(threadId, NOTICES.replayFailed);
           transport.dispose("replay_failed");
         },
         whenWritable: () => transport.whenWritable(),

@@ -7,15 +7,9 @@ import type { EventFramer } from "./frame-once.js";
 import type { JunkReporter } from "./junk-reporter.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { MessageParser } from "./parse-once.js";
-import { createSseTransport } from "./sse-transport.js";
+import { createSseTransport, type SseTransport } from "./sse-transport.js";
 import type { StreamFilter } from "./stream-filter.js";
-import {
-  encodeStreamNotice,
-  REPLAY_FAILED_NOTICE,
-  replayTruncatedNotice,
-  type StreamNotice,
-  TOKEN_EXPIRED_NOTICE,
-} from "./stream-notices.js";
+import { encodeStreamNotice, NOTICES, type StreamNotice } from "./stream-notices.js";
 import { createThreadFeed, type ThreadFeedDeps } from "./thread-feed.js";
 import { createThreadJoin, isThreadDeleted } from "./thread-join.js";
 import type { StreamEndReason, StreamSubscriptionHandlers } from "./types.js";
@@ -88,15 +82,10 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
   const sendNotice = (notice: StreamNotice) =>
     transport.send(encodeStreamNotice(threadId, ctx.now(), options.framing, notice));
 
-  const transport = createSseTransport({
-    log,
-    ...transportDeps(ctx),
+  const transport = createStreamTransport(ctx, log, {
     heldBytes: () => feed.pendingBytes,
     expiresAtMs: options.expiresAtMs,
-    onExpired() {
-      sendNotice(TOKEN_EXPIRED_NOTICE);
-      transport.dispose("token_expired");
-    },
+    sayExpired: () => sendNotice(NOTICES.tokenExpired),
   });
 
   const join = createThreadJoin(options, ctx.now);
@@ -116,11 +105,11 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
         // `until=done` ends at the followed run's end, even when the filter does not deliver it.
         if (ends && options.untilDone) transport.dispose("done");
       },
-      gap: (after) => sendNotice(replayTruncatedNotice(after)),
+      gap: (after) => sendNotice(NOTICES.replayTruncated(after)),
       held: () => transport.checkBudget(),
       failed(error) {
         log.error({ err: error }, "replay from the log failed");
-        sendNotice(REPLAY_FAILED_NOTICE);
+        sendNotice(NOTICES.replayFailed);
         transport.dispose("replay_failed");
       },
       whenWritable: () => transport.whenWritable(),
@@ -153,15 +142,30 @@ export function createSseStream(ctx: StreamContext, options: SseStreamOptions): 
   };
 }
 
-/** What every SSE transport of an instance takes from it (one transport per client response). */
-export function transportDeps(ctx: StreamContext) {
-  return {
+/**
+ * The SSE transport of one client response, with the instance's settings. On token expiry it lets the
+ * stream `sayExpired` in its own framing, then ends it: every SSE stream closes the same way.
+ */
+export function createStreamTransport(
+  ctx: StreamContext,
+  log: Logger,
+  options: { heldBytes(): number; expiresAtMs: number; sayExpired(): void },
+): SseTransport {
+  const transport = createSseTransport({
+    log,
     metrics: ctx.metrics,
     retryMs: ctx.retryMs,
     heartbeatIntervalMs: ctx.heartbeatIntervalMs,
     maxBufferBytes: ctx.maxBufferBytes,
+    heldBytes: options.heldBytes,
+    expiresAtMs: options.expiresAtMs,
     now: ctx.now,
-  };
+    onExpired() {
+      options.sayExpired();
+      transport.dispose("token_expired");
+    },
+  });
+  return transport;
 }
 
 /** What every thread feed of a stream needs from the gateway (one feed per thread, any transport). */

@@ -9,8 +9,7 @@ import {
   type UiChunk,
 } from "@threadline/protocol";
 import { compareIds, LOG_START } from "@threadline/redis";
-import { feedDeps, type SseStream, type StreamContext, transportDeps } from "./sse-stream.js";
-import { createSseTransport } from "./sse-transport.js";
+import { createStreamTransport, feedDeps, type SseStream, type StreamContext } from "./sse-stream.js";
 import { createThreadFeed } from "./thread-feed.js";
 
 export interface UiStreamOptions {
@@ -44,15 +43,11 @@ export function createUiStream(ctx: StreamContext, options: UiStreamOptions): Ss
   const mapper = createUiChunkMapper(runId);
 
   const sendError = (errorText: string) => transport.send(encodeUiChunk({ type: "error", errorText }));
-  const transport = createSseTransport({
-    log,
-    ...transportDeps(ctx),
+  const transport = createStreamTransport(ctx, log, {
     heldBytes: () => feed.pendingBytes,
     expiresAtMs: options.expiresAtMs,
-    onExpired() {
-      sendError(`${STREAM_ERROR_CODES.tokenExpired}: get a new token and resume with Last-Event-ID`);
-      transport.dispose("token_expired");
-    },
+    sayExpired: () =>
+      sendError(`${STREAM_ERROR_CODES.tokenExpired}: get a new token and resume with Last-Event-ID`),
   });
 
   /** A snapshot join's replay so far: coalesced chunks, and the id of the last event folded. */
