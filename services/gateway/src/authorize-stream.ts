@@ -16,6 +16,11 @@ export interface StreamCredentials {
   queryToken: unknown;
 }
 
+/** When a stream opened with `claims` must end (ms since epoch): exp, plus the verifier's clock tolerance. */
+export function streamExpiresAtMs(claims: Claims, clockToleranceSeconds: number): number {
+  return (claims.exp + clockToleranceSeconds) * 1000;
+}
+
 export type StreamAuthorizer = (credentials: StreamCredentials, threadId: string) => Promise<Claims>;
 
 /** The two halves of a stream's auth, apart for the WebSocket transport (one token, threads come later). */

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import {
   decodeVector,
   ERRORS,
@@ -9,9 +8,11 @@ import {
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { streamExpiresAtMs } from "./authorize-stream.js";
 import type { EventsRouteOptions } from "./events-route.js";
 import { createMultiplexStream } from "./multiplex-stream.js";
 import { serveStream } from "./serve-thread-stream.js";
+import { createStreamIds } from "./stream-ids.js";
 import { invalidQuery, streamModeOf, streamModeQuery } from "./stream-query.js";
 import type { ThreadSubscriber } from "./types.js";
 
@@ -31,41 +32,34 @@ const MultiplexQuery = z.looseObject({
 
 /** `GET /v1/events?threads=a,b,c`: many threads on one SSE stream (see docs/API.md, Multiplexed SSE). */
 export async function multiplexRoute(app: FastifyInstance, options: MultiplexRouteOptions): Promise<void> {
-  const instanceId = randomBytes(6).toString("hex");
-  let streamCount = 0;
+  const nextStreamId = createStreamIds("m");
 
   app.get("/v1/events", { exposeHeadRoute: false }, async (request, reply) => {
-    const { threads, resumeFrom, untilDone, framing, filter, snapshot, queryToken } = parseRequest(
-      request,
-      options.maxThreadsPerConnection,
-    );
+    const { threads, resumeFrom, mode, queryToken } = parseRequest(request, options.maxThreadsPerConnection);
     const claims = await authorizeAll(options, request, threads, queryToken);
     const lease = options.admission.acquire(claims.sub);
-    const streamId = `${instanceId}:m${++streamCount}`;
+    const streamId = nextStreamId();
     const stream = createMultiplexStream(options.ctx, {
       threads,
       streamId,
       reqId: request.id,
       resumeFrom,
-      untilDone,
-      framing,
-      filter,
-      snapshot,
-      expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
+      ...mode,
+      expiresAtMs: streamExpiresAtMs(claims, options.clockToleranceSeconds),
     });
-    stream.defer(() => lease.release());
     const subscriber = options.connectionSubscriber();
     stream.defer(() => subscriber.close());
 
     const served = await serveStream(options, request, reply, {
       streamId,
       stream,
+      lease,
       // A thread without a position (no vector, or an empty position in it) is live from its tail,
       // unless it joins with a snapshot, which reads its whole log (to fold it).
       threads: threads.map((threadId, i) => ({
         threadId,
         handlers: stream.handlers[i]!,
-        liveOnly: resumeFrom?.[i] === undefined && !snapshot,
+        liveOnly: resumeFrom?.[i] === undefined && !mode.snapshot,
       })),
       // On the 200 only (a refusal before it goes without), as this route always sent it.
       start: (res, headers, liveFrom) =>
@@ -151,5 +145,5 @@ function parseRequest(request: FastifyRequest, maxThreads: number) {
     }
     resumeFrom = decoded.positions;
   }
-  return { threads, resumeFrom, ...streamModeOf(query.data) };
+  return { threads, resumeFrom, mode: streamModeOf(query.data), queryToken: query.data.access_token };
 }

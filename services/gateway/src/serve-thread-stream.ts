@@ -3,6 +3,7 @@ import { ERRORS } from "@threadline/protocol";
 import { LOG_START, readLogTail } from "@threadline/redis";
 import { HttpError, httpError } from "@threadline/server";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Lease } from "./admission.js";
 import type { SseStream, StreamContext } from "./sse-stream.js";
 import type { StreamSubscriptionHandlers, ThreadSubscriber } from "./types.js";
 import type { WatcherRegistry } from "./watcher-registry.js";
@@ -40,6 +41,8 @@ export async function serveStream(
   reply: FastifyReply,
   target: {
     streamId: string;
+    /** The stream's admission slot: released through the stream's one dispose path, however it ends. */
+    lease: Lease;
     /** A stream over those threads (SseStream, UiStream, MultiplexStream). */
     stream: Pick<SseStream, "defer" | "end" | "ended">;
     threads: ServedThread[];
@@ -51,6 +54,8 @@ export async function serveStream(
   },
 ): Promise<boolean> {
   const { streamId, stream, threads } = target;
+  // Deferred first, so it is released even when the client or Redis abandons the setup before the 200.
+  stream.defer(() => target.lease.release());
   const liveFrom = threads.map(() => LOG_START);
   try {
     const setup = async () => {
@@ -102,11 +107,12 @@ export function serveThreadStream(
   options: ThreadStreamOptions,
   request: FastifyRequest,
   reply: FastifyReply,
-  target: { threadId: string; streamId: string; stream: SseStream; liveOnly: boolean },
+  target: { threadId: string; streamId: string; stream: SseStream; lease: Lease; liveOnly: boolean },
 ): Promise<boolean> {
-  const { threadId, streamId, stream, liveOnly } = target;
+  const { threadId, streamId, stream, lease, liveOnly } = target;
   return serveStream(options, request, reply, {
     streamId,
+    lease,
     stream,
     threads: [{ threadId, handlers: stream.handlers, liveOnly }],
     start: (res, headers, [liveFrom]) => stream.start(res, headers, liveFrom ?? LOG_START),

@@ -20,16 +20,14 @@ export const streamModeQuery = {
   snapshot: SnapshotParam.optional(),
   ...streamFilterQuery,
 };
-type StreamModeQuery = z.infer<z.ZodObject<typeof streamModeQuery>> & { access_token?: string };
 
-/** The parsed `streamModeQuery` (and the query token), as the stream factories take them. */
-export function streamModeOf(query: StreamModeQuery) {
+/** The parsed `streamModeQuery`, as the stream factories take it. */
+export function streamModeOf(query: z.infer<z.ZodObject<typeof streamModeQuery>>) {
   return {
     untilDone: query.until === "done",
     framing: query.format ?? "named",
     filter: streamFilterOf(query),
     snapshot: query.snapshot === "1",
-    queryToken: query.access_token,
   };
 }
 

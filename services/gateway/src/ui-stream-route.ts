@@ -1,11 +1,12 @@
-import { randomBytes } from "node:crypto";
 import { ERRORS, isFinalState, RunId } from "@threadline/protocol";
 import { createRunRecords } from "@threadline/redis";
 import { httpError } from "@threadline/server";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
+import { streamExpiresAtMs } from "./authorize-stream.js";
 import type { EventsRouteOptions } from "./events-route.js";
 import { serveThreadStream } from "./serve-thread-stream.js";
+import { createStreamIds } from "./stream-ids.js";
 import { invalidQuery, ResumeId, resumePosition, SnapshotParam, threadIdOf } from "./stream-query.js";
 import { createUiStream } from "./ui-stream.js";
 
@@ -25,12 +26,11 @@ const UiStreamQuery = z.looseObject({
  * stream is ONE assistant message, whose parts must be whole for the AI SDK to build it.
  */
 export async function uiStreamRoute(app: FastifyInstance, options: EventsRouteOptions): Promise<void> {
-  const instanceId = randomBytes(6).toString("hex");
+  const nextStreamId = createStreamIds("ui:");
   const runs = createRunRecords(options.ctx.redis, {
     onInvalid: ({ key, problem }) =>
       options.ctx.log.warn({ key, problem }, "invalid run record; read as absent"),
   });
-  let streamCount = 0;
 
   app.get("/v1/threads/:threadId/ui-stream", { exposeHeadRoute: false }, async (request, reply) => {
     const { threadId, runId: asked, after, snapshot, queryToken } = parseRequest(request);
@@ -47,7 +47,7 @@ export async function uiStreamRoute(app: FastifyInstance, options: EventsRouteOp
       throw httpError(ERRORS.RUN_NOT_FOUND, `no run ${runId} in thread ${threadId} (or it expired)`);
     }
     const lease = options.admission.acquire(claims.sub);
-    const streamId = `${instanceId}:ui:${++streamCount}`;
+    const streamId = nextStreamId();
     const stream = createUiStream(options.ctx, {
       threadId,
       runId,
@@ -55,10 +55,11 @@ export async function uiStreamRoute(app: FastifyInstance, options: EventsRouteOp
       reqId: request.id,
       after,
       snapshot,
-      expiresAtMs: (claims.exp + options.clockToleranceSeconds) * 1000,
+      expiresAtMs: streamExpiresAtMs(claims, options.clockToleranceSeconds),
     });
-    stream.defer(() => lease.release());
-    if (await serveThreadStream(options, request, reply, { threadId, streamId, stream, liveOnly: false })) {
+    if (
+      await serveThreadStream(options, request, reply, { threadId, streamId, stream, lease, liveOnly: false })
+    ) {
       request.log.debug({ threadId, runId, streamId, sub: claims.sub, after }, "ui stream opened");
     }
   });

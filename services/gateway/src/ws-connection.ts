@@ -4,7 +4,7 @@ import { LOG_START, readLogTail, type ThreadSubscription } from "@threadline/red
 import { HttpError } from "@threadline/server";
 import type { Logger } from "pino";
 import type WebSocket from "ws";
-import type { StreamAuth } from "./authorize-stream.js";
+import { type StreamAuth, streamExpiresAtMs } from "./authorize-stream.js";
 import { countDelivery, feedDeps, type StreamContext } from "./sse-stream.js";
 import { streamFilterOf } from "./stream-filter.js";
 import { createThreadFeed, type ThreadFeed } from "./thread-feed.js";
@@ -58,7 +58,7 @@ export function createWsConnection(socket: WebSocket, options: WsConnectionOptio
   const log: Logger = ctx.log.child({ reqId: options.reqId, connectionId: options.connectionId });
   let claims = options.claims;
   const threads = new Map<string, Subscribed>();
-  const expiresAt = (c: Claims) => (c.exp + options.clockToleranceSeconds) * 1000;
+  const expiresAt = (c: Claims) => streamExpiresAtMs(c, options.clockToleranceSeconds);
 
   const sendError = (code: string, message: string, threadId?: string, extra: object = {}) => {
     transport.send(

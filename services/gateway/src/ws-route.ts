@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import websocket from "@fastify/websocket";
 import type { Claims } from "@threadline/auth";
 import { ERRORS, WS_CLOSE_CODES } from "@threadline/protocol";
@@ -8,6 +7,7 @@ import { z } from "zod";
 import type { StreamAuth } from "./authorize-stream.js";
 import type { EventsRouteOptions } from "./events-route.js";
 import { retryAfter } from "./serve-thread-stream.js";
+import { createStreamIds } from "./stream-ids.js";
 import type { ThreadSubscriber } from "./types.js";
 import { createWsConnection, type WsConnectionOptions } from "./ws-connection.js";
 
@@ -44,8 +44,7 @@ export async function wsRoute(app: FastifyInstance, options: WsRouteOptions): Pr
       this.websocketServer.close();
     },
   });
-  const instanceId = randomBytes(6).toString("hex");
-  let connectionCount = 0;
+  const nextConnectionId = createStreamIds("w");
   const admitted = new WeakMap<FastifyRequest, Claims>();
 
   app.get(
@@ -81,7 +80,7 @@ export async function wsRoute(app: FastifyInstance, options: WsRouteOptions): Pr
         socket.terminate();
         return;
       }
-      const connectionId = `${instanceId}:w${++connectionCount}`;
+      const connectionId = nextConnectionId();
       const subscriber = options.connectionSubscriber();
       const connection = createWsConnection(socket, {
         ctx: options.ctx,
