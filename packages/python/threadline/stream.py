@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import AsyncIterator, Dict, Iterable, Iterator, List, Optional
+from typing import AsyncIterator, Dict, Iterator, List, Optional
 
 import httpx
 
@@ -73,6 +73,51 @@ def _ends(event: Event, run_id: Optional[str]) -> bool:
     return event.type == "done" and (run_id is None or event.run_id == run_id)
 
 
+#: Failures worth a reconnect: the connection or the stream broke (a fatal status is an HTTPStatusError).
+_RETRYABLE = (httpx.TransportError, httpx.StreamError)
+
+
+def _check_status(res: httpx.Response) -> None:
+    """Raises unless the gateway answered with the stream: for good on a fatal status (its body read
+    first, for the message), else as a transport error, which is retried."""
+    if res.status_code in FATAL_STATUSES:
+        raise httpx.HTTPStatusError(f"{res.status_code}: {res.text[:200]}", request=res.request, response=res)
+    if res.status_code != 200:
+        raise httpx.TransportError(f"gateway answered {res.status_code}")
+
+
+class _Resumption:
+    """The rules both twins follow across reconnects, apart from their I/O: the parser (whose last id is
+    the resume point), the end condition and the backoff, reset by every event."""
+
+    def __init__(self, run_id: Optional[str], max_retries: int, backoff: float, max_backoff: float) -> None:
+        self.parser = _SseParser()
+        self.finished = False
+        self._run_id = run_id
+        self._max_retries = max_retries
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._failures = 0
+        self._delay = backoff
+
+    def feed(self, line: str) -> Optional[Event]:
+        """One line off the wire (httpx keeps the line ending in some versions; SSE lines end in \\n)."""
+        event = self.parser.feed(line.rstrip("\r\n"))
+        if event is not None:
+            self._failures, self._delay = 0, self._backoff
+            self.finished = _ends(event, self._run_id)
+        return event
+
+    def failed(self, url: str) -> float:
+        """Counts a failed connection; returns how long to wait before the next one."""
+        self._failures += 1
+        if self._failures > self._max_retries:
+            raise ConnectionError(f"gave up on {url} after {self._max_retries} reconnects")
+        delay = self._delay
+        self._delay = min(delay * 2, self._max_backoff)
+        return delay
+
+
 def stream_events(
     gateway_url: str,
     thread_id: str,
@@ -91,36 +136,24 @@ def stream_events(
     On any disconnect (gateway restarted, network cut) it reconnects with ``Last-Event-ID`` set to the
     last event it yielded, so nothing is lost or repeated; ``max_retries`` bounds consecutive failures.
     """
-    parser = _SseParser()
-    failures = 0
-    delay = backoff
+    resume = _Resumption(run_id, max_retries, backoff, max_backoff)
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0)) as client:
         while True:
-            url, headers, params = _request(gateway_url, thread_id, token, after, parser.last_id)
+            url, headers, params = _request(gateway_url, thread_id, token, after, resume.parser.last_id)
             try:
                 with client.stream("GET", url, headers=headers, params=params) as res:
                     if res.status_code in FATAL_STATUSES:
                         res.read()
-                        raise httpx.HTTPStatusError(f"{res.status_code}: {res.text[:200]}", request=res.request, response=res)
-                    if res.status_code != 200:
-                        raise httpx.TransportError(f"gateway answered {res.status_code}")
-                    for line in _lines(res.iter_lines()):
-                        event = parser.feed(line)
-                        if event is None:
-                            continue
-                        failures, delay = 0, backoff
-                        yield event
-                        if _ends(event, run_id):
+                    _check_status(res)
+                    for line in res.iter_lines():
+                        event = resume.feed(line)
+                        if event is not None:
+                            yield event
+                        if resume.finished:
                             return
-            except httpx.HTTPStatusError:
-                raise
-            except (httpx.TransportError, httpx.StreamError):
+            except _RETRYABLE:
                 pass
-            failures += 1
-            if failures > max_retries:
-                raise ConnectionError(f"gave up on {url} after {max_retries} reconnects")
-            time.sleep(delay)
-            delay = min(delay * 2, max_backoff)
+            time.sleep(resume.failed(url))
 
 
 async def astream_events(
@@ -136,40 +169,21 @@ async def astream_events(
     timeout: float = 60.0,
 ) -> AsyncIterator[Event]:
     """The asyncio twin of :func:`stream_events` (same resume rules)."""
-    parser = _SseParser()
-    failures = 0
-    delay = backoff
+    resume = _Resumption(run_id, max_retries, backoff, max_backoff)
     async with httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=5.0)) as client:
         while True:
-            url, headers, params = _request(gateway_url, thread_id, token, after, parser.last_id)
+            url, headers, params = _request(gateway_url, thread_id, token, after, resume.parser.last_id)
             try:
                 async with client.stream("GET", url, headers=headers, params=params) as res:
                     if res.status_code in FATAL_STATUSES:
                         await res.aread()
-                        raise httpx.HTTPStatusError(f"{res.status_code}: {res.text[:200]}", request=res.request, response=res)
-                    if res.status_code != 200:
-                        raise httpx.TransportError(f"gateway answered {res.status_code}")
+                    _check_status(res)
                     async for line in res.aiter_lines():
-                        for part in _lines([line]):
-                            event = parser.feed(part)
-                            if event is None:
-                                continue
-                            failures, delay = 0, backoff
+                        event = resume.feed(line)
+                        if event is not None:
                             yield event
-                            if _ends(event, run_id):
-                                return
-            except httpx.HTTPStatusError:
-                raise
-            except (httpx.TransportError, httpx.StreamError):
+                        if resume.finished:
+                            return
+            except _RETRYABLE:
                 pass
-            failures += 1
-            if failures > max_retries:
-                raise ConnectionError(f"gave up on {url} after {max_retries} reconnects")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_backoff)
-
-
-def _lines(raw: Iterable[str]) -> Iterator[str]:
-    """httpx's iter_lines keeps the line ending in some versions: strip it (SSE lines end in \\n)."""
-    for line in raw:
-        yield line.rstrip("\r\n")
+            await asyncio.sleep(resume.failed(url))
