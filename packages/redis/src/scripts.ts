@@ -2,38 +2,34 @@ import { readFileSync } from "node:fs";
 import type { ClientContext, Result } from "ioredis";
 import type { RedisClient } from "./connections.js";
 
+/**
+ * The first (or only) event's KEYS and ARGV of lua/publishEvent-3.lua, in order: both call forms below
+ * start with them, so a change to the script's contract is made here once.
+ */
+type PublishEventArgs = [
+  log: string,
+  meta: string,
+  runState: string,
+  channel: string,
+  payload: string,
+  maxLen: number,
+  ttlSeconds: number,
+  publishCommand: "PUBLISH" | "SPUBLISH",
+  idempotencyKey: string,
+  attempt: string,
+];
+
 declare module "ioredis" {
   interface RedisCommander<Context extends ClientContext = { type: "default" }> {
     /** See lua/publishEvent-3.lua (KEYS/ARGV contract and errors). */
-    threadlinePublishEvent(
-      log: string,
-      meta: string,
-      runState: string,
-      channel: string,
-      payload: string,
-      maxLen: number,
-      ttlSeconds: number,
-      publishCommand: "PUBLISH" | "SPUBLISH",
-      idempotencyKey: string,
-      attempt: string,
-    ): Result<[string, number, number], Context>;
+    threadlinePublishEvent(...args: PublishEventArgs): Result<[string, number, number], Context>;
     /**
      * Several events of one run in one call (lua/publishEvent-3.lua, "More events"): after the first
      * event's arguments, each further event's payload and idempotency key. One (id, seq, repeat) triple
      * per event; a refusal after the first event is an Error as the last element.
      */
     threadlinePublishEvent(
-      log: string,
-      meta: string,
-      runState: string,
-      channel: string,
-      payload: string,
-      maxLen: number,
-      ttlSeconds: number,
-      publishCommand: "PUBLISH" | "SPUBLISH",
-      idempotencyKey: string,
-      attempt: string,
-      ...morePayloadsAndKeys: string[]
+      ...args: [...PublishEventArgs, ...morePayloadsAndKeys: string[]]
     ): Result<(string | number | Error)[], Context>;
     /** See lua/runTransition-5.lua (argument layout built by run-lifecycle.ts). */
     threadlineRunTransition(...args: (string | number)[]): Result<(string | number)[], Context>;
