@@ -99,33 +99,22 @@ export class OpenAiResponsesStream {
   /** A function call whose arguments stream as `fragments`. */
   functionCall(itemId: string, callId: string, name: string, ...fragments: string[]): this {
     const output_index = this.outputIndex++;
-    this.event("response.output_item.added", {
-      output_index,
-      item: {
-        type: "function_call",
-        id: itemId,
-        call_id: callId,
-        name,
-        arguments: "",
-        status: "in_progress",
-      },
+    // The same item opens (no arguments yet) and closes (all of them), as OpenAI sends it.
+    const item = (args: string, status: string) => ({
+      type: "function_call",
+      id: itemId,
+      call_id: callId,
+      name,
+      arguments: args,
+      status,
     });
+    this.event("response.output_item.added", { output_index, item: item("", "in_progress") });
     for (const delta of fragments) {
       this.event("response.function_call_arguments.delta", { item_id: itemId, output_index, delta });
     }
     const args = fragments.join("");
     this.event("response.function_call_arguments.done", { item_id: itemId, output_index, arguments: args });
-    return this.event("response.output_item.done", {
-      output_index,
-      item: {
-        type: "function_call",
-        id: itemId,
-        call_id: callId,
-        name,
-        arguments: args,
-        status: "completed",
-      },
-    });
+    return this.event("response.output_item.done", { output_index, item: item(args, "completed") });
   }
 
   completed(inputTokens: number, outputTokens: number, reasoningTokens = 0): this {
