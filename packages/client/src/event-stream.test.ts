@@ -255,6 +255,22 @@ describe("openEventStream", () => {
     expect(changes.at(-1)).toMatchObject({ state: "closed", reason: "aborted" });
   });
 
+  it("closes the connection when the consumer stops early (no signal)", async () => {
+    let closed!: () => void;
+    const socketClosed = new Promise<void>((resolve) => {
+      closed = resolve;
+    });
+    server = await startSseTestServer((r) => {
+      r.open();
+      r.send(tokenEvent(1));
+      r.res.on("close", () => closed());
+    });
+    const { iterator, changes } = stream();
+    expect(ids(await take(iterator, 1))).toEqual(["1-0"]);
+    await socketClosed;
+    expect(changes.at(-1)).toMatchObject({ state: "closed", reason: "aborted" });
+  });
+
   it("rejects a malformed from before connecting", async () => {
     server = await startSseTestServer((r) => r.open());
     await expect(take(stream({ from: "yesterday" }).iterator, 1)).rejects.toThrow(/from must be/);

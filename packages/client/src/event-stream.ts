@@ -7,7 +7,7 @@ import {
 } from "@threadline/protocol";
 import { backoffDelay } from "./backoff.js";
 import { createRecentIds } from "./recent-ids.js";
-import { type ConnectionOutcome, openSseConnection } from "./sse-connection.js";
+import { openSseConnection, readConnection } from "./sse-connection.js";
 import { isRunEnd, streamErrorCode } from "./stream-messages.js";
 import type {
   ConnectionStateChange,
@@ -112,46 +112,38 @@ async function* reconnectingStream<T>(
       const token = await getTokenOrFail();
       if (token) headers.authorization = `Bearer ${token}`;
       if (resumedAfter) headers["last-event-id"] = resumedAfter;
-      const connection = openSseConnection({
-        fetch: deps.fetch,
-        url: urlFor(resumedAfter),
-        headers,
-        signal,
-        heartbeatTimeoutMs,
-        onRetry: (ms) => {
-          retryMs = ms;
-        },
-        onOpen: () => {
-          attempt = 0;
-          tokenReason = "reconnect";
-          report({ state: "live", resumed: resumedAfter !== undefined });
-        },
-      });
-      let outcome: ConnectionOutcome;
-      try {
-        for (;;) {
-          const next = await connection.next();
-          if (next.done) {
-            outcome = next.value;
-            break;
-          }
-          const item = decode(next.value, resumedAfter);
-          if (item === undefined) continue;
-          const id = idOf(item);
-          if (id !== undefined) {
-            if (!seen.add(id)) continue;
-            lastEventId = id;
-          }
-          yield item;
-          if (options.untilDone && isRunEnd(next.value)) {
-            closeReason = "done";
-            return;
-          }
+      const reading = readConnection(
+        openSseConnection({
+          fetch: deps.fetch,
+          url: urlFor(resumedAfter),
+          headers,
+          signal,
+          heartbeatTimeoutMs,
+          onRetry: (ms) => {
+            retryMs = ms;
+          },
+          onOpen: () => {
+            attempt = 0;
+            tokenReason = "reconnect";
+            report({ state: "live", resumed: resumedAfter !== undefined });
+          },
+        }),
+      );
+      for await (const message of reading.messages) {
+        const item = decode(message, resumedAfter);
+        if (item === undefined) continue;
+        const id = idOf(item);
+        if (id !== undefined) {
+          if (!seen.add(id)) continue;
+          lastEventId = id;
         }
-      } finally {
-        // Runs when the consumer stops early too: closes the socket.
-        await connection.return({ type: "aborted" });
+        yield item;
+        if (options.untilDone && isRunEnd(message)) {
+          closeReason = "done";
+          return;
+        }
       }
+      const outcome = reading.outcome();
       if (outcome.type === "aborted") break;
       let delayMs: number;
       let reason: StateReason;

@@ -27,6 +27,37 @@ export interface ConnectionRequest {
 }
 
 /**
+ * Reads a connection with `for await`, which drops a generator's return value: `outcome()` is how the
+ * connection ended, once `messages` ran out. However reading stops (the end, a `return` or `break`, a
+ * throw, the consumer of an outer generator leaving), the connection is closed: its socket never
+ * outlives the reader.
+ */
+export function readConnection(connection: AsyncGenerator<RawSseMessage, ConnectionOutcome>) {
+  let outcome: ConnectionOutcome | undefined;
+  async function* messages(): AsyncGenerator<RawSseMessage, void> {
+    try {
+      for (;;) {
+        const next = await connection.next();
+        if (next.done) {
+          outcome = next.value;
+          return;
+        }
+        yield next.value;
+      }
+    } finally {
+      await connection.return({ type: "aborted" });
+    }
+  }
+  return {
+    messages: messages(),
+    outcome(): ConnectionOutcome {
+      if (outcome === undefined) throw new Error("unreachable: the connection has not ended");
+      return outcome;
+    },
+  };
+}
+
+/**
  * One SSE connection over fetch: yields the gateway's messages as sent until the server ends it, the
  * connection fails or goes silent for `heartbeatTimeoutMs`, or the gateway says the token expired.
  */

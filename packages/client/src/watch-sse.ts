@@ -7,7 +7,7 @@ import {
   ThreadEvent,
   vectorTag,
 } from "@threadline/protocol";
-import { type ConnectionOutcome, openSseConnection } from "./sse-connection.js";
+import { openSseConnection, readConnection } from "./sse-connection.js";
 import type { ThreadlineError } from "./threadline-error.js";
 import type { FetchLike, RawSseMessage } from "./types.js";
 import type { WatchOutcome, WatchSession } from "./watch-session.js";
@@ -49,29 +49,20 @@ export async function connectSse(session: WatchSession, req: SseRequest): Promis
     const query = new URLSearchParams({ threads: threads.join(",") });
     // Threads without a position (an empty vector entry) join with a snapshot of their run so far.
     if (session.snapshot) query.set("snapshot", "1");
-    const connection = openSseConnection({
-      fetch: req.fetch,
-      url: `${req.gatewayUrl.replace(/\/+$/, "")}/v1/events?${query}`,
-      headers,
-      signal: connectionEnd.signal,
-      heartbeatTimeoutMs: req.heartbeatTimeoutMs,
-      onOpen: () => session.opened(),
-      // The watch keeps its own backoff, on either transport.
-      onRetry: () => {},
-    });
-    let outcome: ConnectionOutcome;
-    try {
-      for (;;) {
-        const next = await connection.next();
-        if (next.done) {
-          outcome = next.value;
-          break;
-        }
-        onMessage(session, threads, next.value);
-      }
-    } finally {
-      await connection.return({ type: "aborted" });
-    }
+    const reading = readConnection(
+      openSseConnection({
+        fetch: req.fetch,
+        url: `${req.gatewayUrl.replace(/\/+$/, "")}/v1/events?${query}`,
+        headers,
+        signal: connectionEnd.signal,
+        heartbeatTimeoutMs: req.heartbeatTimeoutMs,
+        onOpen: () => session.opened(),
+        // The watch keeps its own backoff, on either transport.
+        onRetry: () => {},
+      }),
+    );
+    for await (const message of reading.messages) onMessage(session, threads, message);
+    const outcome = reading.outcome();
     session.link(undefined);
     if (outcome.type === "aborted") return signal.aborted ? { type: "aborted" } : { type: "reopen" };
     if (outcome.type === "http") {
