@@ -38,6 +38,21 @@ async function take(iterator: AsyncGenerator<StreamItem>, n: number): Promise<St
   return items;
 }
 
+/** A server that sends one event and holds the stream open; resolves when the client closes it. */
+async function serveOneEventAndNoteClose(): Promise<{ socketClosed: Promise<void> }> {
+  let closed!: () => void;
+  const socketClosed = new Promise<void>((resolve) => {
+    closed = resolve;
+  });
+  server = await startSseTestServer((r) => {
+    r.open();
+    r.send(tokenEvent(1));
+    r.res.on("close", () => closed());
+  });
+  // Wrapped: an async function would otherwise wait for the promise it returns.
+  return { socketClosed };
+}
+
 const ids = (items: StreamItem[]) => items.map((i) => (i.kind === "event" ? i.event.id : `gap:${i.after}`));
 
 describe("openEventStream", () => {
@@ -234,15 +249,7 @@ describe("openEventStream", () => {
   });
 
   it("ends cleanly when the signal aborts, and closes the connection", async () => {
-    let closed!: () => void;
-    const socketClosed = new Promise<void>((resolve) => {
-      closed = resolve;
-    });
-    server = await startSseTestServer((r) => {
-      r.open();
-      r.send(tokenEvent(1));
-      r.res.on("close", () => closed());
-    });
+    const { socketClosed } = await serveOneEventAndNoteClose();
     const controller = new AbortController();
     const { iterator, changes } = stream({ signal: controller.signal });
     const seen: StreamItem[] = [];
@@ -256,15 +263,7 @@ describe("openEventStream", () => {
   });
 
   it("closes the connection when the consumer stops early (no signal)", async () => {
-    let closed!: () => void;
-    const socketClosed = new Promise<void>((resolve) => {
-      closed = resolve;
-    });
-    server = await startSseTestServer((r) => {
-      r.open();
-      r.send(tokenEvent(1));
-      r.res.on("close", () => closed());
-    });
+    const { socketClosed } = await serveOneEventAndNoteClose();
     const { iterator, changes } = stream();
     expect(ids(await take(iterator, 1))).toEqual(["1-0"]);
     await socketClosed;
