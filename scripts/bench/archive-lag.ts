@@ -18,8 +18,10 @@ import {
 } from "@threadline/redis";
 import { createTestDatabase, getTestRedis, uniqueId } from "@threadline/testing";
 import { pino } from "pino";
+import { scriptArgs } from "./lib/cli-args.js";
 
 const { values } = parseArgs({
+  args: scriptArgs(),
   options: {
     rate: { type: "string", default: "10000" },
     seconds: { type: "string", default: "10" },

@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { freePort } from "@threadline/testing";
 import { startBenchRedis } from "./lib/bench-redis.js";
 import { type Costs, type Limits, plan, type Workload } from "./lib/capacity-model.js";
+import { scriptArgs } from "./lib/cli-args.js";
 import type { ConnSpec } from "./lib/client-protocol.js";
 import { createLoadClient } from "./lib/load-client.js";
 import { drive } from "./lib/paced-publisher.js";
@@ -24,6 +25,7 @@ import { createRawPublisher } from "./lib/raw-publisher.js";
 import { startTarget, type Target } from "./lib/targets.js";
 
 const { values } = parseArgs({
+  args: scriptArgs(),
   options: {
     plan: { type: "boolean", default: false },
     modes: { type: "string", default: "shared,dedicated" },
@@ -35,16 +37,17 @@ const { values } = parseArgs({
 });
 
 /**
- * Measured costs (docs/BENCHMARKS.md): CPU per delivery from S1 at 20k–40k events/s on an idle
- * machine (issue 16's table), RSS and Redis memory per connection from S3 at 9,000 connections,
- * Redis per publish from S5 (pipelined script), per subscriber write from this script's check.
+ * Measured costs (docs/BENCHMARKS.md): CPU per delivery from S1 at 20k (dedicated) / 40k (shared)
+ * events/s on a quiet machine (round 5, 2026-11-30 06:50), RSS and Redis memory per connection from
+ * S3 at 9,000 connections, Redis per published event and one worker's events/s from S5 (the worker's
+ * batched script calls, coalescing off), per subscriber write from this script's check.
  */
 export const MEASURED: Costs = {
-  dedicated: { cpuUsPerDelivery: 45, rssKiBPerConnection: 30.2, baseRssMiB: 129, redisKiBPerWatcher: 6.9 },
-  shared: { cpuUsPerDelivery: 20.4, rssKiBPerConnection: 27.5, baseRssMiB: 132, redisKiBPerWatcher: 0.4 },
-  redisUsPerPublish: 18,
+  dedicated: { cpuUsPerDelivery: 30.8, rssKiBPerConnection: 30.2, baseRssMiB: 129, redisKiBPerWatcher: 6.9 },
+  shared: { cpuUsPerDelivery: 15.4, rssKiBPerConnection: 27.5, baseRssMiB: 132, redisKiBPerWatcher: 0.4 },
+  redisUsPerPublish: 10.6,
   redisUsPerSubscriberWrite: 1.5,
-  workerEventsPerSec: 32_000,
+  workerEventsPerSec: 63_000,
 };
 
 export const LIMITS: Limits = {

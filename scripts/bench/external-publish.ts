@@ -14,8 +14,10 @@ import { parseArgs } from "node:util";
 import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import { getTestRedis, startServiceProcess, uniqueId } from "@threadline/testing";
+import { scriptArgs } from "./lib/cli-args.js";
 
 const { values } = parseArgs({
+  args: scriptArgs(),
   options: {
     events: { type: "string", default: "20000" },
     "python-events": { type: "string", default: "20000" },

@@ -18,9 +18,11 @@ import { createEventPublisher } from "@threadline/redis";
 import { eventually, startRedisServer } from "@threadline/testing";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
+import { scriptArgs } from "./lib/cli-args.js";
 import { gatewaySource, openSse, redisClients, startCostGateway } from "./lib/cost-gateway.js";
 
 const { values } = parseArgs({
+  args: scriptArgs(),
   options: { threads: { type: "string", default: "100" }, events: { type: "string", default: "20000" } },
 });
 const THREADS = Number(values.threads);

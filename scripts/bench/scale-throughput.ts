@@ -17,8 +17,10 @@ import { closeRedisClient, createEventPublisher, createRedisClient } from "@thre
 import { uniqueId } from "@threadline/testing";
 import { startNginx } from "../topology/start-nginx.js";
 import { startTopology, type Topology } from "../topology/start-topology.js";
+import { scriptArgs } from "./lib/cli-args.js";
 
 const { values } = parseArgs({
+  args: scriptArgs(),
   options: {
     threads: { type: "string", default: "20" },
     clients: { type: "string", default: "5" },
