@@ -79,135 +79,156 @@ const DEFAULT_RECENT = 16;
  * in the end `verified`. Live messages are never compared against the log on the hot path.
  */
 export function createResumeMerger(options: ResumeMergerOptions, sink: MergerSink): ResumeMerger {
-  const recentCapacity = options.recentCapacity ?? DEFAULT_RECENT;
+  return new ThreadMerger(options, sink);
+}
+
+/** A class, not a closure: one prototype for every stream's merger (idle memory, BENCHMARKS round 5). */
+class ThreadMerger implements ResumeMerger {
   /** Every log entry up to here was delivered (or is gone: REPLAY_TRUNCATED). Only the log moves it. */
-  let verified: string | undefined = options.resumeFrom;
+  private verified: string | undefined;
   /** The latest live deliveries with an id (a ring, in delivery order): backfill start candidates. */
-  const recent = createRecentLive(recentCapacity);
-  let pending: LiveMessage[] = [];
-  let pendingBytes = 0;
-  let buffering = true;
+  private readonly recent: RecentLive;
+  private pending: LiveMessage[] = [];
+  private heldBytes = 0;
+  private isBuffering = true;
   /** Between `lost()` and `restored()`: pub/sub may be dropping messages, so never go live. */
-  let subscriberDown = false;
+  private subscriberDown = false;
   /** A read is outstanding: the driver will call `page()`. */
-  let reading = false;
+  private reading = false;
   /** The subscription was restored during a read: read once more from `verified` when it ends. */
-  let readAgain = false;
+  private readAgain = false;
   /** Candidates still to try (newest first); the head is the position being read. */
-  let probes: { id: string; json: string | string[] }[] = [];
+  private probes: { id: string; json: string | string[] }[] = [];
 
-  const read = (after: string) => {
-    reading = true;
-    sink.read(after);
-  };
+  constructor(
+    private readonly options: ResumeMergerOptions,
+    private readonly sink: MergerSink,
+  ) {
+    this.verified = options.resumeFrom;
+    this.recent = new RecentLive(options.recentCapacity ?? DEFAULT_RECENT);
+  }
 
-  const deliverLive = (message: LiveMessage) => {
+  get buffering(): boolean {
+    return this.isBuffering;
+  }
+
+  get pendingBytes(): number {
+    return this.heldBytes;
+  }
+
+  get position(): string | undefined {
+    return this.verified;
+  }
+
+  start(liveFrom: string): void {
+    if (this.options.resumeFrom !== undefined) {
+      this.read(this.options.resumeFrom);
+      return;
+    }
+    this.verified = liveFrom;
+    this.goLive();
+  }
+
+  live(message: LiveMessage): void {
+    if (!this.isBuffering) {
+      this.deliverLive(message);
+      return;
+    }
+    this.pending.push(message);
+    this.heldBytes += message.bytes;
+  }
+
+  lost(): void {
+    this.isBuffering = true;
+    this.subscriberDown = true;
+  }
+
+  restored(): void {
+    this.subscriberDown = false;
+    this.backfill();
+  }
+
+  page(page: ReplayPage): void {
+    this.reading = false;
+    const probe = this.probes.shift();
+    if (probe) {
+      const held = probe.json;
+      const matches = Array.isArray(held) ? held.includes(page.anchor ?? "") : page.anchor === held;
+      if (page.truncated || page.anchor === undefined || !matches) {
+        // Not what the log holds at that id (a hand-published id): try the next older position.
+        const next = this.probes[0];
+        this.read(next ? next.id : (this.verified ?? LOG_START));
+        return;
+      }
+      this.probes = [];
+      this.verified = probe.id;
+    }
+    this.replayPage(page);
+  }
+
+  private read(after: string): void {
+    this.reading = true;
+    this.sink.read(after);
+  }
+
+  private deliverLive(message: LiveMessage): void {
     const { id } = message.event;
     if (id !== undefined) {
       // Replayed already, or the very bytes delivered a moment ago: both true duplicates.
-      if (verified !== undefined && compareIds(id, verified) <= 0) return;
-      if (!recent.remember(id, message.json)) return;
+      if (this.verified !== undefined && compareIds(id, this.verified) <= 0) return;
+      if (!this.recent.remember(id, message.json)) return;
     }
-    sink.send({ source: "live", id, json: message.json, event: message.event });
-  };
+    this.sink.send({ source: "live", id, json: message.json, event: message.event });
+  }
 
-  const goLive = () => {
-    const queued = pending;
-    pending = [];
-    pendingBytes = 0;
-    buffering = false;
-    sink.caughtUp?.();
-    for (const message of queued) deliverLive(message);
-  };
+  private goLive(): void {
+    const queued = this.pending;
+    this.pending = [];
+    this.heldBytes = 0;
+    this.isBuffering = false;
+    this.sink.caughtUp?.();
+    for (const message of queued) this.deliverLive(message);
+  }
 
-  const backfill = () => {
-    if (reading) {
-      readAgain = true;
+  private backfill(): void {
+    if (this.reading) {
+      this.readAgain = true;
       return;
     }
-    buffering = true;
+    this.isBuffering = true;
+    const verified = this.verified;
     // Newest first; only positions past the floor can save re-reading anything.
-    probes = recent.newestFirst().filter((c) => verified === undefined || compareIds(c.id, verified) > 0);
-    const first = probes[0];
-    read(first ? first.id : (verified ?? LOG_START));
-  };
+    this.probes = this.recent
+      .newestFirst()
+      .filter((c) => verified === undefined || compareIds(c.id, verified) > 0);
+    const first = this.probes[0];
+    this.read(first ? first.id : (verified ?? LOG_START));
+  }
 
-  const replayPage = (page: ReplayPage) => {
+  private replayPage(page: ReplayPage): void {
     if (page.truncated) {
-      sink.gap(verified ?? LOG_START);
+      this.sink.gap(this.verified ?? LOG_START);
       // What follows may be older than the (unknown) position: deliver all of it.
-      verified = undefined;
+      this.verified = undefined;
     }
     for (const entry of page.entries) {
-      if (verified !== undefined && compareIds(entry.id, verified) <= 0) continue;
-      verified = entry.id;
-      sink.send({ source: "replay", id: entry.id, json: entry.json });
+      if (this.verified !== undefined && compareIds(entry.id, this.verified) <= 0) continue;
+      this.verified = entry.id;
+      this.sink.send({ source: "replay", id: entry.id, json: entry.json });
     }
-    if (page.more) return read(verified ?? LOG_START);
-    if (readAgain) {
-      readAgain = false;
-      return read(verified ?? LOG_START);
+    if (page.more) {
+      this.read(this.verified ?? LOG_START);
+      return;
+    }
+    if (this.readAgain) {
+      this.readAgain = false;
+      this.read(this.verified ?? LOG_START);
+      return;
     }
     // A replay that ends while the subscriber is down stays buffered: `restored()` backfills what
     // pub/sub dropped in between, then goes live (going live now would skip those events).
-    if (!subscriberDown) goLive();
-  };
-
-  return {
-    start(liveFrom) {
-      if (options.resumeFrom !== undefined) return read(options.resumeFrom);
-      verified = liveFrom;
-      goLive();
-    },
-    live(message) {
-      if (!buffering) return deliverLive(message);
-      pending.push(message);
-      pendingBytes += message.bytes;
-    },
-    lost() {
-      buffering = true;
-      subscriberDown = true;
-    },
-    restored() {
-      subscriberDown = false;
-      backfill();
-    },
-    page(page) {
-      reading = false;
-      const probe = probes.shift();
-      if (probe) {
-        const held = probe.json;
-        const matches = Array.isArray(held) ? held.includes(page.anchor ?? "") : page.anchor === held;
-        if (page.truncated || page.anchor === undefined || !matches) {
-          // Not what the log holds at that id (a hand-published id): try the next older position.
-          const next = probes[0];
-          return read(next ? next.id : (verified ?? LOG_START));
-        }
-        probes = [];
-        verified = probe.id;
-      }
-      replayPage(page);
-    },
-    get buffering() {
-      return buffering;
-    },
-    get pendingBytes() {
-      return pendingBytes;
-    },
-    get position() {
-      return verified;
-    },
-  };
-}
-
-interface RecentLive {
-  /**
-   * Records a live delivery. False when these very bytes were delivered under this id a moment ago (a
-   * true duplicate, not to be sent again).
-   */
-  remember(id: string, json: string): boolean;
-  /** The candidates, most recently recorded first. */
-  newestFirst(): { id: string; json: string | string[] }[];
+    if (!this.subscriberDown) this.goLive();
+  }
 }
 
 /**
@@ -216,47 +237,56 @@ interface RecentLive {
  * ids only grow) — is one comparison and two array stores, with no entry, no iterator and no rehash
  * per delivery; only an id at or below the newest (a duplicate, or a hand-published one) is searched.
  */
-function createRecentLive(capacity: number): RecentLive {
-  const ids: (string | undefined)[] = new Array(capacity).fill(undefined);
-  const jsons: (string | string[] | undefined)[] = new Array(capacity).fill(undefined);
+class RecentLive {
+  private readonly ids: (string | undefined)[];
+  private readonly jsons: (string | string[] | undefined)[];
   /** The slot the next new id goes to (the oldest one once the ring is full). */
-  let next = 0;
+  private next = 0;
   /** The highest id ever recorded: every id in the ring is at or below it. */
-  let highest: string | undefined;
+  private highest: string | undefined;
 
-  const record = (id: string, json: string) => {
-    ids[next] = id;
-    jsons[next] = json;
-    next = (next + 1) % capacity;
-  };
+  constructor(private readonly capacity: number) {
+    this.ids = new Array(capacity).fill(undefined);
+    this.jsons = new Array(capacity).fill(undefined);
+  }
 
-  return {
-    remember(id, json) {
-      if (highest === undefined || compareIds(id, highest) > 0) {
-        highest = id;
-        record(id, json);
-        return true;
-      }
-      const slot = ids.indexOf(id);
-      if (slot === -1) {
-        record(id, json);
-        return true;
-      }
-      const seen = jsons[slot] as string | string[];
-      if (seen === json || (Array.isArray(seen) && seen.includes(json))) return false;
-      // Two different messages with one id: one is hand-published (it may even predict a real id).
-      // Keep both as candidates: a backfill trusts the id if the log holds either.
-      jsons[slot] = [...(Array.isArray(seen) ? seen : [seen]), json].slice(-4);
+  /**
+   * Records a live delivery. False when these very bytes were delivered under this id a moment ago (a
+   * true duplicate, not to be sent again).
+   */
+  remember(id: string, json: string): boolean {
+    if (this.highest === undefined || compareIds(id, this.highest) > 0) {
+      this.highest = id;
+      this.record(id, json);
       return true;
-    },
-    newestFirst() {
-      const out: { id: string; json: string | string[] }[] = [];
-      for (let k = 1; k <= capacity; k++) {
-        const slot = (next - k + capacity) % capacity;
-        const id = ids[slot];
-        if (id !== undefined) out.push({ id, json: jsons[slot] as string | string[] });
-      }
-      return out;
-    },
-  };
+    }
+    const slot = this.ids.indexOf(id);
+    if (slot === -1) {
+      this.record(id, json);
+      return true;
+    }
+    const seen = this.jsons[slot] as string | string[];
+    if (seen === json || (Array.isArray(seen) && seen.includes(json))) return false;
+    // Two different messages with one id: one is hand-published (it may even predict a real id).
+    // Keep both as candidates: a backfill trusts the id if the log holds either.
+    this.jsons[slot] = [...(Array.isArray(seen) ? seen : [seen]), json].slice(-4);
+    return true;
+  }
+
+  /** The candidates, most recently recorded first. */
+  newestFirst(): { id: string; json: string | string[] }[] {
+    const out: { id: string; json: string | string[] }[] = [];
+    for (let k = 1; k <= this.capacity; k++) {
+      const slot = (this.next - k + this.capacity) % this.capacity;
+      const id = this.ids[slot];
+      if (id !== undefined) out.push({ id, json: this.jsons[slot] as string | string[] });
+    }
+    return out;
+  }
+
+  private record(id: string, json: string): void {
+    this.ids[this.next] = id;
+    this.jsons[this.next] = json;
+    this.next = (this.next + 1) % this.capacity;
+  }
 }
