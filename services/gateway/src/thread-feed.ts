@@ -4,7 +4,13 @@ import type { Logger } from "pino";
 import type { JunkReporter } from "./junk-reporter.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { MessageParser } from "./parse-once.js";
-import { createResumeMerger, type Delivery, type ReplayPage } from "./resume-merger.js";
+import {
+  createResumeMerger,
+  type Delivery,
+  type MergerSink,
+  type ReplayPage,
+  type ResumeMerger,
+} from "./resume-merger.js";
 import type { StreamSubscriptionHandlers } from "./types.js";
 
 /** Shared by every feed of an instance. */
@@ -56,82 +62,120 @@ export function createThreadFeed(
   options: { threadId: string; resumeFrom: string | undefined; log: Logger },
   sink: ThreadFeedSink,
 ): ThreadFeed {
-  const { threadId, log } = options;
-  const channel = keys.threadChannel(threadId);
-  const parseOptions = { maxBytes: deps.maxEventBytes, now: deps.now };
-  let started = false;
-  let restoredBeforeStart = false;
-  let closed = false;
+  return new SubscribedFeed(deps, options, sink);
+}
 
-  const send = (delivery: Delivery) => {
-    if (delivery.source === "live") return sink.event(delivery.event, delivery.json, "live");
-    const parsed = deps.parseMessage(channel, delivery.json, parseOptions);
-    if (!parsed.ok) return deps.junk.report(threadId, delivery.json, parsed.reason, parsed.detail);
-    sink.event(parsed.event, parsed.json, "replay");
-  };
+/**
+ * A class, not a closure (one prototype for every stream's feed: idle memory, BENCHMARKS round 5). It
+ * is its own subscription's handlers and its merger's sink.
+ */
+class SubscribedFeed implements ThreadFeed, StreamSubscriptionHandlers, MergerSink {
+  private readonly channel: string;
+  private readonly parseOptions: { maxBytes: number; now: () => number };
+  private readonly merger: ResumeMerger;
+  private started = false;
+  private restoredBeforeStart = false;
+  private closed = false;
 
-  const read = async (after: string) => {
-    try {
-      await sink.whenWritable();
-      if (closed) return;
-      const page = await deps.readLog(threadId, after, REPLAY_PAGE);
-      if (!closed) merger.page(page);
-    } catch (error) {
-      if (!closed) sink.failed(error);
+  constructor(
+    private readonly deps: ThreadFeedDeps,
+    private readonly options: { threadId: string; resumeFrom: string | undefined; log: Logger },
+    private readonly out: ThreadFeedSink,
+  ) {
+    this.channel = keys.threadChannel(options.threadId);
+    this.parseOptions = { maxBytes: deps.maxEventBytes, now: deps.now };
+    this.merger = createResumeMerger({ resumeFrom: options.resumeFrom }, this);
+  }
+
+  get handlers(): StreamSubscriptionHandlers {
+    return this;
+  }
+
+  get pendingBytes(): number {
+    return this.merger.pendingBytes;
+  }
+
+  start(liveFrom: string): void {
+    if (this.closed || this.started) return;
+    this.started = true;
+    this.merger.start(liveFrom);
+    if (this.restoredBeforeStart) this.onResubscribed();
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  // The subscription's handlers.
+
+  onMessage(raw: Buffer | string): void {
+    if (this.closed) return;
+    const parsed = this.deps.parseMessage(this.channel, raw, this.parseOptions);
+    if (!parsed.ok) {
+      this.deps.junk.report(this.options.threadId, raw, parsed.reason, parsed.detail);
+      return;
     }
-  };
+    this.merger.live({ event: parsed.event, json: parsed.json, bytes: raw.length });
+    if (this.merger.buffering) this.out.held();
+  }
 
-  const merger = createResumeMerger(
-    { resumeFrom: options.resumeFrom },
-    {
-      send,
-      gap: (after) => sink.gap(after),
-      read: (after) => void read(after),
-      caughtUp: () => sink.caughtUp?.(),
-    },
-  );
+  onDisconnected(): void {
+    // Hold live messages from now on: after the reconnect they must wait for the backfill.
+    if (!this.closed) this.merger.lost();
+  }
 
-  const handlers: StreamSubscriptionHandlers = {
-    onMessage(raw) {
-      if (closed) return;
-      const parsed = deps.parseMessage(channel, raw, parseOptions);
-      if (!parsed.ok) return deps.junk.report(threadId, raw, parsed.reason, parsed.detail);
-      merger.live({ event: parsed.event, json: parsed.json, bytes: raw.length });
-      if (merger.buffering) sink.held();
-    },
-    onDisconnected() {
-      // Hold live messages from now on: after the reconnect they must wait for the backfill.
-      if (!closed) merger.lost();
-    },
-    onResubscribed() {
-      if (closed) return;
-      if (!started) {
-        restoredBeforeStart = true;
-        return;
-      }
-      deps.metrics.resubscribes.inc();
-      log.info({ after: merger.position }, "subscription restored; backfilling from the log");
-      merger.restored();
-    },
-    onError(error) {
-      // Per stream, so debug: the instance's command connection already reports Redis outages.
-      log.debug({ err: error }, "subscriber connection error (ioredis reconnects)");
-    },
-  };
+  onResubscribed(): void {
+    if (this.closed) return;
+    if (!this.started) {
+      this.restoredBeforeStart = true;
+      return;
+    }
+    this.deps.metrics.resubscribes.inc();
+    this.options.log.info({ after: this.merger.position }, "subscription restored; backfilling from the log");
+    this.merger.restored();
+  }
 
-  return {
-    handlers,
-    start(liveFrom) {
-      if (closed || started) return;
-      started = true;
-      merger.start(liveFrom);
-      if (restoredBeforeStart) handlers.onResubscribed?.();
-    },
-    get pendingBytes() {
-      return merger.pendingBytes;
-    },
-    close() {
-      closed = true;
-    },
-  };
+  onError(error: Error): void {
+    // Per stream, so debug: the instance's command connection already reports Redis outages.
+    this.options.log.debug({ err: error }, "subscriber connection error (ioredis reconnects)");
+  }
+
+  // The merger's sink.
+
+  send(delivery: Delivery): void {
+    if (delivery.source === "live") {
+      this.out.event(delivery.event, delivery.json, "live");
+      return;
+    }
+    const parsed = this.deps.parseMessage(this.channel, delivery.json, this.parseOptions);
+    if (!parsed.ok) {
+      this.deps.junk.report(this.options.threadId, delivery.json, parsed.reason, parsed.detail);
+      return;
+    }
+    this.out.event(parsed.event, parsed.json, "replay");
+  }
+
+  gap(after: string): void {
+    this.out.gap(after);
+  }
+
+  read(after: string): void {
+    void this.readPage(after);
+  }
+
+  caughtUp(): void {
+    this.out.caughtUp?.();
+  }
+
+  /** One log page at a time, each once the transport has written the previous one. */
+  private async readPage(after: string): Promise<void> {
+    try {
+      await this.out.whenWritable();
+      if (this.closed) return;
+      const page = await this.deps.readLog(this.options.threadId, after, REPLAY_PAGE);
+      if (!this.closed) this.merger.page(page);
+    } catch (error) {
+      if (!this.closed) this.out.failed(error);
+    }
+  }
 }
