@@ -1,4 +1,4 @@
-import { CHECKPOINT_KIND, type EventDraft } from "@threadline/protocol";
+import type { EventDraft } from "@threadline/protocol";
 import type { BatchItem, EventPublisher, Published, PublishTarget } from "@threadline/redis";
 
 export interface CoalescingOptions {
@@ -22,12 +22,10 @@ export interface CoalescingOptions {
 /** One run's publisher: events go out in the order they were handed in. */
 export interface RunPublisher {
   /**
-   * Publishes an event, after the buffered tokens. An event that needs confirmation (`confirms`: a
-   * tool call, a checkpoint, an error) resolves once it is published, or rejects with why it was not
-   * (refused, or an earlier event of the run failed). Any other event (tokens, status, other deltas)
-   * resolves once buffered or queued, unless the queue is full (back-pressure); if it is refused, the
-   * run's next confirmed event, publish or flush rejects with why. Rejects with an earlier failure so
-   * the run stops.
+   * Publishes an event. A token may only be buffered or queued (resolves at once); any other event
+   * first sends the buffered tokens, then itself, and resolves once it is published, or rejects with
+   * why it was not (refused, or an earlier event of the run failed). Rejects with an earlier failure
+   * so the run stops.
    */
   publish(event: EventDraft): Promise<void>;
   /** Sends buffered tokens and waits until everything handed in is published. */
@@ -45,27 +43,9 @@ export const MAX_EVENTS_PER_CALL = 128;
 /** ...and at most about this many characters of token text (a coalesced token may be 64k), so one call stays short. */
 const MAX_CHARS_PER_CALL = 512 * 1024;
 
-/**
- * Events whose caller waits until they are published (or refused) before it goes on:
- * - a `tool_call`: the agent may run the tool next, and a superseded attempt (STALE_ATTEMPT) or an
- *   ended run (RUN_ENDED) must be refused before it does, not after;
- * - a `checkpoint`: `ctx.checkpoint` resolves once the step and its checkpoint are in the log;
- * - an `error`: the worker's own, right before the run's final transition.
- * Everything else only tells the clients something: it resolves once queued, so an agent's
- * consecutive events (status, results, the first token) share one script call instead of one round
- * trip each. Their order, seq, fencing and idempotency are the publish script's, unchanged.
- */
-export function confirms(event: EventDraft): boolean {
-  if (event.type === "error") return true;
-  if (event.type !== "delta") return false;
-  const kind = (event.content as { kind?: unknown }).kind;
-  return kind === "tool_call" || kind === CHECKPOINT_KIND;
-}
-
 /** An event handed in and not yet published; `settle` is set when its caller waits for it. */
 interface Queued extends BatchItem {
   chars: number;
-  firstToken?: boolean;
   settle?: (error?: unknown) => void;
 }
 
@@ -95,18 +75,10 @@ export function createCoalescingPublisher(
   /**
    * Natural batching: one script call of the run at a time. Events handed in while it is in flight
    * queue up and all go in the next call (publishBatch: each still its own seq, log entry and live
-   * message). An event handed in while nothing is in flight starts a call at the end of this turn of
-   * the event loop, so what the agent hands in without waiting (a status, a tool result, the next
-   * tool call) shares it instead of each waiting a round trip for the one before. A call starts at
-   * once for an event whose caller waits, and for the run's first token (time to first token).
+   * message). The first event, and any event when nothing is in flight, goes at once: no added latency.
    */
   const queue: Queued[] = [];
-  /** True from the moment a call is scheduled until the queue is empty again. */
   let inFlight = false;
-  /** The call scheduled for the end of this event-loop turn, not started yet. */
-  let scheduled: NodeJS.Immediate | undefined;
-  /** The run's first token ends its call (time to first token: nothing after it waits in that call). */
-  let firstTokenQueued = false;
   /** Resolved when the queue is empty and nothing is in flight (flush). */
   let idle: (() => void)[] = [];
 
@@ -115,7 +87,7 @@ export function createCoalescingPublisher(
     for (const item of unsent) item.settle?.(failure.error);
   };
   const pump = async () => {
-    scheduled = undefined;
+    inFlight = true;
     while (queue.length > 0 && !failure) {
       let chars = 0;
       let count = 0;
@@ -124,7 +96,6 @@ export function createCoalescingPublisher(
         if (count > 0 && chars + next.chars > MAX_CHARS_PER_CALL) break;
         chars += next.chars;
         count++;
-        if (next.firstToken) break;
       }
       const batch = queue.splice(0, count);
       try {
@@ -165,21 +136,13 @@ export function createCoalescingPublisher(
       idempotencyKey,
       chars: typeof event.content === "string" ? event.content.length : 256,
     };
-    if (event.type === "token" && !firstTokenQueued) firstTokenQueued = item.firstToken = true;
     const settled = wait
       ? new Promise<void>((resolve, reject) => {
           item.settle = (error) => (error === undefined ? resolve() : reject(error));
         })
       : undefined;
     queue.push(item);
-    if (!inFlight) {
-      inFlight = true;
-      scheduled = setImmediate(pump);
-    }
-    if (scheduled && (wait || item.firstToken)) {
-      clearImmediate(scheduled);
-      void pump();
-    }
+    if (!inFlight) void pump();
     return settled;
   };
   const sendTokens = () => {
@@ -205,15 +168,19 @@ export function createCoalescingPublisher(
     if (inFlight) await new Promise<void>((resolve) => idle.push(resolve));
     if (failure) throw failure.error;
   };
-  /** Queues an event; its caller waits when it `confirms`, or when the queue is full (back-pressure). */
-  const queueEvent = async (event: EventDraft) => {
-    await send(event, confirms(event) || queue.length >= MAX_EVENTS_PER_CALL);
+  /** A token that may go without its caller waiting, unless the queue is full (back-pressure). */
+  const queueToken = async (event: EventDraft) => {
+    const full = queue.length >= MAX_EVENTS_PER_CALL;
+    await send(event, full);
   };
 
   return {
     async publish(event) {
       if (failure) throw failure.error;
-      if (options.coalesceMs <= 0) return queueEvent(event);
+      if (options.coalesceMs <= 0) {
+        if (event.type === "token") return queueToken(event);
+        return send(event, true);
+      }
       if (event.type === "token") {
         if (timer === undefined) {
           openWindow();
@@ -235,7 +202,7 @@ export function createCoalescingPublisher(
         return;
       }
       sendTokens();
-      return queueEvent(event);
+      return send(event, true);
     },
     async flush() {
       sendTokens();

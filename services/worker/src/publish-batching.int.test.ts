@@ -26,11 +26,6 @@ function countingPublisher() {
 
 const token = (content: string): EventDraft => ({ type: "token", content });
 const status = (step: number): EventDraft => ({ type: "status", content: { state: "running", step } });
-/** Checkpoints are among the events whose callers wait until they are published (or refused). */
-const checkpoint = (step: number): EventDraft => ({
-  type: "delta",
-  content: { kind: "checkpoint", step, state: {} },
-});
 const logOf = async (threadId: string) =>
   (await readLog(t.client, threadId, "0", 10_000)).entries.map((e) => JSON.parse(e.json));
 const outcome = (promise: Promise<unknown>) =>
@@ -79,8 +74,8 @@ describe("a run's events batch while its script call is in flight (real Redis)",
     // One connection: Redis runs these in the order they are sent. "t1" goes alone at once, then a
     // newer attempt publishes, then the batch queued behind "t1" arrives — fenced as a whole.
     const t1 = out.publish(token("t1"));
-    const a = outcome(out.publish(checkpoint(2)));
-    const b = outcome(out.publish(checkpoint(3)));
+    const a = outcome(out.publish(status(2)));
+    const b = outcome(out.publish(status(3)));
     const newer = createEventPublisher(t.client, { logMaxLen: 1_000, logTtlSeconds: 60 }).publish(
       target,
       token("attempt 2"),
@@ -101,18 +96,18 @@ describe("a run's events batch while its script call is in flight (real Redis)",
     const { publisher, calls } = countingPublisher();
     const out = createCoalescingPublisher(publisher, { threadId, runId: "r" }, { attempt: 1, coalesceMs: 0 });
     const t1 = out.publish(token("t1"));
-    const before = outcome(out.publish(checkpoint(1)));
+    const before = outcome(out.publish(status(1)));
     const theDone = outcome(out.publish({ type: "done", content: { finishReason: "stop" } }));
-    const ended = outcome(out.publish(checkpoint(2)));
+    const ended = outcome(out.publish(status(2)));
     await t1;
-    // checkpoint(1) and done went in one call; done ended the run, so checkpoint(2) after it is
-    // RUN_ENDED (it shares the call: the script stops there).
+    // status(1) and done went in one call; done ended the run, so status(2) after it is RUN_ENDED
+    // (it shares the call: the script stops there).
     expect(await before).toBe("published");
     expect(await theDone).toBe("published");
     expect(await ended).toBe("RUN_ENDED");
     expect(calls).toEqual([1, 3]);
     const log = await logOf(threadId);
-    expect(log.map((e) => e.type)).toEqual(["token", "delta", "done"]);
+    expect(log.map((e) => e.type)).toEqual(["token", "status", "done"]);
 
     // Refused by the schema before Redis: the one before it is published, it and the next reject.
     const other = uniqueId();
@@ -122,24 +117,12 @@ describe("a run's events batch while its script call is in flight (real Redis)",
       { attempt: 1, coalesceMs: 0 },
     );
     void out2.publish(token("x"));
-    const ok = outcome(out2.publish(checkpoint(1)));
-    const bad = outcome(out2.publish({ type: "error", content: { code: 5 } } as unknown as EventDraft));
-    const skipped = outcome(out2.publish(checkpoint(2)));
-    expect([await ok, await bad, await skipped]).toEqual(["published", "INVALID_EVENT", "INVALID_EVENT"]);
-    expect((await logOf(other)).map((e) => e.type)).toEqual(["token", "delta"]);
-
-    // A refused event nobody waited for (a status resolves once queued) stops the run all the same:
-    // its next publish and its flush reject with the refusal, and nothing after it is appended.
-    const third = uniqueId();
-    const out3 = createCoalescingPublisher(
-      publisher,
-      { threadId: third, runId: "r" },
-      { attempt: 1, coalesceMs: 0 },
+    const ok = outcome(out2.publish(status(1)));
+    const bad = outcome(
+      out2.publish({ type: "status", content: { state: "dreaming" } } as unknown as EventDraft),
     );
-    await out3.publish(status(1));
-    await out3.publish({ type: "status", content: { state: "dreaming" } } as unknown as EventDraft);
-    expect(await outcome(out3.publish(checkpoint(1)))).toBe("INVALID_EVENT");
-    expect(await outcome(out3.flush())).toBe("INVALID_EVENT");
-    expect((await logOf(third)).map((e) => e.type)).toEqual(["status"]);
+    const skipped = outcome(out2.publish(status(2)));
+    expect([await ok, await bad, await skipped]).toEqual(["published", "INVALID_EVENT", "INVALID_EVENT"]);
+    expect((await logOf(other)).map((e) => e.type)).toEqual(["token", "status"]);
   });
 });
