@@ -3,32 +3,18 @@ import type { EventPublisher, Published } from "@threadline/redis";
 import { describe, expect, it } from "vitest";
 import { createCoalescingPublisher } from "./coalescing-publisher.js";
 
-/**
- * Records what reaches the (in-memory) publisher; `delayMs` makes each call slow like a round trip.
- * `calls` holds how many events each call carried (the real script's batching is tested against
- * Redis in services/worker/src/publish-batching.int.test.ts).
- */
+/** Records what reaches the (in-memory) publisher; `delayMs` makes each publish slow like a round trip. */
 function recorder(delayMs = 0, failOn?: number) {
   const sent: EventDraft[] = [];
-  const calls: number[] = [];
-  const one = (event: EventDraft): Published => {
-    if (sent.length === failOn) throw new Error("redis went away");
-    sent.push(event);
-    return { id: `1-${sent.length}`, seq: sent.length, ts: 0, duplicate: false };
-  };
-  const publisher: EventPublisher = {
+  const publisher: Pick<EventPublisher, "publish"> = {
     async publish(_target, event): Promise<Published> {
-      calls.push(1);
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-      return one(event);
-    },
-    async publishBatch(_target, items) {
-      calls.push(items.length);
-      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-      return { published: items.map((item) => one(item.event)) };
+      if (sent.length === failOn) throw new Error("redis went away");
+      sent.push(event);
+      return { id: `1-${sent.length}`, seq: sent.length, ts: 0, duplicate: false };
     },
   };
-  return { sent, calls, publisher };
+  return { sent, publisher };
 }
 
 const target = { threadId: "t", runId: "r" };
@@ -144,32 +130,6 @@ describe("coalescing publisher", () => {
     await out.publish(token("lost"));
     await expect(out.flush()).rejects.toThrow("redis went away");
     await expect(out.publish(status)).rejects.toThrow("redis went away");
-    expect(sent).toEqual([status]);
-  });
-
-  it("with coalescing off, queues what comes while a call is in flight and sends it in one call", async () => {
-    const { sent, calls, publisher } = recorder(5);
-    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 0 });
-    const all = [token("a"), token("b"), status, token("c"), token("d")];
-    const waits = all.map((e) => out.publish(e));
-    // The first went at once, alone; the others wait for it and then share one call.
-    expect(calls).toEqual([1]);
-    await Promise.all(waits);
-    await out.flush();
-    expect(calls).toEqual([1, 4]);
-    expect(sent).toEqual(all);
-  });
-
-  it("a call that fails rejects every caller waiting on one of its events, and everything queued after it", async () => {
-    const { sent, publisher } = recorder(5, 1);
-    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 0 });
-    const first = out.publish(status);
-    const a = out.publish({ type: "status", content: { state: "running", step: 1 } });
-    const b = out.publish({ type: "status", content: { state: "running", step: 2 } });
-    await first;
-    await expect(a).rejects.toThrow("redis went away");
-    await expect(b).rejects.toThrow("redis went away");
-    await expect(out.flush()).rejects.toThrow("redis went away");
     expect(sent).toEqual([status]);
   });
 });

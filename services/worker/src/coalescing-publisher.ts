@@ -1,5 +1,5 @@
 import type { EventDraft } from "@threadline/protocol";
-import type { BatchItem, EventPublisher, Published, PublishTarget } from "@threadline/redis";
+import type { EventPublisher, Published, PublishTarget } from "@threadline/redis";
 
 export interface CoalescingOptions {
   /**
@@ -22,10 +22,9 @@ export interface CoalescingOptions {
 /** One run's publisher: events go out in the order they were handed in. */
 export interface RunPublisher {
   /**
-   * Publishes an event. A token may only be buffered or queued (resolves at once); any other event
-   * first sends the buffered tokens, then itself, and resolves once it is published, or rejects with
-   * why it was not (refused, or an earlier event of the run failed). Rejects with an earlier failure
-   * so the run stops.
+   * Publishes an event. A token may only be buffered (resolves at once); any other event first sends
+   * the buffered tokens, then itself, and resolves once it is published. Rejects with an earlier
+   * failure so the run stops.
    */
   publish(event: EventDraft): Promise<void>;
   /** Sends buffered tokens and waits until everything handed in is published. */
@@ -35,19 +34,6 @@ export interface RunPublisher {
 }
 
 const DEFAULT_MAX_BATCH_CHARS = 64 * 1024;
-/**
- * At most this many queued events go in one script call (and a token waits for its call once this
- * many are queued: an agent faster than Redis is held back instead of queueing without bound).
- */
-export const MAX_EVENTS_PER_CALL = 128;
-/** ...and at most about this many characters of token text (a coalesced token may be 64k), so one call stays short. */
-const MAX_CHARS_PER_CALL = 512 * 1024;
-
-/** An event handed in and not yet published; `settle` is set when its caller waits for it. */
-interface Queued extends BatchItem {
-  chars: number;
-  settle?: (error?: unknown) => void;
-}
 
 /**
  * Wraps the atomic publisher for one run, merging consecutive token events (`TOKEN_COALESCE_MS`):
@@ -60,7 +46,7 @@ interface Queued extends BatchItem {
  * `pnpm bench` S4), and a steady stream still costs one event per window.
  */
 export function createCoalescingPublisher(
-  publisher: EventPublisher,
+  publisher: Pick<EventPublisher, "publish">,
   target: PublishTarget,
   options: CoalescingOptions,
 ): RunPublisher {
@@ -70,80 +56,26 @@ export function createCoalescingPublisher(
   let bufferAgent: EventDraft["agent"];
   /** Pending while a window is open: tokens are held until it fires. */
   let timer: NodeJS.Timeout | undefined;
+  let tail: Promise<void> = Promise.resolve();
   let failure: { error: unknown } | undefined;
   let sent = 0;
-  /**
-   * Natural batching: one script call of the run at a time. Events handed in while it is in flight
-   * queue up and all go in the next call (publishBatch: each still its own seq, log entry and live
-   * message). The first event, and any event when nothing is in flight, goes at once: no added latency.
-   */
-  const queue: Queued[] = [];
-  let inFlight = false;
-  /** Resolved when the queue is empty and nothing is in flight (flush). */
-  let idle: (() => void)[] = [];
 
-  const fail = (error: unknown, unsent: Queued[]) => {
-    failure ??= { error };
-    for (const item of unsent) item.settle?.(failure.error);
-  };
-  const pump = async () => {
-    inFlight = true;
-    while (queue.length > 0 && !failure) {
-      let chars = 0;
-      let count = 0;
-      while (count < queue.length && count < MAX_EVENTS_PER_CALL) {
-        const next = queue[count] as Queued;
-        if (count > 0 && chars + next.chars > MAX_CHARS_PER_CALL) break;
-        chars += next.chars;
-        count++;
-      }
-      const batch = queue.splice(0, count);
-      try {
-        const { published, refused } =
-          batch.length === 1
-            ? { published: [await publishOne(batch[0] as Queued)], refused: undefined }
-            : await publisher.publishBatch(target, batch, { attempt: options.attempt });
-        published.forEach((result, i) => {
-          const item = batch[i] as Queued;
-          options.onPublished?.(item.event, result);
-          item.settle?.();
-        });
-        if (refused) fail(refused, batch.slice(published.length));
-      } catch (error) {
-        fail(error, batch);
-      }
-    }
-    // After a failure nothing more is sent: whoever waits for a queued event hears why.
-    if (failure) fail(failure.error, queue.splice(0));
-    inFlight = false;
-    const waiting = idle;
-    idle = [];
-    for (const resolve of waiting) resolve();
-  };
-  const publishOne = (item: Queued) =>
-    publisher.publish(target, item.event, {
-      ...(item.idempotencyKey ? { idempotencyKey: item.idempotencyKey } : {}),
-      attempt: options.attempt,
-    });
-
-  /** Queues an event; the promise (when `wait`) settles once it is published or refused. */
-  const send = (event: EventDraft, wait: boolean): Promise<void> | undefined => {
+  const send = (event: EventDraft): Promise<void> => {
     // Numbered when handed in, so the number of an event never depends on timing.
     const idempotencyKey = `${options.attempt}:${++sent}`;
-    if (failure) return wait ? Promise.reject(failure.error) : undefined;
-    const item: Queued = {
-      event,
-      idempotencyKey,
-      chars: typeof event.content === "string" ? event.content.length : 256,
-    };
-    const settled = wait
-      ? new Promise<void>((resolve, reject) => {
-          item.settle = (error) => (error === undefined ? resolve() : reject(error));
-        })
-      : undefined;
-    queue.push(item);
-    if (!inFlight) void pump();
-    return settled;
+    tail = tail.then(async () => {
+      if (failure) return;
+      try {
+        const published = await publisher.publish(target, event, {
+          idempotencyKey,
+          attempt: options.attempt,
+        });
+        options.onPublished?.(event, published);
+      } catch (error) {
+        failure = { error };
+      }
+    });
+    return tail;
   };
   const sendTokens = () => {
     clearTimeout(timer);
@@ -151,7 +83,7 @@ export function createCoalescingPublisher(
     if (buffer.length === 0) return;
     const content = buffer;
     buffer = "";
-    send({ type: "token", content, ...(bufferAgent ? { agent: bufferAgent } : {}) }, false);
+    void send({ type: "token", content, ...(bufferAgent ? { agent: bufferAgent } : {}) });
   };
   const openWindow = () => {
     timer = setTimeout(closeWindow, options.coalesceMs);
@@ -163,28 +95,22 @@ export function createCoalescingPublisher(
     sendTokens();
     openWindow();
   };
-  /** Waits until everything handed in so far was published; rejects with the run's failure. */
   const settle = async () => {
-    if (inFlight) await new Promise<void>((resolve) => idle.push(resolve));
+    await tail;
     if (failure) throw failure.error;
-  };
-  /** A token that may go without its caller waiting, unless the queue is full (back-pressure). */
-  const queueToken = async (event: EventDraft) => {
-    const full = queue.length >= MAX_EVENTS_PER_CALL;
-    await send(event, full);
   };
 
   return {
     async publish(event) {
       if (failure) throw failure.error;
       if (options.coalesceMs <= 0) {
-        if (event.type === "token") return queueToken(event);
-        return send(event, true);
+        await send(event);
+        return settle();
       }
       if (event.type === "token") {
         if (timer === undefined) {
           openWindow();
-          send(event, false);
+          void send(event);
           return;
         }
         // Another agent's token (a multi-agent run): what is held so far goes out under its own path.
@@ -202,7 +128,8 @@ export function createCoalescingPublisher(
         return;
       }
       sendTokens();
-      return send(event, true);
+      await send(event);
+      return settle();
     },
     async flush() {
       sendTokens();
