@@ -58,6 +58,8 @@ const { values } = parseArgs({
     "step-ms": { type: "string" },
     "s3-levels": { type: "string" },
     "s4-rounds": { type: "string", default: "1" },
+    "s5-rounds": { type: "string", default: "1" },
+    "s5-coalesce": { type: "string" },
   },
 });
 const plan = structuredClone(values.quick ? QUICK : FULL);
@@ -221,8 +223,14 @@ try {
         `  S5 script (${code}): ${rates.sequentialPerSec}/s one at a time, ${rates.pipelinedPerSec}/s pipelined`,
       );
     }
-    for (const coalesceMs of values.quick ? [0] : [0, 5]) {
-      for (const { code, root } of codes) {
+    const coalesceValues = values["s5-coalesce"]?.split(",").map(Number) ?? (values.quick ? [0] : [0, 5]);
+    // Like S4: with a baseline, rounds alternate the order (this, base, base, this, …).
+    const rounds = Number(values["s5-rounds"]);
+    const order = Array.from({ length: rounds }, (_, i) =>
+      i % 2 === 0 ? codes : [...codes].reverse(),
+    ).flat();
+    for (const coalesceMs of coalesceValues) {
+      for (const [i, { code, root }] of order.entries()) {
         const w = await measureWorkerThroughput({
           repoRoot: root,
           parentEnv: process.env,
@@ -232,7 +240,7 @@ try {
           runs: values.quick ? 16 : 64,
           tokensPerRun: values.quick ? 500 : 2_000,
           coalesceMs,
-          tag: `${runTag}-s5-${code}-${coalesceMs}`,
+          tag: `${runTag}-s5-${code}-${coalesceMs}-${i}`,
           redisPid: redis.pid,
         });
         results.s5.worker.push({ code, ...w });

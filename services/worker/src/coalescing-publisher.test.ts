@@ -1,25 +1,48 @@
 import type { EventDraft } from "@threadline/protocol";
 import type { EventPublisher, Published } from "@threadline/redis";
 import { describe, expect, it } from "vitest";
-import { createCoalescingPublisher } from "./coalescing-publisher.js";
+import { confirms, createCoalescingPublisher } from "./coalescing-publisher.js";
 
-/** Records what reaches the (in-memory) publisher; `delayMs` makes each publish slow like a round trip. */
+/**
+ * Records what reaches the (in-memory) publisher; `delayMs` makes each call slow like a round trip.
+ * `calls` holds how many events each call carried (the real script's batching is tested against
+ * Redis in services/worker/src/publish-batching.int.test.ts).
+ */
 function recorder(delayMs = 0, failOn?: number) {
   const sent: EventDraft[] = [];
-  const publisher: Pick<EventPublisher, "publish"> = {
+  const calls: number[] = [];
+  const one = (event: EventDraft): Published => {
+    if (sent.length === failOn) throw new Error("redis went away");
+    sent.push(event);
+    return { id: `1-${sent.length}`, seq: sent.length, ts: 0, duplicate: false };
+  };
+  const publisher: EventPublisher = {
     async publish(_target, event): Promise<Published> {
+      calls.push(1);
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-      if (sent.length === failOn) throw new Error("redis went away");
-      sent.push(event);
-      return { id: `1-${sent.length}`, seq: sent.length, ts: 0, duplicate: false };
+      return one(event);
+    },
+    async publishBatch(_target, items) {
+      calls.push(items.length);
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      return { published: items.map((item) => one(item.event)) };
     },
   };
-  return { sent, publisher };
+  return { sent, calls, publisher };
 }
 
 const target = { threadId: "t", runId: "r" };
 const token = (content: string): EventDraft => ({ type: "token", content });
 const status: EventDraft = { type: "status", content: { state: "running" } };
+const toolCall: EventDraft = {
+  type: "delta",
+  content: { kind: "tool_call", toolCallId: "c1", name: "calculator", args: { expression: "1+1" } },
+};
+const toolResult: EventDraft = {
+  type: "delta",
+  content: { kind: "tool_result", toolCallId: "c1", name: "calculator", result: 2 },
+};
+const checkpoint: EventDraft = { type: "delta", content: { kind: "checkpoint", step: 1, state: {} } };
 
 describe("coalescing publisher", () => {
   it("publishes every event alone, in order, when off", async () => {
@@ -89,6 +112,7 @@ describe("coalescing publisher", () => {
       if (i % 50 === 0) await new Promise((r) => setTimeout(r, 3));
     }
     await out.publish({ type: "done", content: { finishReason: "stop" } });
+    await out.flush();
     expect(sent.at(-1)?.type).toBe("done");
     expect(
       sent
@@ -131,5 +155,97 @@ describe("coalescing publisher", () => {
     await expect(out.flush()).rejects.toThrow("redis went away");
     await expect(out.publish(status)).rejects.toThrow("redis went away");
     expect(sent).toEqual([status]);
+  });
+
+  it("with coalescing off, queues what comes while a call is in flight and sends it in one call", async () => {
+    const { sent, calls, publisher } = recorder(5);
+    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 0 });
+    const all = [token("a"), token("b"), status, token("c"), token("d")];
+    const waits = all.map((e) => out.publish(e));
+    // The run's first token started a call of its own at once; the others wait for it and share one.
+    expect(calls).toEqual([1]);
+    await Promise.all(waits);
+    await out.flush();
+    expect(calls).toEqual([1, 4]);
+    expect(sent).toEqual(all);
+  });
+
+  it("an agent's events handed in within one turn share a call, which starts at once for a tool call", async () => {
+    const { sent, calls, publisher } = recorder(5);
+    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 0 });
+    // Like the demo agent: statuses resolve once queued, the tool call once published.
+    await out.publish({ type: "status", content: { state: "running", step: 1 } });
+    await out.publish({ type: "status", content: { state: "running", step: 2 } });
+    expect(calls).toEqual([]);
+    const call = out.publish(toolCall);
+    expect(calls).toEqual([3]);
+    let published = false;
+    void call.then(() => (published = true));
+    await new Promise((r) => setTimeout(r, 1));
+    expect(published).toBe(false);
+    await call;
+    // The tool's result and the step's checkpoint go together; the checkpoint resolves once published.
+    await out.publish(toolResult);
+    await out.publish(checkpoint);
+    expect(calls).toEqual([3, 2]);
+    // After it, a status and the first token share a call: the token ends it, the rest follow.
+    await out.publish(status);
+    for (const t of ["a", "b", "c"]) await out.publish(token(t));
+    await out.flush();
+    expect(calls).toEqual([3, 2, 2, 2]);
+    expect(sent.map((e) => e.type)).toEqual([
+      "status",
+      "status",
+      "delta",
+      "delta",
+      "delta",
+      "status",
+      "token",
+      "token",
+      "token",
+    ]);
+  });
+
+  it("a lone event goes in the next turn of the event loop, not one round trip later", async () => {
+    const { calls, publisher } = recorder();
+    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 0 });
+    await out.publish(status);
+    expect(calls).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual([1]);
+  });
+
+  it("a refused event that nobody waited for stops the run at its next confirmed event, publish or flush", async () => {
+    const { sent, publisher } = recorder(0, 1);
+    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 0 });
+    await out.publish(status);
+    await out.publish({ type: "status", content: { state: "running", step: 1 } });
+    await expect(out.publish(toolCall)).rejects.toThrow("redis went away");
+    await expect(out.publish(status)).rejects.toThrow("redis went away");
+    await expect(out.flush()).rejects.toThrow("redis went away");
+    expect(sent).toEqual([status]);
+  });
+
+  it("a call that fails rejects every caller waiting on one of its events, and everything queued after it", async () => {
+    const { sent, publisher } = recorder(5, 1);
+    const out = createCoalescingPublisher(publisher, target, { attempt: 1, coalesceMs: 0 });
+    const first = out.publish(toolCall);
+    const a = out.publish(checkpoint);
+    const b = out.publish({
+      type: "error",
+      content: { code: "AGENT_FAILED", message: "x", retryable: false },
+    });
+    await first;
+    await expect(a).rejects.toThrow("redis went away");
+    await expect(b).rejects.toThrow("redis went away");
+    await expect(out.flush()).rejects.toThrow("redis went away");
+    expect(sent).toEqual([toolCall]);
+  });
+
+  it("waits for tool calls, checkpoints and errors; tokens, statuses and other deltas only queue", () => {
+    expect([toolCall, checkpoint].map(confirms)).toEqual([true, true]);
+    expect(confirms({ type: "error", content: { code: "X", message: "x", retryable: false } })).toBe(true);
+    expect([token("a"), status, toolResult].map(confirms)).toEqual([false, false, false]);
+    expect(confirms({ type: "delta", content: { kind: "progress", usage: {} } })).toBe(false);
   });
 });

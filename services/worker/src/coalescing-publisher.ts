@@ -1,5 +1,5 @@
-import type { EventDraft } from "@threadline/protocol";
-import type { EventPublisher, Published, PublishTarget } from "@threadline/redis";
+import { CHECKPOINT_KIND, type EventDraft } from "@threadline/protocol";
+import type { BatchItem, EventPublisher, Published, PublishTarget } from "@threadline/redis";
 
 export interface CoalescingOptions {
   /**
@@ -22,9 +22,12 @@ export interface CoalescingOptions {
 /** One run's publisher: events go out in the order they were handed in. */
 export interface RunPublisher {
   /**
-   * Publishes an event. A token may only be buffered (resolves at once); any other event first sends
-   * the buffered tokens, then itself, and resolves once it is published. Rejects with an earlier
-   * failure so the run stops.
+   * Publishes an event, after the buffered tokens. An event that needs confirmation (`confirms`: a
+   * tool call, a checkpoint, an error) resolves once it is published, or rejects with why it was not
+   * (refused, or an earlier event of the run failed). Any other event (tokens, status, other deltas)
+   * resolves once buffered or queued, unless the queue is full (back-pressure); if it is refused, the
+   * run's next confirmed event, publish or flush rejects with why. Rejects with an earlier failure so
+   * the run stops.
    */
   publish(event: EventDraft): Promise<void>;
   /** Sends buffered tokens and waits until everything handed in is published. */
@@ -34,6 +37,37 @@ export interface RunPublisher {
 }
 
 const DEFAULT_MAX_BATCH_CHARS = 64 * 1024;
+/**
+ * At most this many queued events go in one script call (and a token waits for its call once this
+ * many are queued: an agent faster than Redis is held back instead of queueing without bound).
+ */
+export const MAX_EVENTS_PER_CALL = 128;
+/** ...and at most about this many characters of token text (a coalesced token may be 64k), so one call stays short. */
+const MAX_CHARS_PER_CALL = 512 * 1024;
+
+/**
+ * Events whose caller waits until they are published (or refused) before it goes on:
+ * - a `tool_call`: the agent may run the tool next, and a superseded attempt (STALE_ATTEMPT) or an
+ *   ended run (RUN_ENDED) must be refused before it does, not after;
+ * - a `checkpoint`: `ctx.checkpoint` resolves once the step and its checkpoint are in the log;
+ * - an `error`: the worker's own, right before the run's final transition.
+ * Everything else only tells the clients something: it resolves once queued, so an agent's
+ * consecutive events (status, results, the first token) share one script call instead of one round
+ * trip each. Their order, seq, fencing and idempotency are the publish script's, unchanged.
+ */
+export function confirms(event: EventDraft): boolean {
+  if (event.type === "error") return true;
+  if (event.type !== "delta") return false;
+  const kind = (event.content as { kind?: unknown }).kind;
+  return kind === "tool_call" || kind === CHECKPOINT_KIND;
+}
+
+/** An event handed in and not yet published; `settle` is set when its caller waits for it. */
+interface Queued extends BatchItem {
+  chars: number;
+  firstToken?: boolean;
+  settle?: (error?: unknown) => void;
+}
 
 /**
  * Wraps the atomic publisher for one run, merging consecutive token events (`TOKEN_COALESCE_MS`):
@@ -46,7 +80,7 @@ const DEFAULT_MAX_BATCH_CHARS = 64 * 1024;
  * `pnpm bench` S4), and a steady stream still costs one event per window.
  */
 export function createCoalescingPublisher(
-  publisher: Pick<EventPublisher, "publish">,
+  publisher: EventPublisher,
   target: PublishTarget,
   options: CoalescingOptions,
 ): RunPublisher {
@@ -56,26 +90,97 @@ export function createCoalescingPublisher(
   let bufferAgent: EventDraft["agent"];
   /** Pending while a window is open: tokens are held until it fires. */
   let timer: NodeJS.Timeout | undefined;
-  let tail: Promise<void> = Promise.resolve();
   let failure: { error: unknown } | undefined;
   let sent = 0;
+  /**
+   * Natural batching: one script call of the run at a time. Events handed in while it is in flight
+   * queue up and all go in the next call (publishBatch: each still its own seq, log entry and live
+   * message). An event handed in while nothing is in flight starts a call at the end of this turn of
+   * the event loop, so what the agent hands in without waiting (a status, a tool result, the next
+   * tool call) shares it instead of each waiting a round trip for the one before. A call starts at
+   * once for an event whose caller waits, and for the run's first token (time to first token).
+   */
+  const queue: Queued[] = [];
+  /** True from the moment a call is scheduled until the queue is empty again. */
+  let inFlight = false;
+  /** The call scheduled for the end of this event-loop turn, not started yet. */
+  let scheduled: NodeJS.Immediate | undefined;
+  /** The run's first token ends its call (time to first token: nothing after it waits in that call). */
+  let firstTokenQueued = false;
+  /** Resolved when the queue is empty and nothing is in flight (flush). */
+  let idle: (() => void)[] = [];
 
-  const send = (event: EventDraft): Promise<void> => {
+  const fail = (error: unknown, unsent: Queued[]) => {
+    failure ??= { error };
+    for (const item of unsent) item.settle?.(failure.error);
+  };
+  const pump = async () => {
+    scheduled = undefined;
+    while (queue.length > 0 && !failure) {
+      let chars = 0;
+      let count = 0;
+      while (count < queue.length && count < MAX_EVENTS_PER_CALL) {
+        const next = queue[count] as Queued;
+        if (count > 0 && chars + next.chars > MAX_CHARS_PER_CALL) break;
+        chars += next.chars;
+        count++;
+        if (next.firstToken) break;
+      }
+      const batch = queue.splice(0, count);
+      try {
+        const { published, refused } =
+          batch.length === 1
+            ? { published: [await publishOne(batch[0] as Queued)], refused: undefined }
+            : await publisher.publishBatch(target, batch, { attempt: options.attempt });
+        published.forEach((result, i) => {
+          const item = batch[i] as Queued;
+          options.onPublished?.(item.event, result);
+          item.settle?.();
+        });
+        if (refused) fail(refused, batch.slice(published.length));
+      } catch (error) {
+        fail(error, batch);
+      }
+    }
+    // After a failure nothing more is sent: whoever waits for a queued event hears why.
+    if (failure) fail(failure.error, queue.splice(0));
+    inFlight = false;
+    const waiting = idle;
+    idle = [];
+    for (const resolve of waiting) resolve();
+  };
+  const publishOne = (item: Queued) =>
+    publisher.publish(target, item.event, {
+      ...(item.idempotencyKey ? { idempotencyKey: item.idempotencyKey } : {}),
+      attempt: options.attempt,
+    });
+
+  /** Queues an event; the promise (when `wait`) settles once it is published or refused. */
+  const send = (event: EventDraft, wait: boolean): Promise<void> | undefined => {
     // Numbered when handed in, so the number of an event never depends on timing.
     const idempotencyKey = `${options.attempt}:${++sent}`;
-    tail = tail.then(async () => {
-      if (failure) return;
-      try {
-        const published = await publisher.publish(target, event, {
-          idempotencyKey,
-          attempt: options.attempt,
-        });
-        options.onPublished?.(event, published);
-      } catch (error) {
-        failure = { error };
-      }
-    });
-    return tail;
+    if (failure) return wait ? Promise.reject(failure.error) : undefined;
+    const item: Queued = {
+      event,
+      idempotencyKey,
+      chars: typeof event.content === "string" ? event.content.length : 256,
+    };
+    if (event.type === "token" && !firstTokenQueued) firstTokenQueued = item.firstToken = true;
+    const settled = wait
+      ? new Promise<void>((resolve, reject) => {
+          item.settle = (error) => (error === undefined ? resolve() : reject(error));
+        })
+      : undefined;
+    queue.push(item);
+    if (!inFlight) {
+      inFlight = true;
+      scheduled = setImmediate(pump);
+    }
+    if (scheduled && (wait || item.firstToken)) {
+      clearImmediate(scheduled);
+      void pump();
+    }
+    return settled;
   };
   const sendTokens = () => {
     clearTimeout(timer);
@@ -83,7 +188,7 @@ export function createCoalescingPublisher(
     if (buffer.length === 0) return;
     const content = buffer;
     buffer = "";
-    void send({ type: "token", content, ...(bufferAgent ? { agent: bufferAgent } : {}) });
+    send({ type: "token", content, ...(bufferAgent ? { agent: bufferAgent } : {}) }, false);
   };
   const openWindow = () => {
     timer = setTimeout(closeWindow, options.coalesceMs);
@@ -95,22 +200,24 @@ export function createCoalescingPublisher(
     sendTokens();
     openWindow();
   };
+  /** Waits until everything handed in so far was published; rejects with the run's failure. */
   const settle = async () => {
-    await tail;
+    if (inFlight) await new Promise<void>((resolve) => idle.push(resolve));
     if (failure) throw failure.error;
+  };
+  /** Queues an event; its caller waits when it `confirms`, or when the queue is full (back-pressure). */
+  const queueEvent = async (event: EventDraft) => {
+    await send(event, confirms(event) || queue.length >= MAX_EVENTS_PER_CALL);
   };
 
   return {
     async publish(event) {
       if (failure) throw failure.error;
-      if (options.coalesceMs <= 0) {
-        await send(event);
-        return settle();
-      }
+      if (options.coalesceMs <= 0) return queueEvent(event);
       if (event.type === "token") {
         if (timer === undefined) {
           openWindow();
-          void send(event);
+          send(event, false);
           return;
         }
         // Another agent's token (a multi-agent run): what is held so far goes out under its own path.
@@ -128,8 +235,7 @@ export function createCoalescingPublisher(
         return;
       }
       sendTokens();
-      await send(event);
-      return settle();
+      return queueEvent(event);
     },
     async flush() {
       sendTokens();
