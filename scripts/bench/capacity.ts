@@ -39,15 +39,15 @@ const { values } = parseArgs({
 /**
  * Measured costs (docs/BENCHMARKS.md): CPU per delivery from S1 at 20k (dedicated) / 40k (shared)
  * events/s on a quiet machine (round 5, 2026-11-30 06:50), RSS and Redis memory per connection from
- * S3 at 9,000 connections, Redis per published event and one worker's events/s from S5 (one script
- * call per event, coalescing off), per subscriber write from this script's check.
+ * S3 at 9,000 connections, Redis per published event and one worker's events/s from S5 (the worker's
+ * batched script calls, coalescing off), per subscriber write from this script's check.
  */
 export const MEASURED: Costs = {
   dedicated: { cpuUsPerDelivery: 30.8, rssKiBPerConnection: 30.2, baseRssMiB: 129, redisKiBPerWatcher: 6.9 },
   shared: { cpuUsPerDelivery: 15.4, rssKiBPerConnection: 27.5, baseRssMiB: 132, redisKiBPerWatcher: 0.4 },
-  redisUsPerPublish: 20.5,
+  redisUsPerPublish: 10.6,
   redisUsPerSubscriberWrite: 1.5,
-  workerEventsPerSec: 35_000,
+  workerEventsPerSec: 63_000,
 };
 
 export const LIMITS: Limits = {
