@@ -275,6 +275,48 @@ describe("@threadline/client against the real stack", () => {
     await expectWholeRun(client, threadId, runId, stream.events());
   });
 
+  it('from: "live" resumes from where it joined when it drops before its first event (the id-only frame; gateway SIGSTOP)', async () => {
+    const client = clientWith(() => longToken);
+    const threadId = uniqueId("sdk-live");
+    const stream = follow(client, threadId, "live");
+    await expect
+      .poll(() => stream.changes.some((c) => c.state === "live"), within("the stream to be live"))
+      .toBe(true);
+    const pid = (restarted ?? topology.gateways[0]!.process).pid;
+    process.kill(pid, "SIGSTOP");
+    let runId: string;
+    try {
+      // A whole run is published while the client has seen no event yet.
+      runId = (
+        await client.runs.create(threadId, {
+          agent: "demo",
+          input: { prompt: "while nobody listens", tokensPerSecond: 0, maxTokens: 20 },
+        })
+      ).runId;
+      await expect
+        .poll(
+          async () => (await readLog(client, threadId)).some((e) => e.type === "done"),
+          within("the run to end"),
+        )
+        .toBe(true);
+      await expect
+        .poll(
+          () => stream.changes.some((c) => c.state === "reconnecting" && c.reason === "heartbeat_timeout"),
+          within("the heartbeat timeout", 10_000),
+        )
+        .toBe(true);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await expect
+      .poll(() => stream.finished(runId), within("the run's events after the reconnect"))
+      .toBe(true);
+    await stream.stop();
+    // Before the SDK read the gateway's position frame, the reconnect was live-only again: all lost.
+    expect(stream.changes.find((c) => c.state === "live" && c.resumed)?.lastEventId).toBe("0");
+    await expectWholeRun(client, threadId, runId, stream.events());
+  });
+
   it("joins a run in progress with a snapshot by default, then resumes from it by Last-Event-ID (gateway SIGSTOP)", async () => {
     const client = clientWith(() => longToken);
     const threadId = uniqueId("sdk-snap");

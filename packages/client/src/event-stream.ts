@@ -122,6 +122,10 @@ async function* reconnectingStream<T>(
           onRetry: (ms) => {
             retryMs = ms;
           },
+          // A live-only join's first frame: a drop before its first event resumes from here.
+          onPosition: (id) => {
+            lastEventId = id;
+          },
           onOpen: () => {
             attempt = 0;
             tokenReason = "reconnect";

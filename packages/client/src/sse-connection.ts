@@ -1,5 +1,5 @@
 import { parseRetryAfter, STREAM_ERROR_CODES } from "@threadline/protocol";
-import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { createSseParser, type ParsedSseEvent } from "./sse-parser.js";
 import { streamErrorCode } from "./stream-messages.js";
 import { type ThreadlineError, toThreadlineError } from "./threadline-error.js";
 import type { FetchLike, RawSseMessage } from "./types.js";
@@ -24,6 +24,8 @@ export interface ConnectionRequest {
   onOpen(): void;
   /** The server's `retry:` hint. */
   onRetry(ms: number): void;
+  /** An id-only frame: where a live-only join stands before its first event (resume from there). */
+  onPosition?(id: string): void;
 }
 
 /**
@@ -99,8 +101,12 @@ export async function* openSseConnection(
       };
     }
     req.onOpen();
-    const messages: EventSourceMessage[] = [];
-    const parser = createParser({ onEvent: (m) => messages.push(m), onRetry: (ms) => req.onRetry(ms) });
+    const messages: ParsedSseEvent[] = [];
+    const parser = createSseParser({
+      onEvent: (m) => messages.push(m),
+      onRetry: (ms) => req.onRetry(ms),
+      onPosition: (id) => req.onPosition?.(id),
+    });
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
     try {
