@@ -147,6 +147,29 @@ async function startGateway(port: number): Promise<ManagedProcess> {
   return gateway.process;
 }
 
+/**
+ * SIGSTOPs the gateway (silent, connections open) until the stream gives up on it by its heartbeat
+ * timeout; `meanwhile` runs while it is stopped. The gateway answers again afterwards.
+ */
+async function silenceGateway(
+  stream: { changes: ConnectionStateChange[] },
+  meanwhile?: () => Promise<void>,
+): Promise<void> {
+  const pid = (restarted ?? topology.gateways[0]!.process).pid;
+  process.kill(pid, "SIGSTOP");
+  try {
+    await meanwhile?.();
+    await expect
+      .poll(
+        () => stream.changes.some((c) => c.state === "reconnecting" && c.reason === "heartbeat_timeout"),
+        within("the heartbeat timeout", 10_000),
+      )
+      .toBe(true);
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+}
+
 describe("@threadline/client against the real stack", () => {
   it("resumes with Last-Event-ID after the gateway is killed and restarted, losing nothing", async () => {
     const client = clientWith(() => longToken);
@@ -258,18 +281,7 @@ describe("@threadline/client against the real stack", () => {
       input: { prompt: "keep talking", tokensPerSecond: 30, maxTokens: 90 },
     });
     await expect.poll(() => stream.tokens() >= 3, within("the first tokens")).toBe(true);
-    const pid = (restarted ?? topology.gateways[0]!.process).pid;
-    process.kill(pid, "SIGSTOP");
-    try {
-      await expect
-        .poll(
-          () => stream.changes.some((c) => c.state === "reconnecting" && c.reason === "heartbeat_timeout"),
-          within("the heartbeat timeout", 10_000),
-        )
-        .toBe(true);
-    } finally {
-      process.kill(pid, "SIGCONT");
-    }
+    await silenceGateway(stream);
     await expect.poll(() => stream.finished(runId), within("the run's done event")).toBe(true);
     await stream.stop();
     await expectWholeRun(client, threadId, runId, stream.events());
@@ -282,10 +294,8 @@ describe("@threadline/client against the real stack", () => {
     await expect
       .poll(() => stream.changes.some((c) => c.state === "live"), within("the stream to be live"))
       .toBe(true);
-    const pid = (restarted ?? topology.gateways[0]!.process).pid;
-    process.kill(pid, "SIGSTOP");
-    let runId: string;
-    try {
+    let runId = "";
+    await silenceGateway(stream, async () => {
       // A whole run is published while the client has seen no event yet.
       runId = (
         await client.runs.create(threadId, {
@@ -299,15 +309,7 @@ describe("@threadline/client against the real stack", () => {
           within("the run to end"),
         )
         .toBe(true);
-      await expect
-        .poll(
-          () => stream.changes.some((c) => c.state === "reconnecting" && c.reason === "heartbeat_timeout"),
-          within("the heartbeat timeout", 10_000),
-        )
-        .toBe(true);
-    } finally {
-      process.kill(pid, "SIGCONT");
-    }
+    });
     await expect
       .poll(() => stream.finished(runId), within("the run's events after the reconnect"))
       .toBe(true);
@@ -334,18 +336,7 @@ describe("@threadline/client against the real stack", () => {
     await expect.poll(() => stream.events().length >= 2, within("the snapshot, then live")).toBe(true);
     const [snapshot] = stream.events();
     expect(snapshot).toMatchObject({ type: "delta", runId, content: { kind: SNAPSHOT_KIND } });
-    const pid = (restarted ?? topology.gateways[0]!.process).pid;
-    process.kill(pid, "SIGSTOP");
-    try {
-      await expect
-        .poll(
-          () => stream.changes.some((c) => c.state === "reconnecting" && c.reason === "heartbeat_timeout"),
-          within("the heartbeat timeout", 10_000),
-        )
-        .toBe(true);
-    } finally {
-      process.kill(pid, "SIGCONT");
-    }
+    await silenceGateway(stream);
     await expect.poll(() => stream.finished(runId), within("the run's done event")).toBe(true);
     await stream.stop();
 
