@@ -1,10 +1,12 @@
 /**
- * Gateway CPU and GC per delivery, this checkout against another (`--baseline <checkout dir>`), in
- * both subscriber modes, INTERLEAVED: every round starts each (checkout, mode) gateway fresh, one after
- * another (the order flips each round), at the same fixed publish rates. On a shared machine whose load
- * drifts from minute to minute, only ratios of neighbours are fair; repeat rounds to see the noise.
+ * Gateway CPU and GC per delivery, this checkout against another (`--baseline <checkout dir>`) and/or
+ * against the raw floor of each mode (`--floor`: scripts/bench/floor-server.ts, floor A for dedicated,
+ * floor B for shared — issue 16's "≤ 1.3× the floor"), INTERLEAVED: every round starts each server
+ * fresh, one after another (the order flips each round), at the same fixed publish rates. On a shared
+ * machine whose load drifts from minute to minute, only ratios of neighbours are fair; repeat rounds to
+ * see the noise. (`pnpm bench` runs one target's whole ramp after another's.)
  *
- *   tsx scripts/bench/mode-cost.ts --baseline /path/to/checkout [--modes dedicated,shared]
+ *   tsx scripts/bench/mode-cost.ts [--baseline /path/to/checkout] [--floor] [--modes dedicated,shared]
  *     [--rates 2000,5000] [--clients 200] [--seconds 4] [--rounds 3] [--server-core 1]
  *
  * The load: `--clients` SSE clients, one per thread (S1's shape), and raw PUBLISHes of script-shaped
@@ -28,6 +30,7 @@ import { nodeTs } from "./lib/targets.js";
 const { values } = parseArgs({
   options: {
     baseline: { type: "string" },
+    floor: { type: "boolean", default: false },
     modes: { type: "string", default: "dedicated,shared" },
     rates: { type: "string", default: "2000,5000" },
     clients: { type: "string", default: "200" },
@@ -41,12 +44,15 @@ const rates = values.rates.split(",").map(Number);
 const CLIENTS = Number(values.clients);
 const STEP_MS = Number(values.seconds) * 1000;
 const serverCore = Number(values["server-core"]);
+/** The servers each round measures: this checkout's gateway, the baseline's, the mode's raw floor. */
 const codes = [{ code: "this", root: process.cwd() }];
 if (values.baseline) {
   if (!existsSync(join(values.baseline, "services/gateway/src/main.ts")))
     throw new Error(`--baseline ${values.baseline}: not a Threadline checkout`);
   codes.push({ code: "base", root: values.baseline });
 }
+if (values.floor) codes.push({ code: "floor", root: process.cwd() });
+if (codes.length < 2) throw new Error("nothing to compare with: pass --baseline <checkout> and/or --floor");
 const gcMeter = fileURLToPath(new URL("./gc-meter.mjs", import.meta.url));
 const token = signDevToken(DEV_JWT_SECRET, { sub: "bench", threads: ["*"], ttlSeconds: 24 * 3600 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -98,12 +104,17 @@ process.exit(0);
 async function measureGateway(round: number, code: string, root: string, mode: string): Promise<Step[]> {
   const port = await freePort();
   const gcFile = join(tmp, `gc-${code}-${mode}-${round}.json`);
+  const floor = code === "floor";
   const proc = await startPinned({
-    name: `gateway-${code}-${mode}`,
+    name: floor ? `floor-${mode}` : `gateway-${code}-${mode}`,
     parentEnv: process.env,
     command: process.execPath,
-    args: ["--import", gcMeter, ...nodeTs("services/gateway/src/main.ts")],
-    readyUrl: `http://127.0.0.1:${port}/readyz`,
+    args: [
+      "--import",
+      gcMeter,
+      ...nodeTs(floor ? "scripts/bench/floor-server.ts" : "services/gateway/src/main.ts"),
+    ],
+    readyUrl: `http://127.0.0.1:${port}/${floor ? "healthz" : "readyz"}`,
     cwd: root,
     core: serverCore,
     env: {
@@ -111,12 +122,15 @@ async function measureGateway(round: number, code: string, root: string, mode: s
       HOST: "127.0.0.1",
       REDIS_URL: redis.url,
       SUBSCRIBER_MODE: mode,
+      FLOOR_MODE: mode,
       LOG_LEVEL: "warn",
       MAX_STREAMS_PER_SUBJECT: "1000000",
       JWT_SECRET: DEV_JWT_SECRET,
       GC_METER_FILE: gcFile,
     },
   });
+  const urlOf = (thread: string) =>
+    floor ? `http://127.0.0.1:${port}/sub/${thread}` : `http://127.0.0.1:${port}/v1/threads/${thread}/events`;
   const tag = `mc${Date.now().toString(36)}-${code}-${mode}`;
   const threads = Array.from({ length: CLIENTS }, (_, i) => `${tag}-${i}`);
   let delivered = 0;
@@ -124,9 +138,7 @@ async function measureGateway(round: number, code: string, root: string, mode: s
   const out: Step[] = [];
   try {
     for (let i = 0; i < threads.length; i += 50) {
-      const batch = threads
-        .slice(i, i + 50)
-        .map((t) => openSse(`http://127.0.0.1:${port}/v1/threads/${t}/events`, (n) => (delivered += n)));
+      const batch = threads.slice(i, i + 50).map((t) => openSse(urlOf(t), (n) => (delivered += n)));
       closers.push(...(await Promise.all(batch)));
     }
     // Warm up (JIT, first GCs) at the lowest rate; not measured.
@@ -189,16 +201,24 @@ function readGc(file: string): { ms: number; minorCount: number; majorCount: num
   }
 }
 
-/** Opens an SSE stream counting `data:` lines; resolves once the 200 and the first bytes arrived. */
+/**
+ * Opens an SSE stream counting `data:` lines (the floor's first frame starts a chunk with one, and a
+ * chunk may end inside one: the previous chunk's tail is searched too); resolves once the 200 and the
+ * first bytes arrived.
+ */
 function openSse(url: string, onEvents: (n: number) => void): Promise<() => void> {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { agent: false, headers: { authorization: `Bearer ${token}` } });
     request.once("error", reject);
     request.once("response", (response) => {
       if (response.statusCode !== 200) return reject(new Error(`HTTP ${response.statusCode} for ${url}`));
+      let tail = "\n";
       response.on("data", (chunk: Buffer) => {
+        const text = tail + chunk.toString("latin1");
         let n = 0;
-        for (let at = chunk.indexOf("\ndata:"); at !== -1; at = chunk.indexOf("\ndata:", at + 6)) n++;
+        for (let at = text.indexOf("\ndata:"); at !== -1; at = text.indexOf("\ndata:", at + 6))
+          if (at + 6 > tail.length) n++;
+        tail = text.slice(-6);
         if (n > 0) onEvents(n);
       });
       response.once("data", () => resolve(() => request.destroy()));
@@ -212,10 +232,11 @@ function report() {
     const m = Math.floor(s.length / 2);
     return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
   };
+  const others = codes.slice(1).map((c) => c.code);
   console.log(
-    "| mode | rate | CPU µs/delivery this (each round) | base (each round) | this ÷ base per round | median ratio | GC µs/delivery this / base (median) |",
+    `| mode | rate | ${codes.map((c) => `CPU µs/delivery ${c.code} (each round)`).join(" | ")} | ${others.map((o) => `this ÷ ${o} per round | median`).join(" | ")} | GC µs/delivery ${codes.map((c) => c.code).join(" / ")} (median) |`,
   );
-  console.log("|---|---|---|---|---|---|---|");
+  console.log(`|---|---|${codes.map(() => "---|").join("")}${others.map(() => "---|---|").join("")}---|`);
   for (const mode of modes) {
     for (const rate of rates) {
       const pick = (code: string) =>
@@ -223,10 +244,21 @@ function report() {
           .filter((s) => s.code === code && s.mode === mode && s.rate === rate)
           .sort((a, b) => a.round - b.round);
       const mine = pick("this");
-      const base = pick("base");
-      const ratios = mine.map((s, i) => s.cpuUs / (base[i]?.cpuUs ?? Number.NaN));
+      const ratioCells = others.map((other) => {
+        const theirs = pick(other);
+        const ratios = mine.map((s, i) => s.cpuUs / (theirs[i]?.cpuUs ?? Number.NaN));
+        return `${ratios.map((r) => `${r.toFixed(2)}×`).join(", ")} | **${median(ratios).toFixed(2)}×**`;
+      });
       console.log(
-        `| ${mode} | ${rate} | ${mine.map((s) => s.cpuUs.toFixed(1)).join(", ")} | ${base.map((s) => s.cpuUs.toFixed(1)).join(", ")} | ${ratios.map((r) => `${r.toFixed(2)}×`).join(", ")} | **${median(ratios).toFixed(2)}×** | ${median(mine.map((s) => s.gcUs)).toFixed(2)} / ${median(base.map((s) => s.gcUs)).toFixed(2)} |`,
+        `| ${mode} | ${rate} | ${codes
+          .map((c) =>
+            pick(c.code)
+              .map((s) => s.cpuUs.toFixed(1))
+              .join(", "),
+          )
+          .join(
+            " | ",
+          )} | ${ratioCells.join(" | ")} | ${codes.map((c) => median(pick(c.code).map((s) => s.gcUs)).toFixed(2)).join(" / ")} |`,
       );
     }
   }
