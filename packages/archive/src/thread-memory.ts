@@ -32,7 +32,10 @@ export function createThreadMemory(deps: MemoryDeps) {
     const { maxTurns, maxChars } = deps.budget;
     if (maxTurns === 0 || maxChars === 0) return [];
     const byId = new Map<string, RunView>();
-    for (const run of await deps.runs.list(threadId, MAX_RUNS)) byId.set(run.runId, run);
+    // The current run's own record is not read: on a new thread that read would be the only one,
+    // a round trip the run's agent waits for (POST → first token).
+    for (const run of await deps.runs.list(threadId, MAX_RUNS, { except: currentRunId }))
+      byId.set(run.runId, run);
     for (const run of (await deps.archive?.listRuns(threadId, MAX_RUNS)) ?? []) {
       if (!byId.has(run.runId)) byId.set(run.runId, run);
     }

@@ -55,4 +55,19 @@ describe("runRecords (real Redis)", () => {
     expect(invalid.find((i) => i.key === keys.run(threadId, "frag"))?.problem).toMatch(/agent/);
     expect(invalid.find((i) => i.key === keys.run(threadId, "bad"))?.problem).toMatch(/JSON/);
   });
+
+  it("lists without the excepted run, never reading its record", async () => {
+    const invalid: InvalidRunRecord[] = [];
+    const records = createRunRecords(t.client, { onInvalid: (i) => invalid.push(i) });
+    const lifecycle = createRunLifecycle(t.client, { logMaxLen: 100, logTtlSeconds: 60 });
+    const threadId = uniqueId();
+    await lifecycle.start({ threadId, runId: "earlier", agent: "demo" });
+    // The excepted run's record does not decode: reading it would report it.
+    await t.client.hset(keys.run(threadId, "own"), { runId: "own", threadId });
+    await t.client.zadd(keys.threadRuns(threadId), Date.now() + 1_000, "own");
+    expect((await records.list(threadId, 10, { except: "own" })).map((r) => r.runId)).toEqual(["earlier"]);
+    expect(invalid).toEqual([]);
+    expect((await records.list(threadId, 10)).map((r) => r.runId)).toEqual(["earlier"]);
+    expect(invalid.map((i) => i.key)).toEqual([keys.run(threadId, "own")]);
+  });
 });

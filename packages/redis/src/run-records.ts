@@ -20,8 +20,11 @@ export interface RunRecordsOptions {
  */
 export interface RunRecords {
   get(threadId: string, runId: string): Promise<RunView | undefined>;
-  /** Newest first; at most the runs index cap (see RUNS_INDEX_CAP). */
-  list(threadId: string, limit: number): Promise<RunView[]>;
+  /**
+   * Newest first; at most the runs index cap (see RUNS_INDEX_CAP). `except` leaves one run out without
+   * reading its record (a worker's own run, when it loads the thread's earlier turns).
+   */
+  list(threadId: string, limit: number, options?: { except?: string }): Promise<RunView[]>;
   /** Records `archivedAt` on a run record that still exists (never recreates an expired one). */
   markArchived(threadId: string, runId: string, archivedAt: string): Promise<void>;
 }
@@ -47,9 +50,10 @@ export function createRunRecords(client: RedisClient, options: RunRecordsOptions
   };
   return {
     get,
-    async list(threadId, limit) {
+    async list(threadId, limit, { except } = {}) {
       const ids = await client.zrevrange(keys.threadRuns(threadId), 0, Math.max(0, limit - 1));
-      const runs = await Promise.all(ids.map((id) => get(threadId, id)));
+      const wanted = except === undefined ? ids : ids.filter((id) => id !== except);
+      const runs = await Promise.all(wanted.map((id) => get(threadId, id)));
       return runs.filter((r): r is RunView => r !== undefined);
     },
     async markArchived(threadId, runId, archivedAt) {
