@@ -156,7 +156,7 @@ describe("Redis Cluster (3 local masters)", () => {
     expect(subscribersByPort.filter(([, count]) => count > 0)).toEqual([[ownerPort, 1]]);
   });
 
-  it("runs every named operation on the shard that owns the thread: claim, lifecycle, records, watchers", async () => {
+  it("runs every named operation on the shard that owns the thread: claim, claimed start, lifecycle, records, watchers", async () => {
     const meta = createThreadMeta(client);
     const lifecycle = createRunLifecycle(client, { logMaxLen: 1000, logTtlSeconds: 60, runsIndexCap: 2 });
     const records = createRunRecords(client);
@@ -165,7 +165,17 @@ describe("Redis Cluster (3 local masters)", () => {
       expect(
         await meta.claimOwner(threadId, "alice", { createdAt: "2026-01-01T00:00:00.000Z", ttlSeconds: 60 }),
       ).toBe("alice");
-      for (const runId of ["r1", "r2", "r3"]) await lifecycle.start({ threadId, runId, agent: "demo" });
+      for (const runId of ["r1", "r2", "r3"])
+        await lifecycle.start(
+          { threadId, runId, agent: "demo" },
+          meta.claimForStart("alice", { createdAt: "2026-01-01T00:00:00.000Z", requiredOwner: "alice" }),
+        );
+      await expect(
+        lifecycle.start(
+          { threadId, runId: "r4", agent: "demo" },
+          meta.claimForStart("bob", { createdAt: "2026-01-01T00:00:00.000Z", requiredOwner: "bob" }),
+        ),
+      ).rejects.toThrow(/belongs to alice/);
       await lifecycle.running({ threadId, runId: "r3" }, 1, "2026-01-01T00:00:00.000Z");
       await lifecycle.fail({ threadId, runId: "r3" }, { code: "X", message: "x", retryable: false }, 1);
       expect((await records.list(threadId, 10)).map((r) => [r.runId, r.status])).toEqual([

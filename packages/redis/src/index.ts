@@ -92,5 +92,10 @@ export {
   type ThreadSubscriptionHandlers,
 } from "./subscribe-thread.js";
 export { onSubscriberLost } from "./subscriber-lost.js";
-export { createThreadMeta, type ThreadMeta } from "./thread-meta.js";
+export {
+  createThreadMeta,
+  type ThreadClaim,
+  type ThreadMeta,
+  ThreadOwnedError,
+} from "./thread-meta.js";
 export { createThreadWatchers, type ThreadWatchers } from "./thread-watchers.js";

@@ -7,6 +7,7 @@ import { readLog } from "./replay-log.js";
 import { createRunLifecycle } from "./run-lifecycle.js";
 import { createRunRecords } from "./run-records.js";
 import { subscribeThread } from "./subscribe-thread.js";
+import { createThreadMeta, ThreadOwnedError } from "./thread-meta.js";
 
 const t = useTestRedis((url) => createRedisClient({ url }, { name: "test" }));
 
@@ -33,6 +34,60 @@ describe("run lifecycle (real Redis)", () => {
     for (const key of [keys.run(threadId, "r1"), keys.threadRuns(threadId), keys.threadMeta(threadId)]) {
       expect(await t.client.ttl(key)).toBeGreaterThan(590);
     }
+  });
+
+  it("start with a claim: an unowned thread is claimed (with its TTL) in the same call as the start", async () => {
+    const lifecycle = createRunLifecycle(t.client, retention);
+    const claimFor = (subject: string, requiredOwner?: string, archiveFollows = false) =>
+      createThreadMeta(t.client, { archiveFollows }).claimForStart(subject, {
+        createdAt: "2026-01-01T00:00:00.000Z",
+        ...(requiredOwner ? { requiredOwner } : {}),
+      });
+    const threadId = uniqueId();
+    const events = await lifecycle.start(
+      { threadId, runId: "r1", agent: "demo" },
+      claimFor("alice", "alice"),
+    );
+    expect(events.map((e) => [e.type, e.seq])).toEqual([["status", 1]]);
+    expect(await t.client.hgetall(keys.threadMeta(threadId))).toMatchObject({
+      owner: "alice",
+      createdAt: "2026-01-01T00:00:00.000Z",
+      lastRunId: "r1",
+    });
+    expect(await t.client.hexists(keys.threadMeta(threadId), "n")).toBe(0);
+    expect(await t.client.ttl(keys.threadMeta(threadId))).toBeGreaterThan(590);
+    expect(await createRunRecords(t.client).get(threadId, "r1")).toMatchObject({ status: "queued" });
+    // The owner's next run, and one by a token that may use any owner's thread (no required owner).
+    await lifecycle.start({ threadId, runId: "r2", agent: "demo" }, claimFor("alice", "alice"));
+    await lifecycle.start({ threadId, runId: "r3", agent: "demo" }, claimFor("carol"));
+    expect(await t.client.hget(keys.threadMeta(threadId), "owner")).toBe("alice");
+    expect((await logOf(threadId)).map((e) => e.runId)).toEqual(["r1", "r2", "r3"]);
+    // With the archive following threads, the claim starts its counters (claimThread-1.lua).
+    const followed = uniqueId();
+    await lifecycle.start({ threadId: followed, runId: "r1", agent: "demo" }, claimFor("bob", "bob", true));
+    expect(await t.client.hmget(keys.threadMeta(followed), "owner", "archivedN")).toEqual(["bob", "0"]);
+  });
+
+  it("start with a claim on someone else's thread is refused before anything of the run is written", async () => {
+    const lifecycle = createRunLifecycle(t.client, retention);
+    const meta = createThreadMeta(t.client);
+    const threadId = uniqueId();
+    const createdAt = "2026-01-01T00:00:00.000Z";
+    await lifecycle.start(
+      { threadId, runId: "r1", agent: "demo" },
+      meta.claimForStart("alice", { createdAt }),
+    );
+    const before = await t.client.hgetall(keys.threadMeta(threadId));
+    const refused = lifecycle.start(
+      { threadId, runId: "r2", agent: "demo" },
+      meta.claimForStart("bob", { createdAt, requiredOwner: "bob" }),
+    );
+    await expect(refused).rejects.toBeInstanceOf(ThreadOwnedError);
+    await expect(refused).rejects.toMatchObject({ owner: "alice" });
+    expect(await t.client.hgetall(keys.threadMeta(threadId))).toEqual(before);
+    expect((await logOf(threadId)).map(brief)).toEqual(["1:status:queued"]);
+    expect(await t.client.exists(keys.run(threadId, "r2"), keys.runPublishState(threadId, "r2"))).toBe(0);
+    expect(await t.client.zrange(keys.threadRuns(threadId), "0", "-1")).toEqual(["r1"]);
   });
 
   it("running → retrying → failed: each transition's events and record update, gap-free, live = log", async () => {

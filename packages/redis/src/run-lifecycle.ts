@@ -4,6 +4,7 @@ import { keys } from "./keys.js";
 import { refusalOf } from "./publish-refused.js";
 import { encodeRunRecord } from "./run-records.js";
 import { defineScripts } from "./scripts.js";
+import { type ThreadClaim, threadOwnedOf } from "./thread-meta.js";
 
 /**
  * How many runs a thread's runs index keeps (newest first): older runs drop out of the list (their
@@ -76,8 +77,12 @@ export interface RunLifecycleOptions {
  * appends nothing twice.
  */
 export interface RunLifecycle {
-  /** API: record the run `queued` (indexed, thread's lastRunId) and publish `status queued`. */
-  start(run: NewRun): Promise<TransitionEvent[]>;
+  /**
+   * API: record the run `queued` (indexed, thread's lastRunId) and publish `status queued`. With a
+   * `claim` (ThreadMeta.claimForStart), the thread is claimed in the same script first, and a thread
+   * owned by someone other than the claim's required owner refuses the start (`ThreadOwnedError`).
+   */
+  start(run: NewRun, claim?: ThreadClaim): Promise<TransitionEvent[]>;
   /**
    * Worker: an attempt begins: `status running` (attempt 1) or `status retrying` (later attempts).
    * Refused with `RUN_ENDED` (nothing written) when the run already ended — its `done` is published or
@@ -135,6 +140,7 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
     attempt: number | undefined,
     events: EventDraft[],
     change: (ts: number) => RecordChange,
+    claim?: ThreadClaim,
   ): Promise<TransitionEvent[]> => {
     const ts = now();
     const record = change(ts);
@@ -145,29 +151,33 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
       JSON.stringify({ type: event.type, threadId, runId, ts, content: event.content }),
       keyOf(i),
     ]);
+    const args = [
+      keys.threadLog(threadId),
+      keys.threadMeta(threadId),
+      keys.runPublishState(threadId, runId),
+      keys.run(threadId, runId),
+      keys.threadRuns(threadId),
+      ...(claim ? [claim.claimant, claim.createdAt, claim.archiveFollows, claim.requiredOwner ?? ""] : []),
+      keys.threadChannel(threadId),
+      options.logMaxLen,
+      options.logTtlSeconds,
+      publishCommand,
+      attempt === undefined ? "" : String(attempt),
+      record.op,
+      runId,
+      record.op === "create" ? record.createdAtMs : 0,
+      indexCap,
+      fields.length / 2,
+      ...fields,
+      ...eventArgs,
+    ];
     let reply: (string | number)[];
     try {
-      reply = await client.threadlineRunTransition(
-        keys.threadLog(threadId),
-        keys.threadMeta(threadId),
-        keys.runPublishState(threadId, runId),
-        keys.run(threadId, runId),
-        keys.threadRuns(threadId),
-        keys.threadChannel(threadId),
-        options.logMaxLen,
-        options.logTtlSeconds,
-        publishCommand,
-        attempt === undefined ? "" : String(attempt),
-        record.op,
-        runId,
-        record.op === "create" ? record.createdAtMs : 0,
-        indexCap,
-        fields.length / 2,
-        ...fields,
-        ...eventArgs,
-      );
+      reply = await (claim
+        ? client.threadlineClaimAndStart(...args)
+        : client.threadlineRunTransition(...args));
     } catch (error) {
-      throw refusalOf(error) ?? error;
+      throw refusalOf(error) ?? threadOwnedOf(error) ?? error;
     }
     if (events.length > 0) options.onAppended?.(threadId);
     return events.map((event, i) => ({
@@ -186,23 +196,30 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
   const errorOf = (e: ErrorContent) => ({ code: e.code, message: e.message, retryable: e.retryable });
 
   return {
-    start: (run) =>
-      transition("start", run, undefined, [{ type: "status", content: { state: "queued" } }], (ts) => ({
-        op: "create",
-        createdAtMs: ts,
-        fields: {
-          runId: run.runId,
-          threadId: run.threadId,
-          agent: run.agent,
-          status: "queued",
-          createdAt: new Date(ts).toISOString(),
-          attempts: 0,
-          ...(run.input ? { input: run.input } : {}),
-          ...(run.runner ? { runner: run.runner } : {}),
-          ...(run.metadata ? { metadata: run.metadata } : {}),
-          ...(run.budget ? { budget: run.budget } : {}),
-        },
-      })),
+    start: (run, claim) =>
+      transition(
+        "start",
+        run,
+        undefined,
+        [{ type: "status", content: { state: "queued" } }],
+        (ts) => ({
+          op: "create",
+          createdAtMs: ts,
+          fields: {
+            runId: run.runId,
+            threadId: run.threadId,
+            agent: run.agent,
+            status: "queued",
+            createdAt: new Date(ts).toISOString(),
+            attempts: 0,
+            ...(run.input ? { input: run.input } : {}),
+            ...(run.runner ? { runner: run.runner } : {}),
+            ...(run.metadata ? { metadata: run.metadata } : {}),
+            ...(run.budget ? { budget: run.budget } : {}),
+          },
+        }),
+        claim,
+      ),
     running: (run, attempt, startedAt, resumedFromStep) =>
       transition(
         "running",

@@ -33,6 +33,8 @@ declare module "ioredis" {
     ): Result<(string | number | Error)[], Context>;
     /** See lua/runTransition-5.lua (argument layout built by run-lifecycle.ts). */
     threadlineRunTransition(...args: (string | number)[]): Result<(string | number)[], Context>;
+    /** See lua/claimAndStart-5.lua: the claim's four arguments, then runTransition-5.lua's arguments. */
+    threadlineClaimAndStart(...args: (string | number)[]): Result<(string | number)[], Context>;
     /** See lua/claimThread-1.lua. */
     threadlineClaimThread(
       meta: string,
@@ -79,7 +81,25 @@ export function publishScriptSource(): string {
  * publishing an event means): publishEvent-3.lua becomes a local function of runTransition-5.lua.
  */
 function runTransitionSource(): string {
-  return `local function publishOne(KEYS, ARGV)\n${publishScriptSource()}\nend\n${loadLua("runTransition-5.lua")}`;
+  return `${localFunction("publishOne", publishScriptSource())}${loadLua("runTransition-5.lua")}`;
+}
+
+/** A script's source as a local function of another script, called with its own KEYS and ARGV. */
+function localFunction(name: string, source: string): string {
+  return `local function ${name}(KEYS, ARGV)\n${source}\nend\n`;
+}
+
+/**
+ * A new run's claim and start in one script: claimThread-1.lua and runTransition-5.lua become local
+ * functions of claimAndStart-5.lua, so each stays the one definition of what it does.
+ */
+function claimAndStartSource(): string {
+  return (
+    localFunction("publishOne", publishScriptSource()) +
+    localFunction("runTransition", loadLua("runTransition-5.lua")) +
+    localFunction("claimThread", loadLua("claimThread-1.lua")) +
+    loadLua("claimAndStart-5.lua")
+  );
 }
 
 /** Each script: the command it is registered as, its source, its number of keys (absent: the caller passes it). */
@@ -87,6 +107,7 @@ const SCRIPTS = [
   { command: "threadlinePublishEvent", source: publishScriptSource, numberOfKeys: 3 },
   { command: "threadlineRunTransition", source: runTransitionSource, numberOfKeys: 5 },
   { command: "threadlineClaimThread", source: () => loadLua("claimThread-1.lua"), numberOfKeys: 1 },
+  { command: "threadlineClaimAndStart", source: claimAndStartSource, numberOfKeys: 5 },
   { command: "threadlineArchiveTouch", source: () => loadLua("archiveTouch-1.lua"), numberOfKeys: 1 },
   { command: "threadlineArchiveProgress", source: () => loadLua("archiveProgress-2.lua"), numberOfKeys: 2 },
   { command: "threadlineArchiveSettle", source: () => loadLua("archiveSettle-1.lua"), numberOfKeys: 1 },

@@ -14,6 +14,37 @@ export interface ThreadMeta {
   ): Promise<string>;
   /** The thread's owner, or null when nobody has claimed it (or it expired). */
   owner(threadId: string): Promise<string | null>;
+  /**
+   * The same claim, made by a new run's start in its own script (`RunLifecycle.start`): the start
+   * goes ahead only when the owner is `requiredOwner` (absent: whoever owns it), else it is refused
+   * with `ThreadOwnedError` and nothing but the claim ran.
+   */
+  claimForStart(subject: string, claim: { createdAt: string; requiredOwner?: string }): ThreadClaim;
+}
+
+/** A thread claim a run's start makes in the same script (lua/claimAndStart-5.lua). */
+export interface ThreadClaim {
+  claimant: string;
+  createdAt: string;
+  /** "1" when the archive follows threads (see claimThread-1.lua, ARGV[4]). */
+  archiveFollows: "0" | "1";
+  requiredOwner?: string;
+}
+
+/** A run's start was refused: its thread belongs to `owner`, not to the subject that was required. */
+export class ThreadOwnedError extends Error {
+  constructor(readonly owner: string) {
+    super(`the thread belongs to ${owner}`);
+    this.name = "ThreadOwnedError";
+  }
+}
+
+/** Maps claimAndStart-5.lua's `FORBIDDEN <owner>` error reply to a ThreadOwnedError, or undefined. */
+export function threadOwnedOf(error: unknown): ThreadOwnedError | undefined {
+  const message = error instanceof Error ? error.message : "";
+  return message.startsWith("FORBIDDEN ")
+    ? new ThreadOwnedError(message.slice("FORBIDDEN ".length))
+    : undefined;
 }
 
 /**
@@ -32,5 +63,11 @@ export function createThreadMeta(
     claimOwner: (threadId, subject, { createdAt, ttlSeconds }) =>
       client.threadlineClaimThread(keys.threadMeta(threadId), subject, createdAt, ttlSeconds, archiveFollows),
     owner: (threadId) => client.hget(keys.threadMeta(threadId), "owner"),
+    claimForStart: (subject, { createdAt, requiredOwner }) => ({
+      claimant: subject,
+      createdAt,
+      archiveFollows,
+      ...(requiredOwner === undefined ? {} : { requiredOwner }),
+    }),
   };
 }

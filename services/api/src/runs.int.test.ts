@@ -80,11 +80,16 @@ describe("POST /v1/threads/:threadId/runs", () => {
 
   it("keeps the first owner: a second subject gets 403, a token granted the thread or admin may", async () => {
     const threadId = uniqueId();
+    const queuedBefore = await h.queue.queue.count();
     expect((await createRun(threadId, "alice")).statusCode).toBe(202);
     const bob = await createRun(threadId, "bob");
     expect(bob.statusCode).toBe(403);
     expect(bob.json().error).toMatchObject({ code: "FORBIDDEN", message: expect.stringContaining(threadId) });
     expect(await h.redis.hget(keys.threadMeta(threadId), "owner")).toBe("alice");
+    // Refused in the claim's own script: no run of bob's was recorded, announced or queued.
+    expect(await h.redis.zcard(keys.threadRuns(threadId))).toBe(1);
+    expect((await readLog(h.redis, threadId, "0", 10)).entries).toHaveLength(1);
+    expect(await h.queue.queue.count()).toBe(queuedBefore + 1);
 
     for (const url of [`/v1/threads/${threadId}/runs`, `/v1/threads/${threadId}/events?after=0`]) {
       const read = await h.app.inject({ url, headers: { authorization: h.bearer("bob") } });

@@ -8,11 +8,12 @@ import {
   RunView,
   ThreadParams,
 } from "@threadline/protocol";
-import { RUN_BACKOFF_TYPE } from "@threadline/redis";
+import { RUN_BACKOFF_TYPE, ThreadOwnedError } from "@threadline/redis";
 import { httpError } from "@threadline/server";
 import type { FastifyInstance } from "fastify";
 import { claimsOf } from "../authenticate.js";
 import { checkAgentInput } from "../check-agent-input.js";
+import { forbidden } from "../errors.js";
 import {
   checkExternalRunsAvailable,
   EXTERNAL_AGENT,
@@ -59,17 +60,26 @@ export function createRunRoute(app: FastifyInstance, ctx: RouteContext): void {
       if (external) checkExternalRunsAvailable(ctx);
       else checkAgentInput(ctx.agents, agent, body.input ?? {});
 
-      await ctx.access.claim(claims, threadId);
+      const claim = await ctx.access.claimForStart(claims, threadId);
       const runId = newRunId(ctx.now());
-      const [queued] = await ctx.lifecycle.start({
-        runId,
-        threadId,
-        agent,
-        ...(body.input ? { input: body.input } : {}),
-        ...(external ? { runner: "external" as const } : {}),
-        ...(body.metadata ? { metadata: body.metadata } : {}),
-        ...(body.budget ? { budget: body.budget } : {}),
-      });
+      // The thread's claim and the run's start are one script: one round trip, and no `status
+      // queued` on a thread the caller may not use.
+      const [queued] = await ctx.lifecycle
+        .start(
+          {
+            runId,
+            threadId,
+            agent,
+            ...(body.input ? { input: body.input } : {}),
+            ...(external ? { runner: "external" as const } : {}),
+            ...(body.metadata ? { metadata: body.metadata } : {}),
+            ...(body.budget ? { budget: body.budget } : {}),
+          },
+          claim,
+        )
+        .catch((error: unknown) => {
+          throw error instanceof ThreadOwnedError ? forbidden(threadId) : error;
+        });
       const answer = (created: CreateRunAnswer) => {
         const target = { threadId, runId, fromId: queued?.id ?? "0-0" };
         if (wantsEventStream(request)) {
