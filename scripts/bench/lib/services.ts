@@ -11,6 +11,8 @@ export interface ServiceOptions {
   redisUrl: string;
   core?: number;
   env?: Record<string, string>;
+  /** Node flags before the entry point, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export async function startService(
@@ -23,7 +25,7 @@ export async function startService(
     name: service,
     parentEnv: options.parentEnv,
     command: process.execPath,
-    args: nodeTs(`services/${service}/src/main.ts`),
+    args: [...(options.nodeArgs ?? []), ...nodeTs(`services/${service}/src/main.ts`)],
     cwd: options.repoRoot,
     core: options.core,
     readyUrl: `${url}/readyz`,
