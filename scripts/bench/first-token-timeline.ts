@@ -30,6 +30,8 @@ const { values } = parseArgs({
     monitor: { type: "boolean", default: false },
     /** Also print this many single runs, step by step. */
     "show-runs": { type: "string" },
+    /** Extra environment for the worker, per root in --roots order: "A=1;B=2,C=3" (";" between variables). */
+    "worker-env": { type: "string" },
     "cpu-prof": { type: "string" },
     "server-core": { type: "string", default: "1" },
     "redis-core": { type: "string", default: "0" },
@@ -40,8 +42,12 @@ const roots = values.roots.split(",").map((r) => resolve(r));
 const serverCore = Number(values["server-core"]);
 /** Wall clock in µs with sub-ms resolution (MONITOR stamps commands with the server's wall clock). */
 const wallUs = () => (performance.timeOrigin + performance.now()) * 1000;
-const token = signDevToken(DEV_JWT_SECRET, { sub: "bench", threads: ["*"], ttlSeconds: 24 * 3600 });
-const headers = { authorization: `Bearer ${token}` };
+/** The caller's token: a subject per round, so many rounds stay within the API's per-subject run limit. */
+const headers = { authorization: "" };
+const useSubject = (sub: string) => {
+  const token = signDevToken(DEV_JWT_SECRET, { sub, threads: ["*"], ttlSeconds: 24 * 3600 });
+  headers.authorization = `Bearer ${token}`;
+};
 
 const redis = await startBenchRedis(Number(values["redis-core"]));
 const agent = new http.Agent({ keepAlive: true });
@@ -57,10 +63,13 @@ try {
   });
   const gatewayUrl = gateway.sseUrl("x").replace(/\/v1\/.*/, "");
   try {
+    const indexes = roots.map((_, i) => i);
     const order = Array.from({ length: Number(values.rounds) }, (_, i) =>
-      i % 2 === 0 ? roots : [...roots].reverse(),
+      i % 2 === 0 ? indexes : [...indexes].reverse(),
     ).flat();
-    for (const [round, root] of order.entries()) {
+    for (const [round, which] of order.entries()) {
+      const root = roots[which] as string;
+      useSubject(`bench-${round}`);
       const prof = (service: string) =>
         values["cpu-prof"]
           ? {
@@ -75,10 +84,25 @@ try {
           : {};
       const env = { repoRoot: root, parentEnv: process.env, redisUrl: redis.url, core: serverCore };
       const api = await startService("api", { ...env, ...prof("api") });
-      const worker = await startService("worker", { ...env, ...prof("worker") });
+      const workerEnv = Object.fromEntries(
+        (values["worker-env"]?.split(",")[which] ?? "")
+          .split(";")
+          .filter(Boolean)
+          .map((pair) => pair.split("=") as [string, string]),
+      );
+      const worker = await startService("worker", { ...env, ...prof("worker"), env: workerEnv });
       try {
-        const rows = await measure(api.url, gatewayUrl, `tl${Date.now().toString(36)}`);
-        console.log(`\n## ${root} (round ${round}, load ${(await loadavg()).toFixed(1)})`);
+        const load = (await loadavg()).toFixed(1);
+        const procs = { api: api.proc, worker: worker.proc, gateway: gateway.proc };
+        const { rows, calls, cpu } = await measure(
+          api.url,
+          gatewayUrl,
+          `tl${Date.now().toString(36)}`,
+          procs,
+        );
+        console.log(`\n## ${root} ${JSON.stringify(workerEnv)} (round ${round}, load ${load})`);
+        console.log(`CPU per run (ms, /proc): ${cpu}`);
+        if (calls) console.log(calls);
         printTimeline(rows);
         if (values["show-runs"])
           for (const row of rows.slice(0, Number(values["show-runs"]))) {
@@ -101,7 +125,13 @@ process.exit(0);
 /** One run: each step's label and its time after the POST was sent (ms). */
 type Row = { label: string; ms: number }[];
 
-async function measure(apiUrl: string, gatewayUrl: string, tag: string): Promise<Row[]> {
+async function measure(
+  apiUrl: string,
+  gatewayUrl: string,
+  tag: string,
+  procs: Record<string, { cpuMs(): number }>,
+): Promise<{ rows: Row[]; calls?: string; cpu: string }> {
+  let cpuBefore: Record<string, number> = {};
   const rows: Row[] = [];
   const monitor = values.monitor ? new Redis(redis.url) : undefined;
   const commands: { at: number; label: string }[] = [];
@@ -116,6 +146,7 @@ async function measure(apiUrl: string, gatewayUrl: string, tag: string): Promise
   }
   // Run -1 warms up (JIT, BullMQ's scripts, first connections) and is not recorded.
   for (let i = -1; i < runs; i++) {
+    if (i === 0) cpuBefore = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.cpuMs()]));
     const thread = `${tag}-${i}`;
     const events: { at: number; label: string }[] = [];
     const done = openProbe(`${gatewayUrl}/v1/threads/${thread}/events`, events);
@@ -142,7 +173,24 @@ async function measure(apiUrl: string, gatewayUrl: string, tag: string): Promise
     rows.push(row);
   }
   monitor?.disconnect();
-  return rows;
+  // Whole runs (to `done`), the 10 ms ticks of /proc/<pid>/stat: a total over all runs, per run.
+  const cpu = Object.entries(procs)
+    .map(([k, p]) => `${k} ${((p.cpuMs() - (cpuBefore[k] ?? 0)) / runs).toFixed(2)}`)
+    .join(", ");
+  if (monitor) {
+    // Calls clients sent from the POST to the first token (a script's own commands are the script's).
+    const counts = new Map<string, number>();
+    for (const row of rows)
+      for (const { label } of row)
+        if (label.startsWith("(redis) ")) {
+          const name = label.slice(8).split(" ")[0] as string;
+          counts.set(name, (counts.get(name) ?? 0) + 1 / rows.length);
+        }
+    const total = [...counts.values()].reduce((x, y) => x + y, 0);
+    const calls = [...counts].map(([c, n]) => `${c} ${n.toFixed(1)}`).join(", ");
+    return { rows, cpu, calls: `Redis calls per run, POST → first token: ${total.toFixed(1)} (${calls})` };
+  }
+  return { rows, cpu };
 }
 
 /** Steps are matched across runs by their label and occurrence (the n-th `(redis) evalsha publish`). */
