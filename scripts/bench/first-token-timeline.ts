@@ -226,7 +226,13 @@ function commandLabel(name: string, args: string[]): string {
   if (name === "evalsha" || name === "eval") {
     // BullMQ and our scripts: name them by their first key (queue or thread keys tell them apart).
     const firstKey = args[2] ?? "";
-    return `${name} ${firstKey.replace(/tl\w+-\d+/, "<thread>").slice(0, 60)}`;
+    // Our event scripts: which events the call carries (their JSON payloads), e.g. [status, tool_call].
+    // (MONITOR's quoting leaves them unparseable as JSON: read type and kind by pattern.)
+    const events = args
+      .filter((a) => a.startsWith('{"type":'))
+      .map((a) => /"kind":"(\w+)"/.exec(a)?.[1] ?? /^\{"type":"(\w+)"/.exec(a)?.[1] ?? "?");
+    const carried = events.length > 0 ? ` [${events.join(", ")}]` : "";
+    return `${name} ${firstKey.replace(/tl\w+-\d+/, "<thread>").slice(0, 60)}${carried}`;
   }
   return `${name} ${(args[0] ?? "").replace(/tl\w+-\d+/, "<thread>").slice(0, 60)}`;
 }
