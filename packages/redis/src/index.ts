@@ -34,6 +34,7 @@ export { createLoginThrottle, type LoginThrottle } from "./login-throttle.js";
 export { type PublishRefusal, PublishRefusedError } from "./publish-refused.js";
 export {
   type BatchItem,
+  type BatchOptions,
   type BatchPublished,
   createEventPublisher,
   type EventPublisher,

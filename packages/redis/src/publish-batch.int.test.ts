@@ -5,7 +5,7 @@ import { recordArchiveProgress } from "./archive-retention.js";
 import { createRedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { PublishRefusedError } from "./publish-refused.js";
-import { createEventPublisher } from "./publisher.js";
+import { createEventPublisher, IDEMPOTENCY_WINDOW } from "./publisher.js";
 import { readLog } from "./replay-log.js";
 import { defineScripts } from "./scripts.js";
 import { subscribeThread } from "./subscribe-thread.js";
@@ -218,5 +218,113 @@ describe("publish script: several events of one run in one call (real Redis)", (
     const mixed = await call(otherRun, "");
     expect(String(mixed[3])).toContain("INVALID_EVENT runId");
     expect(await contents(threadId)).toEqual(["a", "b", "a"]);
+  });
+});
+
+describe("publish script: one idempotency key for the whole call (the call-key form, real Redis)", () => {
+  const stateOf = (threadId: string) => t.client.hgetall(keys.runPublishState(threadId, "r"));
+
+  it("a call sent again answers what it published the first time and appends nothing; its key is one entry", async () => {
+    const threadId = uniqueId();
+    const target = { threadId, runId: "r" };
+    const p = publisher();
+    const events = [status, token("a"), token("b")];
+    const first = await p.publishBatch(target, items(events), { attempt: 1, callKey: "1:1" });
+    expect(first.published.map((r) => [r.seq, r.duplicate])).toEqual([
+      [1, false],
+      [2, false],
+      [3, false],
+    ]);
+    // ioredis re-sending the call after a dropped connection: the same call, byte for byte.
+    const again = await p.publishBatch(target, items(events), { attempt: 1, callKey: "1:1" });
+    expect(again.refused).toBeUndefined();
+    expect(again.published.map((r) => [r.id, r.seq, r.duplicate])).toEqual(
+      first.published.map((r) => [r.id, r.seq, true]),
+    );
+    const next = await p.publishBatch(target, items([token("c")]), { attempt: 1, callKey: "1:4" });
+    expect(next.published.map((r) => [r.seq, r.duplicate])).toEqual([[4, false]]);
+    expect(await contents(threadId)).toEqual([{ state: "running" }, "a", "b", "c"]);
+    // One key and one window entry per call, not per event; the per-event form recognises it too.
+    const state = await stateOf(threadId);
+    expect(state["k:1:1"]).toBe(first.published.map((r) => `${r.id} ${r.seq}`).join(" "));
+    expect(Object.keys(state).filter((f) => /^[ks]:/.test(f)).sort()).toEqual(["k:1:1", "k:1:4", "s:1", "s:4"]);
+    const alone = await p.publish(target, token("a"), { idempotencyKey: "1:1", attempt: 1 });
+    expect([alone.id, alone.seq, alone.duplicate]).toEqual([first.published[0]?.id, 1, true]);
+  });
+
+  it("a call refused mid-way and sent again answers the same: its published events as repeats, then the refusal", async () => {
+    const threadId = uniqueId();
+    const target = { threadId, runId: "r" };
+    const p = publisher();
+    const events = [token("a"), done, token("late")];
+    const first = await p.publishBatch(target, items(events), { attempt: 1, callKey: "1:1" });
+    expect(first.published.map((r) => r.seq)).toEqual([1, 2]);
+    expect(first.refused?.code).toBe("RUN_ENDED");
+    const again = await p.publishBatch(target, items(events), { attempt: 1, callKey: "1:1" });
+    expect(again.published.map((r) => [r.id, r.seq, r.duplicate])).toEqual(
+      first.published.map((r) => [r.id, r.seq, true]),
+    );
+    expect(again.refused?.code).toBe("RUN_ENDED");
+    expect(await contents(threadId)).toEqual(["a", { finishReason: "stop" }]);
+  });
+
+  it("a stale attempt's call is refused whole, and a repeat of a call it made before it was superseded is answered", async () => {
+    const threadId = uniqueId();
+    const target = { threadId, runId: "r" };
+    const p = publisher();
+    const before = await p.publishBatch(target, items([token("old 1"), token("old 2")]), {
+      attempt: 1,
+      callKey: "1:1",
+    });
+    await p.publish(target, token("new 1"), { idempotencyKey: "2:1", attempt: 2 });
+    const stale = await p.publishBatch(target, items([token("old 3"), token("old 4")]), {
+      attempt: 1,
+      callKey: "1:3",
+    });
+    expect(stale.published).toEqual([]);
+    expect(stale.refused?.code).toBe("STALE_ATTEMPT");
+    const repeat = await p.publishBatch(target, items([token("old 1"), token("old 2")]), {
+      attempt: 1,
+      callKey: "1:1",
+    });
+    expect(repeat.published.map((r) => [r.id, r.duplicate])).toEqual(before.published.map((r) => [r.id, true]));
+    expect(await contents(threadId)).toEqual(["old 1", "old 2", "new 1"]);
+  });
+
+  it("forgets a call's key once IDEM_WINDOW events followed its first: the run's state stays bounded", async () => {
+    const threadId = uniqueId();
+    const target = { threadId, runId: "r" };
+    const p = publisher();
+    const perCall = 100;
+    const calls = Math.ceil((IDEMPOTENCY_WINDOW + 2 * perCall) / perCall);
+    // An event published alone (the per-event form) in between: forgotten by the same window.
+    await p.publish(target, token("alone"), { idempotencyKey: "x", attempt: 1 });
+    for (let c = 0; c < calls; c++) {
+      const events = Array.from({ length: perCall }, () => token("."));
+      const { published } = await p.publishBatch(target, items(events), { attempt: 1, callKey: `1:${c}` });
+      expect(published).toHaveLength(perCall);
+    }
+    const state = await stateOf(threadId);
+    const total = 1 + calls * perCall;
+    expect(state.seq).toBe(String(total));
+    const windowKeys = Object.keys(state).filter((f) => f.startsWith("k:"));
+    // Every call whose first event is within the window is remembered, none before it.
+    const remembered = Array.from({ length: calls }, (_, c) => c).filter(
+      (c) => 2 + c * perCall > total - IDEMPOTENCY_WINDOW,
+    );
+    expect(windowKeys.sort()).toEqual(remembered.map((c) => `k:1:${c}`).sort());
+    expect(Object.keys(state).filter((f) => f.startsWith("s:"))).toHaveLength(remembered.length);
+    // A forgotten call sent again is published again (as a forgotten key is, one event at a time).
+    const forgotten = await p.publishBatch(target, items([token("again")]), { attempt: 1, callKey: "1:0" });
+    expect(forgotten.published.map((r) => r.duplicate)).toEqual([false]);
+  });
+
+  it("takes no per-item keys with a call key", async () => {
+    await expect(
+      publisher().publishBatch({ threadId: uniqueId(), runId: "r" }, items([token("a")], "k"), {
+        attempt: 1,
+        callKey: "1:1",
+      }),
+    ).rejects.toThrow(TypeError);
   });
 });

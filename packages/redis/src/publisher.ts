@@ -62,12 +62,22 @@ export interface EventPublisher {
    * refusal is answered, not thrown, because the events before it are published; it rejects only when
    * the call itself failed (connection), when nothing is known to be published.
    */
-  publishBatch(
-    target: PublishTarget,
-    items: readonly BatchItem[],
-    options?: Pick<PublishOptions, "attempt">,
-  ): Promise<BatchPublished>;
+  publishBatch(target: PublishTarget, items: readonly BatchItem[], options?: BatchOptions): Promise<BatchPublished>;
 }
+
+export interface BatchOptions extends Pick<PublishOptions, "attempt"> {
+  /**
+   * One idempotency key for the whole call instead of one per item (the script's call-key form:
+   * one HGET and one HSET per call instead of three commands per event). A call with a key seen
+   * before answers what that call published as repeats. Only for a producer that never puts an
+   * event in two different calls (the worker: a call is sent again only whole, by ioredis after a
+   * dropped connection); the items then carry no keys of their own.
+   */
+  callKey?: string;
+}
+
+/** ARGV[8] of the publish script's call-key form: the call's events' payloads follow, without keys. */
+const CALL_KEY_FORM = "CALL";
 
 /** How many later events of the same run a repeat is still recognised after (the script's window). */
 export const IDEMPOTENCY_WINDOW = 4096;
@@ -128,7 +138,10 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
       }
     },
 
-    async publishBatch(target, items, { attempt } = {}) {
+    async publishBatch(target, items, { attempt, callKey } = {}) {
+      if (callKey !== undefined && items.some((item) => item.idempotencyKey !== undefined)) {
+        throw new TypeError("publishBatch: with a callKey the items carry no idempotency keys");
+      }
       // Checked first: the events before an invalid one still go, as they would one at a time.
       const timestamps: number[] = [];
       const rest: string[] = [];
@@ -145,8 +158,9 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
         const payload = JSON.stringify(built.full);
         if (first === undefined) {
           first = payload;
-          firstKey = item.idempotencyKey ?? "";
-        } else rest.push(payload, item.idempotencyKey ?? "");
+          firstKey = callKey ?? item.idempotencyKey ?? "";
+        } else if (callKey !== undefined) rest.push(payload);
+        else rest.push(payload, item.idempotencyKey ?? "");
       }
       if (first === undefined) return { published: [], ...(invalid ? { refused: invalid } : {}) };
       let reply: (string | number | Error)[];
@@ -159,7 +173,7 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
           publishCommand,
           firstKey,
           attempt === undefined ? "" : String(attempt),
-          ...rest,
+          ...(callKey !== undefined ? [CALL_KEY_FORM, ...rest] : rest),
         );
       } catch (error) {
         const refused = refusalOf(error);

@@ -11,24 +11,28 @@ import { confirms, createCoalescingPublisher } from "./coalescing-publisher.js";
 function recorder(delayMs = 0, failOn?: number) {
   const sent: EventDraft[] = [];
   const calls: number[] = [];
+  /** Each call's idempotency: `<key>` alone, or `call <key>` for a batch, with its items' own keys. */
+  const keysSent: string[] = [];
   const one = (event: EventDraft): Published => {
     if (sent.length === failOn) throw new Error("redis went away");
     sent.push(event);
     return { id: `1-${sent.length}`, seq: sent.length, ts: 0, duplicate: false };
   };
   const publisher: EventPublisher = {
-    async publish(_target, event): Promise<Published> {
+    async publish(_target, event, options): Promise<Published> {
       calls.push(1);
+      keysSent.push(`${options?.idempotencyKey}`);
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       return one(event);
     },
-    async publishBatch(_target, items) {
+    async publishBatch(_target, items, options) {
       calls.push(items.length);
+      keysSent.push(`call ${options?.callKey} ${items.map((item) => item.idempotencyKey ?? "-").join(",")}`);
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       return { published: items.map((item) => one(item.event)) };
     },
   };
-  return { sent, calls, publisher };
+  return { sent, calls, keysSent, publisher };
 }
 
 const target = { threadId: "t", runId: "r" };
@@ -168,6 +172,18 @@ describe("coalescing publisher", () => {
     await out.flush();
     expect(calls).toEqual([1, 4]);
     expect(sent).toEqual(all);
+  });
+
+  it("keys a lone event by its number and a batch by its first event's (one key per call, each event in one call)", async () => {
+    const { calls, keysSent, publisher } = recorder(5);
+    const out = createCoalescingPublisher(publisher, target, { attempt: 3, coalesceMs: 0 });
+    const waits = [token("a"), token("b"), status, token("c")].map((e) => out.publish(e));
+    await Promise.all(waits);
+    await out.flush();
+    await out.publish(status);
+    await out.flush();
+    expect(calls).toEqual([1, 3, 1]);
+    expect(keysSent).toEqual(["3:1", "call 3:2 -,-,-", "3:5"]);
   });
 
   it("an agent's events handed in within one turn share a call, which starts at once for a tool call", async () => {

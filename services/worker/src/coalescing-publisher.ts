@@ -131,7 +131,13 @@ export function createCoalescingPublisher(
         const { published, refused } =
           batch.length === 1
             ? { published: [await publishOne(batch[0] as Queued)], refused: undefined }
-            : await publisher.publishBatch(target, batch, { attempt: options.attempt });
+            : await publisher.publishBatch(
+                target,
+                batch.map(({ event }) => ({ event })),
+                // A batch is sent once (ioredis may send that same call again, never regroup its
+                // events), so its first event's key stands for the call: the script's call-key form.
+                { attempt: options.attempt, callKey: (batch[0] as Queued).idempotencyKey },
+              );
         published.forEach((result, i) => {
           const item = batch[i] as Queued;
           options.onPublished?.(item.event, result);

@@ -38,6 +38,17 @@
   nothing after `done`, seq, log cap, its own XADD and its own PUBLISH message); only the state
   bookkeeping (seq counter, attempt, "last", "n", TTLs) is read once and written once per call.
 
+  One key for the whole call (optional, for a producer that never puts an event in two different
+  calls, e.g. the worker: a call is only ever sent again whole, as ioredis re-sends it after a dropped
+  connection): ARGV[8] = "CALL", then each further event's payload alone (ARGV[9], ARGV[10], …). The
+  idempotency key of ARGV[6] then stands for the call: the first time, the ids and seqs of the
+  events it published are kept under it ("k:<key>" -> "<id1> <seq1> <id2> <seq2> …", "s:<seq1>" ->
+  key); a call with a key seen before answers those as repeats (without looking at their payloads
+  again) and goes on with the events after them as usual. One HGET and one HSET per call instead of
+  three commands per event. The key is forgotten once IDEM_WINDOW later events followed the call's
+  first event. Everything else (validation, fencing, `done`, seq, log cap, XADD, PUBLISH) is per
+  event as above.
+
   Returns  { entry id, seq (0 when no run), 1 if this was a repeat of an earlier publish else 0 },
            one triple per event: { id1, seq1, repeat1, id2, seq2, repeat2, ... }
   Errors   "INVALID_EVENT <field>: <why>"   the payload is not an event readers would accept
@@ -64,6 +75,10 @@ local publishCommand = ARGV[5]
 local attempt = ARGV[7]
 local state = KEYS[3]
 
+local EVENT_TYPES = { "token", "status", "delta", "done", "error" }
+local STATES = { "queued", "running", "retrying", "cancelling", "cancelled", "completed", "failed" }
+local FINISH_REASONS = { "stop", "cancelled", "length", "error" }
+
 local function oneOf(value, list)
   for _, v in ipairs(list) do if value == v then return true end end
   return false
@@ -71,6 +86,9 @@ end
 local function invalid(field, why)
   return redis.error_reply("INVALID_EVENT " .. field .. ": " .. why)
 end
+
+-- The first event's runId once it passed the checks: the later events of the call carry the same.
+local checkedRunId = nil
 
 -- The event a payload holds, or the error reply that refuses it.
 local function decode(payload, key)
@@ -87,12 +105,12 @@ local function decode(payload, key)
     return nil, invalid("ts", "must be an integer >= 0")
   end
   local runId = event.runId
-  if runId ~= nil and (type(runId) ~= "string" or #runId > 128 or not string.match(runId, "^[%w_-]+$")) then
+  if runId ~= nil and runId ~= checkedRunId and (type(runId) ~= "string" or #runId > 128 or not string.match(runId, "^[%w_-]+$")) then
     return nil, invalid("runId", "must be 1-128 characters of A-Z, a-z, 0-9, _ or -")
   end
   local content = event.content
   local kind = event.type
-  if not oneOf(kind, { "token", "status", "delta", "done", "error" }) then
+  if not oneOf(kind, EVENT_TYPES) then
     return nil, invalid("type", "must be token, status, delta, done or error")
   end
   if kind == "token" then
@@ -100,13 +118,13 @@ local function decode(payload, key)
   elseif type(content) ~= "table" then
     return nil, invalid("content", "must be an object")
   elseif kind == "status" then
-    if not oneOf(content.state, { "queued", "running", "retrying", "cancelling", "cancelled", "completed", "failed" }) then
+    if not oneOf(content.state, STATES) then
       return nil, invalid("content.state", "unknown state")
     end
   elseif kind == "delta" then
     if type(content.kind) ~= "string" or content.kind == "" then return nil, invalid("content.kind", "required") end
   elseif kind == "done" then
-    if not oneOf(content.finishReason, { "stop", "cancelled", "length", "error" }) then
+    if not oneOf(content.finishReason, FINISH_REASONS) then
       return nil, invalid("content.finishReason", "must be stop, cancelled, length or error")
     end
   elseif kind == "error" then
@@ -131,6 +149,13 @@ local n = nil
 local appended = 0
 local out = {}
 
+-- The call-key form (see above): the events' payloads follow ARGV[8] one by one.
+local callMode = ARGV[8] == "CALL"
+local callKey = callMode and ARGV[6] or ""
+-- "<id> <seq>" of each event this call answers, kept under the call key; the seq of its first new one.
+local callRecord = {}
+local callFirstSeq = nil
+
 local function writeBack(runId)
   if appended == 0 then return end
   redis.call("EXPIRE", KEYS[1], ttl)
@@ -141,6 +166,29 @@ local function writeBack(runId)
     local now = redis.call("TIME")
     redis.call("HSET", state, "seq", seq, "last", now[1] * 1000 + math.floor(now[2] / 1000))
     if doneId then redis.call("HSET", state, "done", doneId) end
+    if callKey ~= "" then
+      local record = table.concat(callRecord, " ")
+      if #callRecord == appended then
+        redis.call("HSET", state, "k:" .. callKey, record, "s:" .. callFirstSeq, callKey)
+      else
+        redis.call("HSET", state, "k:" .. callKey, record)
+      end
+      -- The window: forget the calls whose first event is now IDEM_WINDOW events back.
+      local from, to = math.max(callFirstSeq - IDEM_WINDOW, 1), seq - IDEM_WINDOW
+      if to >= from then
+        local fields = {}
+        for old = from, to do fields[#fields + 1] = "s:" .. old end
+        local oldKeys = redis.call("HMGET", state, unpack(fields))
+        local forget = {}
+        for i = 1, #fields do
+          if oldKeys[i] then
+            forget[#forget + 1] = "k:" .. oldKeys[i]
+            forget[#forget + 1] = fields[i]
+          end
+        end
+        if #forget > 0 then redis.call("HDEL", state, unpack(forget)) end
+      end
+    end
     redis.call("EXPIRE", state, ttl)
   end
 end
@@ -153,30 +201,63 @@ local function refuse(reply, runId)
   return out
 end
 
--- The events' (payload, idempotency key) positions: ARGV[2]/ARGV[6], then ARGV[8]/ARGV[9], …
-local slots = { { 2, 6 } }
-for i = 8, #ARGV, 2 do slots[#slots + 1] = { i, i + 1 } end
+-- The events' payloads and idempotency keys: ARGV[2]/ARGV[6], then ARGV[8]/ARGV[9], … (or, in the
+-- call-key form, ARGV[9], ARGV[10], … with no key of their own).
+local count
+if callMode then
+  count = #ARGV - 7
+else
+  count = 1 + math.max(0, math.ceil((#ARGV - 7) / 2))
+end
+local function payloadAt(index)
+  if index == 1 then return ARGV[2] end
+  if callMode then return ARGV[7 + index] end
+  return ARGV[2 * index + 4]
+end
+local function keyAt(index)
+  if index == 1 then return ARGV[6] or "" end
+  if callMode then return "" end
+  return ARGV[2 * index + 5] or ""
+end
+
+-- A repeated call-key call: what it published the first time ("<id> <seq>" pairs), answered as is.
+local callSeen = nil
 
 local firstRunId = nil
-for index, slot in ipairs(slots) do
-  local payload, key = ARGV[slot[1]], ARGV[slot[2]] or ""
-  local event, refused = decode(payload, key)
-  if not event then return refuse(refused, firstRunId) end
-  local runId = event.runId
+for index = 1, count do
+  local payload, key = payloadAt(index), keyAt(index)
+  local event, refused = nil, nil
+  if not (callSeen and callSeen[index]) then
+    event, refused = decode(payload, key)
+    if not event then return refuse(refused, firstRunId) end
+  end
+  local runId = firstRunId
+  if event then runId = event.runId end
   if index == 1 then
     firstRunId = runId
+    checkedRunId = runId
+    if callMode and runId ~= nil and callKey ~= "" then
+      local seen = redis.call("HGET", state, "k:" .. callKey)
+      if seen then
+        callSeen = {}
+        for id, pairSeq in string.gmatch(seen, "(%S+) (%d+)") do callSeen[#callSeen + 1] = { id, tonumber(pairSeq) } end
+      end
+    end
   elseif runId ~= firstRunId then
     return refuse(invalid("runId", "every event of one call belongs to the first event's run"), firstRunId)
   end
+  if callMode then key = "" end
 
   local repeated = nil
   local body = payload
-  if runId ~= nil then
+  if callSeen and callSeen[index] then
+    repeated = { callSeen[index][1], callSeen[index][2], 1 }
+  elseif runId ~= nil then
     if key ~= "" then
       local seen = redis.call("HGET", state, "k:" .. key)
       if seen then
-        local space = string.find(seen, " ", 1, true)
-        repeated = { string.sub(seen, 1, space - 1), tonumber(string.sub(seen, space + 1)), 1 }
+        local id, pairSeq = string.match(seen, "^(%S+) (%d+)")
+        repeated = { id, tonumber(pairSeq), 1 }
       end
     end
     if not repeated then
@@ -207,6 +288,7 @@ for index, slot in ipairs(slots) do
     out[#out + 1] = repeated[1]
     out[#out + 1] = repeated[2]
     out[#out + 1] = repeated[3]
+    if callMode then callRecord[#callRecord + 1] = repeated[1] .. " " .. repeated[2] end
   else
     local maxlen = maxlenArg
     if appended == 0 then
@@ -228,7 +310,10 @@ for index, slot in ipairs(slots) do
       if key ~= "" then
         redis.call("HSET", state, "k:" .. key, id .. " " .. seq, "s:" .. seq, key)
       end
-      if seq > IDEM_WINDOW then
+      if callMode then
+        callFirstSeq = callFirstSeq or seq
+        callRecord[#callRecord + 1] = id .. " " .. seq
+      elseif seq > IDEM_WINDOW then
         local old = redis.call("HGET", state, "s:" .. (seq - IDEM_WINDOW))
         if old then redis.call("HDEL", state, "k:" .. old, "s:" .. (seq - IDEM_WINDOW)) end
       end
