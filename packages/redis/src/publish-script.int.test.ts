@@ -1,3 +1,4 @@
+import type { EventDraft } from "@threadline/protocol";
 import { uniqueId, useTestRedis } from "@threadline/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createRedisClient } from "./connections.js";
@@ -215,6 +216,20 @@ describe("publish script: only events readers accept get in", () => {
     );
     expect(error.code).toBe("INVALID_EVENT");
     expect(error.message).toContain("content.attempt");
+    expect(await logLength(threadId)).toBe(0);
+  });
+
+  it.each([
+    ["a thread id", "bad thread!", "r", "x", "threadId"],
+    ["a run id", undefined, "bad run!", "x", "runId"],
+    ["a token's content", undefined, "r", 42, "content"],
+  ])("the publisher's token fast path still refuses %s the schema refuses", async (_name, thread, runId, content, field) => {
+    const threadId = thread ?? uniqueId();
+    const error = await refusal(
+      publisher().publish({ threadId, runId }, { type: "token", content } as unknown as EventDraft),
+    );
+    expect(error.code).toBe("INVALID_EVENT");
+    expect(error.message).toMatch(new RegExp(`^INVALID_EVENT: ${field}:`));
     expect(await logLength(threadId)).toBe(0);
   });
 });
