@@ -402,16 +402,21 @@ async function streamAgent(
 ): Promise<{ done?: DoneContent; crossing?: BudgetCrossing }> {
   const iterator = events[Symbol.asyncIterator]();
   const signal = run.controller.signal;
-  const aborted = new Promise<"aborted">((resolve) => {
-    if (signal.aborted) resolve("aborted");
-    signal.addEventListener("abort", () => resolve("aborted"), { once: true });
-  });
+  /** Settles the step in flight as "aborted" when the run is stopped: an agent may hang inside it. */
+  let stopStep: ((value: "aborted") => void) | undefined;
+  const onAbort = () => stopStep?.("aborted");
+  signal.addEventListener("abort", onAbort, { once: true });
   try {
     for (;;) {
-      const pending = iterator.next();
-      // If the abort wins the race, this promise may still reject later: never unhandled.
-      pending.catch(() => {});
-      const next = await Promise.race([pending, aborted]);
+      // One promise per step, which the abort can settle. Not Promise.race with one promise for the
+      // whole run: every race leaves a reaction on that promise, holding the step's event, until the
+      // run ends — thousands per run, all promoted to the old generation (issue 16 item 5).
+      const next = await new Promise<IteratorResult<AgentEvent> | "aborted">((resolve, reject) => {
+        stopStep = resolve;
+        // Once the abort won, a later rejection of this step lands on a settled promise: handled.
+        iterator.next().then(resolve, reject);
+        if (signal.aborted) resolve("aborted");
+      });
       if (next === "aborted" || next.done) return {};
       const event = next.value as EventDraft;
       if (signal.aborted) return {};
@@ -425,6 +430,7 @@ async function streamAgent(
       if (measured.verdict === "after") return { crossing: measured.crossing };
     }
   } finally {
+    signal.removeEventListener("abort", onAbort);
     // Lets the agent clean up (close its HTTP stream). Not awaited: an agent that ignores its
     // signal must not hold the run hostage.
     iterator.return?.()?.catch(() => {});
