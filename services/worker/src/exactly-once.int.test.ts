@@ -30,7 +30,9 @@ describe("exactly-once publishing (real worker process, real Redis)", { timeout:
     const live = await watchThread(t.redis.url, threadId);
     t.cleanups.push(() => live.close());
 
-    const maxTokens = 4_000;
+    // Long enough for more than 5 kills on a fast publisher, and past the 4,096-event idempotency
+    // window (keys are forgotten while ioredis may still re-send).
+    const maxTokens = 8_000;
     const data = jobData(threadId, "demo", { prompt: "kill my connection", tokensPerSecond: 0, maxTokens });
     await queue.enqueue(data, { attempts: 1 });
     await live.until((e) => e.some((x) => x.type === "token"));
