@@ -41,6 +41,8 @@ export interface BudgetMeter {
  * token: the demo streams one per event, the AI SDK one text delta per event), so a token budget stops
  * the stream at the limit even between two reports. Cost is what the agent reported (priced models only).
  */
+const GO = { verdict: "go" } as const;
+
 export function createBudgetMeter(
   budget: RunBudget | undefined,
   options: { now?: () => number; intervalMs?: number } = {},
@@ -52,6 +54,11 @@ export function createBudgetMeter(
   let streamed = 0;
   let reported: Usage = {};
   let cost: { usd: number } | undefined;
+  /**
+   * The root agent's text so far, for `done.output` when a budget stops the run. Kept only under a
+   * budget: a run without one never ends here, and the whole answer held as a rope of its tokens
+   * outlives every young-generation GC (issue 16 item 5).
+   */
   let text = "";
   const outputTokens = () => Math.max(streamed, reported.outputTokens ?? 0);
 
@@ -75,8 +82,8 @@ export function createBudgetMeter(
           return { verdict: "stop", crossing: { limit: "maxOutputTokens", max, used: outputTokens() } };
         }
         streamed += 1;
-        if (event.agent === undefined) text += event.content;
-        return { verdict: "go" };
+        if (budget !== undefined && event.agent === undefined) text += event.content;
+        return GO;
       }
       if (event.type === "delta" && event.content.kind === "progress" && event.agent === undefined) {
         lastReportAt = now();
@@ -88,7 +95,7 @@ export function createBudgetMeter(
         const crossing = crossed();
         if (crossing) return { verdict: "after", crossing };
       }
-      return { verdict: "go" };
+      return GO;
     },
     due() {
       if (streamed === streamedAtReport || now() - lastReportAt < intervalMs) return undefined;
