@@ -37,6 +37,8 @@ export interface RunPublisher {
 }
 
 const DEFAULT_MAX_BATCH_CHARS = 64 * 1024;
+/** What `publish` answers for an event that is only queued. */
+const QUEUED = Promise.resolve();
 /**
  * At most this many queued events go in one script call (and a token waits for its call once this
  * many are queued: an agent faster than Redis is held back instead of queueing without bound).
@@ -211,37 +213,41 @@ export function createCoalescingPublisher(
     if (inFlight) await new Promise<void>((resolve) => idle.push(resolve));
     if (failure) throw failure.error;
   };
-  /** Queues an event; its caller waits when it `confirms`, or when the queue is full (back-pressure). */
-  const queueEvent = async (event: EventDraft) => {
-    await send(event, confirms(event) || queue.length >= MAX_EVENTS_PER_CALL);
+  /**
+   * Queues an event; its caller waits when it `confirms`, or when the queue is full (back-pressure).
+   * Not async: an event nobody waits for costs no promise of its own.
+   */
+  const queueEvent = (event: EventDraft): Promise<void> =>
+    send(event, confirms(event) || queue.length >= MAX_EVENTS_PER_CALL) ?? QUEUED;
+  const publishCoalesced = async (event: EventDraft) => {
+    if (event.type === "token") {
+      if (timer === undefined) {
+        openWindow();
+        send(event, false);
+        return;
+      }
+      // Another agent's token (a multi-agent run): what is held so far goes out under its own path.
+      if (buffer.length > 0 && !samePath(bufferAgent, event.agent)) {
+        sendTokens();
+        openWindow();
+      }
+      bufferAgent = event.agent;
+      buffer += event.content;
+      if (buffer.length >= maxBatchChars) {
+        sendTokens();
+        openWindow();
+        return settle();
+      }
+      return;
+    }
+    sendTokens();
+    return queueEvent(event);
   };
 
   return {
-    async publish(event) {
-      if (failure) throw failure.error;
-      if (options.coalesceMs <= 0) return queueEvent(event);
-      if (event.type === "token") {
-        if (timer === undefined) {
-          openWindow();
-          send(event, false);
-          return;
-        }
-        // Another agent's token (a multi-agent run): what is held so far goes out under its own path.
-        if (buffer.length > 0 && !samePath(bufferAgent, event.agent)) {
-          sendTokens();
-          openWindow();
-        }
-        bufferAgent = event.agent;
-        buffer += event.content;
-        if (buffer.length >= maxBatchChars) {
-          sendTokens();
-          openWindow();
-          return settle();
-        }
-        return;
-      }
-      sendTokens();
-      return queueEvent(event);
+    publish(event) {
+      if (failure) return Promise.reject(failure.error);
+      return options.coalesceMs <= 0 ? queueEvent(event) : publishCoalesced(event);
     },
     async flush() {
       sendTokens();
