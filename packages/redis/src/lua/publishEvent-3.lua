@@ -250,6 +250,8 @@ for index = 1, count do
 
   local repeated = nil
   local body = payload
+  -- The payload after its "{", when a seq goes in front: shared by the log entry and the live message.
+  local rest = nil
   if callSeen and callSeen[index] then
     repeated = { callSeen[index][1], callSeen[index][2], 1 }
   elseif runId ~= nil then
@@ -280,7 +282,8 @@ for index = 1, count do
         return refuse(redis.error_reply("RUN_ENDED run " .. runId .. " already published its done (" .. doneId .. ")"), runId)
       end
       seq = seq + 1
-      body = '{"seq":' .. seq .. ',' .. string.sub(body, 2)
+      rest = string.sub(payload, 2)
+      body = '{"seq":' .. seq .. ',' .. rest
     end
   end
 
@@ -319,7 +322,13 @@ for index = 1, count do
       end
       if event.type == "done" then doneId = id end
     end
-    redis.call(publishCommand, channel, '{"id":"' .. id .. '",' .. string.sub(body, 2))
+    local live
+    if rest then
+      live = '{"id":"' .. id .. '","seq":' .. seq .. ',' .. rest
+    else
+      live = '{"id":"' .. id .. '",' .. string.sub(body, 2)
+    end
+    redis.call(publishCommand, channel, live)
     out[#out + 1] = id
     out[#out + 1] = seq
     out[#out + 1] = 0
