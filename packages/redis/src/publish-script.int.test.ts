@@ -219,6 +219,21 @@ describe("publish script: only events readers accept get in", () => {
     expect(await logLength(threadId)).toBe(0);
   });
 
+  it("writes a token by hand exactly as JSON.stringify would (quotes, escapes, control characters, unicode)", async () => {
+    const threadId = uniqueId();
+    const contents = ['"q" \\ /', "line\nbreak\t\u0000\u001f", "🧵 naïve", ""];
+    const p = createEventPublisher(t.client, { logMaxLen: 1000, logTtlSeconds: 60, now: () => 42 });
+    for (const [i, content] of contents.entries()) {
+      await p.publish(i % 2 ? { threadId } : { threadId, runId: "r" }, token(content));
+    }
+    const page = await readLog(t.client, threadId, "0", 100);
+    expect(page.entries.map((e) => e.json.replace(/^\{"id":"[^"]+",("seq":\d+,)?/, "{"))).toEqual(
+      contents.map((content, i) =>
+        JSON.stringify({ type: "token", threadId, ...(i % 2 ? {} : { runId: "r" }), ts: 42, content }),
+      ),
+    );
+  });
+
   it.each([
     ["a thread id", "bad thread!", "r", "x", "threadId"],
     ["a run id", undefined, "bad run!", "x", "runId"],
