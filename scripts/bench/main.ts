@@ -245,7 +245,7 @@ try {
         });
         results.s5.worker.push({ code, ...w });
         console.log(
-          `  S5 worker (${code}, TOKEN_COALESCE_MS=${coalesceMs}): ${w.eventsPerSec} events/s, ${w.tokensPerSec} tokens/s; worker ${w.workerCpuUsPerEvent} µs CPU/event (${w.workerCpuPercent} % core), Redis ${w.redisCpuUsPerEvent} µs/event (${w.redisCpuPercent} % core)`,
+          `  S5 worker (${code}, TOKEN_COALESCE_MS=${coalesceMs}): ${w.eventsPerSec} events/s, ${w.tokensPerSec} tokens/s; worker ${w.workerCpuUsPerEvent} µs CPU/event (${w.workerCpuPercent} % core), Redis ${w.redisCpuUsPerEvent} µs/event (${w.redisCpuPercent} % core); bench subscriber ${w.subscriberCpuPercent} % core`,
         );
       }
     }

@@ -63,7 +63,7 @@ export function renderMarkdown(r: BenchResults): string {
     }
     for (const w of r.s5.worker) {
       out.push(
-        `| ${w.code} | worker process, ${w.runs} concurrent demo runs × ${w.tokensPerRun} tokens, TOKEN_COALESCE_MS=${w.coalesceMs} | ${w.eventsPerSec} (${w.tokensPerSec} tokens/s); CPU per event: worker ${w.workerCpuUsPerEvent} µs (${w.workerCpuPercent} % of a core), Redis ${w.redisCpuUsPerEvent} µs (${w.redisCpuPercent} %) |`,
+        `| ${w.code} | worker process, ${w.runs} concurrent demo runs × ${w.tokensPerRun} tokens, TOKEN_COALESCE_MS=${w.coalesceMs} | ${w.eventsPerSec} (${w.tokensPerSec} tokens/s); CPU per event: worker ${w.workerCpuUsPerEvent} µs (${w.workerCpuPercent} % of a core), Redis ${w.redisCpuUsPerEvent} µs (${w.redisCpuPercent} %); the bench's subscriber ${w.subscriberCpuPercent} % of a core |`,
       );
     }
   }

@@ -24,6 +24,11 @@ export interface WorkerThroughput {
   /** Share of a core each used over the same time (100 = one core busy). */
   workerCpuPercent: number;
   redisCpuPercent: number;
+  /**
+   * The bench's own process over the same time: its pattern subscriber receives every event. It
+   * shares the machine with the worker and Redis, so at high rates it competes with what it measures.
+   */
+  subscriberCpuPercent: number;
 }
 
 export async function measureWorkerThroughput(options: {
@@ -83,10 +88,11 @@ export async function measureWorkerThroughput(options: {
     const cpu0 = {
       worker: worker.proc.cpuMs(),
       redis: processCpuMs(options.redisPid),
+      subscriber: process.cpuUsage(),
       at: performance.now(),
     };
     let timer: NodeJS.Timeout | undefined;
-    let cpu = { worker: 0, redis: 0, ms: 0 };
+    let cpu = { worker: 0, redis: 0, subscriber: 0, ms: 0 };
     try {
       await Promise.race([
         finished,
@@ -97,6 +103,7 @@ export async function measureWorkerThroughput(options: {
       cpu = {
         worker: worker.proc.cpuMs() - cpu0.worker,
         redis: processCpuMs(options.redisPid) - cpu0.redis,
+        subscriber: cpuMs(process.cpuUsage(cpu0.subscriber)),
         ms: performance.now() - cpu0.at,
       };
     } finally {
@@ -117,6 +124,7 @@ export async function measureWorkerThroughput(options: {
       redisCpuUsPerEvent: Math.round((10 * 1000 * cpu.redis) / events) / 10,
       workerCpuPercent: Math.round((100 * cpu.worker) / cpu.ms),
       redisCpuPercent: Math.round((100 * cpu.redis) / cpu.ms),
+      subscriberCpuPercent: Math.round((100 * cpu.subscriber) / cpu.ms),
     };
   } finally {
     sub.disconnect();
@@ -137,4 +145,8 @@ function post(url: string, body: unknown, token: string): Promise<number> {
     req.on("error", reject);
     req.end(JSON.stringify(body));
   });
+}
+
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
 }
