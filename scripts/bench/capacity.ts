@@ -40,12 +40,15 @@ const { values } = parseArgs({
  * Measured costs (docs/BENCHMARKS.md): CPU per delivery from S1 at 20k (dedicated) / 40k (shared)
  * events/s on a quiet machine (round 5, 2026-11-30 06:50), RSS and Redis memory per connection from
  * S3 at 9,000 connections, Redis per published event and one worker's events/s from S5 (the worker's
- * batched script calls, coalescing off), per subscriber write from this script's check.
+ * batched script calls, coalescing off), per subscriber write from this script's check. Redis per
+ * event: the quiet machine's 10.6 µs × 0.62, the one-key-per-call script measured against it side by
+ * side on a slower machine (docs/BENCHMARKS.md, "Worker throughput"); the worker's 63k events/s is
+ * from before that change (its CPU per event fell to 0.62× as well, not re-measured on a quiet machine).
  */
 export const MEASURED: Costs = {
   dedicated: { cpuUsPerDelivery: 30.8, rssKiBPerConnection: 30.2, baseRssMiB: 129, redisKiBPerWatcher: 6.9 },
   shared: { cpuUsPerDelivery: 15.4, rssKiBPerConnection: 27.5, baseRssMiB: 132, redisKiBPerWatcher: 0.4 },
-  redisUsPerPublish: 10.6,
+  redisUsPerPublish: 6.6,
   redisUsPerSubscriberWrite: 1.5,
   workerEventsPerSec: 63_000,
 };
