@@ -18,6 +18,7 @@ export {
   ThreadSummaryView,
   ToolCallView,
 } from "./api-schemas.js";
+export { completeTokenEvent } from "./complete-token-event.js";
 export {
   ERROR_CODES,
   ERRORS,
@@ -58,7 +59,6 @@ export {
   TokenEvent,
   Usage,
 } from "./events.js";
-export { completeTokenEvent } from "./complete-token-event.js";
 export { EVENT_ID_PATTERN, EventId, ID_PATTERN, isEventId, isThreadId, RunId, ThreadId } from "./ids.js";
 export { jsonDepth, MAX_JSON_DEPTH } from "./json-depth.js";
 export {

@@ -247,7 +247,11 @@ describe("publish script: one idempotency key for the whole call (the call-key f
     // One key and one window entry per call, not per event; the per-event form recognises it too.
     const state = await stateOf(threadId);
     expect(state["k:1:1"]).toBe(first.published.map((r) => `${r.id} ${r.seq}`).join(" "));
-    expect(Object.keys(state).filter((f) => /^[ks]:/.test(f)).sort()).toEqual(["k:1:1", "k:1:4", "s:1", "s:4"]);
+    expect(
+      Object.keys(state)
+        .filter((f) => /^[ks]:/.test(f))
+        .sort(),
+    ).toEqual(["k:1:1", "k:1:4", "s:1", "s:4"]);
     const alone = await p.publish(target, token("a"), { idempotencyKey: "1:1", attempt: 1 });
     expect([alone.id, alone.seq, alone.duplicate]).toEqual([first.published[0]?.id, 1, true]);
   });
@@ -287,7 +291,9 @@ describe("publish script: one idempotency key for the whole call (the call-key f
       attempt: 1,
       callKey: "1:1",
     });
-    expect(repeat.published.map((r) => [r.id, r.duplicate])).toEqual(before.published.map((r) => [r.id, true]));
+    expect(repeat.published.map((r) => [r.id, r.duplicate])).toEqual(
+      before.published.map((r) => [r.id, true]),
+    );
     expect(await contents(threadId)).toEqual(["old 1", "old 2", "new 1"]);
   });
 

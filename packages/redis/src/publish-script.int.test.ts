@@ -238,13 +238,16 @@ describe("publish script: only events readers accept get in", () => {
     ["a thread id", "bad thread!", "r", "x", "threadId"],
     ["a run id", undefined, "bad run!", "x", "runId"],
     ["a token's content", undefined, "r", 42, "content"],
-  ])("the publisher's token fast path still refuses %s the schema refuses", async (_name, thread, runId, content, field) => {
-    const threadId = thread ?? uniqueId();
-    const error = await refusal(
-      publisher().publish({ threadId, runId }, { type: "token", content } as unknown as EventDraft),
-    );
-    expect(error.code).toBe("INVALID_EVENT");
-    expect(error.message).toMatch(new RegExp(`^INVALID_EVENT: ${field}:`));
-    expect(await logLength(threadId)).toBe(0);
-  });
+  ])(
+    "the publisher's token fast path still refuses %s the schema refuses",
+    async (_name, thread, runId, content, field) => {
+      const threadId = thread ?? uniqueId();
+      const error = await refusal(
+        publisher().publish({ threadId, runId }, { type: "token", content } as unknown as EventDraft),
+      );
+      expect(error.code).toBe("INVALID_EVENT");
+      expect(error.message).toMatch(new RegExp(`^INVALID_EVENT: ${field}:`));
+      expect(await logLength(threadId)).toBe(0);
+    },
+  );
 });
