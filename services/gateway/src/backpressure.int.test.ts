@@ -2,7 +2,7 @@ import { signDevToken } from "@threadline/auth";
 import { DEV_JWT_SECRET } from "@threadline/config";
 import { createEventPublisher } from "@threadline/redis";
 import { openSse, uniqueId } from "@threadline/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { useAdminRedis } from "./test-support/admin-redis.js";
 import { type GatewayProcess, startGatewayProcess } from "./test-support/gateway-process.js";
 import { connectWs } from "./test-support/ws-client.js";
@@ -11,6 +11,18 @@ const t = useAdminRedis();
 
 const EVENTS = 10_000;
 const CONTENT = "x".repeat(4 * 1024);
+
+/**
+ * These tests are about the gateway's bound toward its clients. When the gateway falls behind the
+ * 40 MB burst (a loaded CI machine), Redis would drop its subscriber at the default pub/sub
+ * output-buffer limit (32 MB) and the gateway would backfill from the log, pacing the stalled client
+ * instead of cutting it off: a CI failure that says nothing about the bound. So Redis keeps
+ * subscribers whatever their backlog here (and the WebSocket test's log keeps every event in case one
+ * drops anyway; the SSE test needs its 100-entry log for the truncated resume it checks).
+ */
+async function keepSubscribersWhileBehind(): Promise<void> {
+  await t.client.call("CONFIG", "SET", "client-output-buffer-limit", "pubsub 0 0 0");
+}
 
 describe("backpressure (gateway as a child process)", () => {
   it("cuts off a client that never reads while 40 MB are published; memory stays bounded; a reader gets everything", {
@@ -34,6 +46,9 @@ describe("backpressure (gateway as a child process)", () => {
       const sampler = setInterval(() => {
         peak = Math.max(peak, gw.rss());
       }, 50);
+      // Also when the test fails early: the gateway is gone then, and /proc with it.
+      onTestFinished(() => clearInterval(sampler));
+      await keepSubscribersWhileBehind();
       const publisher = createEventPublisher(t.client, { logMaxLen: 100, logTtlSeconds: 60 });
       for (let i = 0; i < EVENTS; i += 100) {
         await Promise.all(
@@ -98,6 +113,8 @@ describe("backpressure (gateway as a child process)", () => {
       const sampler = setInterval(() => {
         peak = Math.max(peak, gw.rss());
       }, 50);
+      // Also when the test fails early: the gateway is gone then, and /proc with it.
+      onTestFinished(() => clearInterval(sampler));
       // Once cut off, the stalled client reads again (within the gateway's 5 s close grace) and finds
       // what was in flight, then the documented close.
       let cut = false;
@@ -110,7 +127,10 @@ describe("backpressure (gateway as a child process)", () => {
         stalled.resume();
         return stalled.closed;
       })();
-      const publisher = createEventPublisher(t.client, { logMaxLen: 100, logTtlSeconds: 60 });
+      // Awaited at the end; a test failing before then stops the gateway under it (fetch fails).
+      watcher.catch(() => {});
+      await keepSubscribersWhileBehind();
+      const publisher = createEventPublisher(t.client, { logMaxLen: EVENTS, logTtlSeconds: 60 });
       for (let i = 0; i < EVENTS; i += 100) {
         await Promise.all(
           Array.from({ length: 100 }, (_, j) =>
