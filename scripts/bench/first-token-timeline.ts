@@ -10,6 +10,7 @@
  * With several roots, rounds alternate their order (a, b, b, a, …) like `pnpm bench`'s S4.
  */
 import http from "node:http";
+import os from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { signDevToken } from "@threadline/auth";
@@ -17,12 +18,14 @@ import { DEV_JWT_SECRET } from "@threadline/config";
 import { freePort } from "@threadline/testing";
 import { Redis } from "ioredis";
 import { startBenchRedis } from "./lib/bench-redis.js";
+import { scriptArgs } from "./lib/cli-args.js";
+import { post } from "./lib/e2e-scenario.js";
 import { startService } from "./lib/services.js";
 import { createSseDataReader } from "./lib/sse-parse.js";
 import { startTarget } from "./lib/targets.js";
 
 const { values } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== "--"),
+  args: scriptArgs(),
   options: {
     runs: { type: "string", default: "30" },
     roots: { type: "string", default: "." },
@@ -50,7 +53,6 @@ const useSubject = (sub: string) => {
 };
 
 const redis = await startBenchRedis(Number(values["redis-core"]));
-const agent = new http.Agent({ keepAlive: true });
 try {
   const gateway = await startTarget("dedicated", {
     repoRoot: roots[0] as string,
@@ -92,7 +94,7 @@ try {
       );
       const worker = await startService("worker", { ...env, ...prof("worker"), env: workerEnv });
       try {
-        const load = (await loadavg()).toFixed(1);
+        const load = (os.loadavg()[0] ?? 0).toFixed(1);
         const procs = { api: api.proc, worker: worker.proc, gateway: gateway.proc };
         const { rows, calls, cpu } = await measure(
           api.url,
@@ -153,10 +155,14 @@ async function measure(
     await done.open;
     commands.length = 0;
     const t0 = wallUs();
-    const status = await post(`${apiUrl}/v1/threads/${thread}/runs`, {
-      agent: "demo",
-      input: { prompt: `bench run ${i}`, tokensPerSecond: 0, maxTokens: 64 },
-    });
+    const status = await post(
+      `${apiUrl}/v1/threads/${thread}/runs`,
+      {
+        agent: "demo",
+        input: { prompt: `bench run ${i}`, tokensPerSecond: 0, maxTokens: 64 },
+      },
+      headers,
+    );
     const accepted = wallUs();
     if (status !== 202) throw new Error(`POST answered ${status}`);
     await done.finished;
@@ -256,25 +262,4 @@ function openProbe(url: string, events: { at: number; label: string }[]) {
     opened();
   });
   return { open, finished, close: () => req.destroy() };
-}
-
-function post(url: string, body: unknown): Promise<number> {
-  const text = JSON.stringify(body);
-  return new Promise((resolvePost, reject) => {
-    const req = http.request(
-      url,
-      { method: "POST", agent, headers: { ...headers, "content-type": "application/json" } },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolvePost(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", reject);
-    req.end(text);
-  });
-}
-
-async function loadavg(): Promise<number> {
-  const os = await import("node:os");
-  return os.loadavg()[0] ?? 0;
 }

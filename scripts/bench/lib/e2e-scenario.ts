@@ -177,7 +177,8 @@ export async function runE2eScenario(options: E2eOptions): Promise<E2eOutcome> {
 
 const agent = new http.Agent({ keepAlive: true });
 
-function post(url: string, body: unknown, headers: Record<string, string>): Promise<number> {
+/** POSTs JSON over a keep-alive agent; resolves with the status once the answer was read. */
+export function post(url: string, body: unknown, headers: Record<string, string>): Promise<number> {
   const text = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
