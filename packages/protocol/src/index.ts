@@ -135,3 +135,4 @@ export {
   type UiChunkMapper,
 } from "./ui-message-chunks.js";
 export { encodeWsEvent, WS_CLOSE_CODES, WsClientMessage, WsServerMessage } from "./ws.js";
+export { wellFormed } from "./well-formed.js";

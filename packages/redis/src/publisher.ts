@@ -1,4 +1,11 @@
-import { completeTokenEvent, ERRORS, type EventDraft, isThreadId, ThreadEvent } from "@threadline/protocol";
+import {
+  completeTokenEvent,
+  ERRORS,
+  type EventDraft,
+  isThreadId,
+  ThreadEvent,
+  wellFormed,
+} from "@threadline/protocol";
 import { isCluster, type RedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { PublishRefusedError, refusalOf } from "./publish-refused.js";
@@ -109,13 +116,22 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
     // A root agent's token (nearly every event a worker publishes) is checked by hand, exactly as the
     // schema would (completeTokenEvent is held to it by its property test), and written by hand: its
     // ids matched ID_PATTERN (nothing to escape) and ts is an integer. The rest goes by the schema.
-    if (full.type === "token" && isThreadId(threadId) && completeTokenEvent(full, threadId)) {
+    // Lone UTF-16 surrogates become U+FFFD (wellFormed says why): `isWellFormed` first, as it costs
+    // next to nothing on the token path (see the surrogates section of docs/ARCHITECTURE.md).
+    const token = full.type === "token" && isThreadId(threadId) ? completeTokenEvent(full, threadId) : undefined;
+    if (token) {
       const run = runId ? `"runId":"${runId}",` : "";
-      const json = `{"type":"token","threadId":"${threadId}",${run}"ts":${full.ts},"content":${JSON.stringify(full.content)}}`;
+      const text = token.content.isWellFormed() ? token.content : token.content.toWellFormed();
+      const json = `{"type":"token","threadId":"${threadId}",${run}"ts":${full.ts},"content":${JSON.stringify(text)}}`;
       return { full, json };
     }
     const checked = ThreadEvent.safeParse(full);
-    if (checked.success) return { full, json: JSON.stringify(full) };
+    if (checked.success) {
+      const json = JSON.stringify(full);
+      // JSON.stringify escapes a lone surrogate as `\udXXX` (lower case) and writes a pair as is: no
+      // such escape, nothing to fix (a literal backslash-u in a text only costs a second look).
+      return { full, json: json.includes("\\ud") ? JSON.stringify(wellFormed(full)) : json };
+    }
     const issue = checked.error.issues[0];
     const field = issue?.path.map(String).join(".") || "event";
     return {

@@ -1,4 +1,4 @@
-import type { DoneContent, ErrorContent, EventDraft, RunView } from "@threadline/protocol";
+import { type DoneContent, type ErrorContent, type EventDraft, type RunView, wellFormed } from "@threadline/protocol";
 import { isCluster, type RedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { refusalOf } from "./publish-refused.js";
@@ -144,11 +144,14 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
   ): Promise<TransitionEvent[]> => {
     const ts = now();
     const record = change(ts);
-    const fields = Object.entries(encodeRunRecord(record.fields)).flat();
+    // Lone surrogates (an agent's error message, a done's output) become U+FFFD, as on the publish
+    // path: the script's cjson refuses their JSON escapes, and a final transition is retried until
+    // Redis accepts it.
+    const fields = Object.entries(encodeRunRecord(wellFormed(record.fields))).flat();
     // Keys unique per transition and attempt, apart from the worker's `<attempt>:<n>` event keys.
     const keyOf = (i: number) => `lc:${name}:${attempt ?? "-"}:${i}`;
     const eventArgs = events.flatMap((event, i) => [
-      JSON.stringify({ type: event.type, threadId, runId, ts, content: event.content }),
+      JSON.stringify({ type: event.type, threadId, runId, ts, content: wellFormed(event.content) }),
       keyOf(i),
     ]);
     const args = [
