@@ -39,7 +39,10 @@ describe("lone UTF-16 surrogates on the publish path (real Redis)", () => {
       content: { kind: "tool_call", toolCallId: "c1", name: "search", args: { "q\ud800": ["x\udbff"] } },
     });
     // A literal backslash-u text looks like the escape to the quick check; it goes out unchanged.
-    await publisher.publish(target, { type: "status", content: { state: "running", message: "\\ud800 \ud800" } });
+    await publisher.publish(target, {
+      type: "status",
+      content: { state: "running", message: "\\ud800 \ud800" },
+    });
     const batch = await publisher.publishBatch(target, [
       { event: { type: "token", content: "\ud800" } },
       { event: { type: "delta", content: { kind: "reasoning", text: "\udc00!" } } },

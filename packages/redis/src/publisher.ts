@@ -118,7 +118,8 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
     // ids matched ID_PATTERN (nothing to escape) and ts is an integer. The rest goes by the schema.
     // Lone UTF-16 surrogates become U+FFFD (wellFormed says why): `isWellFormed` first, as it costs
     // next to nothing on the token path (see the surrogates section of docs/ARCHITECTURE.md).
-    const token = full.type === "token" && isThreadId(threadId) ? completeTokenEvent(full, threadId) : undefined;
+    const token =
+      full.type === "token" && isThreadId(threadId) ? completeTokenEvent(full, threadId) : undefined;
     if (token) {
       const run = runId ? `"runId":"${runId}",` : "";
       const text = token.content.isWellFormed() ? token.content : token.content.toWellFormed();

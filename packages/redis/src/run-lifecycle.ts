@@ -1,4 +1,10 @@
-import { type DoneContent, type ErrorContent, type EventDraft, type RunView, wellFormed } from "@threadline/protocol";
+import {
+  type DoneContent,
+  type ErrorContent,
+  type EventDraft,
+  type RunView,
+  wellFormed,
+} from "@threadline/protocol";
 import { isCluster, type RedisClient } from "./connections.js";
 import { keys } from "./keys.js";
 import { refusalOf } from "./publish-refused.js";

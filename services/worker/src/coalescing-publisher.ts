@@ -244,12 +244,50 @@ export function createCoalescingPublisher(
     return queueEvent(event);
   };
 
+  const route = options.coalesceMs <= 0 ? queueEvent : publishCoalesced;
+  /**
+   * A high surrogate that ended the run's latest token, held back for the run's next token: an agent
+   * that cuts its text by UTF-16 code units splits a pair across two tokens, and each half alone would
+   * reach the client as U+FFFD. With `heldAgent`, the agent path of the token it ended.
+   */
+  let held: string | undefined;
+  let heldAgent: EventDraft["agent"];
+  /** Sends the held surrogate as U+FFFD, before anything that cannot complete its pair. */
+  const releaseHeld = (): Promise<void> | undefined => {
+    if (held === undefined) return undefined;
+    held = undefined;
+    return route({ type: "token", content: REPLACEMENT, ...(heldAgent ? { agent: heldAgent } : {}) });
+  };
+  /** `publish` when a surrogate is held or this token ends with one (rare: off the hot path). */
+  const publishCarried = async (event: EventDraft): Promise<void> => {
+    if (event.type !== "token" || (held !== undefined && !samePath(heldAgent, event.agent))) {
+      await releaseHeld();
+      if (event.type === "token" && endsWithHighSurrogate(event.content)) return publishCarried(event);
+      return route(event);
+    }
+    let content = held === undefined ? event.content : held + event.content;
+    held = undefined;
+    if (endsWithHighSurrogate(content)) {
+      held = content.slice(-1);
+      heldAgent = event.agent;
+      content = content.slice(0, -1);
+    }
+    // The rest of a token that only held a high surrogate: nothing to send yet.
+    if (content === "") return;
+    return route({ ...event, content });
+  };
+
   return {
     publish(event) {
       if (failure) return Promise.reject(failure.error);
-      return options.coalesceMs <= 0 ? queueEvent(event) : publishCoalesced(event);
+      if (held !== undefined || (event.type === "token" && endsWithHighSurrogate(event.content))) {
+        return publishCarried(event);
+      }
+      return route(event);
     },
     async flush() {
+      // The run's text ends here (or pauses for the final transition): a held surrogate is lone.
+      await releaseHeld();
       sendTokens();
       return settle();
     },
@@ -257,8 +295,17 @@ export function createCoalescingPublisher(
       clearTimeout(timer);
       timer = undefined;
       buffer = "";
+      held = undefined;
     },
   };
+}
+
+/** What a UTF-8 decoder makes of a lone surrogate, and what one becomes when published. */
+const REPLACEMENT = "\uFFFD";
+
+function endsWithHighSurrogate(text: string): boolean {
+  const last = text.charCodeAt(text.length - 1);
+  return last >= 0xd800 && last <= 0xdbff;
 }
 
 function samePath(a: EventDraft["agent"], b: EventDraft["agent"]): boolean {

@@ -421,8 +421,11 @@ async function streamAgent(
       const event = next.value as EventDraft;
       if (signal.aborted) return {};
       if (event.type === "done") return { done: event.content };
-      // Live usage every few seconds of a long generation: what streamed before this token.
-      const report = event.type === "token" ? meter.due() : undefined;
+      // Live usage every few seconds of a long generation: what streamed before this token. Not
+      // between the halves of a surrogate pair split across two tokens (the publisher holds the first
+      // half for this token; an event in between would make it U+FFFD): it waits one token more.
+      const report =
+        event.type === "token" && !startsWithLowSurrogate(event.content) ? meter.due() : undefined;
       const measured = meter.check(event);
       if (measured.verdict === "stop") return { crossing: measured.crossing };
       if (report) await out.publish({ type: "delta", content: report });
@@ -435,4 +438,9 @@ async function streamAgent(
     // signal must not hold the run hostage.
     iterator.return?.()?.catch(() => {});
   }
+}
+
+function startsWithLowSurrogate(text: string): boolean {
+  const first = text.charCodeAt(0);
+  return first >= 0xdc00 && first <= 0xdfff;
 }
