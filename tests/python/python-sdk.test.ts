@@ -47,6 +47,6 @@ describe("Python SDK (Debian python3 + pytest, real stack)", () => {
       THREADLINE_ADMIN_TOKEN: stack.bearer("python-admin", { role: "admin" }).slice("Bearer ".length),
     });
     expect(code, output).toBe(0);
-    expect(output).toMatch(/\b11 passed/);
+    expect(output).toMatch(/\b15 passed/);
   });
 });

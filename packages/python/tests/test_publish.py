@@ -108,3 +108,50 @@ def test_refusals_raise_publish_error_with_the_code(stack, thread_id):
     with pytest.raises(ValueError):
         late.publish("tokens", "bad type")
     late.close()
+
+
+# A str can hold surrogates: bytes decoded with surrogateescape, or text cut from UTF-16 (a pair as two
+# code points). The publish script refuses their JSON escapes, so without the SDK's fix these runs fail.
+SURROGATE_TEXTS = [b"bytes \xff ".decode("utf-8", "surrogateescape"), "pair \ud83d\ude00 ", "cut \ud83d"]
+SURROGATE_TEXT_DELIVERED = "bytes \ufffd pair 😀 cut \ufffd"
+
+
+def _assert_surrogates_delivered(stack, thread_id, run_id, events):
+    entries = log_entries(stack.redis_url, thread_id)
+    assert [e.data for e in events] == entries
+    parsed = [json.loads(e) for e in entries]
+    assert "".join(e["content"] for e in parsed if e["type"] == "token") == SURROGATE_TEXT_DELIVERED
+    call = next(e for e in parsed if e["type"] == "delta")
+    assert call["content"]["args"] == {"path": "f\ufffd"}
+    assert parsed[-1]["content"] == {"finishReason": "stop", "output": {"text": "end \ufffd"}}
+    eventually(
+        lambda: run_record(stack.api_url, stack.token, thread_id, run_id)["status"],
+        lambda status: status == "completed",
+        "the run to complete",
+    )
+
+
+def test_lone_surrogates_arrive_as_u_fffd_over_http_and_the_run_completes(stack, thread_id):
+    run = create_external_run(stack.api_url, thread_id, stack.token)
+    watcher = Watcher(stack.gateway_url, thread_id, stack.token, run.run_id)
+    with RunPublisher(stack.api_url, run, flush_interval=0.01) as publisher:
+        for text in SURROGATE_TEXTS:
+            publisher.token(text)
+        publisher.delta("tool_call", toolCallId="c1", name="read", args={"path": "f\udcff"})
+        publisher.done("stop", output={"text": "end \ud800"})
+    _assert_surrogates_delivered(stack, thread_id, run.run_id, watcher.join())
+
+
+def test_lone_surrogates_arrive_as_u_fffd_through_the_publish_script_and_the_run_completes(stack, thread_id):
+    run = create_external_run(stack.api_url, thread_id, stack.token)
+    watcher = Watcher(stack.gateway_url, thread_id, stack.token, run.run_id)
+    client = redis.Redis.from_url(stack.redis_url)
+    try:
+        publisher = RedisRunPublisher(client, thread_id, run.run_id)
+        for text in SURROGATE_TEXTS:
+            publisher.token(text)
+        publisher.publish("delta", {"kind": "tool_call", "toolCallId": "c1", "name": "read", "args": {"path": "f\udcff"}})
+        publisher.done("stop", output={"text": "end \ud800"})
+    finally:
+        client.close()
+    _assert_surrogates_delivered(stack, thread_id, run.run_id, watcher.join())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 EVENT_TYPES = ("token", "status", "delta", "done", "error")
 FINISH_REASONS = ("stop", "cancelled", "length", "error")
 RUN_STATES = ("queued", "running", "retrying", "cancelling", "cancelled", "completed", "failed")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,23 @@ def check_event(event_type: str, content: Any) -> None:
             raise ValueError("content.message is required")
         if not isinstance(content.get("retryable"), bool):
             raise ValueError("content.retryable must be a boolean")
+
+
+def well_formed(value: Any) -> Any:
+    """The value with every lone surrogate in its strings (keys too, at any depth) replaced by U+FFFD.
+
+    A ``str`` can hold surrogates (``surrogateescape`` decoding, text cut from UTF-16): JSON writes a
+    lone one as a ``\\udXXX`` escape, which the publish script's Lua cjson refuses (the event would be
+    refused and the run fail), and UTF-8 cannot encode one at all. As JavaScript's ``toWellFormed``:
+    a high surrogate followed by a low one is the character they make together, the rest become
+    U+FFFD. Returns the value itself when there is nothing to fix.
+    """
+    if isinstance(value, str):
+        if _SURROGATE.search(value) is None:
+            return value
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if isinstance(value, dict):
+        return {well_formed(k): well_formed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [well_formed(item) for item in value]
+    return value

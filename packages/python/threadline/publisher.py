@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Type
 import httpx
 
 from .errors import PublishError
-from .events import check_event
+from .events import check_event, well_formed
 
 #: Statuses worth retrying: the request may not have been applied (or the API is busy).
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
@@ -127,7 +127,7 @@ class RunPublisher:
         with self._lock:
             self._count += 1
             key = idempotency_key or f"{self._key_prefix}:{self._count}"
-            self._buffer.append({"type": event_type, "content": content, "idempotencyKey": key})
+            self._buffer.append({"type": event_type, "content": well_formed(content), "idempotencyKey": key})
             full = len(self._buffer) >= self._max_batch
         if event_type == "done":
             self.done_published = True

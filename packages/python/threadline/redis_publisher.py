@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Optional, Tuple
 
 from .errors import PublishRefused
-from .events import check_event
+from .events import check_event, well_formed
 
 SCRIPT_FILE = "publishEvent-3.lua"
 _REFUSALS = ("INVALID_EVENT", "STALE_ATTEMPT", "RUN_ENDED")
@@ -77,7 +77,7 @@ class RedisRunPublisher:
                 "threadId": self.thread_id,
                 "runId": self.run_id,
                 "ts": int(time.time() * 1000),
-                "content": content,
+                "content": well_formed(content),
             },
             separators=(",", ":"),
             ensure_ascii=False,
