@@ -117,7 +117,7 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
     // schema would (completeTokenEvent is held to it by its property test), and written by hand: its
     // ids matched ID_PATTERN (nothing to escape) and ts is an integer. The rest goes by the schema.
     // Lone UTF-16 surrogates become U+FFFD (wellFormed says why): `isWellFormed` first, as it costs
-    // next to nothing on the token path (see the surrogates section of docs/ARCHITECTURE.md).
+    // next to nothing on the token path (docs/ARCHITECTURE.md, "Lone UTF-16 surrogates").
     const token =
       full.type === "token" && isThreadId(threadId) ? completeTokenEvent(full, threadId) : undefined;
     if (token) {
