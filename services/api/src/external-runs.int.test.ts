@@ -162,6 +162,29 @@ describe("external runs: HTTP publish", () => {
     expect(await logged(run.threadId)).toHaveLength(51);
   });
 
+  it("lone UTF-16 surrogates (JSON's \\udXXX escapes, which the script's cjson refuses) are published as U+FFFD", async () => {
+    const run = await createExternal();
+    // JSON.stringify writes each lone surrogate below as a \udXXX escape; the emoji's pair stays as is.
+    const res = await publish(run, [
+      token("cut \ud83d"),
+      token("\udc80 and 😀"),
+      {
+        type: "delta",
+        content: { kind: "tool_call", toolCallId: "c1", name: "read", args: { path: "f\udfff" } },
+      },
+      { type: "done", content: { finishReason: "stop", output: { text: "half \ud800" } } },
+    ]);
+    expect(res.statusCode, res.body).toBe(200);
+    const log = await logged(run.threadId);
+    expect(log.slice(1).map((e) => e.content)).toEqual([
+      "cut \ufffd",
+      "\ufffd and 😀",
+      { kind: "tool_call", toolCallId: "c1", name: "read", args: { path: "f\ufffd" } },
+      { finishReason: "stop", output: { text: "half \ufffd" } },
+    ]);
+    expect(await record(run)).toMatchObject({ status: "completed", output: { text: "half \ufffd" } });
+  });
+
   it("an error and done {finishReason: error} fail the record with the error", async () => {
     const run = await createExternal();
     const res = await publish(run, [
