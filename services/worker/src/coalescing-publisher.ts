@@ -80,6 +80,11 @@ interface Queued extends BatchItem {
  * within the window are held and sent when it closes, which opens the next window if it sent any.
  * So the first token of a run reaches the client without waiting out the window (POST → first token,
  * `pnpm bench` S4), and a steady stream still costs one event per window.
+ *
+ * A token's trailing high surrogate (half of a pair an agent split across two tokens) is held for the
+ * run's next token, so the pair is published whole; one that cannot be completed (another event, or
+ * another agent's token, comes next, or the run flushes) goes out first as U+FFFD. With coalescing
+ * on or off alike (docs/ARCHITECTURE.md, "Lone UTF-16 surrogates").
  */
 export function createCoalescingPublisher(
   publisher: EventPublisher,
