@@ -34,7 +34,9 @@ export function startExternalRunMonitor(
     }
   };
   const timer = setInterval(() => {
-    running ??= checkNow()
+    // One pass at a time: a tick that finds the last one still going skips.
+    if (running) return;
+    running = checkNow()
       .catch((error: unknown) => log?.warn({ err: error }, "external run check failed"))
       .finally(() => {
         running = undefined;

@@ -1,7 +1,7 @@
 import { signPublishToken } from "@threadline/auth";
 import type { ExternalRunCreated } from "@threadline/protocol";
 import { ERRORS } from "@threadline/protocol";
-import { HttpError, httpError } from "@threadline/server";
+import { httpError } from "@threadline/server";
 import type { RouteContext } from "../routes/route-context.js";
 
 /** The `agent` an external run's record shows. */
