@@ -90,8 +90,37 @@ end
 -- The first event's runId once it passed the checks: the later events of the call carry the same.
 local checkedRunId = nil
 
+-- The token path. A token in the shape the TS publisher writes,
+--   {"type":"token","threadId":"<thread>","runId":"<run>","ts":<integer>,"content":"<text>"}
+-- whose text holds no quote, backslash or control character (so no escape) passes every check in
+-- `decode` as it stands: it is matched with patterns instead, as cjson.decode builds a table and a
+-- string per field and reads ts with strtod (~10 % of Redis's instructions per token event, callgrind;
+-- docs/BENCHMARKS.md, round 7). Anything else, a token with an escaped text included, is decoded and
+-- judged as before; publish-token-path.property.int.test.ts holds the two paths to the same verdicts.
+local TOKEN_HEAD = '{"type":"token","threadId":"' .. threadId .. '","runId":"'
+local TOKEN_REST = '^([%w_-]+)","ts":%d+,"content":"[^"\\%c]*"}$'
+local tokenPath = string.match(threadId, "^[%w_-]+$") ~= nil
+-- One table per run for the tokens that take it: the loop below reads only their type and runId.
+local tokenEvents = {}
+
+local function matchToken(payload)
+  if string.find(payload, TOKEN_HEAD, 1, true) ~= 1 then return nil end
+  local runId = string.match(payload, TOKEN_REST, #TOKEN_HEAD + 1)
+  if not runId or #runId > 128 then return nil end
+  local event = tokenEvents[runId]
+  if not event then
+    event = { type = "token", runId = runId }
+    tokenEvents[runId] = event
+  end
+  return event
+end
+
 -- The event a payload holds, or the error reply that refuses it.
 local function decode(payload, key)
+  if tokenPath and #key <= 128 and #payload <= MAX_PAYLOAD_BYTES then
+    local token = matchToken(payload)
+    if token then return token end
+  end
   if #payload > MAX_PAYLOAD_BYTES then
     return nil, redis.error_reply("INVALID_EVENT payload: larger than " .. MAX_PAYLOAD_BYTES .. " bytes")
   end
@@ -142,6 +171,7 @@ end
 -- The run's state, read when the call's first new event needs it and written back once at the end.
 local loaded = false
 local seq = 0
+local seqText = nil
 local doneId = nil
 -- The thread's archive counters (nil: the archive does not follow this thread).
 local archivedN = nil
@@ -282,8 +312,11 @@ for index = 1, count do
         return refuse(redis.error_reply("RUN_ENDED run " .. runId .. " already published its done (" .. doneId .. ")"), runId)
       end
       seq = seq + 1
+      -- Once per event: Lua turns a number into text with sprintf each time it meets one (callgrind:
+      -- 8 % of Redis's instructions per event went to number formatting when it happened four times).
+      seqText = tostring(seq)
       rest = string.sub(payload, 2)
-      body = '{"seq":' .. seq .. ',' .. rest
+      body = '{"seq":' .. seqText .. ',' .. rest
     end
   end
 
@@ -293,7 +326,8 @@ for index = 1, count do
     out[#out + 1] = repeated[3]
     if callMode then callRecord[#callRecord + 1] = repeated[1] .. " " .. repeated[2] end
   else
-    local maxlen = maxlenArg
+    -- The cap as sent (text: no number to format per event), unless the archive's backlog moves it.
+    local maxlen = ARGV[3]
     if appended == 0 then
       archivedN = redis.call("HGET", KEYS[2], "archivedN")
       if archivedN then
@@ -305,17 +339,17 @@ for index = 1, count do
       n = n + 1
       -- +1: the archive's last entry too, the anchor a reader of the log checks continuity against.
       local keep = n - archivedN + 1
-      if keep > maxlen then maxlen = math.min(keep, maxlen * ARCHIVE_BACKLOG_FACTOR) end
+      if keep > maxlenArg then maxlen = math.min(keep, maxlenArg * ARCHIVE_BACKLOG_FACTOR) end
     end
     local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", maxlen, "*", "e", body)
     appended = appended + 1
     if runId ~= nil then
       if key ~= "" then
-        redis.call("HSET", state, "k:" .. key, id .. " " .. seq, "s:" .. seq, key)
+        redis.call("HSET", state, "k:" .. key, id .. " " .. seqText, "s:" .. seqText, key)
       end
       if callMode then
         callFirstSeq = callFirstSeq or seq
-        callRecord[#callRecord + 1] = id .. " " .. seq
+        callRecord[#callRecord + 1] = id .. " " .. seqText
       elseif seq > IDEM_WINDOW then
         local old = redis.call("HGET", state, "s:" .. (seq - IDEM_WINDOW))
         if old then redis.call("HDEL", state, "k:" .. old, "s:" .. (seq - IDEM_WINDOW)) end
@@ -324,7 +358,7 @@ for index = 1, count do
     end
     local live
     if rest then
-      live = '{"id":"' .. id .. '","seq":' .. seq .. ',' .. rest
+      live = '{"id":"' .. id .. '","seq":' .. seqText .. ',' .. rest
     else
       live = '{"id":"' .. id .. '",' .. string.sub(body, 2)
     end
