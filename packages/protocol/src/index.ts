@@ -134,5 +134,5 @@ export {
   type UiChunk,
   type UiChunkMapper,
 } from "./ui-message-chunks.js";
-export { wellFormed } from "./well-formed.js";
+export { wellFormed, wellFormedJson } from "./well-formed.js";
 export { encodeWsEvent, WS_CLOSE_CODES, WsClientMessage, WsServerMessage } from "./ws.js";

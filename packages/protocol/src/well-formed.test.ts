@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { wellFormed } from "./well-formed.js";
+import { wellFormed, wellFormedJson } from "./well-formed.js";
 
 describe("wellFormed", () => {
   it("replaces each lone surrogate of a string by U+FFFD and keeps pairs", () => {
@@ -35,5 +35,15 @@ describe("wellFormed", () => {
 
   it("leaves a literal backslash-u text alone: only real surrogates are touched", () => {
     expect(wellFormed("\\ud800")).toBe("\\ud800");
+  });
+});
+
+describe("wellFormedJson", () => {
+  it("is JSON.stringify of the well-formed value, for a string and for an event", () => {
+    expect(wellFormedJson("a\ud800b")).toBe('"a\ufffdb"');
+    expect(wellFormedJson("😀 \\ud800")).toBe(JSON.stringify("😀 \\ud800"));
+    const event = { type: "delta", content: { args: { "q\udc80": "bad \ud800" }, text: "\\ud800" } };
+    expect(wellFormedJson(event)).toBe(JSON.stringify(wellFormed(event)));
+    expect(JSON.parse(wellFormedJson(event)).content.args).toEqual({ "q\ufffd": "bad \ufffd" });
   });
 });

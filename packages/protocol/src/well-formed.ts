@@ -12,6 +12,19 @@ export function wellFormed<T>(value: T): T {
   return fix(value) as T;
 }
 
+/**
+ * `JSON.stringify` with lone surrogates as U+FFFD: the JSON every TS producer hands the publish script.
+ * A string (a token's text, the hot path) is checked with `isWellFormed`, cheaper on two-byte text than
+ * scanning its JSON. Anything else is stringified first: `JSON.stringify` writes a lone surrogate as a
+ * lower-case `\udXXX` escape and a pair as is, so JSON without that text has nothing to fix (a literal
+ * backslash-u in a text only costs a second look).
+ */
+export function wellFormedJson(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.isWellFormed() ? value : value.toWellFormed());
+  const json = JSON.stringify(value);
+  return json.includes("\\ud") ? JSON.stringify(wellFormed(value)) : json;
+}
+
 function fix(value: unknown): unknown {
   if (typeof value === "string") return value.isWellFormed() ? value : value.toWellFormed();
   if (typeof value !== "object" || value === null) return value;

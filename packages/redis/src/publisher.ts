@@ -4,7 +4,7 @@ import {
   type EventDraft,
   isThreadId,
   ThreadEvent,
-  wellFormed,
+  wellFormedJson,
 } from "@threadline/protocol";
 import { isCluster, type RedisClient } from "./connections.js";
 import { keys } from "./keys.js";
@@ -116,23 +116,15 @@ export function createEventPublisher(client: RedisClient, options: PublisherOpti
     // A root agent's token (nearly every event a worker publishes) is checked by hand, exactly as the
     // schema would (completeTokenEvent is held to it by its property test), and written by hand: its
     // ids matched ID_PATTERN (nothing to escape) and ts is an integer. The rest goes by the schema.
-    // Lone UTF-16 surrogates become U+FFFD (wellFormed says why): `isWellFormed` first, as it costs
-    // next to nothing on the token path (docs/ARCHITECTURE.md, "Lone UTF-16 surrogates").
-    const token =
-      full.type === "token" && isThreadId(threadId) ? completeTokenEvent(full, threadId) : undefined;
-    if (token) {
+    // Lone UTF-16 surrogates become U+FFFD (wellFormedJson; docs/ARCHITECTURE.md, "Lone UTF-16
+    // surrogates").
+    if (full.type === "token" && isThreadId(threadId) && completeTokenEvent(full, threadId)) {
       const run = runId ? `"runId":"${runId}",` : "";
-      const text = token.content.isWellFormed() ? token.content : token.content.toWellFormed();
-      const json = `{"type":"token","threadId":"${threadId}",${run}"ts":${full.ts},"content":${JSON.stringify(text)}}`;
+      const json = `{"type":"token","threadId":"${threadId}",${run}"ts":${full.ts},"content":${wellFormedJson(full.content)}}`;
       return { full, json };
     }
     const checked = ThreadEvent.safeParse(full);
-    if (checked.success) {
-      const json = JSON.stringify(full);
-      // JSON.stringify escapes a lone surrogate as `\udXXX` (lower case) and writes a pair as is: no
-      // such escape, nothing to fix (a literal backslash-u in a text only costs a second look).
-      return { full, json: json.includes("\\ud") ? JSON.stringify(wellFormed(full)) : json };
-    }
+    if (checked.success) return { full, json: wellFormedJson(full) };
     const issue = checked.error.issues[0];
     const field = issue?.path.map(String).join(".") || "event";
     return {

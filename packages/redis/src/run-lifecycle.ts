@@ -4,6 +4,7 @@ import {
   type EventDraft,
   type RunView,
   wellFormed,
+  wellFormedJson,
 } from "@threadline/protocol";
 import { isCluster, type RedisClient } from "./connections.js";
 import { keys } from "./keys.js";
@@ -157,7 +158,7 @@ export function createRunLifecycle(client: RedisClient, options: RunLifecycleOpt
     // Keys unique per transition and attempt, apart from the worker's `<attempt>:<n>` event keys.
     const keyOf = (i: number) => `lc:${name}:${attempt ?? "-"}:${i}`;
     const eventArgs = events.flatMap((event, i) => [
-      JSON.stringify({ type: event.type, threadId, runId, ts, content: wellFormed(event.content) }),
+      wellFormedJson({ type: event.type, threadId, runId, ts, content: event.content }),
       keyOf(i),
     ]);
     const args = [
