@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,16 @@ from helpers import Watcher, eventually, log_entries, run_record, seqs
 from threadline import PublishError, RedisRunPublisher, RunPublisher, create_external_run, publish_script_source
 
 TOKENS = 500
+
+
+@contextmanager
+def _script_publisher(stack, thread_id, run_id):
+    """A RedisRunPublisher on its own client to the stack's Redis, closed afterwards."""
+    client = redis.Redis.from_url(stack.redis_url)
+    try:
+        yield RedisRunPublisher(client, thread_id, run_id)
+    finally:
+        client.close()
 
 
 def test_500_token_external_run_over_http_streams_byte_for_byte(stack, thread_id):
@@ -38,9 +49,7 @@ def test_500_token_external_run_over_http_streams_byte_for_byte(stack, thread_id
 def test_500_token_run_through_the_publish_script_directly(stack, thread_id):
     run = create_external_run(stack.api_url, thread_id, stack.token)
     watcher = Watcher(stack.gateway_url, thread_id, stack.token, run.run_id)
-    client = redis.Redis.from_url(stack.redis_url)
-    try:
-        publisher = RedisRunPublisher(client, thread_id, run.run_id)
+    with _script_publisher(stack, thread_id, run.run_id) as publisher:
         publisher.publish("status", {"state": "running"})
         for i in range(TOKENS):
             publisher.token(f"t{i} ")
@@ -49,8 +58,6 @@ def test_500_token_run_through_the_publish_script_directly(stack, thread_id):
         # A command re-sent with its key (as after a dropped connection) appends nothing.
         again = publisher.publish("done", {"finishReason": "stop"}, idempotency_key=f"{publisher._prefix}:{TOKENS + 2}")
         assert again == (entry_id, seq, True)
-    finally:
-        client.close()
     events = watcher.join()
     entries = log_entries(stack.redis_url, thread_id)
     assert [e.data for e in events] == entries
@@ -145,13 +152,9 @@ def test_lone_surrogates_arrive_as_u_fffd_over_http_and_the_run_completes(stack,
 def test_lone_surrogates_arrive_as_u_fffd_through_the_publish_script_and_the_run_completes(stack, thread_id):
     run = create_external_run(stack.api_url, thread_id, stack.token)
     watcher = Watcher(stack.gateway_url, thread_id, stack.token, run.run_id)
-    client = redis.Redis.from_url(stack.redis_url)
-    try:
-        publisher = RedisRunPublisher(client, thread_id, run.run_id)
+    with _script_publisher(stack, thread_id, run.run_id) as publisher:
         for text in SURROGATE_TEXTS:
             publisher.token(text)
         publisher.publish("delta", {"kind": "tool_call", "toolCallId": "c1", "name": "read", "args": {"path": "f\udcff"}})
         publisher.done("stop", output={"text": "end \ud800"})
-    finally:
-        client.close()
     _assert_surrogates_delivered(stack, thread_id, run.run_id, watcher.join())
